@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point: the compiled CLI (npm's `prepare` runs tsc on install).
+import { main } from '../dist/cli/main.js';
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`rebuild: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

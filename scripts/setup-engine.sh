@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs and starts everything rebuild needs on a fresh Debian machine:
+# a Docker engine (no bridge network), QEMU user emulation for aarch64 with
+# its binfmt_misc handler, mmdebstrap (offline base images), binutils that
+# understand aarch64, and the tools the tests and benchmarks compare against.
+# Idempotent: running it again only checks and starts what is missing.
+set -euo pipefail
+
+log() { printf '[setup-engine] %s\n' "$*" >&2; }
+need_root() { [ "$(id -u)" -eq 0 ] || { log "must run as root (apt-get, dockerd, binfmt_misc)"; exit 1; }; }
+need_root
+
+PACKAGES=(
+  docker.io qemu-user-static binfmt-support mmdebstrap
+  binutils binutils-aarch64-linux-gnu binutils-x86-64-linux-gnu
+  b3sum file ca-certificates
+)
+# Extra packages for tests (chromium for the HTML reports, docker-registry for
+# the loopback OCI registry) and for benchmarks (diffoscope), chosen by flag.
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) PACKAGES+=(chromium docker-registry) ;;
+    --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
+    *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# binfmt_misc: mount it if the kernel has it but nothing mounted it.
+if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+  log "mounting binfmt_misc"
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  log "registering the qemu-aarch64 handler"
+  update-binfmts --enable qemu-aarch64 2>/dev/null || true
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && [ -e /usr/lib/binfmt.d/qemu-aarch64.conf ]; then
+  # update-binfmts may be unable to act without systemd: register by hand.
+  cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  log "could not register the aarch64 binfmt handler; aarch64 builds will fail"
+  exit 1
+fi
+
+# dockerd without a bridge: containers get network none (or host, on request).
+SOCK=/var/run/docker.sock
+engine_up() { DOCKER_HOST=unix://$SOCK /usr/bin/docker version >/dev/null 2>&1; }
+if ! engine_up; then
+  log "starting dockerd (no bridge, no iptables)"
+  mkdir -p /var/log
+  nohup /usr/sbin/dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+    --host "unix://$SOCK" >/var/log/rebuild-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do engine_up && break; sleep 1; done
+  engine_up || { log "dockerd did not start; see /var/log/rebuild-dockerd.log"; tail -20 /var/log/rebuild-dockerd.log >&2; exit 1; }
+fi
+log "engine: $(/usr/bin/docker version --format '{{.Server.Version}}'), qemu: $(qemu-aarch64-static --version | head -1)"

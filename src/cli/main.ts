@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from './exit-codes.js';
+
+/** Each command lives in src/cli/commands/<name>.ts and registers itself. */
+type Registrar = (program: Command) => void;
+
+async function registrars(): Promise<Registrar[]> {
+  const modules = await Promise.all([
+    // one line per command
+  ]);
+  return modules.map((m: { register: Registrar }) => m.register);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name('rebuild')
+    .description('Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of await registrars()) register(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are input errors.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.input;
+    }
+    throw err;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+}

@@ -1,0 +1,81 @@
+/** Target architectures, named as pkgforge names them (`uname -m`). */
+export type Arch = 'x86_64' | 'aarch64';
+
+export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64'];
+
+/** Docker platform and Debian architecture for each arch. */
+export const PLATFORM: Record<Arch, { os: 'linux'; architecture: 'amd64' | 'arm64'; debian: 'amd64' | 'arm64' }> = {
+  x86_64: { os: 'linux', architecture: 'amd64', debian: 'amd64' },
+  aarch64: { os: 'linux', architecture: 'arm64', debian: 'arm64' },
+};
+
+export function parseArch(value: string): Arch | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'x86_64' || v === 'amd64' || v === 'x86-64' || v === 'x64') return 'x86_64';
+  if (v === 'aarch64' || v === 'arm64') return 'aarch64';
+  return undefined;
+}
+
+export function hostArch(): Arch {
+  return process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+}
+
+/** Images rebuild builds locally. */
+export type ImageRole = 'builder' | 'host-runner';
+
+export interface BuiltImage {
+  /** Local tag, e.g. `rebuild/debian-builder:aarch64-<hash12>`. */
+  tag: string;
+  /** Image ID (`sha256:…`), the content address the engine gives it. */
+  id: string;
+  arch: Arch;
+  role: ImageRole;
+  /** Which Dockerfile under dockerfiles/ (e.g. `debian-builder`). */
+  builder: string;
+  /** Content hash of the inputs (Dockerfile, package list, base, arch). */
+  inputsHash: string;
+  created: string;
+}
+
+export interface Mount {
+  host: string;
+  container: string;
+  readOnly?: boolean;
+}
+
+export interface ContainerLimits {
+  /** Bytes of memory (default 4 GiB). */
+  memoryBytes: number;
+  /** Maximum processes (default 4096). */
+  pids: number;
+  /** Wall-clock limit in milliseconds (default 60 min). */
+  timeoutMs: number;
+}
+
+export interface RunSpec {
+  image: string;
+  arch: Arch;
+  cmd: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  mounts?: Mount[];
+  /** `none` unless the user asked for `host`. */
+  network?: 'none' | 'host';
+  limits?: Partial<ContainerLimits>;
+  user?: string;
+  entrypoint?: string[];
+  name?: string;
+  /** Live output, as it arrives. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Aborting stops and removes the container. */
+  signal?: AbortSignal;
+  /** Keep the (stopped) container for getArchive; the caller must remove it. */
+  keep?: boolean;
+}
+
+export interface RunOutcome {
+  containerId: string;
+  exitCode: number;
+  timedOut: boolean;
+  durationMs: number;
+}
