@@ -7,6 +7,10 @@ type Registrar = (program: Command) => void;
 async function registrars(): Promise<Registrar[]> {
   const modules = await Promise.all([
     // one line per command
+    import('./commands/build.js'),
+    import('./commands/compare.js'),
+    import('./commands/recipe.js'),
+    import('./commands/runner.js'),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }

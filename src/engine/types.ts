@@ -20,8 +20,8 @@ export function hostArch(): Arch {
   return process.arch === 'arm64' ? 'aarch64' : 'x86_64';
 }
 
-/** Images rebuild builds locally. */
-export type ImageRole = 'builder' | 'host-runner';
+/** Images rebuild builds locally (`base`: the mmdebstrap root file system the others start FROM). */
+export type ImageRole = 'base' | 'builder' | 'host-runner';
 
 export interface BuiltImage {
   /** Local tag, e.g. `rebuild/debian-builder:aarch64-<hash12>`. */
@@ -65,6 +65,8 @@ export interface RunSpec {
   user?: string;
   entrypoint?: string[];
   name?: string;
+  /** Called with the container ID once it has started. */
+  onStart?: (id: string) => void;
   /** Live output, as it arrives. */
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   /** Aborting stops and removes the container. */

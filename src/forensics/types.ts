@@ -70,6 +70,11 @@ export interface AccountingSummary {
   programHeaders: number;
   sections: number;
   sectionHeaders: number;
+  /**
+   * Bytes inside segments (loadable or not) that no section covers: loaded
+   * anyway, so compared as segment contents. Always set by rebuild's reader.
+   */
+  segments?: number;
   /** Zero bytes between covered ranges (alignment). */
   zeroPadding: number;
   /** Non-zero bytes between covered ranges that no segment explains. */

@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { reapOrphans } from '../engine/cleanup.js';
+import { DEFAULT_LIMITS } from '../engine/container.js';
+import { connectEngine } from '../engine/docker.js';
+import { detectEmulator } from '../engine/emulator.js';
+import type { Arch, ContainerLimits } from '../engine/types.js';
+import { parseRecipe, recipeEnv, renderScript } from '../recipe/index.js';
+import type { Recipe } from '../recipe/types.js';
+import { RebuildError, isRebuildError, messageOf } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { collectOutputs } from './collect.js';
+import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
+import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
+import { planBuild } from './plan.js';
+import { applyPkgforgePostProcessing } from './postprocess.js';
+import type { BuildResult } from './result.js';
+import { verifyOutputs } from './verify.js';
+import { RESULT_FILE, createWorkspace, publishStaging, removeWorkspace } from './workspace.js';
+import { CONTAINER_PATHS } from './plan.js';
+import { REBUILD_VERSION } from '../util/version.js';
+
+export interface BuildOptions {
+  recipePath: string;
+  arch: Arch;
+  /** Default: rebuild-out/<pkg>/<arch>. */
+  outDir?: string;
+  pkgver?: string;
+  network?: 'none' | 'host';
+  limits?: Partial<ContainerLimits>;
+  /** A CHECKSUM file, or a directory with CHECKSUM and the published files. */
+  expect?: string;
+  expectBsum?: string;
+  expectShasum?: string;
+  imageMap?: Record<string, string>;
+  keepWork?: boolean;
+  signal?: AbortSignal;
+}
+
+/** How the build shows progress: steps (listr2 or plain lines) and log lines. */
+export interface BuildReporter {
+  step<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  /** One line of build output or a rebuild note, without the newline. */
+  log(line: string): void;
+}
+
+const MAX_RECIPE_BYTES = 1024 * 1024;
+
+export async function readRecipeFile(path: string): Promise<{ recipe: Recipe; sha256: string }> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new RebuildError('input', `cannot read the recipe (${err.code})`, { subject: path });
+  });
+  if (!st.isFile()) throw new RebuildError('input', 'the recipe is not a file', { subject: path });
+  if (st.size > MAX_RECIPE_BYTES) {
+    throw new RebuildError('input', `the recipe is ${st.size} bytes; SBUILD files are far smaller`, { subject: path });
+  }
+  const bytes = await readFile(path);
+  return { recipe: parseRecipe(bytes.toString('utf8'), path), sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * Rebuilds one recipe: runs it in its builder image, collects and
+ * post-processes its outputs like pkgforge's CI, hashes them, compares them
+ * with what was expected, and writes `<outDir>/result.json`. A failing build
+ * still produces an output directory with its log and result; anything else
+ * (bad input, missing engine, Ctrl-C) leaves no output directory behind.
+ */
+export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): Promise<BuildResult> {
+  const startedAt = new Date();
+  const { recipe, sha256: recipeSha } = await readRecipeFile(opts.recipePath);
+  const limits: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const plan = planBuild(recipe, { arch: opts.arch, pkgver: opts.pkgver, network: opts.network, limits });
+  const expectations: Expectations = new Map();
+  let publishedDir: string | undefined;
+  if (opts.expect) {
+    const set = await loadExpectations(opts.expect);
+    for (const [k, v] of set.expectations) expectations.set(k, v);
+    publishedDir = set.dir;
+  }
+  for (const [k, v] of expectationFromFlags(plan.mainProgram, { bsum: opts.expectBsum, shasum: opts.expectShasum })) {
+    expectations.set(k, { ...expectations.get(k), ...v });
+  }
+
+  const docker = await connectEngine();
+  const emulator = await detectEmulator(opts.arch);
+  const reaped = await reapOrphans(docker);
+  if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
+  const engineVersion = await docker.version();
+  const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
+  const logPath = join(ws.staging, 'build.log');
+  const logFile = createWriteStream(logPath, { flags: 'wx' });
+  const tail: string[] = [];
+  let partial = '';
+  const emit = (line: string) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    reporter.log(line);
+  };
+  const onOutput = (chunk: Buffer) => {
+    logFile.write(chunk);
+    const text = partial + chunk.toString('utf8');
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) emit(l);
+  };
+  const note = (line: string) => onOutput(Buffer.from(`[rebuild] ${line}\n`));
+  for (const n of plan.notes) note(n);
+  const ctx: EngineContext = {
+    docker,
+    arch: opts.arch,
+    network: plan.network,
+    limits,
+    imageMap: opts.imageMap,
+    signal: opts.signal,
+    note,
+  };
+
+  const result: BuildResult = {
+    schema: 'rebuild.build/1',
+    status: 'failed',
+    recipe: {
+      file: opts.recipePath,
+      sha256: recipeSha,
+      pkg: recipe.pkg,
+      pkgId: recipe.pkgId,
+      pkgType: recipe.pkgType,
+      mode: recipe.mode,
+    },
+    arch: opts.arch,
+    outDir: ws.outDir,
+    inputs: {
+      rebuildVersion: REBUILD_VERSION,
+      image: { asWritten: '', tag: '', id: '', builder: '', inputsHash: '' },
+      innerImages: [],
+      emulator,
+      pkgver: { source: plan.pkgver.source, value: plan.pkgver.value },
+      network: plan.network,
+      limits,
+      engine: { version: engineVersion.Version, apiVersion: engineVersion.ApiVersion },
+    },
+    notes: plan.notes,
+    outputs: [],
+    missing: [],
+    skippedOutputs: [],
+    log: 'build.log',
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+  };
+
+  const finish = async () => {
+    if (partial) emit(partial);
+    await new Promise<void>((resolve) => logFile.end(resolve));
+    const finishedAt = new Date();
+    result.finishedAt = finishedAt.toISOString();
+    result.durationMs = finishedAt.getTime() - startedAt.getTime();
+    await writeJsonAtomic(join(ws.staging, RESULT_FILE), result);
+    await publishStaging(ws);
+  };
+
+  try {
+    const image = await reporter.step(`Builder image for ${opts.arch}`, () => resolveRunImage(ctx, plan.runImage));
+    result.inputs.image = image;
+    note(`image ${image.asWritten} → ${image.tag} (${image.id})`);
+    note(`emulator: ${emulator.kind === 'native' ? 'native' : `${emulator.version} via ${emulator.handler} (flags ${emulator.flags})`}`);
+
+    const baseEnv = (pkgver: string) =>
+      recipeEnv(recipe, { arch: opts.arch, pkgver, outdir: CONTAINER_PATHS.outDir, tmpdir: CONTAINER_PATHS.tmpDir });
+    let pkgver = plan.pkgver.value ?? '';
+    if (plan.pkgver.source === 'script' && recipe.pkgverScript) {
+      const script = `#!/usr/bin/env ${recipe.shell}\n${recipe.pkgverScript}\n`;
+      pkgver = await reporter.step('Version (x_exec.pkgver)', () =>
+        runPkgverScript(ctx, ws, image, script, baseEnv(''), onOutput),
+      );
+      result.inputs.pkgver.value = pkgver;
+    }
+    note(`PKGVER=${pkgver || '(none)'} (${plan.pkgver.source})`);
+
+    const main = await reporter.step(`Running ${recipe.pkg} (${plan.mode})`, () =>
+      runMainScript(ctx, ws, image, plan.runImage.role, renderScript(recipe), baseEnv(pkgver), onOutput),
+    );
+    result.inputs.innerImages = main.innerImages;
+    if (main.outcome.timedOut || main.outcome.exitCode !== 0) {
+      const message = main.outcome.timedOut
+        ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`
+        : `the build script exited with status ${main.outcome.exitCode}`;
+      result.failure = {
+        message,
+        exitCode: main.outcome.exitCode,
+        timedOut: main.outcome.timedOut,
+        logTail: [...tail],
+        fix: main.outcome.timedOut ? 'raise the limit with --timeout <minutes>' : 'read build.log in the output directory',
+      };
+      await finish();
+      return result;
+    }
+
+    const collected = await reporter.step('Collecting outputs', () => collectOutputs(ws.sbuild, ws.staging));
+    result.skippedOutputs = collected.skipped;
+    for (const s of collected.skipped) note(`not an output: ${s.name}: ${s.reason}`);
+    if (!collected.files.includes(plan.mainProgram)) {
+      result.failure = {
+        message: `the build did not produce ${plan.mainProgram} in $SBUILD_OUTDIR`,
+        logTail: [...tail],
+        fix: 'read build.log in the output directory',
+      };
+      await finish();
+      return result;
+    }
+    result.postProcessing = await reporter.step("Post-processing like pkgforge's CI", () =>
+      applyPkgforgePostProcessing(ws.staging, { pkgType: recipe.pkgType ?? '', onLog: note }),
+    );
+    const verified = await reporter.step('Hashing and verifying', () =>
+      verifyOutputs({
+        dir: ws.staging,
+        files: collected.files,
+        postProcessing: result.postProcessing,
+        expectations,
+        publishedDir,
+        mainProgram: plan.mainProgram,
+        note,
+      }),
+    );
+    result.outputs = verified.outputs;
+    result.missing = verified.missing;
+    result.status = verified.status;
+    if (verified.verdict) result.verdict = verified.verdict;
+    await finish();
+    return result;
+  } catch (err) {
+    // A build failure inside a step keeps its log; anything else leaves nothing half-made.
+    if (isRebuildError(err) && err.category === 'build') {
+      result.failure = { message: err.message, fix: err.fix, logTail: [...tail] };
+      await finish().catch(() => undefined);
+      return result;
+    }
+    logFile.destroy();
+    throw err;
+  } finally {
+    await removeWorkspace(ws, { keepWork: opts.keepWork });
+  }
+}
+
+export function describeFailure(err: unknown): string {
+  return isRebuildError(err) ? err.describe() : messageOf(err);
+}

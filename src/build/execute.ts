@@ -1,0 +1,189 @@
+import type Docker from 'dockerode';
+import { runContainer } from '../engine/container.js';
+import { ensureBuilderImage, ensureHostRunnerImage, resolveBuilderName } from '../engine/images.js';
+import { ShimExecutor } from '../engine/shim/executor.js';
+import { ShimServer } from '../engine/shim/server.js';
+import type { Arch, ContainerLimits, Mount, RunOutcome } from '../engine/types.js';
+import { RebuildError } from '../util/errors.js';
+import { CONTAINER_PATHS, type RunImage } from './plan.js';
+import type { ImageInput } from './result.js';
+import { type Workspace, writeScript } from './workspace.js';
+
+export interface EngineContext {
+  docker: Docker;
+  arch: Arch;
+  network: 'none' | 'host';
+  limits: ContainerLimits;
+  imageMap?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Progress of image builds and policy notes. */
+  note(line: string): void;
+}
+
+/**
+ * Finds (building if needed) the local image for an image name as a recipe
+ * writes it, or for the host-runner.
+ */
+export async function resolveRunImage(ctx: EngineContext, image: RunImage): Promise<ImageInput> {
+  if (image.role === 'host-runner') {
+    const built = await ensureHostRunnerImage(ctx.docker, ctx.arch, { onProgress: ctx.note, signal: ctx.signal });
+    return { asWritten: 'host-runner', tag: built.tag, id: built.id, builder: built.builder, inputsHash: built.inputsHash };
+  }
+  return resolveNamedImage(ctx, image.nameAsWritten);
+}
+
+export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: string): Promise<ImageInput> {
+  const resolved = resolveBuilderName(nameAsWritten, ctx.arch, ctx.imageMap);
+  if (resolved.tagArch && resolved.tagArch !== ctx.arch) {
+    ctx.note(`image ${nameAsWritten} names ${resolved.tagArch}; using the ${ctx.arch} builder (target arch)`);
+  }
+  if (resolved.image) {
+    const info = await ctx.docker
+      .getImage(resolved.image)
+      .inspect()
+      .catch((err: unknown) => {
+        throw new RebuildError('environment', `the mapped image ${resolved.image} is not in the engine`, {
+          subject: nameAsWritten,
+          fix: 'build or load it first, or fix --image-map',
+          cause: err,
+        });
+      });
+    return { asWritten: nameAsWritten, tag: resolved.image, id: info.Id, builder: 'user', inputsHash: '' };
+  }
+  const built = await ensureBuilderImage(ctx.docker, ctx.arch, {
+    builder: resolved.builder,
+    onProgress: ctx.note,
+    signal: ctx.signal,
+  });
+  return { asWritten: nameAsWritten, tag: built.tag, id: built.id, builder: built.builder, inputsHash: built.inputsHash };
+}
+
+/** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns its last line. */
+export async function runPkgverScript(
+  ctx: EngineContext,
+  ws: Workspace,
+  image: ImageInput,
+  script: string,
+  env: Record<string, string>,
+  onOutput: (chunk: Buffer) => void,
+): Promise<string> {
+  await writeScript(ws.pkgverScript, script);
+  const stdout: Buffer[] = [];
+  const outcome = await runContainer(ctx.docker, {
+    image: image.tag,
+    arch: ctx.arch,
+    cmd: [CONTAINER_PATHS.pkgverScript],
+    env,
+    workdir: CONTAINER_PATHS.outDir,
+    mounts: [
+      { host: ws.sbuild, container: CONTAINER_PATHS.outDir },
+      { host: ws.pkgverScript, container: CONTAINER_PATHS.pkgverScript, readOnly: true },
+    ],
+    network: ctx.network,
+    limits: { ...ctx.limits, timeoutMs: Math.min(ctx.limits.timeoutMs, 60_000) },
+    signal: ctx.signal,
+    onOutput: (chunk, stream) => {
+      if (stream === 'stdout') stdout.push(chunk);
+      onOutput(chunk);
+    },
+  });
+  const lines = Buffer.concat(stdout).toString('utf8').trim().split('\n');
+  const version = lines.at(-1)?.trim() ?? '';
+  if (outcome.timedOut || outcome.exitCode !== 0 || !version) {
+    const why = outcome.timedOut ? 'timed out after 60 s' : outcome.exitCode !== 0 ? `exited ${outcome.exitCode}` : 'printed nothing';
+    throw new RebuildError('build', `x_exec.pkgver ${why}${ctx.network === 'none' ? ' (the network is off)' : ''}`, {
+      fix: 'pin the version with --pkgver <version> (the published version), or allow the network with --network host',
+    });
+  }
+  return version;
+}
+
+export interface MainRun {
+  outcome: RunOutcome;
+  innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
+}
+
+/**
+ * Runs the recipe's script in its container: the builder (2026) or the
+ * host-runner with rebuild's docker shim (2025 docker-run and host recipes).
+ * Every container started on the recipe's behalf is removed afterwards.
+ */
+export async function runMainScript(
+  ctx: EngineContext,
+  ws: Workspace,
+  image: ImageInput,
+  role: RunImage['role'],
+  script: string,
+  env: Record<string, string>,
+  onOutput: (chunk: Buffer) => void,
+): Promise<MainRun> {
+  await writeScript(ws.script, script);
+  const mounts: Mount[] = [
+    { host: ws.sbuild, container: CONTAINER_PATHS.outDir },
+    { host: ws.script, container: CONTAINER_PATHS.script, readOnly: true },
+  ];
+  if (role === 'builder') {
+    const outcome = await runContainer(ctx.docker, {
+      image: image.tag,
+      arch: ctx.arch,
+      cmd: [CONTAINER_PATHS.script],
+      env,
+      workdir: CONTAINER_PATHS.outDir,
+      mounts,
+      network: ctx.network,
+      limits: ctx.limits,
+      signal: ctx.signal,
+      onOutput: (chunk) => onOutput(chunk),
+    });
+    return { outcome, innerImages: [] };
+  }
+  const started = Date.now();
+  const executor = new ShimExecutor({
+    docker: ctx.docker,
+    arch: ctx.arch,
+    work: { host: ws.sbuild, container: CONTAINER_PATHS.outDir },
+    network: ctx.network,
+    // Inner containers share the build's time budget.
+    limits: {
+      ...ctx.limits,
+      get timeoutMs() {
+        return Math.max(1000, ctx.limits.timeoutMs - (Date.now() - started));
+      },
+    },
+    resolveImage: async (name) => {
+      const img = await resolveNamedImage(ctx, name);
+      return { tag: img.tag, id: img.id };
+    },
+    log: (line) => onOutput(Buffer.from(`[rebuild] ${line}\n`)),
+    signal: ctx.signal,
+  });
+  const server = new ShimServer(`${ws.shimDir}/shim.sock`, executor.handle);
+  await server.start();
+  try {
+    const outcome = await runContainer(ctx.docker, {
+      image: image.tag,
+      arch: ctx.arch,
+      cmd: [CONTAINER_PATHS.script],
+      env: { ...env, REBUILD_SHIM_SOCKET: `${CONTAINER_PATHS.shimDir}/shim.sock` },
+      workdir: CONTAINER_PATHS.outDir,
+      mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir }],
+      network: ctx.network,
+      limits: ctx.limits,
+      signal: ctx.signal,
+      onOutput: (chunk) => onOutput(chunk),
+    });
+    return {
+      outcome,
+      innerImages: executor.records.map((r) => ({
+        name: r.name,
+        asWritten: r.image,
+        tag: r.imageTag,
+        id: r.imageId,
+        policy: r.policy,
+      })),
+    };
+  } finally {
+    await executor.cleanup();
+    await server.stop();
+  }
+}

@@ -1,0 +1,111 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RebuildError } from '../util/errors.js';
+
+/** Checksums a user expects for one output file. */
+export interface Expected {
+  blake3?: string;
+  sha256?: string;
+  /** Where the expectation came from (a flag, a CHECKSUM file). */
+  source: string;
+}
+
+/** Expected checksums by output file name. */
+export type Expectations = Map<string, Expected>;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Parses a CHECKSUM file in the formats pkgforge published: `name:<b3sum>`
+ * (2025 bash CI), `BLAKE3: <hex> <file>` / `SHA256: <hex> <file>` (Rust
+ * sbuild), and the `<hex>  <file>` lines of b3sum/sha256sum (hash kind given
+ * by `plainKind`). Pure.
+ */
+export function parseChecksumFile(
+  text: string,
+  source: string,
+  plainKind: 'blake3' | 'sha256' = 'blake3',
+): Expectations {
+  const out: Expectations = new Map();
+  const set = (file: string, kind: 'blake3' | 'sha256', hex: string, line: number) => {
+    const h = hex.toLowerCase();
+    if (!HEX64.test(h)) {
+      throw new RebuildError('input', `line ${line}: "${hex}" is not a 64-digit hex checksum`, { subject: source });
+    }
+    const name = file.replace(/^\*/, '').replace(/^\.\//, '');
+    const e = out.get(name) ?? { source };
+    e[kind] = h;
+    out.set(name, e);
+  };
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    let m = /^(BLAKE3|SHA256|SHA-256|B3)\s*[:=]\s*([0-9a-fA-F]+)\s+(.+)$/.exec(line);
+    if (m) return set(m[3]!, /B/i.test(m[1]![0]!) ? 'blake3' : 'sha256', m[2]!, i + 1);
+    m = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line);
+    if (m) return set(m[2]!, plainKind, m[1]!, i + 1);
+    m = /^(.+?):([0-9a-fA-F]{64})$/.exec(line);
+    if (m) return set(m[1]!, 'blake3', m[2]!, i + 1);
+    throw new RebuildError('input', `line ${i + 1} is not a checksum line: "${line.slice(0, 80)}"`, {
+      subject: source,
+      fix: 'use `name:<blake3>`, `BLAKE3: <hex> <file>`, `SHA256: <hex> <file>` or `<hex>  <file>` lines',
+    });
+  });
+  return out;
+}
+
+/** Published files beside a CHECKSUM, for forensics when a checksum differs. */
+export interface PublishedSet {
+  expectations: Expectations;
+  /** Directory holding the published files, when one was given. */
+  dir?: string;
+}
+
+/**
+ * Reads `--expect`: a CHECKSUM file, or a directory with a CHECKSUM file and
+ * the published files themselves.
+ */
+export async function loadExpectations(path: string): Promise<PublishedSet> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) throw new RebuildError('input', 'no such file or directory', { subject: path });
+  const file = st.isDirectory() ? join(path, 'CHECKSUM') : path;
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new RebuildError('input', `cannot read the checksum file (${err.code})`, {
+      subject: file,
+      fix: st.isDirectory() ? 'put a CHECKSUM file in the directory' : undefined,
+    });
+  });
+  return { expectations: parseChecksumFile(text, file), dir: st.isDirectory() ? path : undefined };
+}
+
+/** `--expect-bsum`/`--expect-shasum` for the main file. */
+export function expectationFromFlags(
+  mainFile: string,
+  flags: { bsum?: string; shasum?: string },
+): Expectations {
+  const out: Expectations = new Map();
+  if (!flags.bsum && !flags.shasum) return out;
+  const e: Expected = { source: 'command line' };
+  for (const [kind, value, flag] of [
+    ['blake3', flags.bsum, '--expect-bsum'],
+    ['sha256', flags.shasum, '--expect-shasum'],
+  ] as const) {
+    if (value === undefined) continue;
+    const h = value.trim().toLowerCase();
+    if (!HEX64.test(h)) throw new RebuildError('usage', `${flag} needs a 64-digit hex checksum, got "${value}"`);
+    e[kind] = h;
+  }
+  out.set(mainFile, e);
+  return out;
+}
+
+export type CheckOutcome = 'match' | 'mismatch' | 'missing';
+
+/** Compares a file's digests with what was expected: every given hash must match. */
+export function checkDigests(expected: Expected, actual: { blake3: string; sha256: string }): CheckOutcome {
+  const results = [
+    expected.blake3 === undefined ? undefined : expected.blake3 === actual.blake3,
+    expected.sha256 === undefined ? undefined : expected.sha256 === actual.sha256,
+  ].filter((r) => r !== undefined);
+  return results.every(Boolean) ? 'match' : 'mismatch';
+}

@@ -1,0 +1,89 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { compare } from '../forensics/compare.js';
+import type { Verdict } from '../forensics/types.js';
+import { hashFile } from '../hash/digest.js';
+import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { checkDigests, type Expectations } from './expect.js';
+import type { PostProcessRecord } from './postprocess.js';
+import type { BuildStatus, OutputRecord } from './result.js';
+
+export interface VerifyInput {
+  dir: string;
+  files: string[];
+  postProcessing?: PostProcessRecord;
+  expectations: Expectations;
+  /** Directory of the published files, for forensics on a mismatch. */
+  publishedDir?: string;
+  mainProgram: string;
+  note(line: string): void;
+}
+
+export interface Verified {
+  outputs: OutputRecord[];
+  missing: string[];
+  status: BuildStatus;
+  verdict?: Verdict;
+}
+
+const VERDICT_RANK: Record<Verdict, number> = { identical: 0, equivalent: 1, different: 2 };
+
+/**
+ * Hashes every output (and its unstripped original), checks the expected
+ * checksums, and, for each mismatch whose published file is at hand, runs the
+ * forensic comparison and writes its reports to `<dir>/compare/`.
+ */
+export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
+  const outputs: OutputRecord[] = [];
+  const names = (input.postProcessing?.files ?? []).reduce(
+    (acc, f) => (f.renamedFrom ? acc.map((n) => (n === f.renamedFrom ? f.name : n)) : acc),
+    [...input.files],
+  );
+  for (const name of names.sort()) {
+    const digests = await hashFile(join(input.dir, name));
+    const record: OutputRecord = { name, ...digests };
+    const pp = input.postProcessing?.files.find((f) => f.name === name);
+    if (pp?.unstripped) {
+      const u = await hashFile(join(input.dir, pp.unstripped));
+      record.unstripped = { path: pp.unstripped, ...u };
+    }
+    const expected = input.expectations.get(name);
+    if (expected) {
+      record.expected = expected;
+      record.check = checkDigests(expected, digests) === 'match' ? 'match' : 'mismatch';
+    }
+    input.note(`${name}: sha256 ${digests.sha256} blake3 ${digests.blake3}${record.check ? ` (${record.check})` : ''}`);
+    outputs.push(record);
+  }
+  const missing = [...input.expectations.keys()].filter((k) => !names.includes(k));
+  const checked = outputs.filter((o) => o.check);
+  let verdict: Verdict | undefined;
+  for (const o of outputs.filter((x) => x.check === 'mismatch')) {
+    if (!input.publishedDir) continue;
+    const published = join(input.publishedDir, o.name);
+    try {
+      const c = await compare(published, join(input.dir, o.name));
+      const base = join(input.dir, 'compare', o.name);
+      await mkdir(join(input.dir, 'compare'), { recursive: true });
+      await writeJsonAtomic(`${base}.json`, c);
+      await writeFileAtomic(`${base}.md`, renderMarkdown(c));
+      await writeFileAtomic(`${base}.html`, renderHtml(c));
+      o.comparison = {
+        verdict: c.verdict,
+        against: published,
+        summary: verdictLine(c),
+        reports: { json: `compare/${o.name}.json`, markdown: `compare/${o.name}.md`, html: `compare/${o.name}.html` },
+      };
+      if (!verdict || VERDICT_RANK[c.verdict] > VERDICT_RANK[verdict]) verdict = c.verdict;
+      input.note(`${o.name}: ${verdictLine(c)}`);
+    } catch (err) {
+      input.note(`${o.name}: could not compare with ${published}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  let status: BuildStatus;
+  if (checked.length === 0 && missing.length === 0) status = 'built';
+  else if (missing.length === 0 && checked.every((o) => o.check === 'match')) status = 'reproducible';
+  else status = 'mismatch';
+  return { outputs, missing, status, verdict };
+}

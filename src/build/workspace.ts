@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { RebuildError } from '../util/errors.js';
+
+/**
+ * The host side of one build: a private work directory that containers see
+ * (mounted), and a staging directory beside the final output directory that
+ * becomes it in one rename, so an output directory is never half-written.
+ */
+export interface Workspace {
+  root: string;
+  /** Mounted as $SBUILD_OUTDIR (/sbuild). */
+  sbuild: string;
+  /** $SBUILD_TMPDIR on the host. */
+  sbuildTemp: string;
+  script: string;
+  pkgverScript: string;
+  /** Holds the docker shim's socket (host-runner builds). */
+  shimDir: string;
+  /** Becomes the output directory on success or on a build failure. */
+  staging: string;
+  outDir: string;
+}
+
+export async function createWorkspace(outDir: string): Promise<Workspace> {
+  const out = resolve(outDir);
+  await checkOutDir(out);
+  await mkdir(dirname(out), { recursive: true });
+  const root = await mkdtemp(join(tmpdir(), 'rebuild-work-'));
+  const ws: Workspace = {
+    root,
+    sbuild: join(root, 'sbuild'),
+    sbuildTemp: join(root, 'sbuild', 'SBUILD_TEMP'),
+    script: join(root, 'exec_script'),
+    pkgverScript: join(root, 'exec_pkgver'),
+    shimDir: join(root, 'shim'),
+    staging: join(dirname(out), `.${basename(out)}.partial-${randomBytes(4).toString('hex')}`),
+    outDir: out,
+  };
+  await mkdir(ws.sbuildTemp, { recursive: true });
+  await mkdir(ws.shimDir);
+  await mkdir(ws.staging);
+  // Builders may run as another user than root.
+  await chmod(ws.sbuild, 0o777);
+  await chmod(ws.sbuildTemp, 0o777);
+  return ws;
+}
+
+export async function writeScript(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { mode: 0o755 });
+}
+
+/** Marker that makes a directory recognisably rebuild's, so it may be replaced. */
+export const RESULT_FILE = 'result.json';
+
+/**
+ * An existing output directory is replaced only when it is empty or holds a
+ * previous rebuild result: rebuild never deletes a directory it did not make.
+ */
+async function checkOutDir(out: string): Promise<void> {
+  const st = await lstat(out).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    throw new RebuildError('usage', 'exists and is not a directory', { subject: out, fix: 'choose another --out' });
+  }
+  const entries = await readdir(out);
+  if (entries.length > 0 && !entries.includes(RESULT_FILE)) {
+    throw new RebuildError('usage', 'exists, is not empty and holds no rebuild result; refusing to replace it', {
+      subject: out,
+      fix: 'choose another --out, or empty the directory',
+    });
+  }
+}
+
+/** Moves the staging directory into place, replacing a previous result. */
+export async function publishStaging(ws: Workspace): Promise<void> {
+  await checkOutDir(ws.outDir);
+  const old = `${ws.staging}.old`;
+  const hadOld = await lstat(ws.outDir).then(
+    () => true,
+    () => false,
+  );
+  if (hadOld) await rename(ws.outDir, old);
+  await rename(ws.staging, ws.outDir);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+export async function removeWorkspace(ws: Workspace, opts: { keepWork?: boolean } = {}): Promise<void> {
+  await rm(ws.staging, { recursive: true, force: true });
+  if (!opts.keepWork) await rm(ws.root, { recursive: true, force: true });
+}

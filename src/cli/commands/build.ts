@@ -1,0 +1,165 @@
+import { relative } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { buildRecipe } from '../../build/build.js';
+import type { BuildResult } from '../../build/result.js';
+import { onInterrupt } from '../../engine/cleanup.js';
+import { type Arch, hostArch, parseArch } from '../../engine/types.js';
+import { renderBuildSummary } from '../../report/index.js';
+import type { BuildSummaryView } from '../../report/build-view.js';
+import { action } from '../action.js';
+import { ExitCode } from '../exit-codes.js';
+
+export function parseArchOption(value: string): Arch {
+  const arch = parseArch(value);
+  if (!arch) throw new InvalidArgumentError('must be x86_64 or aarch64 (amd64/arm64 accepted)');
+  return arch;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function collectMap(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be NAME=LOCAL_IMAGE');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+interface BuildFlags {
+  arch: Arch;
+  out?: string;
+  pkgver?: string;
+  network: 'none' | 'host';
+  timeout?: number;
+  memory?: number;
+  pids?: number;
+  expect?: string;
+  expectBsum?: string;
+  expectShasum?: string;
+  imageMap: Record<string, string>;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  keepWork?: boolean;
+}
+
+/** Exit code for a finished build (documented in the README). */
+export function buildExitCode(result: BuildResult): number {
+  switch (result.status) {
+    case 'reproducible':
+    case 'built':
+      return ExitCode.ok;
+    case 'mismatch':
+      return result.verdict === 'equivalent' ? ExitCode.equivalent : ExitCode.different;
+    case 'failed':
+      return ExitCode.buildFailed;
+  }
+}
+
+export function toSummaryView(r: BuildResult): BuildSummaryView {
+  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const emulator = r.inputs.emulator;
+  return {
+    recipe: { file: r.recipe.file, pkg: r.recipe.pkg, pkgId: r.recipe.pkgId, pkgType: r.recipe.pkgType },
+    arch: r.arch,
+    outDir: rel(r.outDir),
+    status: r.status,
+    outputs: r.outputs.map((o) => ({
+      name: o.name,
+      size: o.size,
+      sha256: o.sha256,
+      blake3: o.blake3,
+      expected: o.expected,
+      match: o.check === undefined ? undefined : o.check === 'match',
+      stripped: o.unstripped !== undefined,
+      unstrippedPath: o.unstripped?.path,
+      comparison: o.comparison && {
+        verdict: o.comparison.verdict,
+        reportPath: `${rel(r.outDir)}/${o.comparison.reports.html}`,
+        summary: o.comparison.summary,
+      },
+    })),
+    inputs: {
+      image: `${r.inputs.image.asWritten} → ${r.inputs.image.tag}`,
+      imageId: r.inputs.image.id,
+      emulator:
+        emulator.kind === 'native' ? undefined : `${emulator.version ?? emulator.handler} (binfmt flags: ${emulator.flags})`,
+      pkgver: r.inputs.pkgver.value ? `${r.inputs.pkgver.value} (${r.inputs.pkgver.source})` : undefined,
+      other: [
+        ['recipe sha256', r.recipe.sha256],
+        ['mode', r.recipe.mode],
+        ['network', r.inputs.network],
+        ...r.inputs.innerImages.map((i): [string, string] => [`inner ${i.name}`, `${i.asWritten} → ${i.tag}`]),
+      ],
+    },
+    durationMs: r.durationMs,
+    logPath: `${rel(r.outDir)}/${r.log}`,
+    resultPath: `${rel(r.outDir)}/result.json`,
+    failure: r.failure && { message: r.failure.message, fix: r.failure.fix, logTail: r.failure.logTail },
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
+    .argument('<recipe>', 'path to an SBUILD recipe')
+    .addOption(new Option('--arch <arch>', 'target architecture: x86_64 or aarch64').argParser(parseArchOption).default(hostArch()))
+    .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
+    .option('--pkgver <version>', 'pin PKGVER/PKG_VER instead of running x_exec.pkgver')
+    .addOption(new Option('--network <mode>', 'network for build containers').choices(['none', 'host']).default('none'))
+    .option('--timeout <minutes>', 'wall-time limit of the build (default 60)', positiveNumber)
+    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
+    .option('--pids <n>', 'process limit per container (default 4096)', positiveNumber)
+    .option('--expect <path>', 'a CHECKSUM file, or a directory with CHECKSUM and the published files')
+    .option('--expect-bsum <blake3>', 'expected BLAKE3 of the main output (pkgforge: bsum)')
+    .option('--expect-shasum <sha256>', 'expected SHA-256 of the main output (pkgforge: shasum)')
+    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectMap, {})
+    .option('--json', 'print result.json to stdout')
+    .option('--verbose', 'plain log lines even in a terminal')
+    .option('--quiet', 'no progress, only the result')
+    .option('--keep-work', 'keep the work directory (for debugging)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 reproducible (or built, nothing expected), 1 mismatch but equivalent,\n' +
+        '2 mismatch (different, or no published file to explain it), 3 bad input, 4 build failed,\n' +
+        '5 engine/emulator/image missing, 130 interrupted.',
+    )
+    .action(
+      action(async (recipePath: string, flags: BuildFlags) => {
+        const controller = new AbortController();
+        const unregister = onInterrupt(() => controller.abort());
+        try {
+          const { createReporter } = await import('../progress.js');
+          const result = await buildRecipe(
+            {
+              recipePath,
+              arch: flags.arch,
+              outDir: flags.out,
+              pkgver: flags.pkgver,
+              network: flags.network,
+              limits: {
+                ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
+                ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
+                ...(flags.pids ? { pids: flags.pids } : {}),
+              },
+              expect: flags.expect,
+              expectBsum: flags.expectBsum,
+              expectShasum: flags.expectShasum,
+              imageMap: flags.imageMap,
+              keepWork: flags.keepWork,
+              signal: controller.signal,
+            },
+            createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
+          );
+          if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          else process.stdout.write(renderBuildSummary(toSummaryView(result), { color: process.stdout.isTTY }));
+          return buildExitCode(result);
+        } finally {
+          unregister();
+        }
+      }),
+    );
+}

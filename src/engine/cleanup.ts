@@ -1,0 +1,95 @@
+import type Docker from 'dockerode';
+
+/**
+ * Every container rebuild creates carries these labels, so that a run that
+ * was killed (even with SIGKILL) can be cleaned up by the next one, and so
+ * that `docker ps -a --filter label=dev.rebuild.owner` shows ours.
+ */
+export const OWNER_LABEL = 'dev.rebuild.owner';
+export const OWNER_PID_LABEL = 'dev.rebuild.owner-pid';
+
+const live = new Map<string, Docker>();
+let handlersInstalled = false;
+
+export function ownerLabels(): Record<string, string> {
+  return { [OWNER_LABEL]: 'rebuild', [OWNER_PID_LABEL]: String(process.pid) };
+}
+
+/** Remembers a container so that Ctrl-C or SIGTERM removes it. */
+export function track(docker: Docker, id: string): void {
+  live.set(id, docker);
+  installSignalHandlers();
+}
+
+export function untrack(id: string): void {
+  live.delete(id);
+}
+
+/** Force-removes every container this process still has. */
+export async function removeAllTracked(): Promise<void> {
+  const entries = [...live.entries()];
+  live.clear();
+  await Promise.allSettled(entries.map(([id, docker]) => docker.getContainer(id).remove({ force: true })));
+}
+
+const interruptHandlers = new Set<() => void>();
+
+/**
+ * Registers a graceful reaction to Ctrl-C/SIGTERM (typically aborting an
+ * AbortController so the work unwinds and cleans up). Returns the unregister
+ * function. If the work has not unwound 15 s after the signal, or a second
+ * signal comes, the tracked containers are force-removed and the process exits.
+ */
+export function onInterrupt(handler: () => void): () => void {
+  interruptHandlers.add(handler);
+  installSignalHandlers();
+  return () => interruptHandlers.delete(handler);
+}
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  let received = 0;
+  const forceExit = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nrebuild: ${signal}: removing ${live.size} container(s)…\n`);
+    void removeAllTracked().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      received++;
+      if (received > 1 || interruptHandlers.size === 0) return forceExit(signal);
+      process.stderr.write(`\nrebuild: ${signal}: stopping and cleaning up (again to force)…\n`);
+      for (const h of interruptHandlers) h();
+      setTimeout(() => forceExit(signal), 15_000).unref();
+    });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes containers left by rebuild processes that no longer exist (killed
+ * with SIGKILL, or the machine lost power). Returns how many were removed.
+ */
+export async function reapOrphans(docker: Docker): Promise<number> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [OWNER_LABEL] } });
+  let removed = 0;
+  for (const c of containers) {
+    const pid = Number(c.Labels[OWNER_PID_LABEL]);
+    if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && pidAlive(pid))) continue;
+    try {
+      await docker.getContainer(c.Id).remove({ force: true });
+      removed++;
+    } catch {
+      // already gone
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { dirname } from 'node:path';
+
+/** What the shim script sends: the caller's cwd, argv and environment. */
+export interface ShimRequest {
+  cwd: string;
+  argv: string[];
+  env: Record<string, string>;
+}
+
+/** Where a command writes its output while it runs. */
+export interface JobIO {
+  stdout(chunk: Buffer | string): void;
+  stderr(chunk: Buffer | string): void;
+}
+
+/** Carries out one docker command; resolves to its exit code. */
+export type ShimHandler = (request: ShimRequest, io: JobIO) => Promise<number>;
+
+/** Largest request body accepted (argv + environment). */
+const MAX_BODY = 4 * 1024 * 1024;
+
+/**
+ * Decodes `cwd\0argc\0argv…\0env…\0` (see runners/docker-shim). Pure.
+ */
+export function decodeShimRequest(body: Buffer): ShimRequest {
+  const fields = body.toString('utf8').split('\0');
+  if (fields.at(-1) === '') fields.pop();
+  const cwd = fields[0] ?? '/';
+  const argc = Number(fields[1]);
+  if (!Number.isInteger(argc) || argc < 0 || argc > fields.length - 2) throw new Error('malformed shim request');
+  const argv = fields.slice(2, 2 + argc);
+  const env: Record<string, string> = {};
+  for (const entry of fields.slice(2 + argc)) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return { cwd, argv, env };
+}
+
+interface Job {
+  out: StreamBuffer;
+  err: StreamBuffer;
+  exit: Promise<number>;
+}
+
+/** Output kept until its one reader has taken it, then streamed live. */
+class StreamBuffer {
+  private chunks: Buffer[] = [];
+  private reader: ServerResponse | undefined;
+  private ended = false;
+
+  write(chunk: Buffer | string): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.reader) this.reader.write(buf);
+    else this.chunks.push(buf);
+  }
+
+  end(): void {
+    this.ended = true;
+    this.reader?.end();
+  }
+
+  attach(res: ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    for (const c of this.chunks) res.write(c);
+    this.chunks = [];
+    if (this.ended) res.end();
+    else this.reader = res;
+  }
+}
+
+/**
+ * The rebuild side of the docker shim: an HTTP server on a unix socket that
+ * the host-runner container reaches through a mounted work directory.
+ * `POST /v1/jobs` starts a command and returns its id; `GET …/stdout` and
+ * `…/stderr` stream its output; `GET …/exit` waits for its exit code.
+ */
+export class ShimServer {
+  private server: Server | undefined;
+  private readonly jobs = new Map<string, Job>();
+
+  constructor(
+    readonly socketPath: string,
+    private readonly handler: ShimHandler,
+  ) {}
+
+  async start(): Promise<void> {
+    await mkdir(dirname(this.socketPath), { recursive: true });
+    await rm(this.socketPath, { force: true });
+    const server = createServer((req, res) => void this.route(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await rm(this.socketPath, { force: true });
+  }
+
+  /** Resolves when every job started so far has finished. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.jobs.values()].map((j) => j.exit));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = req.url ?? '/';
+      if (req.method === 'POST' && url === '/v1/jobs') return await this.create(req, res);
+      const m = /^\/v1\/jobs\/([a-f0-9]{16})\/(stdout|stderr|exit)$/.exec(url);
+      const job = m ? this.jobs.get(m[1]!) : undefined;
+      if (!m || !job || req.method !== 'GET') {
+        res.writeHead(404).end('no such job\n');
+        return;
+      }
+      if (m[2] === 'stdout') job.out.attach(res);
+      else if (m[2] === 'stderr') job.err.attach(res);
+      else res.writeHead(200).end(`${await job.exit}\n`);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        res.writeHead(413).end('request too large\n');
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const request = decodeShimRequest(Buffer.concat(chunks));
+    const id = randomBytes(8).toString('hex');
+    const out = new StreamBuffer();
+    const err = new StreamBuffer();
+    const exit = this.handler(request, { stdout: (c) => out.write(c), stderr: (c) => err.write(c) })
+      .catch((e: unknown) => {
+        err.write(`docker (rebuild shim): ${e instanceof Error ? e.message : String(e)}\n`);
+        return 125;
+      })
+      .finally(() => {
+        out.end();
+        err.end();
+      });
+    this.jobs.set(id, { out, err, exit });
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(id);
+  }
+}

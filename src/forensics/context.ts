@@ -1,0 +1,146 @@
+/**
+ * Short context for a differing region, for a person: a disassembly around
+ * the first difference (objdump for the file's machine), a unified diff of
+ * the printable strings (string-ish sections), or a hex dump.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { execa } from 'execa';
+import { findBinutils } from './binutils.js';
+import { EM } from './elf/constants.js';
+import type { DiffContext } from './types.js';
+
+/** 16 bytes per row: `offset  hex  |ascii|`, `mark` flags rows holding differences. */
+export function hexRows(buf: Buffer, base: number, other?: Buffer): string[] {
+  const rows: string[] = [];
+  for (let i = 0; i < buf.length; i += 16) {
+    const row = buf.subarray(i, i + 16);
+    const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const ascii = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    let mark = ' ';
+    if (other) {
+      for (let j = 0; j < row.length; j++) if (other[i + j] !== row[j]) mark = '>';
+    }
+    rows.push(`${mark} ${(base + i).toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  |${ascii}|`);
+  }
+  return rows;
+}
+
+export function hexContext(a: Buffer, b: Buffer, base: number): DiffContext {
+  return { kind: 'hex', a: hexRows(a, base, b), b: hexRows(b, base, a) };
+}
+
+/** Printable strings (4+ chars) of a buffer, one per line. */
+export function printableStrings(buf: Buffer, min = 4): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= buf.length; i++) {
+    const c = buf[i];
+    const p = c !== undefined && ((c >= 0x20 && c < 0x7f) || c === 0x09);
+    if (p && start < 0) start = i;
+    if (!p && start >= 0) {
+      if (i - start >= min) out.push(buf.toString('latin1', start, i));
+      start = -1;
+    }
+  }
+  return out;
+}
+
+/** A unified diff of the printable strings of two windows, trimmed to `maxLines`. */
+export function stringsContext(a: Buffer, b: Buffer, region: string, maxLines = 40): DiffContext {
+  const sa = printableStrings(a);
+  const sb = printableStrings(b);
+  const patch = createTwoFilesPatch(`a/${region}`, `b/${region}`, `${sa.join('\n')}\n`, `${sb.join('\n')}\n`, '', '', {
+    context: 2,
+  });
+  const lines = patch.split('\n').filter((l) => !l.startsWith('====') && l !== '\\ No newline at end of file');
+  const trimmed = lines.length > maxLines ? [...lines.slice(0, maxLines), `… (${lines.length - maxLines} more lines)`] : lines;
+  return { kind: 'text', unified: trimmed.join('\n').trimEnd() };
+}
+
+/** objdump -b binary machine names. */
+function objdumpArch(machine: number, cls: 32 | 64): string | undefined {
+  switch (machine) {
+    case EM.X86_64:
+      return 'i386:x86-64';
+    case EM.I386:
+      return 'i386';
+    case EM.AARCH64:
+      return 'aarch64';
+    case EM.ARM:
+      return 'arm';
+    case EM.RISCV:
+      return cls === 64 ? 'riscv:rv64' : 'riscv:rv32';
+    case EM.PPC64:
+      return 'powerpc:common64';
+    case EM.PPC:
+      return 'powerpc:common';
+    case EM.S390:
+      return cls === 64 ? 's390:64-bit' : 's390:31-bit';
+    case EM.MIPS:
+      return cls === 64 ? 'mips:isa64r2' : 'mips:isa32r2';
+    case EM.LOONGARCH:
+      return cls === 64 ? 'loongarch64' : 'loongarch32';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Disassembles each side's window (bytes at virtual address `vaddr`) and
+ * marks the instruction holding `diffAddr` with `>`. Undefined when no
+ * objdump for the machine is installed or it fails.
+ */
+export async function disassemblyContext(
+  a: Buffer,
+  b: Buffer,
+  vaddr: bigint,
+  diffAddr: bigint,
+  machine: number,
+  cls: 32 | 64,
+  endian: 'little' | 'big',
+): Promise<DiffContext | undefined> {
+  const arch = objdumpArch(machine, cls);
+  if (!arch) return undefined;
+  const tools = await findBinutils(machine);
+  if (!tools) return undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'rebuild-dis-'));
+  try {
+    const run = async (buf: Buffer, name: string) => {
+      const file = join(dir, name);
+      await writeFile(file, buf);
+      const r = await execa(
+        tools.objdump,
+        [
+          '-D',
+          '-b',
+          'binary',
+          '-m',
+          arch,
+          endian === 'big' ? '-EB' : '-EL',
+          `--adjust-vma=0x${vaddr.toString(16)}`,
+          file,
+        ],
+        { timeout: 20_000, reject: false },
+      );
+      if (r.exitCode !== 0) return undefined;
+      const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
+      const addrs = lines.map((l) => BigInt(`0x${l.trim().split(':')[0]}`));
+      return lines.map((l, i) => {
+        const here = addrs[i]!;
+        const next = addrs[i + 1] ?? here + 16n;
+        const mark = diffAddr >= here && diffAddr < next ? '>' : ' ';
+        return `${mark} ${l.replace(/\t/g, '  ').trimEnd()}`;
+      });
+    };
+    const [da, db] = await Promise.all([run(a, 'a.bin'), run(b, 'b.bin')]);
+    if (!da || !db || da.length === 0) return undefined;
+    return { kind: 'disassembly', a: da, b: db };
+  } catch {
+    return undefined;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

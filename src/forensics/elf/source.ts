@@ -1,0 +1,126 @@
+/**
+ * Random-access byte sources for the ELF reader: a Buffer (tests, small
+ * files) or a file read with small positioned reads, so memory stays bounded
+ * however large the file is. Every read is bounds-checked by the caller; the
+ * source itself refuses reads past its end.
+ */
+import { type FileHandle, open } from 'node:fs/promises';
+import { RebuildError } from '../../util/errors.js';
+
+export interface ByteSource {
+  /** The file's path (or a label), for error messages. */
+  readonly name: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `offset`; the caller checks the range first. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Reads into `buf[0..length)`; returns bytes read. */
+  readInto(buf: Buffer, offset: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class BufferSource implements ByteSource {
+  readonly size: number;
+  constructor(
+    private readonly buf: Buffer,
+    readonly name = '<buffer>',
+  ) {
+    this.size = buf.length;
+  }
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`read ${offset}+${length} past ${this.size}`);
+    }
+    return this.buf.subarray(offset, offset + length);
+  }
+  async readInto(buf: Buffer, offset: number, length: number): Promise<number> {
+    const n = Math.max(0, Math.min(length, this.size - offset));
+    this.buf.copy(buf, 0, offset, offset + n);
+    return n;
+  }
+  async close(): Promise<void> {}
+}
+
+export class FileSource implements ByteSource {
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly name: string,
+    readonly size: number,
+  ) {}
+
+  static async open(path: string): Promise<FileSource> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      throw new RebuildError('input', `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        subject: path,
+        cause: err,
+      });
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) {
+        throw new RebuildError('input', 'not a regular file', { subject: path });
+      }
+      return new FileSource(handle, path, st.size);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`read ${offset}+${length} past ${this.size}`);
+    }
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new RebuildError('input', `file shrank while being read (at offset ${offset + done})`, {
+          subject: this.name,
+        });
+      }
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async readInto(buf: Buffer, offset: number, length: number): Promise<number> {
+    let done = 0;
+    const want = Math.max(0, Math.min(length, this.size - offset));
+    while (done < want) {
+      const { bytesRead } = await this.handle.read(buf, done, want - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** Streams `[offset, offset+length)` in chunks of at most `chunk` bytes. */
+export async function* chunks(
+  src: ByteSource,
+  offset: number,
+  length: number,
+  chunk = 1 << 20,
+): AsyncGenerator<Buffer> {
+  const buf = Buffer.allocUnsafe(Math.min(chunk, Math.max(1, length)));
+  let pos = 0;
+  while (pos < length) {
+    const n = Math.min(buf.length, length - pos);
+    const got = await src.readInto(buf, offset + pos, n);
+    if (got !== n) {
+      throw new RebuildError('input', `unexpected end of file at offset ${offset + pos + got}`, {
+        subject: src.name,
+      });
+    }
+    yield buf.subarray(0, n);
+    pos += n;
+  }
+}

@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { messageOf, RebuildError } from '../util/errors.js';
+import { MAX_RECIPE_BYTES, parseRecipe } from './parse.js';
+import type { Recipe } from './types.js';
+
+/** A path to read, or an argument that could not be expanded. */
+export interface RecipeTarget {
+  file: string;
+  error?: string;
+}
+
+function isRecipeName(name: string): boolean {
+  return name.endsWith('.yaml') || name.endsWith('.yml') || name === 'SBUILD' || name.endsWith('.SBUILD');
+}
+
+/** Recipe files below `dir`, skipping hidden directories (`.github`, `.git`) and node_modules; symlinked directories are not followed. */
+function walk(dir: string, out: string[]): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!e.name.startsWith('.') && e.name !== 'node_modules') walk(p, out);
+    } else if (isRecipeName(e.name)) {
+      if (e.isFile()) out.push(p);
+      else if (e.isSymbolicLink()) {
+        try {
+          if (statSync(p).isFile()) out.push(p);
+        } catch {
+          // dangling link: not a recipe
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Expand CLI arguments: a file stays as given; a directory becomes every
+ * `*.yaml`, `*.yml` and `SBUILD` file below it, sorted by path. Arguments
+ * that cannot be read become entries with an error (order is kept).
+ */
+export function collectRecipeFiles(args: string[]): RecipeTarget[] {
+  const out: RecipeTarget[] = [];
+  for (const arg of args) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(arg).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      out.push({
+        file: arg,
+        error: code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${messageOf(err)}`,
+      });
+      continue;
+    }
+    if (!isDir) {
+      out.push({ file: arg });
+      continue;
+    }
+    const found: string[] = [];
+    try {
+      walk(arg, found);
+    } catch (err) {
+      out.push({ file: arg, error: `cannot list directory: ${messageOf(err)}` });
+      continue;
+    }
+    found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (found.length === 0)
+      out.push({ file: arg, error: 'no recipe files (*.yaml, *.yml, SBUILD) below this directory' });
+    for (const f of found) out.push({ file: f });
+  }
+  return out;
+}
+
+/** Read and parse one recipe file; refuses oversized files before reading them. */
+export function readRecipeFile(path: string): Recipe {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory())
+      throw new RebuildError('input', 'is a directory, not a recipe file', { subject: path });
+    size = st.size;
+  } catch (err) {
+    if (err instanceof RebuildError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RebuildError(
+      'input',
+      code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${messageOf(err)}`,
+      {
+        subject: path,
+      },
+    );
+  }
+  if (size > MAX_RECIPE_BYTES)
+    throw new RebuildError(
+      'input',
+      `file is too large for a recipe (${(size / 1048576).toFixed(1)} MiB; limit ${MAX_RECIPE_BYTES / 1048576} MiB)`,
+      { subject: path },
+    );
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RebuildError('input', `cannot read: ${messageOf(err)}`, { subject: path });
+  }
+  return parseRecipe(text, path);
+}

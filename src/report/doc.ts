@@ -1,0 +1,92 @@
+/**
+ * A tiny document model: the comparison and the build summary are turned
+ * into a list of blocks once, and the text, Markdown and HTML renderers draw
+ * the same blocks. That is what keeps the three reports' content the same.
+ */
+
+/** How a piece of text is emphasised. Renderers map tones to colour/markup. */
+export type Tone =
+  | 'ok' // good news (identical, matches, hardening present)
+  | 'warn' // benign but worth seeing (equivalent, hardening lost by post-processing)
+  | 'bad' // a real difference
+  | 'hint' // a hint for a person (timestamp / path)
+  | 'dim' // secondary information
+  | 'strong'; // plain emphasis
+
+export interface Span {
+  text: string;
+  tone?: Tone;
+  /** Monospace (hashes, offsets, names from the binary). */
+  code?: boolean;
+}
+
+/** Inline content: a string, a span, or a sequence of them. */
+export type Rich = string | Span | readonly Rich[];
+
+export interface Row {
+  cells: Rich[];
+  /** Marks the row (e.g. differing hardening). */
+  mark?: Tone;
+}
+
+export type Block =
+  | {
+      t: 'verdict';
+      /** `DIFFERENT`, `REPRODUCIBLE`, … */
+      word: string;
+      tone: Tone;
+      /** The rest of the sentence. */
+      text: string;
+    }
+  | { t: 'heading'; level: 2 | 3; text: Rich }
+  | { t: 'para'; text: Rich }
+  | { t: 'list'; items: Rich[]; ordered?: boolean }
+  | { t: 'kv'; rows: Array<[string, Rich]> }
+  | {
+      t: 'table';
+      headers: string[];
+      rows: Row[];
+      /**
+       * A `field | a | b | mark` comparison: in a narrow terminal it is drawn
+       * as one record per field (a above b) instead of squeezing columns.
+       */
+      compare?: boolean;
+    }
+  | {
+      t: 'code';
+      title?: string;
+      lines: string[];
+      /** Lines of a unified diff (`+`, `-`, `@@`). */
+      diff?: boolean;
+    }
+  | { t: 'sideBySide'; title?: string; titles: [string, string]; a: string[]; b: string[] };
+
+export interface Doc {
+  /** For the HTML <title>. */
+  title: string;
+  blocks: Block[];
+  /** A last, dim line (schema, timing). */
+  footer?: string;
+}
+
+export function spans(r: Rich, out: Span[] = []): Span[] {
+  if (typeof r === 'string') {
+    if (r !== '') out.push({ text: r });
+  } else if (Array.isArray(r)) {
+    for (const x of r as readonly Rich[]) spans(x, out);
+  } else {
+    const s = r as Span;
+    if (s.text !== '') out.push(s);
+  }
+  return out;
+}
+
+export function plain(r: Rich): string {
+  return spans(r)
+    .map((s) => s.text)
+    .join('');
+}
+
+export const code = (text: string, tone?: Tone): Span =>
+  tone ? { text, code: true, tone } : { text, code: true };
+export const tone = (t: Tone, text: string): Span => ({ text, tone: t });

@@ -1,0 +1,172 @@
+/**
+ * Small, pure formatting helpers shared by the text, Markdown and HTML
+ * renderers. Strings from binaries and file paths are hostile input: every
+ * renderer passes them through `clean` (control and bidi characters made
+ * visible) before its own escaping.
+ */
+
+/** `0x1a2 (418)`: offsets and sizes in hex and decimal. */
+export function hexDec(n: number): string {
+  return `${hex(n)} (${n.toLocaleString('en-US')})`;
+}
+
+export function hex(n: number): string {
+  return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
+}
+
+/** `1,234`. */
+export function dec(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** `1 byte` / `12 bytes`. */
+export function bytes(n: number): string {
+  return `${dec(n)} ${n === 1 ? 'byte' : 'bytes'}`;
+}
+
+/** `0x200 (512) bytes`. */
+export function sizeHexDec(n: number): string {
+  return `${hexDec(n)} ${n === 1 ? 'byte' : 'bytes'}`;
+}
+
+/** Human size for a summary line: `912 B`, `1.4 MiB`. */
+export function humanSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** `850 ms`, `12.3 s`, `4 min 05 s`. */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return 'unknown';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const min = Math.floor(s / 60);
+  const rest = Math.round(s - min * 60);
+  return `${min} min ${String(rest).padStart(2, '0')} s`;
+}
+
+/**
+ * Makes control characters, bidi overrides and other invisible troublemakers
+ * visible as escapes (`\x1b`, `\n`, `\u202e`), so that hostile strings can
+ * neither drive a terminal nor hide text. Tabs become `\t` here; code lines
+ * go through `expandTabs` first.
+ */
+export function clean(s: string): string {
+  return s.replace(
+    // C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/g,
+    (ch) => {
+      const code = ch.charCodeAt(0);
+      if (ch === '\n') return '\\n';
+      if (ch === '\r') return '\\r';
+      if (ch === '\t') return '\\t';
+      if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+      return `\\u${code.toString(16).padStart(4, '0')}`;
+    },
+  );
+}
+
+/** Expands tabs to spaces (8-column stops), then `clean`s the rest. */
+export function codeLine(s: string): string {
+  if (!s.includes('\t')) return clean(s);
+  let out = '';
+  let col = 0;
+  for (const ch of s) {
+    if (ch === '\t') {
+      const n = 8 - (col % 8);
+      out += ' '.repeat(n);
+      col += n;
+    } else {
+      out += ch;
+      col++;
+    }
+  }
+  return clean(out);
+}
+
+/** Display width in code points (good enough for the ASCII-heavy content here). */
+export function width(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** Cuts to `w` columns, ending with `…` when something was cut. */
+export function truncEnd(s: string, w: number): string {
+  if (width(s) <= w) return s;
+  if (w <= 1) return '…'.slice(0, Math.max(0, w));
+  return `${[...s].slice(0, w - 1).join('')}…`;
+}
+
+/** Cuts the middle (paths, hashes): keeps the start and the end. */
+export function truncMiddle(s: string, w: number): string {
+  const cps = [...s];
+  if (cps.length <= w) return s;
+  if (w <= 3) return truncEnd(s, w);
+  const head = Math.ceil((w - 1) / 2);
+  const tail = w - 1 - head;
+  return `${cps.slice(0, head).join('')}…${tail > 0 ? cps.slice(-tail).join('') : ''}`;
+}
+
+export function padEnd(s: string, w: number): string {
+  const n = width(s);
+  return n >= w ? s : s + ' '.repeat(w - n);
+}
+
+/**
+ * Word-wraps to `w` columns; words longer than a line are split hard.
+ * Returns at least one (possibly empty) line.
+ */
+export function wrap(s: string, w: number): string[] {
+  const limit = Math.max(1, w);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of s.split(/ +/)) {
+    if (word === '') continue;
+    let rest = word;
+    for (;;) {
+      const room = line === '' ? limit : limit - width(line) - 1;
+      if (width(rest) <= room) {
+        line = line === '' ? rest : `${line} ${rest}`;
+        break;
+      }
+      if (line !== '' && width(rest) <= limit) {
+        lines.push(line);
+        line = '';
+        continue;
+      }
+      // longer than a whole line: split hard
+      const cps = [...rest];
+      const take = line === '' ? limit : room;
+      if (take <= 0) {
+        lines.push(line);
+        line = '';
+        continue;
+      }
+      const piece = cps.slice(0, take).join('');
+      line = line === '' ? piece : `${line} ${piece}`;
+      lines.push(line);
+      line = '';
+      rest = cps.slice(take).join('');
+      if (rest === '') break;
+    }
+  }
+  lines.push(line);
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** The longest run of backticks in `s` (for choosing a Markdown fence). */
+export function longestBacktickRun(s: string): number {
+  let best = 0;
+  for (const m of s.matchAll(/`+/g)) best = Math.max(best, m[0].length);
+  return best;
+}

@@ -1,0 +1,53 @@
+/**
+ * Reports: pure functions from data to a string (no file system, no
+ * processes). The comparison document (src/forensics/types.ts) and the build
+ * summary (./build-view.ts) are each turned into one document model, which is
+ * drawn as terminal text, Markdown or a self-contained HTML page, so the
+ * three always hold the same content.
+ */
+import type { Comparison } from '../forensics/types.js';
+import { type BuildSummaryView, buildDoc } from './build-view.js';
+import { comparisonDoc } from './comparison-doc.js';
+import { renderDocHtml } from './html.js';
+import { renderDocMarkdown } from './markdown.js';
+import { renderDocText, type TextOptions } from './text.js';
+
+export type {
+  BuildComparisonView,
+  BuildOutputView,
+  BuildStatus,
+  BuildSummaryView,
+  ExpectedDigests,
+} from './build-view.js';
+export { buildSentence } from './build-view.js';
+export { differenceSummary, orderChanges, verdictLine, verdictSentence } from './comparison-doc.js';
+export { escapeHtml } from './html.js';
+export type { TextOptions } from './text.js';
+
+/** The comparison for a terminal: fits `width` columns, ANSI colour only with `color: true`. */
+export function renderText(c: Comparison, opts: TextOptions = {}): string {
+  return renderDocText(comparisonDoc(c), opts);
+}
+
+/** The comparison as GitHub-flavoured Markdown. */
+export function renderMarkdown(c: Comparison): string {
+  return renderDocMarkdown(comparisonDoc(c));
+}
+
+/** The comparison as one self-contained HTML page (no network, no scripts). */
+export function renderHtml(c: Comparison): string {
+  return renderDocHtml(comparisonDoc(c));
+}
+
+/** The result of `rebuild build` for a terminal. */
+export function renderBuildSummary(r: BuildSummaryView, opts: TextOptions = {}): string {
+  return renderDocText(buildDoc(r), opts);
+}
+
+export function renderBuildMarkdown(r: BuildSummaryView): string {
+  return renderDocMarkdown(buildDoc(r));
+}
+
+export function renderBuildHtml(r: BuildSummaryView): string {
+  return renderDocHtml(buildDoc(r));
+}
