@@ -12,10 +12,11 @@
  * Planning (which files, which passes) is pure: planPostProcessing(). Running
  * it is applyPkgforgePostProcessing().
  */
+import type { Dirent } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { binutilsFix, findBinutils, machineName } from '../forensics/binutils.js';
-import { RebuildError } from '../util/errors.js';
+import { messageOf, RebuildError } from '../util/errors.js';
 import { type ElfIdent, elfTypeName, isExecutableOrShared, readElfIdent } from './postprocess-elf.js';
 import { PassFailure, type PassName, type PassRun, PKGFORGE_PASSES, runPass } from './postprocess-passes.js';
 
@@ -94,7 +95,16 @@ export function planPostProcessing(entries: readonly EntryFacts[], pkgType: stri
 
 /** Reads the top level of `outDir` (no recursion, links not followed). */
 export async function gatherEntries(outDir: string): Promise<EntryFacts[]> {
-  const dirents = await readdir(outDir, { withFileTypes: true });
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(outDir, { withFileTypes: true });
+  } catch (err) {
+    throw new RebuildError('input', `cannot read the output directory: ${messageOf(err)}`, {
+      subject: outDir,
+      fix: 'post-process an existing directory of build outputs',
+      cause: err,
+    });
+  }
   const out: EntryFacts[] = [];
   for (const d of dirents) {
     const kind = d.isFile()
@@ -199,6 +209,18 @@ export async function applyPkgforgePostProcessing(
     tools.set(m, found);
   }
 
+  const keepDir = join(outDir, UNSTRIPPED_DIR);
+  if (
+    plan.files.some((f) => f.action === 'process') &&
+    (await exists(keepDir)) &&
+    !(await isDirectory(keepDir))
+  ) {
+    throw new RebuildError('build', `'${UNSTRIPPED_DIR}' in the output directory is not a directory`, {
+      subject: keepDir,
+      fix: `rename the output named '${UNSTRIPPED_DIR}': rebuild keeps the unstripped originals there`,
+    });
+  }
+
   for (const f of plan.files) {
     const path = join(outDir, f.name);
     const size = f.action === 'skip' && !(await isRegular(path)) ? 0 : (await stat(path)).size;
@@ -260,6 +282,14 @@ async function exists(path: string): Promise<boolean> {
   try {
     await lstat(path);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
   } catch {
     return false;
   }

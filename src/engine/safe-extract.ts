@@ -1,8 +1,7 @@
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rm, symlink, link } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { RebuildError } from '../util/errors.js';
 
@@ -80,84 +79,112 @@ export async function extractTarSafely(
     });
   const extract = tar.extract();
   let entries = 0;
-
-  extract.on('entry', (header, stream, next) => {
-    const done = (err?: unknown) => {
-      stream.resume();
-      next(err as Error | undefined);
-    };
-    void (async () => {
+  // Iterate instead of pipeline(): a thrown refusal then ends the stream
+  // cleanly, and a truncated archive surfaces here as an error.
+  source.on('error', (err) => extract.destroy(err));
+  source.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
       entries++;
       if (entries > limits.maxEntries) throw hostile(header.name, `more than ${limits.maxEntries} entries`);
       const target = entryTarget(header.name, opts.stripComponents ?? 0);
       if (typeof target !== 'string') throw hostile(header.name, target.escape);
-      if (target === '') return done();
-      const abs = join(root, target);
-      await ensureRealParents(root, target, subject);
-      switch (header.type) {
-        case 'directory':
-          await mkdirNoFollow(abs, subject);
-          result.directories.push(target);
-          return done();
-        case 'file':
-        case 'contiguous-file':
-        case undefined:
-        case null: {
-          const size = header.size ?? 0;
-          if (size > limits.maxFileBytes) throw hostile(header.name, `file of ${size} bytes exceeds ${limits.maxFileBytes}`);
-          if (result.bytes + size > limits.maxBytes) throw hostile(header.name, `archive exceeds ${limits.maxBytes} bytes`);
-          await removeIfPresent(abs);
-          const handle = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, (header.mode ?? 0o644) & 0o777);
-          let written = 0;
-          try {
-            for await (const chunk of stream as AsyncIterable<Buffer>) {
-              written += chunk.length;
-              if (written > size) throw hostile(header.name, 'more data than the header declares');
-              await handle.write(chunk);
-            }
-          } finally {
-            await handle.close();
-          }
-          result.bytes += written;
-          result.files.push(target);
-          return done();
-        }
-        case 'symlink': {
-          const to = header.linkname ?? '';
-          if (!linkStaysInside(target, to)) {
-            result.refused.push({ name: target, reason: `symlink to "${to}" leaves the output directory` });
-            return done();
-          }
-          await removeIfPresent(abs);
-          await symlink(to, abs);
-          result.symlinks.push(target);
-          return done();
-        }
-        case 'link': {
-          const to = entryTarget(header.linkname ?? '', opts.stripComponents ?? 0);
-          if (typeof to !== 'string' || !result.files.includes(to)) {
-            result.refused.push({ name: target, reason: `hard link to "${header.linkname}" outside what was extracted` });
-            return done();
-          }
-          await removeIfPresent(abs);
-          await link(join(root, to), abs);
-          result.files.push(target);
-          return done();
-        }
-        default:
-          result.refused.push({ name: target, reason: `${header.type} entries are not extracted` });
-          return done();
+      if (target === '') {
+        entry.resume();
+        continue;
       }
-    })().catch(done);
-  });
-
-  try {
-    await pipeline(source, extract);
+      await writeEntry(entry as unknown as TarEntry, target, root, limits, result, subject, hostile);
+    }
   } catch (err) {
+    source.destroy?.();
     if (err instanceof RebuildError) throw err;
     throw new RebuildError('input', `cannot read the archive: ${(err as Error).message}`, { subject, cause: err });
   }
   return result;
+}
+
+/** One archive entry as tar-stream yields it: a header and its contents. */
+interface TarEntry extends AsyncIterable<Buffer> {
+  header: tar.Header;
+  resume(): unknown;
+}
+
+async function writeEntry(
+  entry: TarEntry,
+  target: string,
+  root: string,
+  limits: ExtractLimits,
+  result: ExtractResult,
+  subject: string,
+  hostile: (name: string, why: string) => RebuildError,
+): Promise<void> {
+  const header = entry.header;
+  const abs = join(root, target);
+  await ensureRealParents(root, target, subject);
+  switch (header.type) {
+    case 'directory':
+      entry.resume();
+      await mkdirNoFollow(abs, subject);
+      result.directories.push(target);
+      return;
+    case 'file':
+    case 'contiguous-file':
+    case undefined:
+    case null: {
+      const size = header.size ?? 0;
+      if (size > limits.maxFileBytes) throw hostile(header.name, `file of ${size} bytes exceeds ${limits.maxFileBytes}`);
+      if (result.bytes + size > limits.maxBytes) throw hostile(header.name, `archive exceeds ${limits.maxBytes} bytes`);
+      await removeIfPresent(abs);
+      const handle = await open(
+        abs,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        (header.mode ?? 0o644) & 0o777,
+      );
+      let written = 0;
+      try {
+        for await (const chunk of entry) {
+          written += chunk.length;
+          if (written > size) throw hostile(header.name, 'more data than the header declares');
+          await handle.write(chunk);
+        }
+      } finally {
+        await handle.close();
+      }
+      // open() applies the umask; set the archive's bits (setuid/setgid dropped above).
+      await chmod(abs, (header.mode ?? 0o644) & 0o777);
+      result.bytes += written;
+      result.files.push(target);
+      return;
+    }
+    case 'symlink': {
+      entry.resume();
+      const to = header.linkname ?? '';
+      if (!linkStaysInside(target, to)) {
+        result.refused.push({ name: target, reason: `symlink to "${to}" leaves the output directory` });
+        return;
+      }
+      await removeIfPresent(abs);
+      await symlink(to, abs);
+      result.symlinks.push(target);
+      return;
+    }
+    case 'link': {
+      entry.resume();
+      const to = entryTarget(header.linkname ?? '');
+      if (typeof to !== 'string' || !result.files.includes(to)) {
+        result.refused.push({ name: target, reason: `hard link to "${header.linkname}" outside what was extracted` });
+        return;
+      }
+      await removeIfPresent(abs);
+      await link(join(root, to), abs);
+      result.files.push(target);
+      return;
+    }
+    default:
+      entry.resume();
+      result.refused.push({ name: target, reason: `${header.type} entries are not extracted` });
+  }
 }
 
 /** Every existing component between root and the entry must be a real directory. */

@@ -359,7 +359,7 @@ async function accountingRoute(
     if (differences.length < MAX_DIFFERENCES) differences.push(d);
   };
 
-  compareHeaders(a.elf, b.elf, diff, pp);
+  compareHeaders(a.elf, b.elf, diff, note, pp);
   await compareSections(a, b, diff, note, opts);
   await compareSegmentGaps(a, b, diff);
   await compareRemovableRanges(a, b, diff);
@@ -397,25 +397,60 @@ async function accountingRoute(
   return { explanations, differences };
 }
 
-function compareHeaders(a: ElfFile, b: ElfFile, diff: (d: Difference) => void, pp: PostProcessingFacts | undefined) {
+function compareHeaders(
+  a: ElfFile,
+  b: ElfFile,
+  diff: (d: Difference) => void,
+  note: (kind: ExplanationKind, text: string) => void,
+  pp: PostProcessingFacts | undefined,
+) {
   const ha = a.header;
   const hb = b.header;
-  const fields: Array<[string, string, string]> = [
+  const runtime: Array<[string, string, string]> = [
     ['class', `ELF${ha.class}`, `ELF${hb.class}`],
     ['endianness', ha.endian, hb.endian],
     ['EI_VERSION', String(ha.identVersion), String(hb.identVersion)],
     ['EI_OSABI', String(ha.osabi), String(hb.osabi)],
     ['EI_ABIVERSION', String(ha.abiVersion), String(hb.abiVersion)],
+    ['EI_PAD', a.identPad, b.identPad],
     ['e_type', a.typeName, b.typeName],
     ['e_machine', a.machineName, b.machineName],
     ['e_version', String(ha.version), String(hb.version)],
     ['e_entry (entry point)', hex(ha.entry), hex(hb.entry)],
     ['e_flags', hex(ha.flags), hex(hb.flags)],
+    ['e_phoff (program header table offset, used by the kernel)', hex(ha.phoff), hex(hb.phoff)],
+    ['e_ehsize', String(ha.ehsize), String(hb.ehsize)],
+    ['e_phentsize', String(ha.phentsize), String(hb.phentsize)],
   ];
-  for (const [name, va, vb] of fields) {
+  for (const [name, va, vb] of runtime) {
     if (va !== vb) diff({ region: 'header', detail: `ELF header ${name}: a ${va}, b ${vb}` });
   }
-  // Program headers that matter at run time (notes-only ones are removable).
+  const layout: Array<[string, string, string]> = [
+    ['e_shoff', hex(ha.shoff), hex(hb.shoff)],
+    ['e_shnum', String(ha.shnum), String(hb.shnum)],
+    ['e_shentsize', String(ha.shentsize), String(hb.shentsize)],
+    ['e_shstrndx', String(ha.shstrndx), String(hb.shstrndx)],
+  ];
+  const moved = layout.filter(([, va, vb]) => va !== vb).map(([n, va, vb]) => `${n} a ${va}, b ${vb}`);
+  if (moved.length > 0) note('layout', `section header table (not used at run time): ${moved.join('; ')}`);
+  // Section 0 carries nothing but extended counts.
+  if (a.section0 !== b.section0) {
+    const extended = ha.rawShnum === 0 || hb.rawShnum === 0 || ha.rawShstrndx === 0xffff || hb.rawShstrndx === 0xffff;
+    if (extended) note('layout', 'section header 0 (extended section counts) differs');
+    else diff({ region: 'header', detail: 'section header 0 (reserved, normally all zeros) differs' });
+  }
+
+  // Program headers that only describe notes are removable.
+  const notesOnly = (e: ElfFile) => e.segments.filter((p) => isNotesOnlySegment(e, p));
+  const describe = (list: ProgramHeader[]) =>
+    list.map((p) => `${segmentTypeName(p.type)} ${hex(p.offset)}+${hex(p.filesz)}@${hex(p.vaddr)}`).join(', ') ||
+    'none';
+  const na = notesOnly(a);
+  const nb = notesOnly(b);
+  if (describe(na) !== describe(nb) || na.map((p) => `${p.flags}/${p.align}`).join() !== nb.map((p) => `${p.flags}/${p.align}`).join()) {
+    note('notes', `program headers describing only notes: a ${describe(na)}; b ${describe(nb)}`);
+  }
+  // Program headers that matter at run time.
   const keep = (e: ElfFile) => e.segments.filter((p) => !isNotesOnlySegment(e, p));
   const byType = (list: ProgramHeader[]) => {
     const m = new Map<number, ProgramHeader[]>();
@@ -436,8 +471,7 @@ function compareHeaders(a: ElfFile, b: ElfFile, diff: (d: Difference) => void, p
       if (!pa || !pb) {
         let detail = `${label} only in ${pa ? 'a' : 'b'}`;
         if (t === PT.GNU_RELRO && !pa) {
-          detail +=
-            ': a has no RELRO. pkgforge\'s objcopy --remove-section=\'.note.*\' drops GNU_RELRO (binutils 2.40)';
+          detail += ": a has no RELRO. pkgforge's objcopy --remove-section='.note.*' drops GNU_RELRO (binutils 2.40)";
           detail += pp?.skipped
             ? `, but the post-processing could not be simulated (${pp.skipped})`
             : pp
@@ -448,24 +482,48 @@ function compareHeaders(a: ElfFile, b: ElfFile, diff: (d: Difference) => void, p
         continue;
       }
       const f: string[] = [];
-      const cmp = (field: string, va: string, vb: string) => {
-        if (va !== vb) f.push(`${field} a ${va}, b ${vb}`);
+      const quiet: string[] = [];
+      const cmp = (field: string, va: string, vb: string, matters = true) => {
+        if (va !== vb) (matters ? f : quiet).push(`${field} a ${va}, b ${vb}`);
       };
+      const isLoad = t === PT.LOAD;
+      const isStack = t === PT.GNU_STACK;
+      const isPhdr = t === PT.PHDR;
       cmp('p_flags', flagsString(pa.flags), flagsString(pb.flags));
-      if (t === PT.PHDR) {
-        // Its size follows from the program header count, judged header by header.
-        cmp('p_vaddr', hex(pa.vaddr), hex(pb.vaddr));
-      } else if (t !== PT.GNU_STACK) {
-        cmp('p_vaddr', hex(pa.vaddr), hex(pb.vaddr));
-        cmp('p_filesz', hex(pa.filesz), hex(pb.filesz));
-      }
-      if (t !== PT.PHDR) cmp('p_memsz', hex(pa.memsz), hex(pb.memsz));
-      if (t === PT.LOAD) {
-        cmp('p_paddr', hex(pa.paddr), hex(pb.paddr));
-        cmp('p_align', hex(pa.align), hex(pb.align));
-      }
+      cmp('p_vaddr', hex(pa.vaddr), hex(pb.vaddr), !isStack);
+      cmp('p_filesz', hex(pa.filesz), hex(pb.filesz), !isStack && !isPhdr);
+      // PT_PHDR's size follows from the program header count, judged header by header.
+      cmp('p_memsz', hex(pa.memsz), hex(pb.memsz), !isPhdr);
+      cmp('p_paddr', hex(pa.paddr), hex(pb.paddr), isLoad);
+      cmp('p_align', hex(pa.align), hex(pb.align), isLoad);
+      // Offsets: for LOAD, the mapping of sections is checked separately; the
+      // others must sit where their LOAD maps them (checked separately too).
+      cmp('p_offset', hex(pa.offset), hex(pb.offset), false);
       if (f.length > 0) diff({ region: 'header', detail: `${label}: ${f.join('; ')}` });
+      if (quiet.length > 0) note('layout', `${label} (fields the loader does not use): ${quiet.join('; ')}`);
     }
+  }
+  // Everything that is loaded must be in the file where its LOAD segment maps it.
+  for (const [label, e] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    const problems: string[] = [];
+    for (const s of e.sections) {
+      if (s.index === 0 || !isAlloc(s) || s.type === SHT.NOBITS || s.size === 0 || s.type === SHT.NOTE) continue;
+      const load = loadFor(e, s.addr, s.size);
+      if (load && fileOffsetOf(load, s.addr) !== s.offset) {
+        problems.push(`section ${s.name} at file offset ${hex(s.offset)} but its LOAD maps ${hex(s.addr)} from ${hex(fileOffsetOf(load, s.addr))}`);
+      }
+    }
+    for (const p of e.segments) {
+      if (p.type === PT.LOAD || p.filesz === 0 || isNotesOnlySegment(e, p) || p.type === PT.GNU_STACK) continue;
+      const load = loadFor(e, p.vaddr, p.filesz);
+      if (load && fileOffsetOf(load, p.vaddr) !== p.offset) {
+        problems.push(`program header ${segmentTypeName(p.type)} at file offset ${hex(p.offset)} but its LOAD maps ${hex(p.vaddr)} from ${hex(fileOffsetOf(load, p.vaddr))}`);
+      }
+    }
+    for (const pr of problems.slice(0, 10)) diff({ region: 'header', detail: `${label}: ${pr}` });
   }
 }
 

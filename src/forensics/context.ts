@@ -128,12 +128,15 @@ export async function disassemblyContext(
       if (r.exitCode !== 0) return undefined;
       const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
       const addrs = lines.map((l) => BigInt(`0x${l.trim().split(':')[0]}`));
-      return lines.map((l, i) => {
+      const marked = lines.map((l, i) => {
         const here = addrs[i]!;
         const next = addrs[i + 1] ?? here + 16n;
         const mark = diffAddr >= here && diffAddr < next ? '>' : ' ';
         return `${mark} ${l.replace(/\t/g, '  ').trimEnd()}`;
       });
+      // Keep it short: a few instructions before and after the difference.
+      const at = marked.findIndex((l) => l.startsWith('>'));
+      return at < 0 ? marked.slice(0, 10) : marked.slice(Math.max(0, at - 4), at + 6);
     };
     const [da, db] = await Promise.all([run(a, 'a.bin'), run(b, 'b.bin')]);
     if (!da || !db || da.length === 0) return undefined;

@@ -98,7 +98,7 @@ export type ExplanationKind =
   | 'symbols' // .symtab/.strtab (non-allocated) removed or changed
   | 'debug' // .debug_* / .zdebug_* removed or changed
   | 'post-processing' // a change made by pkgforge's objcopy+strip (e.g. GNU_RELRO dropped)
-  | 'layout'; // file offsets moved because removable sections before them changed size
+  | 'layout'; // file layout and header bookkeeping the loader does not use: offsets moved, section header table, section name table, alignment/address of non-loadable headers
 
 export interface Explanation {
   kind: ExplanationKind;

@@ -74,7 +74,9 @@ function typeError(what: string) {
 }
 
 const nonEmptyString = (what = 'a string') =>
-  z.string({ error: typeError(what) }).refine((s) => s.trim() !== '', { error: 'must not be empty' });
+  z
+    .string({ error: typeError(what) })
+    .refine((s) => s.trim() !== '', { error: 'must not be empty', abort: true });
 
 /** Optional free-form list: a string becomes a one-item list, nulls and empties are dropped, anything else ignored (as the linter does). */
 const looseList = z

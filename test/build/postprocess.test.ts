@@ -185,6 +185,69 @@ describe('applyPkgforgePostProcessing (host binutils, real binaries)', () => {
     expect(await sha(join(dir, UNSTRIPPED_DIR, 'hello'))).toBe(before.hello);
   });
 
+  it('uses the aarch64 binutils for an aarch64 file, keeping e_machine (never strip -F elf64-little)', async () => {
+    // A tiny aarch64 PIE made with the cross assembler and linker (binutils-aarch64-linux-gnu).
+    const asm = join(root, 'a64.s');
+    await writeFile(
+      asm,
+      [
+        '  .section .note.gnu.property,"a"',
+        '  .p2align 3',
+        '  .word 4, 16, 5',
+        '  .asciz "GNU"',
+        '  .word 0xc0000000, 4, 3, 0', // AArch64 feature: BTI, PAC
+        '  .text',
+        '  .globl _start',
+        '_start:',
+        '  mov x8, #93',
+        '  mov x0, #0',
+        '  svc #0',
+        '  .section .data.rel.ro,"aw"',
+        '  .quad _start',
+        '',
+      ].join('\n'),
+    );
+    const a64 = join(root, 'a64');
+    await execa('aarch64-linux-gnu-as', ['-o', `${a64}.o`, asm]);
+    await execa('aarch64-linux-gnu-ld', [
+      '-pie',
+      '-z',
+      'relro',
+      '-z',
+      'now',
+      '--build-id',
+      '-o',
+      a64,
+      `${a64}.o`,
+    ]);
+    const dir = await outDirWith({ tool: a64 });
+    const rec = await applyPkgforgePostProcessing(dir, { pkgType: 'static' });
+    const f = rec.files.find((x) => x.name === 'tool');
+    expect(f?.elf?.machine).toBe('aarch64');
+    expect(f?.passes.map((p) => p.command)).toEqual([
+      expect.stringMatching(
+        /aarch64-linux-gnu-objcopy --remove-section=\.comment --remove-section='\.note\.\*' tool$/,
+      ),
+      expect.stringMatching(/aarch64-linux-gnu-strip --strip-all tool$/),
+    ]);
+    const out = join(dir, 'tool');
+    expect(sniffElf(await readFile(out))?.machine).toBe(183);
+    const phdrs = (await execa('readelf', ['-lW', out])).stdout;
+    expect((await execa('readelf', ['-lW', a64])).stdout).toMatch(/GNU_RELRO/);
+    // binutils 2.40: GNU_RELRO dropped, NOTE/GNU_PROPERTY kept but emptied (offset and size 0)
+    expect(phdrs).not.toMatch(/GNU_RELRO/);
+    expect(phdrs).toMatch(/GNU_PROPERTY\s+0x0+\s+0x[0-9a-f]+\s+0x0+\s+0x0+\s+0x0+\s/);
+    expect((await sections(out)).some((s) => s.startsWith('.note') || s === '.symtab')).toBe(false);
+  });
+
+  it('names the directory when the output directory is missing', async () => {
+    const err = await applyPkgforgePostProcessing(join(root, 'no-such-out'), { pkgType: 'static' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RebuildError);
+    expect((err as RebuildError).describe()).toContain('no-such-out');
+  });
+
   it('is a no-op for a pkg_type without static', async () => {
     const dir = await outDirWith({ hello, 'keep.no_strip': hello });
     const rec = await applyPkgforgePostProcessing(dir, { pkgType: 'archive' });

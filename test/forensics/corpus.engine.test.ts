@@ -22,6 +22,7 @@ import {
   CORPUS_SOURCES,
   checkCase,
   makePatchedVariants,
+  postProcessingHeaderEffects,
 } from './corpus.js';
 
 const MACHINE: Record<Arch, string> = { x86_64: 'Advanced Micro Devices X86-64', aarch64: 'AArch64' };

@@ -59,7 +59,10 @@ export function buildExitCode(result: BuildResult): number {
 }
 
 export function toSummaryView(r: BuildResult): BuildSummaryView {
-  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return r === '' ? '.' : r.startsWith('..') ? p : r;
+  };
   const emulator = r.inputs.emulator;
   return {
     recipe: { file: r.recipe.file, pkg: r.recipe.pkg, pkgId: r.recipe.pkgId, pkgType: r.recipe.pkgType },

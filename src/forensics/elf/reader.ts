@@ -40,6 +40,9 @@ export interface ElfHeader {
   shentsize: number;
   shnum: number;
   shstrndx: number;
+  /** e_shnum / e_shstrndx as stored (0 / SHN_XINDEX mean "see section 0"). */
+  rawShnum: number;
+  rawShstrndx: number;
 }
 
 export interface ProgramHeader {
@@ -97,6 +100,10 @@ export interface ElfFile {
   dynamic: DynamicEntry[];
   machineName: string;
   typeName: string;
+  /** e_ident[9..16) as hex (EI_PAD, normally zeros). */
+  identPad: string;
+  /** Section header 0 as hex ('' when there is no section header table). */
+  section0: string;
 }
 
 /** Sizes above this for tables we read whole (notes, dynamic, name tables) are refused. */
@@ -217,7 +224,11 @@ export function parseHeader(buf: Buffer, path: string, fileSize: number): ElfHea
     shentsize: r.u16(at + 10),
     shnum: r.u16(at + 12),
     shstrndx: r.u16(at + 14),
+    rawShnum: 0,
+    rawShstrndx: 0,
   };
+  h.rawShnum = h.shnum;
+  h.rawShstrndx = h.shstrndx;
   return h;
 }
 
@@ -240,12 +251,14 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
   let shstrndx = h.shstrndx;
   let phnum = h.phnum;
   let shdrBuf: Buffer | undefined;
+  let section0 = '';
   if (h.shoff !== 0) {
     if (h.shentsize < shentMin) {
       throw bad(path, `e_shentsize is ${h.shentsize}, smaller than a section header (${shentMin})`);
     }
     checkRange(elf, h.shoff, h.shentsize, 'section header table');
     const first = await src.read(h.shoff, shentMin);
+    section0 = first.toString('hex');
     const r0 = new Reader(first, little, 'section header 0', path);
     if (shnum === 0) {
       const real = r0.word(is64 ? 32 : 20, is64);
@@ -379,6 +392,8 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
     dynamic,
     machineName: machineName(h.machine, h.class),
     typeName: typeName(h.type),
+    identPad: head.subarray(9, 16).toString('hex'),
+    section0,
   };
 }
 

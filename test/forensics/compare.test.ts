@@ -1,0 +1,216 @@
+import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../src/forensics/compare.js';
+import type { Comparison } from '../../src/forensics/types.js';
+import { RebuildError } from '../../src/util/errors.js';
+import { gcc, PATHED, patch, pkgforgeStrip, SOURCE, STAMPED, sectionOffset } from './fixtures.js';
+
+let dir: string;
+let base: string;
+const p = (name: string) => join(dir, name);
+const regions = (c: Comparison) => [...new Set(c.differences.map((d) => d.region))];
+const kinds = (c: Comparison) => [...new Set(c.explanations.map((e) => e.kind))];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rebuild-compare-'));
+  base = await gcc(p('src1'), p('base'), SOURCE);
+}, 60_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('compare on real x86_64 binaries built with the host gcc', () => {
+  it('same source built twice: identical, and the build-id recomputes', async () => {
+    const again = await gcc(p('src1'), p('again'), SOURCE);
+    const c = await compare(base, again);
+    expect(c.verdict).toBe('identical');
+    expect(c.route).toBe('identical');
+    expect(c.a.elf?.buildIdMatches).toBe(true);
+    expect(c.a.sha256).toBe(c.b.sha256);
+  });
+
+  it('pkgforge-style stripped (a) vs unstripped (b): equivalent by simulated post-processing, RELRO loss first', async () => {
+    const stripped = await pkgforgeStrip(base, p('stripped'));
+    const c = await compare(stripped, base);
+    expect(c.verdict).toBe('equivalent');
+    expect(c.route).toBe('post-processing');
+    expect(c.postProcessing?.matches).toBe(true);
+    expect(c.explanations[0]!.detail).toMatch(/RELRO/);
+    expect(kinds(c)).toEqual(expect.arrayContaining(['comment', 'notes', 'build-id', 'symbols', 'debug']));
+    expect(c.hardening?.differs[0]).toBe('relro');
+    expect(c.a.elf?.buildIdMatches).toBeUndefined(); // the note is gone
+    // The symmetric direction (a unstripped, b stripped) is recognised too.
+    const r = await compare(base, stripped);
+    expect(r.verdict).toBe('equivalent');
+    expect(r.route).toBe('post-processing');
+  });
+
+  it('the same pair without the simulation: accounting names the GNU_RELRO header difference', async () => {
+    const c = await compare(p('stripped'), base, { postProcessing: false });
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['header']);
+    expect(c.differences[0]!.detail).toMatch(/GNU_RELRO only in b/);
+  });
+
+  it('.comment changed: equivalent, explained as comment', async () => {
+    await writeFile(p('comment.txt'), 'GCC: (Other) 99.0\0');
+    await copyFile(base, p('comment'));
+    await execa('objcopy', ['--update-section', `.comment=${p('comment.txt')}`, p('comment')]);
+    const c = await compare(base, p('comment'));
+    expect(c.verdict).toBe('equivalent');
+    expect(c.route).toBe('accounting');
+    expect(kinds(c)).toContain('comment');
+    expect(c.differences).toEqual([]);
+  });
+
+  it('build-id changed: equivalent, explained as build-id', async () => {
+    const other = await gcc(p('src1'), p('bid'), SOURCE, [`-Wl,--build-id=0x${'12'.repeat(20)}`]);
+    const c = await compare(base, other);
+    expect(c.verdict).toBe('equivalent');
+    expect(kinds(c)).toEqual(['build-id']);
+    expect(c.b.elf?.buildId).toBe('12'.repeat(20));
+    expect(c.b.elf?.buildIdMatches).toBe(false);
+  });
+
+  it('strip-all vs strip-debug: equivalent, explained as symbols', async () => {
+    await copyFile(base, p('sall'));
+    await copyFile(base, p('sdbg'));
+    await execa('strip', ['--strip-all', p('sall')]);
+    await execa('strip', ['--strip-debug', p('sdbg')]);
+    const c = await compare(p('sall'), p('sdbg'));
+    expect(c.verdict).toBe('equivalent');
+    expect(kinds(c)).toContain('symbols');
+    expect(c.differences).toEqual([]);
+  });
+
+  it('-O0 vs -O2: different, .text named', async () => {
+    const o0 = await gcc(p('src1'), p('o0'), SOURCE, ['-O0']);
+    const c = await compare(base, o0);
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toContain('.text');
+  });
+
+  it('one flipped byte in .text: different, .text only, with a disassembly', async () => {
+    const t = await sectionOffset(base, '.text');
+    await patch(base, p('flip'), (b) => {
+      b[t.offset + 20] = b[t.offset + 20]! ^ 0x01;
+    });
+    const c = await compare(base, p('flip'));
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['.text']);
+    const d = c.differences[0]!;
+    expect(d.firstDifference).toBe(20);
+    expect(d.differingBytes).toBe(1);
+    expect(d.context?.kind).toBe('disassembly');
+    expect(d.context?.a?.some((l) => l.startsWith('>'))).toBe(true);
+    expect(c.b.elf?.buildIdMatches).toBe(false);
+    expect(c.a.elf?.buildIdMatches).toBe(true);
+  });
+
+  it('changed .rodata string: different, .rodata, with a text diff', async () => {
+    await patch(base, p('rodata'), (b) => {
+      const i = b.indexOf('hello from rodata');
+      b.write('HELLO', i, 'latin1');
+    });
+    const c = await compare(base, p('rodata'));
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['.rodata']);
+    expect(c.differences[0]!.context?.kind).toBe('text');
+    expect(c.differences[0]!.context?.unified).toMatch(/\+HELLO from rodata/);
+  });
+
+  it('changed .data global: different, .data', async () => {
+    const d = await sectionOffset(base, '.data');
+    await patch(base, p('data'), (b) => {
+      const i = b.indexOf(Buffer.from([0x87, 0xd6, 0x12, 0x00]), d.offset); // 1234567 LE
+      if (i < 0 || i >= d.offset + d.size) throw new Error('counter not found in .data');
+      b.writeUInt32LE(7654321, i);
+    });
+    const c = await compare(base, p('data'));
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['.data']);
+  });
+
+  it('patched e_entry: different, header', async () => {
+    await patch(base, p('entry'), (b) => {
+      b.writeBigUInt64LE(b.readBigUInt64LE(24) + 4n, 24);
+    });
+    const c = await compare(base, p('entry'));
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['header']);
+    expect(c.differences[0]!.detail).toMatch(/e_entry/);
+  });
+
+  it('added non-allocated section: different, names it', async () => {
+    await writeFile(p('foo.bin'), 'some extra data');
+    await copyFile(base, p('foo'));
+    await execa('objcopy', ['--add-section', `.foo=${p('foo.bin')}`, p('foo')]);
+    const c = await compare(base, p('foo'));
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['.foo']);
+    expect(c.differences[0]!.detail).toMatch(/only in b/);
+  });
+
+  it('bytes appended: different, trailing — also when a is the stripped published file', async () => {
+    await copyFile(base, p('appended'));
+    await appendFile(p('appended'), 'PAYLOAD'.repeat(100));
+    const c = await compare(base, p('appended'));
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toEqual(['trailing']);
+    // A payload appended to the published, post-processed file must never compare equivalent.
+    await copyFile(p('stripped'), p('stripped-payload'));
+    await appendFile(p('stripped-payload'), 'PAYLOAD'.repeat(100));
+    const s = await compare(p('stripped-payload'), base);
+    expect(s.verdict).toBe('different');
+    expect(regions(s)).toContain('trailing');
+    // …nor the other way round (strip would drop it from the input of the simulation).
+    const t = await compare(p('appended'), p('stripped'));
+    expect(t.verdict).toBe('different');
+    expect(regions(t)).toContain('trailing');
+  });
+
+  it('__DATE__/__TIME__ difference: different, .rodata with a timestamp hint', async () => {
+    const x = await gcc(p('stamp'), p('stamp1'), STAMPED, [], { SOURCE_DATE_EPOCH: '1700000000' });
+    const y = await gcc(p('stamp'), p('stamp2'), STAMPED, [], { SOURCE_DATE_EPOCH: '1790000000' });
+    const c = await compare(x, y);
+    expect(c.verdict).toBe('different');
+    const ro = c.differences.find((d) => d.region === '.rodata');
+    expect(ro?.hint).toBe('timestamp');
+  });
+
+  it('__FILE__ path difference: different, .rodata with a path hint', async () => {
+    // __FILE__ holds the path the compiler was given: build from two directories by absolute path.
+    const x = await gcc(p('one'), p('path1'), PATHED, [], {}, true);
+    const y = await gcc(p('two-longer'), p('path2'), PATHED, [], {}, true);
+    const c = await compare(x, y);
+    expect(c.verdict).toBe('different');
+    const ro = c.differences.find((d) => d.region === '.rodata');
+    expect(ro?.hint).toBe('path');
+  });
+
+  it('truncated file: a RebuildError naming the file and what is wrong', async () => {
+    const b = await readFile(base);
+    await writeFile(p('trunc'), b.subarray(0, Math.floor(b.length / 2)));
+    const err = await compare(base, p('trunc')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RebuildError);
+    expect((err as RebuildError).subject).toBe(p('trunc'));
+    expect((err as RebuildError).message).toMatch(/extends past end of file/);
+  });
+
+  it('non-ELF text files: a text diff', async () => {
+    await writeFile(p('t1'), 'one\ntwo\nthree\n');
+    await writeFile(p('t2'), 'one\nTWO\nthree\n');
+    const c = await compare(p('t1'), p('t2'));
+    expect(c.verdict).toBe('different');
+    expect(c.route).toBe('bytes');
+    expect(c.a.format).toBe('text');
+    expect(regions(c)).toEqual(['content']);
+    expect(c.textDiff).toMatch(/-two\n\+TWO/);
+  });
+});

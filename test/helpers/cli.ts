@@ -1,0 +1,30 @@
+import { resolve } from 'node:path';
+import Docker from 'dockerode';
+import { execa, type Result } from 'execa';
+import { OWNER_LABEL } from '../../src/engine/cleanup.js';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const BIN = resolve(REPO, 'bin/rebuild.js');
+
+/**
+ * Runs the real CLI (the compiled `bin/rebuild.js`, as a user would) and
+ * never throws: tests look at the exit code, stdout and stderr.
+ */
+export function rebuild(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}) {
+  return execa('node', [BIN, ...args], {
+    reject: false,
+    cwd: opts.cwd ?? REPO,
+    timeout: opts.timeoutMs ?? 15 * 60_000,
+    env: { CI: '1', ...opts.env },
+    stdin: 'ignore',
+  });
+}
+
+export type CliResult = Result<{ reject: false }>;
+
+/** Containers rebuild made that still exist (any owner). */
+export async function leftoverContainers(): Promise<string[]> {
+  const docker = new Docker();
+  const list = await docker.listContainers({ all: true, filters: { label: [OWNER_LABEL] } });
+  return list.map((c) => `${c.Names.join(',')} (${c.Image}, ${c.State})`);
+}
