@@ -9,18 +9,17 @@ import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { parseRecipe, recipeEnv, renderScript } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
-import { RebuildError, isRebuildError, messageOf } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { isRebuildError, messageOf, RebuildError } from '../util/errors.js';
+import { REBUILD_VERSION } from '../util/version.js';
 import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
 import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
-import { planBuild } from './plan.js';
+import { CONTAINER_PATHS, planBuild } from './plan.js';
 import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
-import { RESULT_FILE, createWorkspace, publishStaging, removeWorkspace } from './workspace.js';
-import { CONTAINER_PATHS } from './plan.js';
-import { REBUILD_VERSION } from '../util/version.js';
+import { createWorkspace, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
 
 export interface BuildOptions {
   recipePath: string;
@@ -54,10 +53,15 @@ export async function readRecipeFile(path: string): Promise<{ recipe: Recipe; sh
   });
   if (!st.isFile()) throw new RebuildError('input', 'the recipe is not a file', { subject: path });
   if (st.size > MAX_RECIPE_BYTES) {
-    throw new RebuildError('input', `the recipe is ${st.size} bytes; SBUILD files are far smaller`, { subject: path });
+    throw new RebuildError('input', `the recipe is ${st.size} bytes; SBUILD files are far smaller`, {
+      subject: path,
+    });
   }
   const bytes = await readFile(path);
-  return { recipe: parseRecipe(bytes.toString('utf8'), path), sha256: createHash('sha256').update(bytes).digest('hex') };
+  return {
+    recipe: parseRecipe(bytes.toString('utf8'), path),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 /**
@@ -79,7 +83,10 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     for (const [k, v] of set.expectations) expectations.set(k, v);
     publishedDir = set.dir;
   }
-  for (const [k, v] of expectationFromFlags(plan.mainProgram, { bsum: opts.expectBsum, shasum: opts.expectShasum })) {
+  for (const [k, v] of expectationFromFlags(plan.mainProgram, {
+    bsum: opts.expectBsum,
+    shasum: opts.expectShasum,
+  })) {
     expectations.set(k, { ...expectations.get(k), ...v });
   }
 
@@ -161,13 +168,22 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   };
 
   try {
-    const image = await reporter.step(`Builder image for ${opts.arch}`, () => resolveRunImage(ctx, plan.runImage));
+    const image = await reporter.step(`Builder image for ${opts.arch}`, () =>
+      resolveRunImage(ctx, plan.runImage),
+    );
     result.inputs.image = image;
     note(`image ${image.asWritten} → ${image.tag} (${image.id})`);
-    note(`emulator: ${emulator.kind === 'native' ? 'native' : `${emulator.version} via ${emulator.handler} (flags ${emulator.flags})`}`);
+    note(
+      `emulator: ${emulator.kind === 'native' ? 'native' : `${emulator.version} via ${emulator.handler} (flags ${emulator.flags})`}`,
+    );
 
     const baseEnv = (pkgver: string) =>
-      recipeEnv(recipe, { arch: opts.arch, pkgver, outdir: CONTAINER_PATHS.outDir, tmpdir: CONTAINER_PATHS.tmpDir });
+      recipeEnv(recipe, {
+        arch: opts.arch,
+        pkgver,
+        outdir: CONTAINER_PATHS.outDir,
+        tmpdir: CONTAINER_PATHS.tmpDir,
+      });
     let pkgver = plan.pkgver.value ?? '';
     if (plan.pkgver.source === 'script' && recipe.pkgverScript) {
       const script = `#!/usr/bin/env ${recipe.shell}\n${recipe.pkgverScript}\n`;
@@ -191,7 +207,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         exitCode: main.outcome.exitCode,
         timedOut: main.outcome.timedOut,
         logTail: [...tail],
-        fix: main.outcome.timedOut ? 'raise the limit with --timeout <minutes>' : 'read build.log in the output directory',
+        fix: main.outcome.timedOut
+          ? 'raise the limit with --timeout <minutes>'
+          : 'read build.log in the output directory',
       };
       await finish();
       return result;

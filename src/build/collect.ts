@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RebuildError } from '../util/errors.js';
 import { linkStaysInside } from '../engine/safe-extract.js';
+import { RebuildError } from '../util/errors.js';
 
 export interface CollectLimits {
   /** Bytes of one output file (default 4 GiB). */
@@ -52,7 +52,7 @@ export async function collectOutputs(
   for (const name of names) {
     if (NOT_OUTPUTS.has(name) || name.startsWith('.rebuild-')) continue;
     if (RESERVED_NAMES.has(name)) {
-      result.skipped.push({ name, reason: 'name reserved for rebuild\'s own files' });
+      result.skipped.push({ name, reason: "name reserved for rebuild's own files" });
       continue;
     }
     const src = join(workOutDir, name);
@@ -92,7 +92,11 @@ export async function collectOutputs(
 async function copyNoFollow(src: string, dest: string, mode: number, max: number): Promise<number> {
   const input = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const output = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    const output = await open(
+      dest,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
     try {
       const buf = Buffer.allocUnsafe(1 << 20);
       let copied = 0;
@@ -100,7 +104,8 @@ async function copyNoFollow(src: string, dest: string, mode: number, max: number
         const { bytesRead } = await input.read(buf, 0, buf.length, null);
         if (bytesRead === 0) break;
         copied += bytesRead;
-        if (copied > max) throw new RebuildError('build', `output ${src} grew past the size limit while copying`);
+        if (copied > max)
+          throw new RebuildError('build', `output ${src} grew past the size limit while copying`);
         await output.write(buf, 0, bytesRead);
       }
       return copied;

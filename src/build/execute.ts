@@ -26,8 +26,17 @@ export interface EngineContext {
  */
 export async function resolveRunImage(ctx: EngineContext, image: RunImage): Promise<ImageInput> {
   if (image.role === 'host-runner') {
-    const built = await ensureHostRunnerImage(ctx.docker, ctx.arch, { onProgress: ctx.note, signal: ctx.signal });
-    return { asWritten: 'host-runner', tag: built.tag, id: built.id, builder: built.builder, inputsHash: built.inputsHash };
+    const built = await ensureHostRunnerImage(ctx.docker, ctx.arch, {
+      onProgress: ctx.note,
+      signal: ctx.signal,
+    });
+    return {
+      asWritten: 'host-runner',
+      tag: built.tag,
+      id: built.id,
+      builder: built.builder,
+      inputsHash: built.inputsHash,
+    };
   }
   return resolveNamedImage(ctx, image.nameAsWritten);
 }
@@ -55,7 +64,13 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
     onProgress: ctx.note,
     signal: ctx.signal,
   });
-  return { asWritten: nameAsWritten, tag: built.tag, id: built.id, builder: built.builder, inputsHash: built.inputsHash };
+  return {
+    asWritten: nameAsWritten,
+    tag: built.tag,
+    id: built.id,
+    builder: built.builder,
+    inputsHash: built.inputsHash,
+  };
 }
 
 /** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns its last line. */
@@ -90,10 +105,18 @@ export async function runPkgverScript(
   const lines = Buffer.concat(stdout).toString('utf8').trim().split('\n');
   const version = lines.at(-1)?.trim() ?? '';
   if (outcome.timedOut || outcome.exitCode !== 0 || !version) {
-    const why = outcome.timedOut ? 'timed out after 60 s' : outcome.exitCode !== 0 ? `exited ${outcome.exitCode}` : 'printed nothing';
-    throw new RebuildError('build', `x_exec.pkgver ${why}${ctx.network === 'none' ? ' (the network is off)' : ''}`, {
-      fix: 'pin the version with --pkgver <version> (the published version), or allow the network with --network host',
-    });
+    const why = outcome.timedOut
+      ? 'timed out after 60 s'
+      : outcome.exitCode !== 0
+        ? `exited ${outcome.exitCode}`
+        : 'printed nothing';
+    throw new RebuildError(
+      'build',
+      `x_exec.pkgver ${why}${ctx.network === 'none' ? ' (the network is off)' : ''}`,
+      {
+        fix: 'pin the version with --pkgver <version> (the published version), or allow the network with --network host',
+      },
+    );
   }
   return version;
 }

@@ -30,27 +30,38 @@ export function parseChecksumFile(
   const set = (file: string, kind: 'blake3' | 'sha256', hex: string, line: number) => {
     const h = hex.toLowerCase();
     if (!HEX64.test(h)) {
-      throw new RebuildError('input', `line ${line}: "${hex}" is not a 64-digit hex checksum`, { subject: source });
+      throw new RebuildError('input', `line ${line}: "${hex}" is not a 64-digit hex checksum`, {
+        subject: source,
+      });
     }
     const name = file.replace(/^\*/, '').replace(/^\.\//, '');
     const e = out.get(name) ?? { source };
     e[kind] = h;
     out.set(name, e);
   };
-  text.split(/\r?\n/).forEach((raw, i) => {
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
+    if (line === '' || line.startsWith('#')) continue;
     let m = /^(BLAKE3|SHA256|SHA-256|B3)\s*[:=]\s*([0-9a-fA-F]+)\s+(.+)$/.exec(line);
-    if (m) return set(m[3]!, /B/i.test(m[1]![0]!) ? 'blake3' : 'sha256', m[2]!, i + 1);
+    if (m) {
+      set(m[3]!, /B/i.test(m[1]![0]!) ? 'blake3' : 'sha256', m[2]!, i + 1);
+      continue;
+    }
     m = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line);
-    if (m) return set(m[2]!, plainKind, m[1]!, i + 1);
+    if (m) {
+      set(m[2]!, plainKind, m[1]!, i + 1);
+      continue;
+    }
     m = /^(.+?):([0-9a-fA-F]{64})$/.exec(line);
-    if (m) return set(m[1]!, 'blake3', m[2]!, i + 1);
+    if (m) {
+      set(m[1]!, 'blake3', m[2]!, i + 1);
+      continue;
+    }
     throw new RebuildError('input', `line ${i + 1} is not a checksum line: "${line.slice(0, 80)}"`, {
       subject: source,
       fix: 'use `name:<blake3>`, `BLAKE3: <hex> <file>`, `SHA256: <hex> <file>` or `<hex>  <file>` lines',
     });
-  });
+  }
   return out;
 }
 
@@ -92,7 +103,8 @@ export function expectationFromFlags(
   ] as const) {
     if (value === undefined) continue;
     const h = value.trim().toLowerCase();
-    if (!HEX64.test(h)) throw new RebuildError('usage', `${flag} needs a 64-digit hex checksum, got "${value}"`);
+    if (!HEX64.test(h))
+      throw new RebuildError('usage', `${flag} needs a 64-digit hex checksum, got "${value}"`);
     e[kind] = h;
   }
   out.set(mainFile, e);

@@ -53,7 +53,9 @@ export interface PlanOptions {
 export function planBuild(recipe: Recipe, opts: PlanOptions): BuildPlan {
   const notes: string[] = [];
   if (recipe.arches.length > 0 && !recipe.arches.includes(opts.arch)) {
-    notes.push(`the recipe lists hosts ${recipe.hosts.join(', ')}; building for ${opts.arch} anyway, as asked`);
+    notes.push(
+      `the recipe lists hosts ${recipe.hosts.join(', ')}; building for ${opts.arch} anyway, as asked`,
+    );
   }
   const runImage: RunImage =
     recipe.mode === 'container' && recipe.container

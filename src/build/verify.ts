@@ -53,7 +53,9 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       record.expected = expected;
       record.check = checkDigests(expected, digests) === 'match' ? 'match' : 'mismatch';
     }
-    input.note(`${name}: sha256 ${digests.sha256} blake3 ${digests.blake3}${record.check ? ` (${record.check})` : ''}`);
+    input.note(
+      `${name}: sha256 ${digests.sha256} blake3 ${digests.blake3}${record.check ? ` (${record.check})` : ''}`,
+    );
     outputs.push(record);
   }
   const missing = [...input.expectations.keys()].filter((k) => !names.includes(k));
@@ -73,12 +75,18 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
         verdict: c.verdict,
         against: published,
         summary: verdictLine(c),
-        reports: { json: `compare/${o.name}.json`, markdown: `compare/${o.name}.md`, html: `compare/${o.name}.html` },
+        reports: {
+          json: `compare/${o.name}.json`,
+          markdown: `compare/${o.name}.md`,
+          html: `compare/${o.name}.html`,
+        },
       };
       if (!verdict || VERDICT_RANK[c.verdict] > VERDICT_RANK[verdict]) verdict = c.verdict;
       input.note(`${o.name}: ${verdictLine(c)}`);
     } catch (err) {
-      input.note(`${o.name}: could not compare with ${published}: ${err instanceof Error ? err.message : String(err)}`);
+      input.note(
+        `${o.name}: could not compare with ${published}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   let status: BuildStatus;

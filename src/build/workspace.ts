@@ -63,14 +63,21 @@ async function checkOutDir(out: string): Promise<void> {
   const st = await lstat(out).catch(() => undefined);
   if (!st) return;
   if (!st.isDirectory()) {
-    throw new RebuildError('usage', 'exists and is not a directory', { subject: out, fix: 'choose another --out' });
+    throw new RebuildError('usage', 'exists and is not a directory', {
+      subject: out,
+      fix: 'choose another --out',
+    });
   }
   const entries = await readdir(out);
   if (entries.length > 0 && !entries.includes(RESULT_FILE)) {
-    throw new RebuildError('usage', 'exists, is not empty and holds no rebuild result; refusing to replace it', {
-      subject: out,
-      fix: 'choose another --out, or empty the directory',
-    });
+    throw new RebuildError(
+      'usage',
+      'exists, is not empty and holds no rebuild result; refusing to replace it',
+      {
+        subject: out,
+        fix: 'choose another --out, or empty the directory',
+      },
+    );
   }
 }
 

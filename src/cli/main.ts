@@ -18,7 +18,9 @@ async function registrars(): Promise<Registrar[]> {
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('rebuild')
-    .description('Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs')
+    .description(
+      'Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -26,7 +26,12 @@ export function createReporter(opts: { verbose?: boolean; quiet?: boolean } = {}
             rendererOptions: { bottomBar: 6 },
           },
         ],
-        { renderer: 'default', exitOnError: true, rendererOptions: { collapseErrors: false }, registerSignalListeners: false },
+        {
+          renderer: 'default',
+          exitOnError: true,
+          rendererOptions: { collapseErrors: false },
+          registerSignalListeners: false,
+        },
       ).run();
       return value as Awaited<ReturnType<typeof fn>>;
     },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { RebuildError, messageOf } from '../util/errors.js';
+import { messageOf, RebuildError } from '../util/errors.js';
 import { ownerLabels, track, untrack } from './cleanup.js';
 import { ENGINE_FIX } from './docker.js';
 import { type ContainerLimits, PLATFORM, type RunOutcome, type RunSpec } from './types.js';
@@ -13,7 +13,15 @@ export const DEFAULT_LIMITS: ContainerLimits = {
 };
 
 /** Capabilities no build needs and that widen what a hostile recipe can do. */
-const DROPPED_CAPS = ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE', 'SYS_MODULE', 'MKNOD', 'AUDIT_WRITE'];
+const DROPPED_CAPS = [
+  'NET_RAW',
+  'NET_ADMIN',
+  'SYS_ADMIN',
+  'SYS_PTRACE',
+  'SYS_MODULE',
+  'MKNOD',
+  'AUDIT_WRITE',
+];
 
 /**
  * The HostConfig every container gets: never privileged, only the given
@@ -104,7 +112,12 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
     // Let the last output arrive (bounded: the stream ends when the container does).
     await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
     if (aborted) throw interrupted();
-    return { containerId: container.id, exitCode: status.StatusCode, timedOut, durationMs: Date.now() - started };
+    return {
+      containerId: container.id,
+      exitCode: status.StatusCode,
+      timedOut,
+      durationMs: Date.now() - started,
+    };
   } finally {
     spec.signal?.removeEventListener('abort', onAbort);
     if (!spec.keep || aborted) {
@@ -130,14 +143,24 @@ function interrupted(): RebuildError {
 function creationError(err: unknown, spec: RunSpec): RebuildError {
   const msg = messageOf(err);
   if (/ENOENT|ECONNREFUSED|connect/i.test(msg)) {
-    return new RebuildError('environment', 'the Docker engine does not answer', { fix: ENGINE_FIX, cause: err });
-  }
-  if (/no such image|404/i.test(msg)) {
-    return new RebuildError('environment', `image not found for ${PLATFORM[spec.arch].architecture}: ${msg}`, {
-      subject: spec.image,
-      fix: `build it with \`rebuild runner bootstrap --arch ${spec.arch}\``,
+    return new RebuildError('environment', 'the Docker engine does not answer', {
+      fix: ENGINE_FIX,
       cause: err,
     });
   }
-  return new RebuildError('environment', `cannot create a container: ${msg}`, { subject: spec.image, cause: err });
+  if (/no such image|404/i.test(msg)) {
+    return new RebuildError(
+      'environment',
+      `image not found for ${PLATFORM[spec.arch].architecture}: ${msg}`,
+      {
+        subject: spec.image,
+        fix: `build it with \`rebuild runner bootstrap --arch ${spec.arch}\``,
+        cause: err,
+      },
+    );
+  }
+  return new RebuildError('environment', `cannot create a container: ${msg}`, {
+    subject: spec.image,
+    cause: err,
+  });
 }

@@ -2,7 +2,8 @@ import Docker from 'dockerode';
 import { RebuildError } from '../util/errors.js';
 
 /** The fix for every "engine missing" error. */
-export const ENGINE_FIX = 'start the engine with `sudo bash scripts/setup-engine.sh` (installs docker.io and starts dockerd)';
+export const ENGINE_FIX =
+  'start the engine with `sudo bash scripts/setup-engine.sh` (installs docker.io and starts dockerd)';
 
 /**
  * Connects to the Docker engine (DOCKER_HOST or the default socket) and

@@ -20,8 +20,15 @@ const HANDLERS: Record<Arch, string> = { x86_64: 'qemu-x86_64', aarch64: 'qemu-a
 export function parseBinfmtEntry(text: string): { enabled: boolean; interpreter?: string; flags?: string } {
   const lines = text.split('\n');
   const field = (name: string) =>
-    lines.find((l) => l.startsWith(`${name} `))?.slice(name.length + 1).trim();
-  return { enabled: lines[0]?.trim() === 'enabled', interpreter: field('interpreter'), flags: field('flags:') ?? field('flags') };
+    lines
+      .find((l) => l.startsWith(`${name} `))
+      ?.slice(name.length + 1)
+      .trim();
+  return {
+    enabled: lines[0]?.trim() === 'enabled',
+    interpreter: field('interpreter'),
+    flags: field('flags:') ?? field('flags'),
+  };
 }
 
 /**
@@ -42,12 +49,20 @@ export async function detectEmulator(arch: Arch): Promise<EmulatorInfo> {
     });
   }
   const entry = parseBinfmtEntry(text);
-  if (!entry.enabled) throw new RebuildError('environment', `the ${handler} binfmt handler is disabled`, { subject: handler, fix });
-  if (!entry.flags?.includes('F')) {
-    throw new RebuildError('environment', `the ${handler} binfmt handler lacks the F (fix-binary) flag; containers cannot reach the interpreter`, {
+  if (!entry.enabled)
+    throw new RebuildError('environment', `the ${handler} binfmt handler is disabled`, {
       subject: handler,
       fix,
     });
+  if (!entry.flags?.includes('F')) {
+    throw new RebuildError(
+      'environment',
+      `the ${handler} binfmt handler lacks the F (fix-binary) flag; containers cannot reach the interpreter`,
+      {
+        subject: handler,
+        fix,
+      },
+    );
   }
   let version: string | undefined;
   if (entry.interpreter) {

@@ -99,7 +99,10 @@ export async function extractTarSafely(
   } catch (err) {
     source.destroy?.();
     if (err instanceof RebuildError) throw err;
-    throw new RebuildError('input', `cannot read the archive: ${(err as Error).message}`, { subject, cause: err });
+    throw new RebuildError('input', `cannot read the archive: ${(err as Error).message}`, {
+      subject,
+      cause: err,
+    });
   }
   return result;
 }
@@ -133,8 +136,10 @@ async function writeEntry(
     case undefined:
     case null: {
       const size = header.size ?? 0;
-      if (size > limits.maxFileBytes) throw hostile(header.name, `file of ${size} bytes exceeds ${limits.maxFileBytes}`);
-      if (result.bytes + size > limits.maxBytes) throw hostile(header.name, `archive exceeds ${limits.maxBytes} bytes`);
+      if (size > limits.maxFileBytes)
+        throw hostile(header.name, `file of ${size} bytes exceeds ${limits.maxFileBytes}`);
+      if (result.bytes + size > limits.maxBytes)
+        throw hostile(header.name, `archive exceeds ${limits.maxBytes} bytes`);
       await removeIfPresent(abs);
       const handle = await open(
         abs,
@@ -173,7 +178,10 @@ async function writeEntry(
       entry.resume();
       const to = entryTarget(header.linkname ?? '');
       if (typeof to !== 'string' || !result.files.includes(to)) {
-        result.refused.push({ name: target, reason: `hard link to "${header.linkname}" outside what was extracted` });
+        result.refused.push({
+          name: target,
+          reason: `hard link to "${header.linkname}" outside what was extracted`,
+        });
         return;
       }
       await removeIfPresent(abs);
@@ -221,4 +229,3 @@ export function isInside(parent: string, child: string): boolean {
   const rel = relative(resolve(parent), resolve(child));
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
-

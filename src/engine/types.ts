@@ -4,7 +4,10 @@ export type Arch = 'x86_64' | 'aarch64';
 export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64'];
 
 /** Docker platform and Debian architecture for each arch. */
-export const PLATFORM: Record<Arch, { os: 'linux'; architecture: 'amd64' | 'arm64'; debian: 'amd64' | 'arm64' }> = {
+export const PLATFORM: Record<
+  Arch,
+  { os: 'linux'; architecture: 'amd64' | 'arm64'; debian: 'amd64' | 'arm64' }
+> = {
   x86_64: { os: 'linux', architecture: 'amd64', debian: 'amd64' },
   aarch64: { os: 'linux', architecture: 'arm64', debian: 'arm64' },
 };

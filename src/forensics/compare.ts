@@ -17,13 +17,21 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { hashFile } from '../hash/digest.js';
-import { RebuildError } from '../util/errors.js';
+import { isRebuildError } from '../util/errors.js';
 import { type Accounting, accountBytes, allZero } from './accounting.js';
 import { checkBuildId } from './buildid.js';
 import { compareRanges, readClipped } from './bytes.js';
 import { disassemblyContext, hexContext, stringsContext } from './context.js';
 import { flagsString, PT, SHT, segmentTypeName } from './elf/constants.js';
-import { type ElfFile, isAlloc, isElf, isExec, type ProgramHeader, readElf, type SectionHeader } from './elf/reader.js';
+import {
+  type ElfFile,
+  isAlloc,
+  isElf,
+  isExec,
+  type ProgramHeader,
+  readElf,
+  type SectionHeader,
+} from './elf/reader.js';
 import { type ByteSource, FileSource } from './elf/source.js';
 import { describeHardening, hardeningDiffers, hardeningOf } from './hardening.js';
 import { hintFor } from './hints.js';
@@ -116,8 +124,26 @@ async function compareSources(
     durationMs: Math.round(performance.now() - started),
   });
 
+  if (elfA && elfB && identical) {
+    // Same bytes: identical whatever they hold; describe them when they parse.
+    try {
+      const ea = await readElf(srcA);
+      const sa = await side('a', ea);
+      const facts = await elfFacts(sa);
+      a.format = 'elf';
+      a.elf = facts;
+      b.format = 'elf';
+      b.elf = { ...facts, accounting: { ...facts.accounting } };
+      const hardening = { a: sa.hardening, b: sa.hardening, differs: [] };
+      return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [], hardening });
+    } catch (err) {
+      if (!isRebuildError(err)) throw err;
+      return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });
+    }
+  }
+
   if (elfA && elfB) {
-    // Malformed input is an error even when both files are the same bytes.
+    // Malformed input is an error: the message names the file and what is wrong.
     const [ea, eb] = await Promise.all([readElf(srcA), readElf(srcB)]);
     const [sa, sb] = await Promise.all([side('a', ea), side('b', eb)]);
     const [fa, fb] = await Promise.all([elfFacts(sa), elfFacts(sb)]);
@@ -125,21 +151,22 @@ async function compareSources(
     a.elf = fa;
     b.format = 'elf';
     b.elf = fb;
-    const hardening = { a: sa.hardening, b: sb.hardening, differs: hardeningDiffers(sa.hardening, sb.hardening) };
-    if (identical) {
-      return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [], hardening });
-    }
+    const hardening = {
+      a: sa.hardening,
+      b: sb.hardening,
+      differs: hardeningDiffers(sa.hardening, sb.hardening),
+    };
     let postProcessing: PostProcessingFacts | undefined;
     if (opts.postProcessing !== false) {
       const pp = await tryPostProcessing(sa, sb, opts);
       if (pp) {
         postProcessing = pp.facts;
-        if (pp.facts.matches) {
+        if (pp.result) {
           return done({
-            verdict: 'equivalent',
-            route: 'post-processing',
-            explanations: pp.explanations,
-            differences: [],
+            verdict: pp.result.differences.length === 0 ? 'equivalent' : 'different',
+            route: pp.facts.matches ? 'post-processing' : 'accounting',
+            explanations: pp.result.explanations,
+            differences: pp.result.differences,
             hardening,
             postProcessing,
           });
@@ -207,7 +234,9 @@ async function compareSources(
 
 function trimLines(text: string, max: number): string {
   const lines = text.split('\n');
-  return lines.length > max ? [...lines.slice(0, max), `… (${lines.length - max} more lines)`].join('\n') : text;
+  return lines.length > max
+    ? [...lines.slice(0, max), `… (${lines.length - max} more lines)`].join('\n')
+    : text;
 }
 
 /** The file as text when it is valid UTF-8 without NUL bytes (and not huge). */
@@ -255,28 +284,43 @@ function looksPostProcessed(e: ElfFile): boolean {
   return (
     e.sections.length > 1 &&
     !e.sections.some(
-      (s) => s.name === '.comment' || s.name.startsWith('.note.') || s.type === SHT.SYMTAB || s.name.startsWith('.debug_'),
+      (s) =>
+        s.name === '.comment' ||
+        s.name.startsWith('.note.') ||
+        s.type === SHT.SYMTAB ||
+        s.name.startsWith('.debug_'),
     )
   );
 }
 
 function hasRemovables(e: ElfFile): boolean {
   return e.sections.some(
-    (s) => s.name === '.comment' || s.name.startsWith('.note.') || s.type === SHT.SYMTAB || s.name.startsWith('.debug_'),
+    (s) =>
+      s.name === '.comment' ||
+      s.name.startsWith('.note.') ||
+      s.type === SHT.SYMTAB ||
+      s.name.startsWith('.debug_'),
   );
 }
 
+/**
+ * Simulates pkgforge's post-processing on the side that still has what it
+ * removes. When the result equals the other side byte for byte, that is the
+ * verdict (equivalent). When it does not, the other side is compared by
+ * accounting against the post-processed copy, so that what the tools change
+ * (GNU_RELRO dropped, notes emptied) is not mistaken for a difference.
+ */
 async function tryPostProcessing(
   a: Side,
   b: Side,
   opts: CompareOptions,
-): Promise<{ facts: PostProcessingFacts; explanations: Explanation[] } | undefined> {
+): Promise<{ facts: PostProcessingFacts; result?: RouteResult } | undefined> {
   // input = the unprocessed side, target = the side that looks post-processed.
   let input: Side;
-  let target: Side;
-  if (looksPostProcessed(a.elf) && hasRemovables(b.elf)) [input, target] = [b, a];
-  else if (looksPostProcessed(b.elf) && hasRemovables(a.elf)) [input, target] = [a, b];
+  if (looksPostProcessed(a.elf) && hasRemovables(b.elf)) input = b;
+  else if (looksPostProcessed(b.elf) && hasRemovables(a.elf)) input = a;
   else return undefined;
+  const target = input === a ? b : a;
   const h = input.elf.header;
   if (input.acc.summary.trailing > 0 || input.acc.summary.unaccounted > 0) {
     // strip would silently drop those bytes: never let that make files "equal".
@@ -287,7 +331,6 @@ async function tryPostProcessing(
         matches: false,
         skipped: `${input.label} has bytes no header describes (${input.acc.summary.trailing + input.acc.summary.unaccounted}); strip would drop them, so the post-processing route is not used`,
       },
-      explanations: [],
     };
   }
   const sim = await simulatePkgforgePostProcessing(input.path, {
@@ -296,42 +339,66 @@ async function tryPostProcessing(
     endian: h.endian,
     ...(opts.workDir ? { workDir: opts.workDir } : {}),
   });
-  if ('skipped' in sim) return { facts: { steps: [], changes: [], matches: false, skipped: sim.skipped }, explanations: [] };
+  if ('skipped' in sim) return { facts: { steps: [], changes: [], matches: false, skipped: sim.skipped } };
+  let out: FileSource | undefined;
   try {
-    const out = await FileSource.open(sim.outputPath);
-    let matches: boolean;
-    try {
-      matches = out.size === target.src.size && (await compareRanges(out, 0, out.size, target.src, 0, out.size)).equal;
-    } finally {
-      await out.close();
-    }
+    out = await FileSource.open(sim.outputPath);
+    const matches =
+      out.size === target.src.size && (await compareRanges(out, 0, out.size, target.src, 0, out.size)).equal;
     const facts: PostProcessingFacts = { steps: sim.steps, changes: [], matches, tool: sim.tool };
-    if (!matches) return { facts, explanations: [] };
-    // Describe what the post-processing changed: the accounting comparison of
-    // the two files, where every remaining difference was made by the tools.
-    const r = await accountingRoute(a, b, { ...opts, context: false }, undefined);
+    let processed: Side;
+    try {
+      processed = await side(input.label, await readElf(out));
+    } catch (err) {
+      if (!isRebuildError(err)) throw err;
+      return { facts: { ...facts, skipped: `the post-processed copy cannot be read: ${err.message}` } };
+    }
+    processed.path = input.path;
+    // What the tools changed on the input, oriented a → b like everything else.
+    const [pa, pb] = input === b ? [processed, b] : [a, processed];
+    const made = await accountingRoute(pa, pb, { ...opts, context: false }, undefined);
     const who = `pkgforge's post-processing of ${input.label}`;
-    const lost = hardeningDiffers(a.hardening, b.hardening).map(
+    const lost = hardeningDiffers(pa.hardening, pb.hardening).map(
       (f): Explanation => ({
         kind: 'post-processing',
-        detail: `${describeHardening(f, a.hardening, b.hardening)}: changed by ${who}`,
+        detail: `${describeHardening(f, pa.hardening, pb.hardening)}: changed by ${who}`,
       }),
     );
-    const made = r.differences.map(
-      (d): Explanation => ({
-        kind: 'post-processing',
-        detail: `${d.region}: ${d.detail} (made by ${who})`,
-        region: d.region,
-        ...(d.a ? { a: d.a } : {}),
-        ...(d.b ? { b: d.b } : {}),
-      }),
-    );
-    const explanations = [...lost, ...made, ...r.explanations];
-    facts.changes = explanations.map((e) => e.detail);
-    return { facts, explanations };
+    const changes: Explanation[] = [
+      ...lost,
+      ...made.differences.map(
+        (d): Explanation => ({
+          kind: 'post-processing',
+          detail: `${d.region}: ${d.detail} (made by ${who})`,
+          region: d.region,
+        }),
+      ),
+      ...made.explanations.map((e) => (matches ? e : { ...e, detail: `removed by ${who}: ${e.detail}` })),
+    ];
+    facts.changes = changes.map((e) => e.detail);
+    if (matches) return { facts, result: { explanations: changes, differences: [] } };
+    // Not the same bytes: compare the target with the post-processed copy.
+    const [ra, rb] = input === b ? [a, processed] : [processed, b];
+    const r = await accountingRoute(ra, rb, opts, facts);
+    const differences = r.differences.map((d) => remapToOriginal(d, input));
+    return { facts, result: { explanations: [...changes, ...r.explanations], differences } };
   } finally {
+    await out?.close();
     await sim.cleanup();
   }
+}
+
+/**
+ * A difference found against the post-processed copy: point its range on
+ * that side back at the original file (by section name), or drop it.
+ */
+function remapToOriginal(d: Difference, input: Side): Difference {
+  const key = input.label;
+  if (!d[key]) return d;
+  const { [key]: _dropped, ...rest } = d;
+  const s = sectionsByKey(input.elf).get(d.region);
+  if (s) return { ...rest, [key]: { offset: s.offset, size: s.type === SHT.NOBITS ? 0 : s.size } };
+  return { ...rest, detail: `${d.detail} (in ${key} after the simulated post-processing)` };
 }
 
 // ---------------------------------------------------------------------------
@@ -373,7 +440,7 @@ async function accountingRoute(
     comment: '.comment',
     symbols: 'symbol tables',
     debug: 'debug information',
-    layout: 'section name table',
+    layout: 'file layout',
   };
   for (const kind of ['notes', 'build-id', 'comment', 'symbols', 'debug', 'layout'] as ExplanationKind[]) {
     const items = removed.get(kind);
@@ -435,7 +502,8 @@ function compareHeaders(
   if (moved.length > 0) note('layout', `section header table (not used at run time): ${moved.join('; ')}`);
   // Section 0 carries nothing but extended counts.
   if (a.section0 !== b.section0) {
-    const extended = ha.rawShnum === 0 || hb.rawShnum === 0 || ha.rawShstrndx === 0xffff || hb.rawShstrndx === 0xffff;
+    const extended =
+      ha.rawShnum === 0 || hb.rawShnum === 0 || ha.rawShstrndx === 0xffff || hb.rawShstrndx === 0xffff;
     if (extended) note('layout', 'section header 0 (extended section counts) differs');
     else diff({ region: 'header', detail: 'section header 0 (reserved, normally all zeros) differs' });
   }
@@ -443,11 +511,16 @@ function compareHeaders(
   // Program headers that only describe notes are removable.
   const notesOnly = (e: ElfFile) => e.segments.filter((p) => isNotesOnlySegment(e, p));
   const describe = (list: ProgramHeader[]) =>
-    list.map((p) => `${segmentTypeName(p.type)} ${hex(p.offset)}+${hex(p.filesz)}@${hex(p.vaddr)}`).join(', ') ||
-    'none';
+    list
+      .map(
+        (p) =>
+          `${segmentTypeName(p.type)} ${hex(p.offset)}+${hex(p.filesz)} at ${hex(p.vaddr)}` +
+          ` (flags ${hex(p.flags)}, paddr ${hex(p.paddr)}, memsz ${hex(p.memsz)}, align ${hex(p.align)})`,
+      )
+      .join(', ') || 'none';
   const na = notesOnly(a);
   const nb = notesOnly(b);
-  if (describe(na) !== describe(nb) || na.map((p) => `${p.flags}/${p.align}`).join() !== nb.map((p) => `${p.flags}/${p.align}`).join()) {
+  if (describe(na) !== describe(nb)) {
     note('notes', `program headers describing only notes: a ${describe(na)}; b ${describe(nb)}`);
   }
   // Program headers that matter at run time.
@@ -471,7 +544,8 @@ function compareHeaders(
       if (!pa || !pb) {
         let detail = `${label} only in ${pa ? 'a' : 'b'}`;
         if (t === PT.GNU_RELRO && !pa) {
-          detail += ": a has no RELRO. pkgforge's objcopy --remove-section='.note.*' drops GNU_RELRO (binutils 2.40)";
+          detail +=
+            ": a has no RELRO. pkgforge's objcopy --remove-section='.note.*' drops GNU_RELRO (binutils 2.40)";
           detail += pp?.skipped
             ? `, but the post-processing could not be simulated (${pp.skipped})`
             : pp
@@ -489,7 +563,8 @@ function compareHeaders(
       const isLoad = t === PT.LOAD;
       const isStack = t === PT.GNU_STACK;
       const isPhdr = t === PT.PHDR;
-      cmp('p_flags', flagsString(pa.flags), flagsString(pb.flags));
+      const flagText = (x: number) => (x & ~7 ? `${flagsString(x)} (${hex(x)})` : flagsString(x));
+      cmp('p_flags', flagText(pa.flags), flagText(pb.flags));
       cmp('p_vaddr', hex(pa.vaddr), hex(pb.vaddr), !isStack);
       cmp('p_filesz', hex(pa.filesz), hex(pb.filesz), !isStack && !isPhdr);
       // PT_PHDR's size follows from the program header count, judged header by header.
@@ -510,17 +585,23 @@ function compareHeaders(
   ] as const) {
     const problems: string[] = [];
     for (const s of e.sections) {
-      if (s.index === 0 || !isAlloc(s) || s.type === SHT.NOBITS || s.size === 0 || s.type === SHT.NOTE) continue;
+      if (s.index === 0 || !isAlloc(s) || s.type === SHT.NOBITS || s.size === 0 || s.type === SHT.NOTE)
+        continue;
       const load = loadFor(e, s.addr, s.size);
       if (load && fileOffsetOf(load, s.addr) !== s.offset) {
-        problems.push(`section ${s.name} at file offset ${hex(s.offset)} but its LOAD maps ${hex(s.addr)} from ${hex(fileOffsetOf(load, s.addr))}`);
+        problems.push(
+          `section ${s.name} at file offset ${hex(s.offset)} but its LOAD maps ${hex(s.addr)} from ${hex(fileOffsetOf(load, s.addr))}`,
+        );
       }
     }
     for (const p of e.segments) {
-      if (p.type === PT.LOAD || p.filesz === 0 || isNotesOnlySegment(e, p) || p.type === PT.GNU_STACK) continue;
+      if (p.type === PT.LOAD || p.filesz === 0 || isNotesOnlySegment(e, p) || p.type === PT.GNU_STACK)
+        continue;
       const load = loadFor(e, p.vaddr, p.filesz);
       if (load && fileOffsetOf(load, p.vaddr) !== p.offset) {
-        problems.push(`program header ${segmentTypeName(p.type)} at file offset ${hex(p.offset)} but its LOAD maps ${hex(p.vaddr)} from ${hex(fileOffsetOf(load, p.vaddr))}`);
+        problems.push(
+          `program header ${segmentTypeName(p.type)} at file offset ${hex(p.offset)} but its LOAD maps ${hex(p.vaddr)} from ${hex(fileOffsetOf(load, p.vaddr))}`,
+        );
       }
     }
     for (const pr of problems.slice(0, 10)) diff({ region: 'header', detail: `${label}: ${pr}` });
@@ -566,7 +647,15 @@ async function compareSections(
         }
       }
       if (sa && sb && !(await sameContents(a, sa, b, sb))) {
-        note('layout', `${key} differs (${sa.size} and ${sb.size} bytes) because the sets of sections differ`);
+        note(
+          'layout',
+          `${key} differs (${sa.size} and ${sb.size} bytes) because the sets of sections differ`,
+        );
+      } else if (sa && sb) {
+        const fields = headerFields(a.elf, sa, b.elf, sb, true);
+        if (fields.length > 0) note('layout', `${key}: section header ${fields.join('; ')}`);
+      } else {
+        note('layout', `${key} only in ${sa ? 'a' : 'b'}`);
       }
       continue;
     }
@@ -574,8 +663,11 @@ async function compareSections(
       if (!sa || !sb) {
         const s = (sa ?? sb)!;
         note(kind, `${key} only in ${sa ? 'a' : 'b'} (${s.size} bytes${isAlloc(s) ? ', allocated' : ''})`);
-      } else if (!(await sameContents(a, sa, b, sb))) {
-        note(kind, `${key} differs (${sa.size} and ${sb.size} bytes)`);
+      } else {
+        const fields = headerFields(a.elf, sa, b.elf, sb, true);
+        const same = await sameContents(a, sa, b, sb);
+        if (!same) note(kind, `${key} differs (${sa.size} and ${sb.size} bytes)`);
+        else if (fields.length > 0) note(kind, `${key}: section header ${fields.join('; ')}`);
       }
       continue;
     }
@@ -588,21 +680,12 @@ async function compareSections(
       });
       continue;
     }
-    // Header fields that matter.
-    const f: string[] = [];
-    const cmp = (field: string, va: string, vb: string) => {
-      if (va !== vb) f.push(`${field} a ${va}, b ${vb}`);
-    };
-    const linkName = (e: ElfFile, i: number) => (i === 0 ? '0' : (e.sections[i]?.name ?? `#${i}`));
-    cmp('sh_type', String(sa.type), String(sb.type));
-    cmp('sh_flags', hex(sa.flags), hex(sb.flags));
-    cmp('sh_addr', hex(sa.addr), hex(sb.addr));
-    cmp('sh_size', hex(sa.size), hex(sb.size));
-    cmp('sh_addralign', hex(sa.addralign), hex(sb.addralign));
-    cmp('sh_entsize', hex(sa.entsize), hex(sb.entsize));
-    cmp('sh_link', linkName(a.elf, sa.link), linkName(b.elf, sb.link));
-    if (sa.flags & 0x40n || sb.flags & 0x40n) cmp('sh_info', linkName(a.elf, sa.info), linkName(b.elf, sb.info));
-    else cmp('sh_info', String(sa.info), String(sb.info));
+    // Header fields that matter; the file offset is layout (loaded sections
+    // are checked against their LOAD mapping in compareHeaders).
+    const f = headerFields(a.elf, sa, b.elf, sb, false);
+    if (sa.offset !== sb.offset) {
+      note('layout', `${key} moved in the file (offset a ${hex(sa.offset)}, b ${hex(sb.offset)})`);
+    }
     const d: Difference = { region: key, detail: '', a: range(sa), b: range(sb) };
     const parts: string[] = [];
     if (sa.type !== SHT.NOBITS && sb.type !== SHT.NOBITS) {
@@ -610,7 +693,9 @@ async function compareSections(
       if (!r.equal && r.first !== undefined) {
         d.firstDifference = r.first;
         d.differingBytes = r.differing;
-        parts.push(`contents differ: ${r.differing} byte(s), the first at offset ${hex(r.first)} of the section`);
+        parts.push(
+          `contents differ: ${r.differing} byte(s), the first at offset ${hex(r.first)} of the section`,
+        );
         await addContext(d, a, sa, b, sb, r.first, opts);
       }
     }
@@ -620,6 +705,33 @@ async function compareSections(
       diff(d);
     }
   }
+}
+
+/** Section header fields that differ (links by the linked section's name). */
+function headerFields(
+  ea: ElfFile,
+  sa: SectionHeader,
+  eb: ElfFile,
+  sb: SectionHeader,
+  withOffset: boolean,
+): string[] {
+  const f: string[] = [];
+  const cmp = (field: string, va: string, vb: string) => {
+    if (va !== vb) f.push(`${field} a ${va}, b ${vb}`);
+  };
+  const linkName = (e: ElfFile, i: number) => (i === 0 ? '0' : (e.sections[i]?.name ?? `#${i}`));
+  cmp('sh_name', sa.name, sb.name);
+  cmp('sh_type', String(sa.type), String(sb.type));
+  cmp('sh_flags', hex(sa.flags), hex(sb.flags));
+  cmp('sh_addr', hex(sa.addr), hex(sb.addr));
+  cmp('sh_size', hex(sa.size), hex(sb.size));
+  if (withOffset) cmp('sh_offset', hex(sa.offset), hex(sb.offset));
+  cmp('sh_addralign', hex(sa.addralign), hex(sb.addralign));
+  cmp('sh_entsize', hex(sa.entsize), hex(sb.entsize));
+  cmp('sh_link', linkName(ea, sa.link), linkName(eb, sb.link));
+  if (sa.flags & 0x40n || sb.flags & 0x40n) cmp('sh_info', linkName(ea, sa.info), linkName(eb, sb.info));
+  else cmp('sh_info', String(sa.info), String(sb.info));
+  return f;
 }
 
 async function sameContents(a: Side, sa: SectionHeader, b: Side, sb: SectionHeader): Promise<boolean> {
@@ -773,14 +885,21 @@ async function compareRemovableRanges(a: Side, b: Side, diff: (d: Difference) =>
     const mine = removableAllocRanges(x.elf);
     const theirs = removableAllocRanges(y.elf);
     for (const r of mine) {
-      const covered = theirs.some((t) => t.vaddr <= r.vaddr && t.vaddr + BigInt(t.size) >= r.vaddr + BigInt(r.size));
+      const covered = theirs.some(
+        (t) => t.vaddr <= r.vaddr && t.vaddr + BigInt(t.size) >= r.vaddr + BigInt(r.size),
+      );
       if (covered) continue;
       const load = loadFor(y.elf, r.vaddr, r.size);
       if (!load) continue;
       const off = fileOffsetOf(load, r.vaddr);
       // Sections of y that overlap are compared on their own.
       const overlapped = y.elf.sections.some(
-        (s) => s.index !== 0 && s.type !== SHT.NOBITS && s.size > 0 && s.offset < off + r.size && s.offset + s.size > off,
+        (s) =>
+          s.index !== 0 &&
+          s.type !== SHT.NOBITS &&
+          s.size > 0 &&
+          s.offset < off + r.size &&
+          s.offset + s.size > off,
       );
       if (overlapped) continue;
       if (await allZero(y.src, off, r.size)) continue;
@@ -835,9 +954,4 @@ async function compareLeftovers(a: Side, b: Side, diff: (d: Difference) => void,
       });
     }
   }
-}
-
-/** For callers that want a RebuildError when a path is missing before comparing. */
-export function assertDistinct(aPath: string, bPath: string): void {
-  if (!aPath || !bPath) throw new RebuildError('usage', 'compare needs two files: <a> (published) <b> (rebuilt)');
 }

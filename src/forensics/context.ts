@@ -52,11 +52,24 @@ export function printableStrings(buf: Buffer, min = 4): string[] {
 export function stringsContext(a: Buffer, b: Buffer, region: string, maxLines = 40): DiffContext {
   const sa = printableStrings(a);
   const sb = printableStrings(b);
-  const patch = createTwoFilesPatch(`a/${region}`, `b/${region}`, `${sa.join('\n')}\n`, `${sb.join('\n')}\n`, '', '', {
-    context: 2,
-  });
-  const lines = patch.split('\n').filter((l) => !l.startsWith('====') && l !== '\\ No newline at end of file');
-  const trimmed = lines.length > maxLines ? [...lines.slice(0, maxLines), `… (${lines.length - maxLines} more lines)`] : lines;
+  const patch = createTwoFilesPatch(
+    `a/${region}`,
+    `b/${region}`,
+    `${sa.join('\n')}\n`,
+    `${sb.join('\n')}\n`,
+    '',
+    '',
+    {
+      context: 2,
+    },
+  );
+  const lines = patch
+    .split('\n')
+    .filter((l) => !l.startsWith('====') && l !== '\\ No newline at end of file');
+  const trimmed =
+    lines.length > maxLines
+      ? [...lines.slice(0, maxLines), `… (${lines.length - maxLines} more lines)`]
+      : lines;
   return { kind: 'text', unified: trimmed.join('\n').trimEnd() };
 }
 

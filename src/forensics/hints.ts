@@ -75,7 +75,8 @@ export function hintFor(
           : Number(little ? buf.readBigUInt64LE(start) : buf.readBigUInt64BE(start));
       const va = read(a);
       const vb = read(b);
-      if (va !== vb && epochish(va) && epochish(vb) && Math.abs(va - vb) < 10 * 365 * 86400) return 'timestamp';
+      if (va !== vb && epochish(va) && epochish(vb) && Math.abs(va - vb) < 10 * 365 * 86400)
+        return 'timestamp';
     }
   }
   return undefined;

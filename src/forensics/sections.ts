@@ -20,7 +20,11 @@ const DEBUG_NAMES = new Set(['.gnu_debuglink', '.gnu_debugaltlink', '.stab', '.s
  *   names, which are compared one by one).
  */
 export function removableKind(elf: ElfFile, s: SectionHeader): ExplanationKind | undefined {
-  if (s.type === SHT.NOTE) return s.name === '.note.gnu.build-id' ? 'build-id' : 'notes';
+  if (s.type === SHT.NOTE) {
+    // No toolchain makes writable or executable notes: such a "note" is data or code, compared as such.
+    if ((s.flags & 5n) !== 0n) return undefined;
+    return s.name === '.note.gnu.build-id' ? 'build-id' : 'notes';
+  }
   if (isAlloc(s)) return undefined;
   if (s.index === elf.header.shstrndx) return 'layout';
   if (s.name === '.comment') return 'comment';
@@ -52,10 +56,15 @@ export function isNotesOnlySegment(elf: ElfFile, p: ProgramHeader): boolean {
   if (p.type !== PT.NOTE && p.type !== PT.GNU_PROPERTY) return false;
   if (p.filesz === 0) return true;
   const secs = elf.sections.filter(
-    (s) => s.index !== 0 && s.type !== SHT.NOBITS && s.size > 0 && s.offset < p.offset + p.filesz && s.offset + s.size > p.offset,
+    (s) =>
+      s.index !== 0 &&
+      s.type !== SHT.NOBITS &&
+      s.size > 0 &&
+      s.offset < p.offset + p.filesz &&
+      s.offset + s.size > p.offset,
   );
   if (secs.length === 0) return elf.sections.length <= 1; // no section headers: parsed as notes by the reader
-  if (secs.some((s) => s.type !== SHT.NOTE)) return false;
+  if (secs.some((s) => s.type !== SHT.NOTE || (s.flags & 5n) !== 0n)) return false;
   // The note sections must cover the whole range (gaps would be unexplained bytes).
   let pos = p.offset;
   for (const s of [...secs].sort((x, y) => x.offset - y.offset)) {
@@ -76,7 +85,7 @@ export interface RemovableRange {
 export function removableAllocRanges(elf: ElfFile): RemovableRange[] {
   const out: RemovableRange[] = [];
   for (const s of elf.sections) {
-    if (s.type === SHT.NOTE && isAlloc(s) && s.size > 0) {
+    if (s.type === SHT.NOTE && isAlloc(s) && s.size > 0 && (s.flags & 5n) === 0n) {
       out.push({ vaddr: s.addr, size: s.size, offset: s.offset, label: s.name });
     }
   }

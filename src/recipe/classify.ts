@@ -1,4 +1,4 @@
-import { simpleCommands } from './shell-words.js';
+import { commandSubstitutions, simpleCommands } from './shell-words.js';
 import type { DockerRun, RecipeMode } from './types.js';
 
 /** `docker run` options that take a value (when not written as `--opt=value`). */
@@ -229,15 +229,25 @@ export function parseDockerRun(words: string[], line: number): DockerRun | undef
   return run;
 }
 
+function collect(script: string, lineOffset: number, runs: DockerRun[], depth: number): void {
+  for (const c of simpleCommands(script)) {
+    const r = parseDockerRun(c.words, c.line + lineOffset);
+    if (r) runs.push(r);
+    // `ID=$(docker run -d img)` and the like: look inside command substitutions too.
+    if (depth < 4)
+      for (const w of c.raws)
+        if (w.includes('$(') || w.includes('`'))
+          for (const inner of commandSubstitutions(w))
+            if (inner.includes('docker')) collect(inner, c.line + lineOffset - 1, runs, depth + 1);
+  }
+}
+
 /** Every `docker run` invocation in a script, in order. Commented-out lines and here-documents are ignored. */
 export function findDockerRuns(script: string): DockerRun[] {
   const runs: DockerRun[] = [];
   // Cheap pre-check: most scripts never mention docker.
   if (!script.includes('docker')) return runs;
-  for (const c of simpleCommands(script)) {
-    const r = parseDockerRun(c.words, c.line);
-    if (r) runs.push(r);
-  }
+  collect(script, 0, runs, 0);
   return runs;
 }
 

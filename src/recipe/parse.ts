@@ -423,7 +423,8 @@ export function parseRecipe(text: string, file: string): Recipe {
       subject: file,
       fix: SBUILD_FIX,
     });
-  const second = nl < 0 ? '' : text.slice(nl + 1, text.indexOf('\n', nl + 1) >>> 0).replace(/\r$/, '');
+  const nl2 = nl < 0 ? -1 : text.indexOf('\n', nl + 1);
+  const second = nl < 0 ? '' : text.slice(nl + 1, nl2 < 0 ? undefined : nl2).replace(/\r$/, '');
   const self = /^\s*#\s*SELF:\s*(\S+)/.exec(second)?.[1];
 
   // The header lines are YAML comments, so the whole text parses and line numbers match the file.

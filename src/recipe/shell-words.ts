@@ -16,6 +16,8 @@ export type Token =
 /** A simple command: its words (quotes removed, expansions kept as written), redirections dropped. */
 export interface SimpleCommand {
   words: string[];
+  /** The same words as written (quotes kept). */
+  raws: string[];
   line: number;
 }
 
@@ -288,11 +290,13 @@ const KEYWORDS = new Set([
 export function simpleCommands(script: string): SimpleCommand[] {
   const out: SimpleCommand[] = [];
   let words: string[] = [];
+  let raws: string[] = [];
   let line = 0;
   let skipNext = false;
   const flush = () => {
-    if (words.length > 0) out.push({ words, line });
+    if (words.length > 0) out.push({ words, raws, line });
     words = [];
+    raws = [];
   };
   for (const t of tokenize(script)) {
     if (t.type === 'op') {
@@ -311,7 +315,46 @@ export function simpleCommands(script: string): SimpleCommand[] {
     if (words.length === 0 && KEYWORDS.has(t.value) && t.raw === t.value) continue;
     if (words.length === 0) line = t.line;
     words.push(t.value);
+    raws.push(t.raw);
   }
   flush();
+  return out;
+}
+
+/** The bodies of the `$(…)` and backtick substitutions in a word as written (outermost only; none inside single quotes). */
+export function commandSubstitutions(word: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let inDouble = false;
+  while (i < word.length) {
+    const c = word[i]!;
+    if (c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (c === '"') {
+      inDouble = !inDouble;
+      i++;
+      continue;
+    }
+    if (c === "'" && !inDouble) {
+      const j = word.indexOf("'", i + 1);
+      i = j < 0 ? word.length : j + 1;
+      continue;
+    }
+    if (c === '$' && word[i + 1] === '(' && word[i + 2] !== '(') {
+      const end = skipParen(word, i + 2);
+      out.push(word.slice(i + 2, word[end - 1] === ')' ? end - 1 : end));
+      i = end;
+      continue;
+    }
+    if (c === '`') {
+      const end = skipBacktick(word, i + 1);
+      out.push(word.slice(i + 1, word[end - 1] === '`' ? end - 1 : end));
+      i = end;
+      continue;
+    }
+    i++;
+  }
   return out;
 }

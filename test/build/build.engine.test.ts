@@ -51,7 +51,9 @@ describe('rebuild build (x86_64, native)', () => {
     const tally = result.outputs.find((o) => o.name === 'tally')!;
     expect(tally.sha256).toBe(await sha256sum(join(out, 'tally')));
     expect(tally.blake3).toBe(await b3sum(join(out, 'tally')));
-    expect((await execa('readelf', ['-h', join(out, 'tally')])).stdout).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
+    expect((await execa('readelf', ['-h', join(out, 'tally')])).stdout).toMatch(
+      /Machine:\s+Advanced Micro Devices X86-64/,
+    );
     // post-processing: the published file has no symbols and no .comment; the original is kept
     const sections = (await execa('readelf', ['-S', '-W', join(out, 'tally')])).stdout;
     expect(sections).not.toMatch(/\.symtab|\.comment|\.note/);
@@ -66,13 +68,23 @@ describe('rebuild build (x86_64, native)', () => {
 
   it('runs a 2025 docker-run recipe through the shim, under the container policy', async () => {
     const out = join(work, 'hello-x86_64');
-    const r = await rebuild(['build', 'examples/hello-docker-run/SBUILD', '--arch', 'x86_64', '--out', out, '--json']);
+    const r = await rebuild([
+      'build',
+      'examples/hello-docker-run/SBUILD',
+      '--arch',
+      'x86_64',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as BuildResult;
     expect(result.recipe.mode).toBe('docker-run');
     expect(result.inputs.image.asWritten).toBe('host-runner');
     expect(result.inputs.innerImages).toHaveLength(1);
-    expect(result.inputs.innerImages[0]!.asWritten).toBe('ghcr.io/pkgforge/devscripts/debian-builder-unstable:x86_64');
+    expect(result.inputs.innerImages[0]!.asWritten).toBe(
+      'ghcr.io/pkgforge/devscripts/debian-builder-unstable:x86_64',
+    );
     expect(result.inputs.innerImages[0]!.policy).toEqual(
       expect.arrayContaining(['--network host replaced by none', '--privileged ignored']),
     );
@@ -81,7 +93,16 @@ describe('rebuild build (x86_64, native)', () => {
 
   it('runs a host recipe in the host-runner, with --pkgver pinned', async () => {
     const out = join(work, 'lc-x86_64');
-    const r = await rebuild(['build', 'examples/wc-host/SBUILD', '--arch', 'x86_64', '--out', out, '--pkgver', '9.9']);
+    const r = await rebuild([
+      'build',
+      'examples/wc-host/SBUILD',
+      '--arch',
+      'x86_64',
+      '--out',
+      out,
+      '--pkgver',
+      '9.9',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const result = await readResult(out);
     expect(result.recipe.mode).toBe('host');
@@ -125,7 +146,18 @@ describe('rebuild build (x86_64, native)', () => {
     );
     const out = join(work, 'sleeps-out');
     const t0 = Date.now();
-    const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1', '--timeout', '0.2']);
+    const r = await rebuild([
+      'build',
+      recipe,
+      '--arch',
+      'x86_64',
+      '--out',
+      out,
+      '--pkgver',
+      '1',
+      '--timeout',
+      '0.2',
+    ]);
     expect(Date.now() - t0).toBeLessThan(120_000);
     expect(r.exitCode).toBe(4);
     const result = await readResult(out);
@@ -140,11 +172,15 @@ describe('rebuild build (x86_64, native)', () => {
       '#!/SBUILD\npkg: intr\npkg_type: static\ndescription: d\nsrc_url: [https://e.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo started; sleep 600\n',
     );
     const out = join(work, 'intr-out');
-    const child = execa('node', [join(REPO, 'bin/rebuild.js'), 'build', recipe, '--out', out, '--pkgver', '1'], {
-      reject: false,
-      cwd: REPO,
-      env: { CI: '1' },
-    });
+    const child = execa(
+      'node',
+      [join(REPO, 'bin/rebuild.js'), 'build', recipe, '--out', out, '--pkgver', '1'],
+      {
+        reject: false,
+        cwd: REPO,
+        env: { CI: '1' },
+      },
+    );
     let seen = '';
     await new Promise<void>((resolve) => {
       child.stderr!.on('data', (c: Buffer) => {
@@ -247,9 +283,21 @@ describe('rebuild build (aarch64 under QEMU) and verification', () => {
     await cp(join(REPO, 'examples/hello-docker-run'), dir, { recursive: true });
     const recipe = join(dir, 'SBUILD');
     const text = await readFile(recipe, 'utf8');
-    await writeFile(recipe, text.replace('hello from a reproducible rebuild', 'hello from a reproducible rebuilt'));
+    await writeFile(
+      recipe,
+      text.replace('hello from a reproducible rebuild', 'hello from a reproducible rebuilt'),
+    );
     const out = join(work, 'hello-changed-out');
-    const r = await rebuild(['build', recipe, '--arch', 'aarch64', '--out', out, '--expect', join(dir, 'published/aarch64')]);
+    const r = await rebuild([
+      'build',
+      recipe,
+      '--arch',
+      'aarch64',
+      '--out',
+      out,
+      '--expect',
+      join(dir, 'published/aarch64'),
+    ]);
     expect(r.exitCode, r.stderr).toBe(2);
     const result = await readResult(out);
     expect(result.status).toBe('mismatch');

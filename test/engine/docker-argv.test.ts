@@ -43,7 +43,9 @@ describe('parseDockerArgv: what 2025 recipes run', () => {
   });
 
   it('refuses flags that widen what a container can reach', () => {
-    expect(() => parseDockerArgv(['run', '--device', '/dev/kvm', 'img'])).toThrow(/refused by rebuild's container policy/);
+    expect(() => parseDockerArgv(['run', '--device', '/dev/kvm', 'img'])).toThrow(
+      /refused by rebuild's container policy/,
+    );
     expect(() => parseDockerArgv(['run', '--pid=host', 'img'])).toThrow(DockerArgvError);
     expect(() => parseDockerArgv(['run', '--frobnicate', 'img'])).toThrow(/not supported/);
   });

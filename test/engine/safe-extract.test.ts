@@ -19,12 +19,10 @@ function archive(entries: Entry[]): Readable {
 
 let root: string;
 let dest: string;
-let outside: string;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'rebuild-extract-'));
   dest = join(root, 'dest');
-  outside = join(root, 'outside');
   await writeFile(join(root, 'secret'), 'do not touch');
 });
 afterEach(async () => {
@@ -80,9 +78,9 @@ describe('extractTarSafely with hostile archives', () => {
 
   it('refuses absolute names', async () => {
     const target = join(root, 'abs');
-    await expect(extractTarSafely(archive([{ name: target, type: 'file', body: 'x' }]), dest)).rejects.toBeInstanceOf(
-      RebuildError,
-    );
+    await expect(
+      extractTarSafely(archive([{ name: target, type: 'file', body: 'x' }]), dest),
+    ).rejects.toBeInstanceOf(RebuildError);
     expect(await listOutside()).toEqual(['secret']);
   });
 

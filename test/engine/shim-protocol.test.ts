@@ -40,7 +40,11 @@ afterAll(async () => {
 });
 
 const run = (args: string[], env: Record<string, string> = {}) =>
-  execa(SHIM, args, { reject: false, env: { REBUILD_SHIM_SOCKET: join(dir, 'shim.sock'), ...env }, cwd: dir });
+  execa(SHIM, args, {
+    reject: false,
+    env: { REBUILD_SHIM_SOCKET: join(dir, 'shim.sock'), ...env },
+    cwd: dir,
+  });
 
 describe('docker shim protocol', () => {
   it('forwards argv with spaces, quotes and newlines, cwd and env, and streams output', async () => {
@@ -62,7 +66,10 @@ describe('docker shim protocol', () => {
   });
 
   it('fails with 125 and a message when rebuild is not listening', async () => {
-    const r = await execa(SHIM, ['ps'], { reject: false, env: { REBUILD_SHIM_SOCKET: join(dir, 'none.sock') } });
+    const r = await execa(SHIM, ['ps'], {
+      reject: false,
+      env: { REBUILD_SHIM_SOCKET: join(dir, 'none.sock') },
+    });
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toMatch(/no connection to rebuild/);
   });

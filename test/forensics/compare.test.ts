@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
+import { abiTag, dynamicStrings, readElf } from '../../src/forensics/elf/reader.js';
+import { FileSource } from '../../src/forensics/elf/source.js';
 import type { Comparison } from '../../src/forensics/types.js';
 import { RebuildError } from '../../src/util/errors.js';
 import { gcc, PATHED, patch, pkgforgeStrip, SOURCE, STAMPED, sectionOffset } from './fixtures.js';
@@ -17,6 +19,7 @@ const kinds = (c: Comparison) => [...new Set(c.explanations.map((e) => e.kind))]
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rebuild-compare-'));
   base = await gcc(p('src1'), p('base'), SOURCE);
+  await pkgforgeStrip(base, p('stripped'));
 }, 60_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -33,7 +36,7 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
   });
 
   it('pkgforge-style stripped (a) vs unstripped (b): equivalent by simulated post-processing, RELRO loss first', async () => {
-    const stripped = await pkgforgeStrip(base, p('stripped'));
+    const stripped = p('stripped');
     const c = await compare(stripped, base);
     expect(c.verdict).toBe('equivalent');
     expect(c.route).toBe('post-processing');
@@ -46,6 +49,35 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     const r = await compare(base, stripped);
     expect(r.verdict).toBe('equivalent');
     expect(r.route).toBe('post-processing');
+  });
+
+  it('stripped published vs a rebuild with a debug link: equivalent against the post-processed rebuild', async () => {
+    // strip --strip-all keeps .gnu_debuglink, so post-processing the rebuild
+    // does not give the published bytes; what remains is benign.
+    await execa('objcopy', ['--only-keep-debug', base, p('base.debug')]);
+    await copyFile(base, p('debuglink'));
+    await execa('objcopy', [`--add-gnu-debuglink=${p('base.debug')}`, p('debuglink')]);
+    const c = await compare(p('stripped'), p('debuglink'));
+    expect(c.postProcessing?.matches).toBe(false);
+    expect(c.route).toBe('accounting');
+    expect(c.verdict).toBe('equivalent');
+    expect(kinds(c)).toContain('debug');
+    expect(c.explanations.some((e) => /\.gnu_debuglink only in b/.test(e.detail))).toBe(true);
+    expect(c.differences).toEqual([]);
+    // Without the simulation, what objcopy changed (GNU_RELRO dropped) is a difference.
+    const raw = await compare(p('stripped'), p('debuglink'), { postProcessing: false });
+    expect(raw.verdict).toBe('different');
+  });
+
+  it('stripped published vs a different rebuild: only the real differences, not what strip changed', async () => {
+    const o0 = await gcc(p('src1'), p('o0-for-stripped'), SOURCE, ['-O0']);
+    const c = await compare(p('stripped'), o0);
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toContain('.text');
+    expect(c.differences.some((d) => /GNU_RELRO/.test(d.detail))).toBe(false);
+    // Ranges on b point into the rebuilt file itself, not the temporary copy.
+    const text = c.differences.find((d) => d.region === '.text')!;
+    expect(text.b).toEqual(await sectionOffset(o0, '.text'));
   });
 
   it('the same pair without the simulation: accounting names the GNU_RELRO header difference', async () => {
@@ -73,6 +105,23 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(kinds(c)).toEqual(['build-id']);
     expect(c.b.elf?.buildId).toBe('12'.repeat(20));
     expect(c.b.elf?.buildIdMatches).toBe(false);
+  });
+
+  it('a changed allocated note is benign, but not when the "note" is marked executable', async () => {
+    const abi = await sectionOffset(base, '.note.ABI-tag');
+    const poke = (b: Buffer) => {
+      b[abi.offset + abi.size - 1] = 0x99;
+    };
+    await patch(base, p('note-changed'), poke);
+    const c = await compare(base, p('note-changed'));
+    expect(c.verdict).toBe('equivalent');
+    expect(kinds(c)).toEqual(['notes']);
+    await copyFile(base, p('xnote'));
+    await execa('objcopy', ['--set-section-flags', '.note.ABI-tag=alloc,code,readonly,contents', p('xnote')]);
+    await patch(p('xnote'), p('xnote-changed'), poke);
+    const x = await compare(p('xnote'), p('xnote-changed'));
+    expect(x.verdict).toBe('different');
+    expect(regions(x)).toEqual(['.note.ABI-tag']);
   });
 
   it('strip-all vs strip-debug: equivalent, explained as symbols', async () => {
@@ -201,6 +250,22 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(err).toBeInstanceOf(RebuildError);
     expect((err as RebuildError).subject).toBe(p('trunc'));
     expect((err as RebuildError).message).toMatch(/extends past end of file/);
+  });
+
+  it('reader: needed libraries, ABI tag and hardening of a fresh gcc binary', async () => {
+    const src = await FileSource.open(base);
+    try {
+      const elf = await readElf(src);
+      expect((await dynamicStrings(elf)).needed).toContain('libc.so.6');
+      expect(abiTag(elf)).toMatch(/^Linux \d+\.\d+\.\d+$/);
+      expect(elf.machineName).toBe('x86_64');
+    } finally {
+      await src.close();
+    }
+    const c = await compare(base, base);
+    expect(c.a.elf?.hardening.nxStack).toBe(true);
+    expect(c.a.elf?.hardening.static).toBe(false);
+    expect(c.a.elf?.accounting.unaccounted).toBe(0);
   });
 
   it('non-ELF text files: a text diff', async () => {

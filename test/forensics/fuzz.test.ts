@@ -1,5 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ const EXTREMES = [0, 1, 0x7f, 0xff, 0xffff, 0xffffffff, 0x80000000, 0x10000];
 
 let dir: string;
 let base: Buffer;
+let unstripped: Buffer;
 let basePath: string;
 let strippedPath: string;
 beforeAll(async () => {
@@ -32,6 +32,7 @@ beforeAll(async () => {
   basePath = await gcc(join(dir, 'src'), join(dir, 'base'), SOURCE);
   strippedPath = await pkgforgeStrip(basePath, join(dir, 'stripped'));
   base = await readFile(strippedPath);
+  unstripped = await readFile(basePath);
 }, 60_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -90,7 +91,8 @@ describe('fuzz: mutated and truncated ELF files', () => {
     const outcomes = { identical: 0, equivalent: 0, different: 0, error: 0 };
     let slowest = 0;
     for (let i = 0; i < ITERATIONS; i++) {
-      const m = mutate(base, rnd);
+      // Mutate the stripped file and the unstripped one (symbols, debug info) in turn.
+      const m = mutate(i % 4 < 2 ? base : unstripped, rnd);
       await writeFile(mutant, m);
       // Most iterations skip the child processes (objdump/objcopy) to stay fast;
       // every 30th runs the full comparison, post-processing simulation included.
@@ -104,6 +106,9 @@ describe('fuzz: mutated and truncated ELF files', () => {
           `iteration ${i}`,
         );
         expect(['identical', 'equivalent', 'different']).toContain(c.verdict);
+        // Never a silent verdict: every benign difference is named, every other one listed.
+        if (c.verdict === 'equivalent') expect(c.explanations.length).toBeGreaterThan(0);
+        if (c.verdict === 'different') expect(c.differences.length).toBeGreaterThan(0);
         outcomes[c.verdict]++;
         JSON.stringify(c); // must serialise (no bigint left in the document)
       } catch (err) {

@@ -41,7 +41,16 @@ describe('ELF reader on hand-built files', () => {
       expect(buildIdNote(elf)?.desc.toString('hex')).toBe('ab'.repeat(20));
       const acc = await accountBytes(elf);
       const s = acc.summary;
-      expect(s.header + s.programHeaders + s.sections + s.sectionHeaders + (s.segments ?? 0) + s.zeroPadding + s.unaccounted + s.trailing).toBe(bytes.length);
+      expect(
+        s.header +
+          s.programHeaders +
+          s.sections +
+          s.sectionHeaders +
+          (s.segments ?? 0) +
+          s.zeroPadding +
+          s.unaccounted +
+          s.trailing,
+      ).toBe(bytes.length);
       expect(s.unaccounted + s.trailing).toBe(0);
     });
   }
@@ -94,10 +103,21 @@ describe('ELF reader on hand-built files', () => {
 describe('malformed input gives a RebuildError naming what is wrong', () => {
   const base = buildElf({ class: 64, endian: 'little', machine: 62 });
   const cases: Array<[string, (b: Buffer) => Buffer, RegExp]> = [
-    ['truncated section header table', (b) => b.subarray(0, b.length - 10), /section header table .* extends past end of file/],
-    ['huge e_shnum', (b) => (b.writeUInt16LE(0xfff0, 60), b), /section header table .*extends past end of file/],
-    ['bad class', (b) => ((b[4] = 7), b), /EI_CLASS is 7/],
-    ['no magic', (b) => ((b[1] = 0), b), /no ELF magic/],
+    [
+      'truncated section header table',
+      (b) => b.subarray(0, b.length - 10),
+      /section header table .* extends past end of file/,
+    ],
+    [
+      'huge e_shnum',
+      (b) => {
+        b.writeUInt16LE(0xfff0, 60);
+        return b;
+      },
+      /section header table .*extends past end of file/,
+    ],
+    ['bad class', (b) => b.fill(7, 4, 5), /EI_CLASS is 7/],
+    ['no magic', (b) => b.fill(0, 1, 2), /no ELF magic/],
     [
       'name table without NUL',
       (b) => {
@@ -116,7 +136,14 @@ describe('malformed input gives a RebuildError naming what is wrong', () => {
       },
       /note at 0x[0-9a-f]+ in \.note\.gnu\.build-id .* extends past the end/,
     ],
-    ['program header table past the end', (b) => (b.writeBigUInt64LE(BigInt(b.length - 20), 32), b), /program header table/],
+    [
+      'program header table past the end',
+      (b) => {
+        b.writeBigUInt64LE(BigInt(b.length - 20), 32);
+        return b;
+      },
+      /program header table/,
+    ],
   ];
   for (const [what, mutate, re] of cases) {
     it(what, async () => {

@@ -91,7 +91,16 @@ export function buildElf(o: SyntheticOptions): Synthetic {
   note.copy(buf, noteOff);
   text.copy(buf, textOff);
   names.copy(buf, namesOff);
-  const sec = (i: number, name: number, type: number, flags: number, addr: number, off: number, sz: number, al: number) => {
+  const sec = (
+    i: number,
+    name: number,
+    type: number,
+    flags: number,
+    addr: number,
+    off: number,
+    sz: number,
+    al: number,
+  ) => {
     const s = shoff + i * shent;
     w32(buf, s, name);
     w32(buf, s + 4, type);

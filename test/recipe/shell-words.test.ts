@@ -116,6 +116,15 @@ describe('parseDockerRun', () => {
     expect(run(script)).toEqual([image]);
   });
 
+  it('looks inside command substitutions', () => {
+    expect(run('CID="$(sudo docker run -d --name b img:1 sleep 9)"\necho `docker run img:2`')).toEqual([
+      'img:1',
+      'img:2',
+    ]);
+    expect(run("echo '$(docker run not/me)'")).toEqual([]);
+    expect(run(`echo "it's $(docker run img:3)"`)).toEqual(['img:3']);
+  });
+
   it('records --platform', () => {
     expect(findDockerRuns('docker run --platform=linux/amd64 img')[0]?.platform).toBe('linux/amd64');
   });

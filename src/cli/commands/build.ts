@@ -4,8 +4,8 @@ import { buildRecipe } from '../../build/build.js';
 import type { BuildResult } from '../../build/result.js';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch, parseArch } from '../../engine/types.js';
-import { renderBuildSummary } from '../../report/index.js';
 import type { BuildSummaryView } from '../../report/build-view.js';
+import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -88,13 +88,18 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
       image: `${r.inputs.image.asWritten} → ${r.inputs.image.tag}`,
       imageId: r.inputs.image.id,
       emulator:
-        emulator.kind === 'native' ? undefined : `${emulator.version ?? emulator.handler} (binfmt flags: ${emulator.flags})`,
+        emulator.kind === 'native'
+          ? undefined
+          : `${emulator.version ?? emulator.handler} (binfmt flags: ${emulator.flags})`,
       pkgver: r.inputs.pkgver.value ? `${r.inputs.pkgver.value} (${r.inputs.pkgver.source})` : undefined,
       other: [
         ['recipe sha256', r.recipe.sha256],
         ['mode', r.recipe.mode],
         ['network', r.inputs.network],
-        ...r.inputs.innerImages.map((i): [string, string] => [`inner ${i.name}`, `${i.asWritten} → ${i.tag}`]),
+        ...r.inputs.innerImages.map((i): [string, string] => [
+          `inner ${i.name}`,
+          `${i.asWritten} → ${i.tag}`,
+        ]),
       ],
     },
     durationMs: r.durationMs,
@@ -109,10 +114,18 @@ export function register(program: Command): void {
     .command('build')
     .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
     .argument('<recipe>', 'path to an SBUILD recipe')
-    .addOption(new Option('--arch <arch>', 'target architecture: x86_64 or aarch64').argParser(parseArchOption).default(hostArch()))
+    .addOption(
+      new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
+        .argParser(parseArchOption)
+        .default(hostArch()),
+    )
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--pkgver <version>', 'pin PKGVER/PKG_VER instead of running x_exec.pkgver')
-    .addOption(new Option('--network <mode>', 'network for build containers').choices(['none', 'host']).default('none'))
+    .addOption(
+      new Option('--network <mode>', 'network for build containers')
+        .choices(['none', 'host'])
+        .default('none'),
+    )
     .option('--timeout <minutes>', 'wall-time limit of the build (default 60)', positiveNumber)
     .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
     .option('--pids <n>', 'process limit per container (default 4096)', positiveNumber)
@@ -158,7 +171,8 @@ export function register(program: Command): void {
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
           );
           if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          else process.stdout.write(renderBuildSummary(toSummaryView(result), { color: process.stdout.isTTY }));
+          else
+            process.stdout.write(renderBuildSummary(toSummaryView(result), { color: process.stdout.isTTY }));
           return buildExitCode(result);
         } finally {
           unregister();

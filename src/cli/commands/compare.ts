@@ -17,18 +17,26 @@ interface CompareFlags {
 
 /** Exit code for a verdict: 0 identical, 1 equivalent, 2 different. */
 export function exitCodeForVerdict(c: Comparison): number {
-  return c.verdict === 'identical' ? ExitCode.ok : c.verdict === 'equivalent' ? ExitCode.equivalent : ExitCode.different;
+  return c.verdict === 'identical'
+    ? ExitCode.ok
+    : c.verdict === 'equivalent'
+      ? ExitCode.equivalent
+      : ExitCode.different;
 }
 
 async function writeReport(path: string, content: string): Promise<void> {
   try {
     await writeFileAtomic(path, content);
   } catch (err) {
-    throw new RebuildError('input', `cannot write report: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      subject: path,
-      fix: 'choose a writable path for the report',
-      cause: err,
-    });
+    throw new RebuildError(
+      'input',
+      `cannot write report: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        subject: path,
+        fix: 'choose a writable path for the report',
+        cause: err,
+      },
+    );
   }
 }
 

@@ -161,7 +161,8 @@ function parseRun(args: string[]): RunCommand {
       continue;
     }
     const canonical = RUN_VALUE_FLAGS.get(flag);
-    if (!canonical) throw new DockerArgvError(`\`docker run ${flag}\` is not supported by rebuild's docker shim`);
+    if (!canonical)
+      throw new DockerArgvError(`\`docker run ${flag}\` is not supported by rebuild's docker shim`);
     let value: string;
     if (arg.startsWith('--') && eq > 0) {
       value = arg.slice(eq + 1);

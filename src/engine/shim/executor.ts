@@ -113,7 +113,11 @@ export class ShimExecutor {
     const image = await this.ctx.resolveImage(cmd.image);
     const mounts = [];
     for (const v of cmd.volumes) {
-      mounts.push({ host: await this.hostPath(v.source, req.cwd, true), container: v.target, readOnly: v.readOnly });
+      mounts.push({
+        host: await this.hostPath(v.source, req.cwd, true),
+        container: v.target,
+        readOnly: v.readOnly,
+      });
     }
     const env: Record<string, string> = {};
     for (const e of cmd.env) {
@@ -123,7 +127,13 @@ export class ShimExecutor {
     for (const line of policy) this.ctx.log(`shim: docker run ${cmd.image}: ${line}`);
     const name = cmd.name ?? `anon-${this.started.size + 1}`;
     const output: Buffer[] = [];
-    const record: InnerContainerRecord = { name, image: cmd.image, imageTag: image.tag, imageId: image.id, policy };
+    const record: InnerContainerRecord = {
+      name,
+      image: cmd.image,
+      imageTag: image.tag,
+      imageId: image.id,
+      policy,
+    };
     this.records.push(record);
     let resolveId: (id: string) => void = () => undefined;
     const idKnown = new Promise<string>((r) => {
@@ -186,7 +196,9 @@ export class ShimExecutor {
 
   private async copy(cmd: CopyCommand, req: ShimRequest, io: JobIO): Promise<number> {
     if (!cmd.source.container) {
-      throw new PolicyError('copying into a container is not supported; mount a work directory with -v instead');
+      throw new PolicyError(
+        'copying into a container is not supported; mount a work directory with -v instead',
+      );
     }
     const inner = this.started.get(cmd.source.container);
     if (!inner) {
@@ -198,7 +210,9 @@ export class ShimExecutor {
     const contentsOnly = srcPath.endsWith('/.');
     const destHost = await this.hostPath(cmd.dest.path, req.cwd, false);
     const destStat = await stat(destHost).catch(() => undefined);
-    const archive = (await this.ctx.docker.getContainer(id).getArchive({ path: srcPath })) as NodeJS.ReadableStream;
+    const archive = (await this.ctx.docker
+      .getContainer(id)
+      .getArchive({ path: srcPath })) as NodeJS.ReadableStream;
     const subject = `docker cp ${cmd.source.container}:${srcPath}`;
     // Docker names entries after the source's base name: `./…` for `dir/.`, `dir/…` for `dir`.
     if (contentsOnly || destStat?.isDirectory()) {
@@ -285,7 +299,11 @@ export class ShimExecutor {
         const c = this.started.get(n);
         if (c && !c.settled) {
           const id = c.id;
-          if (id) await this.ctx.docker.getContainer(id).kill().catch(() => undefined);
+          if (id)
+            await this.ctx.docker
+              .getContainer(id)
+              .kill()
+              .catch(() => undefined);
         }
         await this.forget(n);
       }),

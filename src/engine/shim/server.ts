@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 
 /** What the shim script sends: the caller's cwd, argv and environment. */
@@ -30,7 +30,8 @@ export function decodeShimRequest(body: Buffer): ShimRequest {
   if (fields.at(-1) === '') fields.pop();
   const cwd = fields[0] ?? '/';
   const argc = Number(fields[1]);
-  if (!Number.isInteger(argc) || argc < 0 || argc > fields.length - 2) throw new Error('malformed shim request');
+  if (!Number.isInteger(argc) || argc < 0 || argc > fields.length - 2)
+    throw new Error('malformed shim request');
   const argv = fields.slice(2, 2 + argc);
   const env: Record<string, string> = {};
   for (const entry of fields.slice(2 + argc)) {

@@ -10,6 +10,7 @@ import { RebuildError } from '../../util/errors.js';
 import {
   DT,
   machineName,
+  NT_GNU_ABI_TAG,
   NT_GNU_BUILD_ID,
   PN_XNUM,
   PT,
@@ -131,7 +132,10 @@ export class Reader {
   ) {}
   private need(off: number, n: number): void {
     if (off < 0 || off + n > this.buf.length) {
-      throw bad(this.path, `${this.what}: read of ${n} bytes at ${off} past its end (${this.buf.length} bytes)`);
+      throw bad(
+        this.path,
+        `${this.what}: read of ${n} bytes at ${off} past its end (${this.buf.length} bytes)`,
+      );
     }
   }
   u8(off: number): number {
@@ -163,7 +167,12 @@ function num(path: string, v: bigint, what: string): number {
 }
 
 /** Checks that [off, off+len) lies inside the file. */
-export function checkRange(elf: { path: string; size: number }, off: number, len: number, what: string): void {
+export function checkRange(
+  elf: { path: string; size: number },
+  off: number,
+  len: number,
+  what: string,
+): void {
   if (off > elf.size || len > elf.size - off) {
     throw bad(
       elf.path,
@@ -180,7 +189,8 @@ async function readRange(
   what: string,
 ): Promise<Buffer> {
   checkRange({ path, size: src.size }, off, len, what);
-  if (len > MAX_TABLE) throw bad(path, `${what} is ${len} bytes, more than rebuild reads whole (${MAX_TABLE})`);
+  if (len > MAX_TABLE)
+    throw bad(path, `${what} is ${len} bytes, more than rebuild reads whole (${MAX_TABLE})`);
   return src.read(off, len);
 }
 
@@ -262,7 +272,8 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
     const r0 = new Reader(first, little, 'section header 0', path);
     if (shnum === 0) {
       const real = r0.word(is64 ? 32 : 20, is64);
-      if (real > BigInt(MAX_COUNT)) throw bad(path, `section count (section 0 sh_size) ${real} is impossibly large`);
+      if (real > BigInt(MAX_COUNT))
+        throw bad(path, `section count (section 0 sh_size) ${real} is impossibly large`);
       shnum = Number(real);
     }
     if (shstrndx === SHN_XINDEX) shstrndx = r0.u32(is64 ? 40 : 24);
@@ -367,7 +378,8 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
     if (shnum > 0 && shstrndx !== 0) {
       const strsec = sections[shstrndx];
       if (!strsec) throw bad(path, `e_shstrndx ${shstrndx} is not a section (there are ${shnum})`);
-      if (strsec.type === SHT.NOBITS) throw bad(path, `section name table (section ${shstrndx}) has no contents`);
+      if (strsec.type === SHT.NOBITS)
+        throw bad(path, `section name table (section ${shstrndx}) has no contents`);
       const names = await readRange(src, path, strsec.offset, strsec.size, 'section name table');
       for (const s of sections) {
         if (s.index === 0) continue;
@@ -472,7 +484,8 @@ async function readNotes(
   }
   for (const p of segments) {
     if ((p.type !== PT.NOTE && p.type !== PT.GNU_PROPERTY) || p.filesz === 0) continue;
-    if (p.type === PT.GNU_PROPERTY && segments.some((q) => q.type === PT.NOTE && q.offset === p.offset)) continue;
+    if (p.type === PT.GNU_PROPERTY && segments.some((q) => q.type === PT.NOTE && q.offset === p.offset))
+      continue;
     const buf = await readRange(src, path, p.offset, p.filesz, `PT_NOTE[${p.index}]`);
     parseNotes(buf, little, p.offset, Number(p.align), `PT_NOTE[${p.index}]`, path, out);
   }
@@ -569,4 +582,39 @@ export async function hasSymbol(
     }
   }
   return false;
+}
+
+/** The GNU ABI tag note as `<os> <major>.<minor>.<patch>` (e.g. `Linux 3.2.0`). */
+export function abiTag(elf: ElfFile): string | undefined {
+  const n = elf.notes.find((x) => x.name === 'GNU' && x.type === NT_GNU_ABI_TAG && x.desc.length >= 16);
+  if (!n) return undefined;
+  const little = elf.header.endian === 'little';
+  const w = (i: number) => (little ? n.desc.readUInt32LE(i * 4) : n.desc.readUInt32BE(i * 4));
+  const os = ['Linux', 'GNU', 'Solaris2', 'FreeBSD'][w(0)] ?? `os-${w(0)}`;
+  return `${os} ${w(1)}.${w(2)}.${w(3)}`;
+}
+
+export interface DynamicStrings {
+  needed: string[];
+  soname?: string;
+  rpath?: string;
+  runpath?: string;
+}
+
+/** DT_NEEDED / DT_SONAME / DT_RPATH / DT_RUNPATH, read from the dynamic section's string table. */
+export async function dynamicStrings(elf: ElfFile): Promise<DynamicStrings> {
+  const out: DynamicStrings = { needed: [] };
+  const dynsec = elf.sections.find((s) => s.type === SHT.DYNAMIC);
+  const strsec = dynsec ? elf.sections[dynsec.link] : undefined;
+  if (!strsec || strsec.type === SHT.NOBITS || strsec.size === 0) return out;
+  const table = await readRange(elf.source, elf.path, strsec.offset, strsec.size, 'dynamic string table');
+  const str = (v: bigint, what: string) =>
+    cString(table, Number(v > BigInt(table.length) ? table.length : v), elf.path, what);
+  for (const d of elf.dynamic) {
+    if (d.tag === BigInt(DT.NEEDED)) out.needed.push(str(d.value, 'DT_NEEDED'));
+    else if (d.tag === BigInt(DT.SONAME)) out.soname = str(d.value, 'DT_SONAME');
+    else if (d.tag === BigInt(DT.RPATH)) out.rpath = str(d.value, 'DT_RPATH');
+    else if (d.tag === BigInt(DT.RUNPATH)) out.runpath = str(d.value, 'DT_RUNPATH');
+  }
+  return out;
 }

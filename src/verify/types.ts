@@ -1,0 +1,74 @@
+/**
+ * `rebuild <pkg>`: the result of verifying one published package by
+ * rebuilding it. Contract between verify (issue 4) and audit (issue 5).
+ */
+import type { BuildResult } from '../build/result.js';
+import type { Arch, ContainerLimits } from '../engine/types.js';
+import type { Difference, Explanation } from '../forensics/types.js';
+import type { MetadataSource, PackageRecord, RegistryOptions } from '../upstream/types.js';
+
+export type VerifyVerdict =
+  /** the rebuilt main file has the published bytes */
+  | 'reproducible'
+  /** differs only in ways fully explained as benign */
+  | 'equivalent'
+  /** code, data, headers or unexplained bytes differ */
+  | 'different'
+  /** the recipe failed or timed out */
+  | 'build-failed'
+  /** the published file does not match its own published checksums */
+  | 'upstream-integrity'
+  /** could not be attempted (unknown builder, download failed …) */
+  | 'error';
+
+export interface VerifyOptions {
+  /** `pkg`, `pkg_name`, `pkg_id`, `pkg_family`, optionally qualified `name#bincache`. */
+  query: string;
+  arch: Arch;
+  metadata: MetadataSource;
+  registry: RegistryOptions;
+  /** Output directory (default `rebuild-out/<pkg>/<arch>`). */
+  outDir?: string;
+  network?: 'none' | 'host';
+  limits?: Partial<ContainerLimits>;
+  imageMap?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Every input needed to run the same rebuild again (`rebuild replay result.json`). */
+export interface VerifyInputs {
+  query: string;
+  arch: Arch;
+  record: { repo: string; pkg: string; pkgId: string; version: string; buildDate: string; ghcrPkg: string };
+  manifestDigest: string;
+  recipe: { digest: string; path: string };
+  pins: {
+    pkgver: string;
+    sourceCommit?: string;
+    /** The builder image chosen and why (dated tag, or the local one). */
+    image: { asWritten?: string; tag: string; id: string; reason: string };
+  };
+  emulator?: string;
+  metadata: MetadataSource;
+  registry: RegistryOptions;
+  network: 'none' | 'host';
+}
+
+export interface VerifyResult {
+  schema: 'rebuild.verify/1';
+  verdict: VerifyVerdict;
+  /** One sentence for people. */
+  summary: string;
+  package: Pick<PackageRecord, 'repo' | 'pkg' | 'pkgId' | 'pkgType' | 'version' | 'buildDate' | 'arch'>;
+  published: { name: string; sha256: string; blake3: string; size: number; source: string; shasumOk: boolean; bsumOk: boolean };
+  rebuilt?: { name: string; sha256: string; blake3: string; size: number };
+  explanations: Explanation[];
+  differences: Difference[];
+  inputs: VerifyInputs;
+  build?: BuildResult;
+  outDir: string;
+  reports: { json: string; markdown?: string; html?: string };
+  error?: { message: string; fix?: string };
+  startedAt: string;
+  durationMs: number;
+}
