@@ -34,6 +34,8 @@ export interface BuildOptions {
   expectBsum?: string;
   expectShasum?: string;
   imageMap?: Record<string, string>;
+  /** Extra environment for the recipe's containers (e.g. `REBUILD_SOURCE_COMMIT`); recipe variables win. */
+  env?: Record<string, string>;
   keepWork?: boolean;
   signal?: AbortSignal;
 }
@@ -177,13 +179,15 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       `emulator: ${emulator.kind === 'native' ? 'native' : `${emulator.version} via ${emulator.handler} (flags ${emulator.flags})`}`,
     );
 
-    const baseEnv = (pkgver: string) =>
-      recipeEnv(recipe, {
+    const baseEnv = (pkgver: string) => ({
+      ...opts.env,
+      ...recipeEnv(recipe, {
         arch: opts.arch,
         pkgver,
         outdir: CONTAINER_PATHS.outDir,
         tmpdir: CONTAINER_PATHS.tmpDir,
-      });
+      }),
+    });
     let pkgver = plan.pkgver.value ?? '';
     if (plan.pkgver.source === 'script' && recipe.pkgverScript) {
       const script = `#!/usr/bin/env ${recipe.shell}\n${recipe.pkgverScript}\n`;

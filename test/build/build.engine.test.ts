@@ -114,7 +114,7 @@ describe('rebuild build (x86_64, native)', () => {
     const recipe = join(work, 'fails.SBUILD');
     await writeFile(
       recipe,
-      `#!/SBUILD\npkg: fails\npkg_type: static\ndescription: fails\nsrc_url: [https://example.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo about to fail\n    exit 7\n`,
+      `#!/SBUILD\n_disabled: false\npkg: fails\npkg_type: static\ndescription: fails\nsrc_url: [https://example.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo about to fail\n    exit 7\n`,
     );
     const out = join(work, 'fails-out');
     const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1']);
@@ -133,6 +133,7 @@ describe('rebuild build (x86_64, native)', () => {
       recipe,
       [
         '#!/SBUILD',
+        '_disabled: false',
         'pkg: sleeps',
         'pkg_type: static',
         'description: sleeps',
@@ -169,7 +170,7 @@ describe('rebuild build (x86_64, native)', () => {
     const recipe = join(work, 'interrupted.SBUILD');
     await writeFile(
       recipe,
-      '#!/SBUILD\npkg: intr\npkg_type: static\ndescription: d\nsrc_url: [https://e.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo started; sleep 600\n',
+      '#!/SBUILD\n_disabled: false\npkg: intr\npkg_type: static\ndescription: d\nsrc_url: [https://e.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo started; sleep 600\n',
     );
     const out = join(work, 'intr-out');
     const child = execa(
@@ -182,11 +183,12 @@ describe('rebuild build (x86_64, native)', () => {
       },
     );
     let seen = '';
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       child.stderr!.on('data', (c: Buffer) => {
         seen += c.toString();
         if (seen.includes('started')) resolve();
       });
+      void child.then(() => reject(new Error(`the build ended before it started:\n${seen}`)));
     });
     child.kill('SIGINT');
     const r = await child;
@@ -202,6 +204,7 @@ describe('rebuild build (x86_64, native)', () => {
       recipe,
       [
         '#!/SBUILD',
+        '_disabled: false',
         'pkg: hostile',
         'pkg_type: static',
         'description: tries to escape',
@@ -216,7 +219,7 @@ describe('rebuild build (x86_64, native)', () => {
         '    docker cp b:/o/. "$SBUILD_OUTDIR/"',
         '    ln -s /etc/shadow "$SBUILD_OUTDIR/shadow"',
         '    docker cp b:/o/hostile /etc/hostile-copy; echo "cp exit $?"',
-        '    docker rm -f b m',
+        '    docker rm -f b',
         '',
       ].join('\n'),
     );
@@ -246,7 +249,7 @@ describe('rebuild build (x86_64, native)', () => {
     const alpine = join(work, 'alpine.SBUILD');
     await writeFile(
       alpine,
-      '#!/SBUILD\npkg: a\npkg_type: static\ndescription: d\nsrc_url: [https://e.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/alpine-builder\n  shell: bash\n  run: "true"\n',
+      '#!/SBUILD\n_disabled: false\npkg: a\npkg_type: static\ndescription: d\nsrc_url: [https://e.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/alpine-builder\n  shell: bash\n  run: "true"\n',
     );
     const r2 = await rebuild(['build', alpine, '--out', join(work, 'alpine-out'), '--pkgver', '1']);
     expect(r2.exitCode).toBe(5);
