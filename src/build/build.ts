@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
-import { parseRecipe, recipeEnv, renderScript } from '../recipe/index.js';
+import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, messageOf, RebuildError } from '../util/errors.js';
@@ -47,25 +47,6 @@ export interface BuildReporter {
   log(line: string): void;
 }
 
-const MAX_RECIPE_BYTES = 1024 * 1024;
-
-export async function readRecipeFile(path: string): Promise<{ recipe: Recipe; sha256: string }> {
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new RebuildError('input', `cannot read the recipe (${err.code})`, { subject: path });
-  });
-  if (!st.isFile()) throw new RebuildError('input', 'the recipe is not a file', { subject: path });
-  if (st.size > MAX_RECIPE_BYTES) {
-    throw new RebuildError('input', `the recipe is ${st.size} bytes; SBUILD files are far smaller`, {
-      subject: path,
-    });
-  }
-  const bytes = await readFile(path);
-  return {
-    recipe: parseRecipe(bytes.toString('utf8'), path),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  };
-}
-
 /**
  * Rebuilds one recipe: runs it in its builder image, collects and
  * post-processes its outputs like pkgforge's CI, hashes them, compares them
@@ -75,7 +56,7 @@ export async function readRecipeFile(path: string): Promise<{ recipe: Recipe; sh
  */
 export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): Promise<BuildResult> {
   const startedAt = new Date();
-  const { recipe, sha256: recipeSha } = await readRecipeFile(opts.recipePath);
+  const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
   const limits: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const plan = planBuild(recipe, { arch: opts.arch, pkgver: opts.pkgver, network: opts.network, limits });
   const expectations: Expectations = new Map();

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { isProcessAlive } from '../util/process.js';
 
 /**
  * Every container rebuild creates carries these labels, so that a run that
@@ -65,15 +66,6 @@ function installSignalHandlers(): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes containers left by rebuild processes that no longer exist (killed
  * with SIGKILL, or the machine lost power). Returns how many were removed.
@@ -83,7 +75,7 @@ export async function reapOrphans(docker: Docker): Promise<number> {
   let removed = 0;
   for (const c of containers) {
     const pid = Number(c.Labels[OWNER_PID_LABEL]);
-    if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && pidAlive(pid))) continue;
+    if (pid === process.pid || isProcessAlive(pid)) continue;
     try {
       await docker.getContainer(c.Id).remove({ force: true });
       removed++;

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { RebuildError } from '../util/errors.js';
+import { isProcessAlive } from '../util/process.js';
 import {
   BASE_DPKG_OPTIONS,
   BASE_PATH,
@@ -220,20 +221,11 @@ export async function imageDigestInfo(
 
 const LOCK_MAX_AGE_MS = 3 * 3600_000;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** A lock is stale when its holder (on this host) is gone, or it is older than three hours. */
 function lockIsStale(holder: string, mtimeMs: number): boolean {
   const [pidText, host] = holder.split(' ');
   const pid = Number(pidText);
-  if (host === hostname() && Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) return true;
+  if (host === hostname() && Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) return true;
   return Date.now() - mtimeMs > LOCK_MAX_AGE_MS;
 }
 
@@ -314,7 +306,7 @@ async function sweepTemp(tmpRoot: string): Promise<void> {
   }
   for (const n of names) {
     const m = /^rootfs-(\d+)-/.exec(n);
-    if (m && !pidAlive(Number(m[1]))) await rm(join(tmpRoot, n), { recursive: true, force: true });
+    if (m && !isProcessAlive(Number(m[1]))) await rm(join(tmpRoot, n), { recursive: true, force: true });
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf, RebuildError } from '../util/errors.js';
@@ -72,7 +73,13 @@ export function collectRecipeFiles(args: string[]): RecipeTarget[] {
 }
 
 /** Read and parse one recipe file; refuses oversized files before reading them. */
+/** Reads and parses a recipe file; see loadRecipeFile for its bytes' digest too. */
 export function readRecipeFile(path: string): Recipe {
+  return loadRecipeFile(path).recipe;
+}
+
+/** A recipe with the SHA-256 of the exact bytes parsed (the recipe digest recorded as a build input). */
+export function loadRecipeFile(path: string): { recipe: Recipe; sha256: string } {
   let size: number;
   try {
     const st = statSync(path);
@@ -96,11 +103,14 @@ export function readRecipeFile(path: string): Recipe {
       `file is too large for a recipe (${(size / 1048576).toFixed(1)} MiB; limit ${MAX_RECIPE_BYTES / 1048576} MiB)`,
       { subject: path },
     );
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw new RebuildError('input', `cannot read: ${messageOf(err)}`, { subject: path });
   }
-  return parseRecipe(text, path);
+  return {
+    recipe: parseRecipe(bytes.toString('utf8'), path),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }

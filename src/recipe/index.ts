@@ -1,6 +1,6 @@
 export { classify, findDockerRuns, parseDockerRun } from './classify.js';
 export { type RecipeEnvOptions, recipeEnv, renderScript, sbuildPkg } from './env.js';
-export { collectRecipeFiles, readRecipeFile } from './files.js';
+export { collectRecipeFiles, loadRecipeFile, readRecipeFile } from './files.js';
 export { MAX_RECIPE_BYTES, parseProvide, parseRecipe, pkgIdFromUrl } from './parse.js';
 export { type SimpleCommand, simpleCommands, type Token, tokenize } from './shell-words.js';
 export * from './types.js';

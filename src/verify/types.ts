@@ -60,7 +60,15 @@ export interface VerifyResult {
   /** One sentence for people. */
   summary: string;
   package: Pick<PackageRecord, 'repo' | 'pkg' | 'pkgId' | 'pkgType' | 'version' | 'buildDate' | 'arch'>;
-  published: { name: string; sha256: string; blake3: string; size: number; source: string; shasumOk: boolean; bsumOk: boolean };
+  published: {
+    name: string;
+    sha256: string;
+    blake3: string;
+    size: number;
+    source: string;
+    shasumOk: boolean;
+    bsumOk: boolean;
+  };
   rebuilt?: { name: string; sha256: string; blake3: string; size: number };
   explanations: Explanation[];
   differences: Difference[];
