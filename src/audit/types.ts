@@ -4,23 +4,14 @@
  */
 import type { BuildReporter } from '../build/build.js';
 import type { Arch } from '../engine/types.js';
-import type { RepoName } from '../upstream/types.js';
+import type { PackageRecord } from '../upstream/types.js';
 import type { VerifyOptions, VerifyResult, VerifyVerdict } from '../verify/types.js';
 
-/** What one unit of work verifies: the record as the index published it. */
-export interface UnitRecord {
-  repo: RepoName;
-  pkg: string;
-  pkgName?: string;
-  pkgId: string;
-  pkgType?: string;
-  arch: Arch;
-  version: string;
-  shasum: string;
-  bsum: string;
-  buildDate: string;
-  ghcrPkg: string;
-}
+/** The fields of a record an audit keys on. */
+export type UnitRecord = Pick<
+  PackageRecord,
+  'repo' | 'pkg' | 'pkgId' | 'arch' | 'version' | 'shasum' | 'bsum' | 'buildDate' | 'ghcrPkg'
+>;
 
 /** One (package, arch): the unit of work, scheduling, claims and history. */
 export interface Unit {
@@ -28,7 +19,7 @@ export interface Unit {
   key: string;
   /** What `verifyPackage` is asked for (precise enough to match this record only). */
   query: string;
-  record: UnitRecord;
+  record: PackageRecord;
 }
 
 export function unitKey(r: Pick<UnitRecord, 'repo' | 'pkgId' | 'pkg' | 'arch'>): string {
@@ -36,7 +27,12 @@ export function unitKey(r: Pick<UnitRecord, 'repo' | 'pkgId' | 'pkg' | 'arch'>):
 }
 
 /** Verdicts that settle a package version: the same inputs give the same answer. */
-export const SETTLED: readonly VerifyVerdict[] = ['reproducible', 'equivalent', 'different', 'upstream-integrity'];
+export const SETTLED: readonly VerifyVerdict[] = [
+  'reproducible',
+  'equivalent',
+  'different',
+  'upstream-integrity',
+];
 export const GOOD: readonly VerifyVerdict[] = ['reproducible', 'equivalent'];
 
 /** How a verdict changed since the last one for the same package and arch. */
@@ -153,5 +149,12 @@ export interface AuditRunRow {
   error: string | null;
 }
 
-/** `verifyPackage`, injectable (unit tests of the scheduler use a fake). */
-export type Verifier = (opts: VerifyOptions, reporter: BuildReporter) => Promise<VerifyResult>;
+/**
+ * Verifies one record as `rebuild <pkg>` does (`verifyRecord` of
+ * src/verify/verify.ts), injectable: unit tests of the scheduler use a fake.
+ */
+export type Verifier = (
+  record: PackageRecord,
+  opts: VerifyOptions,
+  reporter: BuildReporter,
+) => Promise<VerifyResult>;

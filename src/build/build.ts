@@ -249,3 +249,8 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
 export function describeFailure(err: unknown): string {
   return isRebuildError(err) ? err.describe() : messageOf(err);
 }
+
+/** The recipe of a path with the SHA-256 of its bytes (kept for callers of the earlier async API). */
+export async function readRecipeFile(path: string): Promise<{ recipe: Recipe; sha256: string }> {
+  return loadRecipeFile(path);
+}

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RebuildError, messageOf } from '../util/errors.js';
+import { messageOf, RebuildError } from '../util/errors.js';
 
 /** Bounds for one HTTP exchange. */
 export interface HttpBounds {
@@ -74,7 +74,10 @@ export async function withRetries<T>(
   throw new RebuildError(
     'network',
     `${what} failed after ${bounds.retries + 1} attempts: ${describeNetworkError(last)}`,
-    { fix: 'check the network or the mirror URL and run again (downloads resume from the cache)', cause: last },
+    {
+      fix: 'check the network or the mirror URL and run again (downloads resume from the cache)',
+      cause: last,
+    },
   );
 }
 
@@ -82,7 +85,10 @@ export async function withRetries<T>(
 export function describeNetworkError(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
-    const inner = cause instanceof Error ? `${cause.message}${(cause as { code?: string }).code ? ` (${(cause as { code?: string }).code})` : ''}` : '';
+    const inner =
+      cause instanceof Error
+        ? `${cause.message}${(cause as { code?: string }).code ? ` (${(cause as { code?: string }).code})` : ''}`
+        : '';
     if (err.name === 'TimeoutError' || err.name === 'AbortError') {
       const reason = (err as { cause?: unknown }).cause ?? err.message;
       return `timed out (${messageOf(reason)})`;

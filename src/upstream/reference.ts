@@ -42,7 +42,10 @@ export function parseReference(ref: string): ImageReference {
   const slash = rest.indexOf('/');
   if (slash <= 0) throw bad('no registry host');
   const host = rest.slice(0, slash);
-  if (!/^[A-Za-z0-9.-]+(?::[0-9]+)?$/.test(host) || !(host.includes('.') || host.includes(':') || host === 'localhost')) {
+  if (
+    !/^[A-Za-z0-9.-]+(?::[0-9]+)?$/.test(host) ||
+    !(host.includes('.') || host.includes(':') || host === 'localhost')
+  ) {
     throw bad(`"${host}" is not a registry host`);
   }
   let name = rest.slice(slash + 1);

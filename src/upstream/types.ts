@@ -46,6 +46,11 @@ export interface MetadataSource {
   /** `--metadata FILE|URL`: one index used as is (air-gapped use). */
   override?: string;
   repos?: RepoName[];
+  /** Where fetched indexes are cached for ETag revalidation (default `${XDG_CACHE_HOME:-~/.cache}/rebuild/metadata`; `false` disables). */
+  cacheDir?: string | false;
+  /** Per request (ms) and retries with backoff. */
+  timeoutMs?: number;
+  retries?: number;
 }
 
 /** How registries are reached. */
@@ -62,6 +67,8 @@ export interface RegistryOptions {
   /** Per request, and retries with backoff. */
   timeoutMs?: number;
   retries?: number;
+  /** First backoff delay in ms, doubled per retry (default 250). */
+  retryBaseMs?: number;
 }
 
 /** A file of the published artifact, downloaded, verified against its digest, cached. */
@@ -84,4 +91,8 @@ export interface PublishedArtifact {
   files: Record<string, FetchedFile>;
   /** Manifest annotations (2026: `dev.pkgforge.soar.*` checksums). */
   annotations: Record<string, string>;
+  /** Name of the main program among `files` (the layer whose digest is `sha256:<shasum>`, else by name). */
+  mainFile?: string;
+  /** Every titled layer of the manifest (downloaded or not). */
+  layers?: Array<{ name: string; digest: string; size: number; mediaType: string }>;
 }

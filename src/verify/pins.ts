@@ -32,7 +32,9 @@ export interface SourcePin {
 
 /** True when the recipe's shell text runs `git clone`/`git checkout`/`git fetch` (or a `git` command at all). */
 export function recipeRunsGit(recipe: Pick<Recipe, 'run'>): boolean {
-  return /(^|[\s;&|('"`])git\s+(-C\s+\S+\s+)?(clone|checkout|fetch|pull|switch|submodule|reset)\b/m.test(recipe.run);
+  return /(^|[\s;&|('"`])git\s+(-C\s+\S+\s+)?(clone|checkout|fetch|pull|switch|submodule|reset)\b/m.test(
+    recipe.run,
+  );
 }
 
 /**
@@ -40,7 +42,10 @@ export function recipeRunsGit(recipe: Pick<Recipe, 'run'>): boolean {
  * variable for rebuild's git wrapper, and honest notes about whether the
  * recipe can honour it.
  */
-export function sourcePin(record: Pick<PackageRecord, 'version' | 'sourceCommit'>, recipe: Pick<Recipe, 'run' | 'mode'>): SourcePin | undefined {
+export function sourcePin(
+  record: Pick<PackageRecord, 'version' | 'sourceCommit'>,
+  recipe: Pick<Recipe, 'run' | 'mode'>,
+): SourcePin | undefined {
   const parsed = record.sourceCommit ?? parseHeadVersion(record.version);
   if (!parsed) return undefined;
   const sha = parsed.sha.toLowerCase();

@@ -2,12 +2,13 @@
  * The verification report: one document model drawn as terminal text,
  * Markdown (report.md) and HTML (report.html). Pure.
  */
+
+import { differenceSummary } from '../report/comparison-doc.js';
 import { type Block, code, type Doc, type Rich, type Tone, tone } from '../report/doc.js';
 import { duration, humanSize } from '../report/format.js';
 import { renderDocHtml } from '../report/html.js';
 import { renderDocMarkdown } from '../report/markdown.js';
 import { renderDocText, type TextOptions } from '../report/text.js';
-import { differenceSummary } from '../report/comparison-doc.js';
 import type { VerifyResult, VerifyVerdict } from './types.js';
 
 const VERDICT_TONE: Record<VerifyVerdict, Tone> = {
@@ -40,7 +41,12 @@ function digestRow(label: string, actual: string, want: string | undefined): [st
 
 export function verifyDoc(r: VerifyResult): Doc {
   const blocks: Block[] = [];
-  blocks.push({ t: 'verdict', word: r.verdict.toUpperCase(), tone: VERDICT_TONE[r.verdict], text: r.summary });
+  blocks.push({
+    t: 'verdict',
+    word: r.verdict.toUpperCase(),
+    tone: VERDICT_TONE[r.verdict],
+    text: r.summary,
+  });
   blocks.push({ t: 'para', text: tone('dim', VERDICT_MEANING[r.verdict]) });
 
   const p = r.package;
@@ -50,7 +56,10 @@ export function verifyDoc(r: VerifyResult): Doc {
     ['arch', p.arch],
     ['built by pkgforge', p.buildDate],
     ['artifact', [code(r.inputs.record.ghcrPkg), ' ', code(r.inputs.manifestDigest || '(not fetched)')]],
-    ['recipe of record', r.inputs.recipe.digest ? code(`SBUILD sha256:${r.inputs.recipe.digest}`) : 'not fetched'],
+    [
+      'recipe of record',
+      r.inputs.recipe.digest ? code(`SBUILD sha256:${r.inputs.recipe.digest}`) : 'not fetched',
+    ],
   ];
   blocks.push({ t: 'kv', rows: kv });
 
@@ -67,8 +76,22 @@ export function verifyDoc(r: VerifyResult): Doc {
       t: 'kv',
       rows: [
         ['file', [code(pub.name), ` — ${humanSize(pub.size)}`]],
-        ['sha256', [code(pub.sha256), ' ', pub.shasumOk ? tone('ok', '✓ = metadata shasum') : tone('bad', '✗ ≠ metadata shasum')]],
-        ['blake3', [code(pub.blake3), ' ', pub.bsumOk ? tone('ok', '✓ = metadata bsum') : tone('bad', '✗ ≠ metadata bsum')]],
+        [
+          'sha256',
+          [
+            code(pub.sha256),
+            ' ',
+            pub.shasumOk ? tone('ok', '✓ = metadata shasum') : tone('bad', '✗ ≠ metadata shasum'),
+          ],
+        ],
+        [
+          'blake3',
+          [
+            code(pub.blake3),
+            ' ',
+            pub.bsumOk ? tone('ok', '✓ = metadata bsum') : tone('bad', '✗ ≠ metadata bsum'),
+          ],
+        ],
         ['hashes from', pub.source],
       ],
     });
@@ -102,7 +125,10 @@ export function verifyDoc(r: VerifyResult): Doc {
       items: r.differences.slice(0, 50).map((d) => [tone('bad', differenceSummary(d)), ` — ${d.detail}`]),
     });
     if (r.differences.length > 50) {
-      blocks.push({ t: 'para', text: tone('dim', `and ${r.differences.length - 50} more (see result.json)`) });
+      blocks.push({
+        t: 'para',
+        text: tone('dim', `and ${r.differences.length - 50} more (see result.json)`),
+      });
     }
   }
   const comparison = r.build?.outputs.find((o) => o.name === r.rebuilt?.name)?.comparison;
@@ -116,7 +142,11 @@ export function verifyDoc(r: VerifyResult): Doc {
     blocks.push({ t: 'para', text: tone('bad', f.message) });
     if (f.fix) blocks.push({ t: 'kv', rows: [['fix', f.fix]] });
     if (f.logTail.length) {
-      blocks.push({ t: 'code', title: `last ${f.logTail.length} lines of build/build.log`, lines: f.logTail });
+      blocks.push({
+        t: 'code',
+        title: `last ${f.logTail.length} lines of build/build.log`,
+        lines: f.logTail,
+      });
     }
   }
 
@@ -124,11 +154,19 @@ export function verifyDoc(r: VerifyResult): Doc {
   const pins = r.inputs.pins;
   const inputRows: Array<[string, Rich]> = [
     ['PKGVER', [code(pins.pkgver), ' (the published version; x_exec.pkgver not run)']],
-    ['source commit', pins.sourceCommit ? code(pins.sourceCommit) : tone('dim', 'none (not a HEAD-<sha> version)')],
+    [
+      'source commit',
+      pins.sourceCommit ? code(pins.sourceCommit) : tone('dim', 'none (not a HEAD-<sha> version)'),
+    ],
     [
       'builder image',
       pins.image.tag
-        ? [code(pins.image.asWritten ?? ''), ' → ', code(pins.image.tag), pins.image.id ? [' ', code(pins.image.id.slice(0, 19))] : '']
+        ? [
+            code(pins.image.asWritten ?? ''),
+            ' → ',
+            code(pins.image.tag),
+            pins.image.id ? [' ', code(pins.image.id.slice(0, 19))] : '',
+          ]
         : tone('dim', 'not resolved'),
     ],
     ['image choice', pins.image.reason],

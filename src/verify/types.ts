@@ -6,6 +6,7 @@ import type { BuildResult } from '../build/result.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import type { Difference, Explanation } from '../forensics/types.js';
 import type { MetadataSource, PackageRecord, RegistryOptions } from '../upstream/types.js';
+import type { ErrorCategory } from '../util/errors.js';
 
 export type VerifyVerdict =
   /** the rebuilt main file has the published bytes */
@@ -33,6 +34,8 @@ export interface VerifyOptions {
   limits?: Partial<ContainerLimits>;
   imageMap?: Record<string, string>;
   signal?: AbortSignal;
+  /** Keep the build's work directory (debugging). */
+  keepWork?: boolean;
 }
 
 /** Every input needed to run the same rebuild again (`rebuild replay result.json`). */
@@ -52,6 +55,18 @@ export interface VerifyInputs {
   metadata: MetadataSource;
   registry: RegistryOptions;
   network: 'none' | 'host';
+  /** The full validated record (replay uses it instead of asking the metadata again). */
+  packageRecord?: PackageRecord;
+  /** The files of record fetched: name → `sha256:<hex>` layer digest. */
+  files?: Record<string, string>;
+  /** Builder images started by a 2025 docker-run recipe (pins.image is the first of them). */
+  innerImages?: { asWritten: string; tag: string; id: string }[];
+  /** The image that ran the script, when it is not pins.image (the host-runner of 2025 recipes). */
+  runImage?: { asWritten: string; tag: string; id: string };
+  /** Decisions and warnings (pins that could not be honoured …). */
+  notes?: string[];
+  /** rebuild's version. */
+  rebuildVersion?: string;
 }
 
 export interface VerifyResult {
@@ -76,7 +91,9 @@ export interface VerifyResult {
   build?: BuildResult;
   outDir: string;
   reports: { json: string; markdown?: string; html?: string };
-  error?: { message: string; fix?: string };
+  error?: { message: string; fix?: string; category?: ErrorCategory; subject?: string };
+  /** `rebuild replay`: the result this one re-ran, and whether the verdict stayed the same. */
+  replayOf?: { result: string; verdict: VerifyVerdict; same: boolean; changes: string[] };
   startedAt: string;
   durationMs: number;
 }

@@ -1,0 +1,193 @@
+/**
+ * Which (package, arch) units an audit verifies: the names in a list file, or
+ * the metadata index filtered by repository, pkg_type, a name glob and a limit.
+ * Pure: the records are loaded elsewhere.
+ */
+import type { Arch } from '../engine/types.js';
+import type { PackageRecord, RepoName } from '../upstream/types.js';
+import { RebuildError } from '../util/errors.js';
+import { type AuditItem, type Unit, unitKey } from './types.js';
+
+export interface ListEntry {
+  /** A name or pkg_id, optionally qualified `name#bincache`. */
+  query: string;
+  line: number;
+}
+
+/**
+ * A packages list: one name or pkg_id per line; `#` starts a comment when it
+ * begins the line or follows whitespace (so `age#bincache` stays a
+ * qualified name); blank lines are ignored; duplicates are dropped.
+ */
+export function parsePackagesList(text: string, file: string): ListEntry[] {
+  const out: ListEntry[] = [];
+  const seen = new Set<string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const cut = raw.search(/(^|\s)#/);
+    const text = (cut === -1 ? raw : raw.slice(0, cut)).trim();
+    if (text === '') continue;
+    if (/\s/.test(text)) {
+      throw new RebuildError('input', `line ${i + 1}: "${text}" holds more than one name`, {
+        subject: file,
+        fix: 'write one package name or pkg_id per line (comments start with #)',
+      });
+    }
+    if (seen.has(text)) continue;
+    seen.add(text);
+    out.push({ query: text, line: i + 1 });
+  }
+  if (out.length === 0) {
+    throw new RebuildError('input', 'names no packages', {
+      subject: file,
+      fix: 'write one package name or pkg_id per line',
+    });
+  }
+  return out;
+}
+
+/** `*` any run of characters, `?` one character, `[abc]` a class; whole-name, case-insensitive. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else if (ch === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end === -1) re += '\\[';
+      else {
+        const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+        re += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        i = end;
+      }
+    } else re += ch.replace(/[.+^${}()|\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 'i');
+}
+
+export interface IndexFilter {
+  repos?: RepoName[];
+  types?: string[];
+  /** Matched against pkg, pkg_name and pkg_id. */
+  name?: string;
+}
+
+export function filterRecords(records: readonly PackageRecord[], f: IndexFilter): PackageRecord[] {
+  const re = f.name ? globToRegExp(f.name) : undefined;
+  const types = f.types?.map((t) => t.toLowerCase());
+  return records.filter(
+    (r) =>
+      (!f.repos || f.repos.includes(r.repo)) &&
+      (!types || (r.pkgType !== undefined && types.includes(r.pkgType.toLowerCase()))) &&
+      (!re || re.test(r.pkg) || re.test(r.pkgName) || re.test(r.pkgId)),
+  );
+}
+
+export function unitFor(record: PackageRecord): Unit {
+  return {
+    key: unitKey(record),
+    query: `${record.pkgId}#${record.repo}`,
+    record,
+  };
+}
+
+/**
+ * Matches a list entry against one arch's records as `rebuild <pkg>` does:
+ * `pkg`, `pkg_name`, `pkg_id` or `pkg_family`, optionally `#repo`. An exact
+ * pkg_id match wins over names.
+ */
+export function matchEntry(records: readonly PackageRecord[], query: string): PackageRecord[] {
+  const hash = query.lastIndexOf('#');
+  const name = hash === -1 ? query : query.slice(0, hash);
+  const repo = hash === -1 ? undefined : query.slice(hash + 1);
+  const pool = repo ? records.filter((r) => r.repo === repo) : records;
+  const byId = pool.filter((r) => r.pkgId === name);
+  if (byId.length > 0) {
+    // A pkg_id can hold several programs; narrow by name when the id is also one.
+    const named = byId.filter((r) => r.pkg === name || r.pkgName === name);
+    return named.length > 0 ? named : byId;
+  }
+  return pool.filter((r) => r.pkg === name || r.pkgName === name || r.pkgFamily === name);
+}
+
+export interface Selection {
+  units: Unit[];
+  /** Entries of the list that matched nothing or several things (reported, not verified). */
+  unresolved: AuditItem[];
+}
+
+/** Units for a list file: each entry must match exactly one record per arch it is published for. */
+export function selectFromList(
+  entries: readonly ListEntry[],
+  byArch: ReadonlyMap<Arch, readonly PackageRecord[]>,
+  file: string,
+): Selection {
+  const units: Unit[] = [];
+  const unresolved: AuditItem[] = [];
+  const seen = new Set<string>();
+  for (const e of entries) {
+    let foundAnywhere = false;
+    for (const [arch, records] of byArch) {
+      const m = matchEntry(records, e.query);
+      if (m.length === 1) {
+        foundAnywhere = true;
+        const u = unitFor(m[0]!);
+        if (!seen.has(u.key)) {
+          seen.add(u.key);
+          units.push(u);
+        }
+      } else if (m.length > 1) {
+        foundAnywhere = true;
+        const names = m.map((r) => `${r.pkgId === e.query ? r.pkg : r.pkgId}#${r.repo}`);
+        unresolved.push({
+          unit: `${file}:${e.line}@${arch}`,
+          repo: '',
+          pkg: e.query,
+          pkgId: '',
+          arch,
+          version: '',
+          status: 'unresolved',
+          detail: `${e.query} matches ${m.length} packages (${names.join(', ')}); write one of them in ${file} line ${e.line}`,
+        });
+      }
+    }
+    if (!foundAnywhere) {
+      const arch = [...byArch.keys()][0]!;
+      unresolved.push({
+        unit: `${file}:${e.line}`,
+        repo: '',
+        pkg: e.query,
+        pkgId: '',
+        arch,
+        version: '',
+        status: 'unresolved',
+        detail: `${e.query} (${file} line ${e.line}) is not in the metadata index for ${[...byArch.keys()].join(', ')}`,
+      });
+    }
+  }
+  return { units, unresolved };
+}
+
+/** Units for the index: every record that passes the filter, in index order, at most `limit` per arch. */
+export function selectFromIndex(
+  byArch: ReadonlyMap<Arch, readonly PackageRecord[]>,
+  filter: IndexFilter,
+  limit?: number,
+): Selection {
+  const units: Unit[] = [];
+  const seen = new Set<string>();
+  for (const records of byArch.values()) {
+    let n = 0;
+    for (const r of filterRecords(records, filter)) {
+      if (limit !== undefined && n >= limit) break;
+      const u = unitFor(r);
+      if (seen.has(u.key)) continue;
+      seen.add(u.key);
+      units.push(u);
+      n++;
+    }
+  }
+  return { units, unresolved: [] };
+}

@@ -1,0 +1,165 @@
+import { type Command, Option } from 'commander';
+import { onInterrupt } from '../../engine/cleanup.js';
+import { type Arch, hostArch } from '../../engine/types.js';
+import { isRebuildError, RebuildError } from '../../util/errors.js';
+import { verifyExitCode } from '../../verify/exit.js';
+import { renderVerifyText } from '../../verify/report.js';
+import { verifyPackage } from '../../verify/verify.js';
+import { action } from '../action.js';
+import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
+import { parseArchOption } from './build.js';
+
+export const VERIFY_EXIT_HELP =
+  '\nExit codes: 0 reproducible, 1 equivalent (differs only in explained, benign ways),\n' +
+  '2 different, 3 bad input (unknown or ambiguous package, bad option), 4 build failed,\n' +
+  '5 environment (engine, emulator or builder image missing), 6 upstream integrity\n' +
+  '(the published file fails its own published checksums), 7 network (download failed\n' +
+  'after retries), 130 interrupted.';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new RebuildError('usage', `must be a positive number, got "${value}"`);
+  return n;
+}
+
+function collectMap(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) {
+    throw new RebuildError('usage', `--image-map must be NAME=LOCAL_IMAGE, got "${value}"`);
+  }
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/** Levenshtein distance, for "did you mean" on command typos. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+/** The command a typo probably meant (`biuld` → `build`), if any. */
+export function commandSuggestion(word: string, commands: string[]): string | undefined {
+  const w = word.toLowerCase();
+  const best = commands
+    .map((c) => ({ c, d: editDistance(w, c) }))
+    .filter(({ c, d }) => d > 0 && d <= Math.max(1, Math.floor(c.length / 3)))
+    .sort((x, y) => x.d - y.d)[0];
+  return best?.c;
+}
+
+interface VerifyFlags extends UpstreamFlags {
+  arch: Arch;
+  out?: string;
+  network: 'none' | 'host';
+  timeout?: number;
+  memory?: number;
+  imageMap: Record<string, string>;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  keepWork?: boolean;
+}
+
+export function register(program: Command): void {
+  const commands = () => program.commands.map((c) => c.name()).filter((n) => n !== 'verify');
+  const cmd = program
+    .command('verify', { isDefault: true })
+    .usage('<pkg> [options]   (also: rebuild <pkg> [options])')
+    .description(
+      'verify a published pkgforge package: fetch it, check its checksums, rebuild its recipe of record, compare (the default command: `rebuild <pkg> --arch aarch64`)',
+    )
+    .argument(
+      '<pkg>',
+      'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache/#pkgcache when several match',
+    )
+    .argument('[extra...]')
+    .addOption(
+      new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
+        .argParser(parseArchOption)
+        .default(hostArch()),
+    )
+    .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
+    .addOption(
+      new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
+        .choices(['none', 'host'])
+        .default('none'),
+    )
+    .option('--timeout <minutes>', 'wall-time limit of the build (default 60)', positiveNumber)
+    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
+    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectMap, {})
+    .option('--json', 'print result.json to stdout')
+    .option('--verbose', 'plain log lines even in a terminal')
+    .option('--quiet', 'no progress, only the result')
+    .option('--keep-work', 'keep the build work directory (for debugging)');
+  addUpstreamOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.${VERIFY_EXIT_HELP}`,
+  );
+  cmd.action(
+    action(async (query: string, extra: string[], flags: VerifyFlags) => {
+      if (extra.length > 0) {
+        const guess = commandSuggestion(query, commands());
+        throw new RebuildError(
+          'usage',
+          guess
+            ? `unknown command "${query}"`
+            : `one package at a time: got ${[query, ...extra].map((x) => `"${x}"`).join(' ')}`,
+          {
+            fix: guess
+              ? `did you mean \`rebuild ${guess} ${extra.join(' ')}\`? (run rebuild --help for the commands)`
+              : 'run rebuild <pkg> --arch <arch> once per package',
+          },
+        );
+      }
+      const controller = new AbortController();
+      const unregister = onInterrupt(() => controller.abort());
+      try {
+        const { createReporter } = await import('../progress.js');
+        const upstream = upstreamFromFlags(flags);
+        const result = await verifyPackage(
+          {
+            query,
+            arch: flags.arch,
+            metadata: upstream.metadata,
+            registry: upstream.registry,
+            outDir: flags.out,
+            network: flags.network,
+            limits: {
+              ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
+              ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
+            },
+            imageMap: flags.imageMap,
+            keepWork: flags.keepWork,
+            signal: controller.signal,
+          },
+          createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
+        ).catch((err: unknown) => {
+          // A package that is not found and looks like a command typo: say so.
+          const guess = commandSuggestion(query, commands());
+          if (isRebuildError(err) && guess && (err.category === 'usage' || err.category === 'input')) {
+            throw new RebuildError(err.category, err.message, {
+              subject: err.subject,
+              fix: `${err.fix ? `${err.fix}; or ` : ''}did you mean the command \`rebuild ${guess}\`?`,
+            });
+          }
+          throw err;
+        });
+        if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else process.stdout.write(renderVerifyText(result, { color: process.stdout.isTTY }));
+        return verifyExitCode(result);
+      } finally {
+        unregister();
+      }
+    }),
+  );
+}

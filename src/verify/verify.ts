@@ -1,0 +1,595 @@
+/**
+ * `rebuild <pkg> --arch A`: find what pkgforge published, check it against
+ * its own checksums, pin what the recipe leaves floating, rebuild the recipe
+ * of record, and say whether the published file is what the recipe makes.
+ *
+ * Output directory (replaced as a whole, never half-written):
+ *   result.json   VerifyResult
+ *   report.md, report.html
+ *   published/    the files of record as fetched (SBUILD, main file, log, version, CHECKSUM)
+ *   build/        `rebuild build`'s output (result.json, build.log, outputs, compare/)
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type BuildReporter, buildRecipe, readRecipeFile } from '../build/build.js';
+import type { BuildResult } from '../build/result.js';
+import { connectEngine } from '../engine/docker.js';
+import { detectEmulator, type EmulatorInfo } from '../engine/emulator.js';
+import type { Comparison } from '../forensics/types.js';
+import type { Recipe } from '../recipe/types.js';
+import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { isRebuildError, RebuildError } from '../util/errors.js';
+import { REBUILD_VERSION } from '../util/version.js';
+import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
+import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
+import type { VerifyInputs, VerifyOptions, VerifyResult, VerifyVerdict } from './types.js';
+import { defaultUpstream, type UpstreamApi } from './upstream.js';
+
+export const RESULT_JSON = 'result.json';
+
+/** Replay refuses to run a different recipe: no result is written. */
+export class ReplayRefusal extends RebuildError {}
+
+/** Pins replay imposes on top of what verify would choose. */
+export interface ReplayPins {
+  /** Refuse when the fetched SBUILD's sha256 differs. */
+  recipeDigest?: string;
+  /** Fetch the manifest by this digest instead of the tag. */
+  manifestDigest?: string;
+  /** Builder images to use again, by name as written → image ID. */
+  images?: { asWritten: string; id: string }[];
+  /** The record to use instead of asking the metadata. */
+  record?: PackageRecord;
+}
+
+interface Ctx {
+  opts: VerifyOptions;
+  reporter: BuildReporter;
+  upstream: UpstreamApi;
+  replay?: ReplayPins;
+}
+
+/** Verifies one published package by rebuilding it. See the module comment for what it writes. */
+export async function verifyPackage(
+  opts: VerifyOptions,
+  reporter: BuildReporter,
+  upstream: UpstreamApi = defaultUpstream,
+): Promise<VerifyResult> {
+  const record = await reporter.step(`Finding ${opts.query} (${opts.arch}) in pkgforge's metadata`, () =>
+    upstream.resolve(opts.query, opts.arch, opts.metadata, opts.registry),
+  );
+  return verifyRecord(record, { opts, reporter, upstream });
+}
+
+/** Same as verifyPackage for a record already chosen (replay, audit). */
+export async function verifyRecord(
+  record: PackageRecord,
+  ctx: { opts: VerifyOptions; reporter: BuildReporter; upstream?: UpstreamApi; replay?: ReplayPins },
+): Promise<VerifyResult> {
+  const c: Ctx = { ...ctx, upstream: ctx.upstream ?? defaultUpstream };
+  const startedAt = new Date();
+  const opts = c.opts;
+  if (record.arch !== opts.arch) {
+    throw new RebuildError('usage', `the record is for ${record.arch}, not ${opts.arch}`, {
+      subject: `${record.pkg}#${record.repo}`,
+    });
+  }
+  const outDir = resolve(opts.outDir ?? join('rebuild-out', record.pkgName || record.pkg, opts.arch));
+  await checkOutDir(outDir);
+  await mkdir(dirname(outDir), { recursive: true });
+  const staging = join(dirname(outDir), `.${basename(outDir)}.partial-${randomBytes(4).toString('hex')}`);
+  await mkdir(staging);
+  try {
+    const result = await run(record, c, staging, outDir, startedAt);
+    result.durationMs = Date.now() - startedAt.getTime();
+    await writeJsonAtomic(join(staging, RESULT_JSON), result);
+    await writeFileAtomic(join(staging, 'report.md'), renderVerifyMarkdown(result));
+    await writeFileAtomic(join(staging, 'report.html'), renderVerifyHtml(result));
+    await publish(staging, outDir);
+    return result;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** The main file of the artifact: the name pkgforge gives the program (pkg_name, pkg, a provides entry). */
+export function mainFileName(record: PackageRecord): string {
+  const files = record.ghcrFiles;
+  for (const n of [record.pkgName, record.pkg, ...record.provides]) {
+    if (n && files.includes(n)) return n;
+  }
+  return record.pkgName || record.pkg;
+}
+
+function emptyInputs(record: PackageRecord, opts: VerifyOptions): VerifyInputs {
+  return {
+    query: opts.query,
+    arch: opts.arch,
+    record: {
+      repo: record.repo,
+      pkg: record.pkg,
+      pkgId: record.pkgId,
+      version: record.version,
+      buildDate: record.buildDate,
+      ghcrPkg: record.ghcrPkg,
+    },
+    manifestDigest: '',
+    recipe: { digest: '', path: '' },
+    pins: { pkgver: record.version, image: { tag: '', id: '', reason: 'not reached' } },
+    metadata: opts.metadata,
+    registry: opts.registry,
+    network: opts.network ?? 'none',
+    packageRecord: record,
+    notes: [],
+    rebuildVersion: REBUILD_VERSION,
+  };
+}
+
+async function run(
+  record: PackageRecord,
+  c: Ctx,
+  staging: string,
+  outDir: string,
+  startedAt: Date,
+): Promise<VerifyResult> {
+  const { opts, reporter, upstream } = c;
+  const inputs = emptyInputs(record, opts);
+  const notes = inputs.notes as string[];
+  const note = (line: string) => {
+    notes.push(line);
+    reporter.log(`[rebuild] ${line}`);
+  };
+  let mainName = mainFileName(record);
+  const result: VerifyResult = {
+    schema: 'rebuild.verify/1',
+    verdict: 'error',
+    summary: '',
+    package: {
+      repo: record.repo,
+      pkg: record.pkg,
+      pkgId: record.pkgId,
+      pkgType: record.pkgType,
+      version: record.version,
+      buildDate: record.buildDate,
+      arch: record.arch,
+    },
+    published: {
+      name: mainName,
+      sha256: '',
+      blake3: '',
+      size: 0,
+      source: 'not fetched',
+      shasumOk: false,
+      bsumOk: false,
+    },
+    explanations: [],
+    differences: [],
+    inputs,
+    outDir,
+    reports: {
+      json: join(outDir, RESULT_JSON),
+      markdown: join(outDir, 'report.md'),
+      html: join(outDir, 'report.html'),
+    },
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+  };
+  const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
+  try {
+    // 1. The files of record.
+    const wanted = ['SBUILD', mainName, `${mainName}.log`, `${mainName}.version`, 'CHECKSUM'].filter(
+      (n, i, a) => a.indexOf(n) === i && (n === 'SBUILD' || n === mainName || record.ghcrFiles.includes(n)),
+    );
+    const fetchRecord = c.replay?.manifestDigest
+      ? {
+          ...record,
+          ghcrPkg: `${record.ghcrPkg.replace(/@sha256:[0-9a-f]+$/, '')}@${c.replay.manifestDigest}`,
+        }
+      : record;
+    const artifact = await reporter.step(`Fetching ${fetchRecord.ghcrPkg}`, () =>
+      upstream.fetch(fetchRecord, { ...opts.registry, files: wanted }),
+    );
+    inputs.manifestDigest = artifact.manifestDigest;
+    inputs.files = Object.fromEntries(Object.entries(artifact.files).map(([n, f]) => [n, f.digest]));
+    const pubDir = join(staging, 'published');
+    await mkdir(pubDir);
+    for (const f of Object.values(artifact.files)) {
+      if (f.name.includes('/') || f.name.startsWith('.')) continue;
+      await copyFile(f.path, join(pubDir, f.name));
+    }
+    if (artifact.mainFile && artifact.mainFile !== mainName) {
+      note(`the main file of the artifact is ${artifact.mainFile} (its layer digest is the metadata shasum)`);
+      mainName = artifact.mainFile;
+      result.published.name = mainName;
+    }
+    const main = artifact.files[mainName];
+    if (!main) {
+      throw new RebuildError('upstream', `the artifact has no file named ${mainName}`, {
+        subject: artifact.reference,
+        fix: `the artifact holds ${Object.keys(artifact.files).join(', ') || 'no files'}; report it to pkgforge`,
+      });
+    }
+
+    // 2. The published file against its own published checksums, before anything else.
+    const check = await reporter.step('Checking the published file against bsum/shasum', () =>
+      upstream.verifyFile(record, main),
+    );
+    result.published = {
+      name: mainName,
+      sha256: check.sha256,
+      blake3: check.blake3,
+      size: main.size,
+      source: `${artifact.reference} (${artifact.manifestDigest}), layer ${main.digest}; expected: metadata shasum/bsum of ${record.repo}/${record.host}`,
+      shasumOk: check.shasumOk,
+      bsumOk: check.bsumOk,
+    };
+    await checksumFileNote(artifact, mainName, check.blake3, check.sha256, note);
+    if (!check.shasumOk || !check.bsumOk) {
+      const bad = [
+        check.shasumOk ? '' : `SHA-256 ${check.sha256} ≠ shasum ${record.shasum}`,
+        check.bsumOk ? '' : `BLAKE3 ${check.blake3} ≠ bsum ${record.bsum}`,
+      ].filter(Boolean);
+      result.verdict = 'upstream-integrity';
+      result.summary = `${who}: the published ${mainName} does not match its published checksums (${bad.join('; ')}); nothing was rebuilt`;
+      inputs.pins.image.reason = 'not rebuilt (upstream integrity failure)';
+      return result;
+    }
+
+    // 3. The recipe of record, and the pins.
+    const sbuild = artifact.files.SBUILD;
+    if (!sbuild) {
+      throw new RebuildError('upstream', 'the artifact has no SBUILD (the recipe of record)', {
+        subject: artifact.reference,
+        fix: 'verify a package published with its SBUILD (pkgforge 2025 and later)',
+      });
+    }
+    const { recipe, sha256: recipeSha } = await readRecipeFile(join(pubDir, 'SBUILD'));
+    inputs.recipe = { digest: recipeSha, path: join(outDir, 'published', 'SBUILD') };
+    if (c.replay?.recipeDigest && c.replay.recipeDigest !== recipeSha) {
+      throw new ReplayRefusal(
+        'upstream',
+        `the recipe of record changed: SBUILD sha256 is ${recipeSha}, the result recorded ${c.replay.recipeDigest}`,
+        {
+          subject: artifact.reference,
+          fix: 'replay only re-runs the same recipe; run `rebuild <pkg>` for a new verification',
+        },
+      );
+    }
+    const pin = sourcePin(record, recipe);
+    if (pin) {
+      inputs.pins.sourceCommit = pin.sha;
+      for (const n of pin.notes) note(n);
+    }
+    const emulator = await detectEmulator(opts.arch).catch(() => undefined);
+    if (emulator) inputs.emulator = describeEmulator(emulator);
+    const imageMap = await imagePins(recipe, record, c, note);
+
+    // 4. Rebuild with the published file as the expectation.
+    const expectDir = join(staging, '.expect');
+    await mkdir(expectDir);
+    const mainProgram = recipe.programs[0] ?? recipe.pkg;
+    if (mainProgram !== mainName) {
+      note(`the recipe's main program is ${mainProgram}; comparing it with the published ${mainName}`);
+    }
+    await copyFile(main.path, join(expectDir, mainProgram));
+    await writeFile(
+      join(expectDir, 'CHECKSUM'),
+      `BLAKE3: ${record.bsum} ./${mainProgram}\nSHA256: ${record.shasum} ./${mainProgram}\n`,
+    );
+    const build = await buildRecipe(
+      {
+        recipePath: join(pubDir, 'SBUILD'),
+        arch: opts.arch,
+        outDir: join(staging, 'build'),
+        pkgver: record.version,
+        network: opts.network ?? 'none',
+        limits: opts.limits,
+        expect: expectDir,
+        imageMap: imageMap.map,
+        env: pin?.env,
+        keepWork: opts.keepWork,
+        signal: opts.signal,
+      },
+      reporter,
+    );
+    await rm(expectDir, { recursive: true, force: true });
+    // The build's records point at the build's staging directory: name the final places.
+    fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'), expectDir, join(outDir, 'published'));
+    result.build = build;
+    recordImages(build, recipe, record, imageMap.reasons, inputs);
+    if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
+    return await judge(result, build, mainProgram, join(outDir, 'build'), join(staging, 'build'), who);
+  } catch (err) {
+    if (
+      !isRebuildError(err) ||
+      err instanceof ReplayRefusal ||
+      err.category === 'interrupted' ||
+      opts.signal?.aborted
+    )
+      throw err;
+    result.verdict = 'error';
+    result.error = {
+      message: err.message,
+      ...(err.fix ? { fix: err.fix } : {}),
+      category: err.category,
+      ...(err.subject ? { subject: err.subject } : {}),
+    };
+    result.summary = `${who}: could not be verified: ${err.subject ? `${err.subject}: ` : ''}${err.message}`;
+    return result;
+  }
+}
+
+function describeEmulator(e: EmulatorInfo): string | undefined {
+  return e.kind === 'native'
+    ? undefined
+    : `${e.version ?? e.handler} (binfmt ${e.handler}, flags ${e.flags})`;
+}
+
+/** Notes whether the artifact's own CHECKSUM file agrees with the metadata for the main file. */
+async function checksumFileNote(
+  artifact: PublishedArtifact,
+  mainName: string,
+  blake3: string,
+  sha256: string,
+  note: (l: string) => void,
+): Promise<void> {
+  const f = artifact.files.CHECKSUM;
+  if (!f) return;
+  const text = await readFile(f.path, 'utf8').catch(() => '');
+  const { parseChecksumFile } = await import('../build/expect.js');
+  try {
+    const e = parseChecksumFile(text, 'CHECKSUM').get(mainName);
+    if (!e) return note(`the artifact's CHECKSUM has no line for ${mainName}`);
+    const ok =
+      (e.blake3 === undefined || e.blake3 === blake3) && (e.sha256 === undefined || e.sha256 === sha256);
+    note(
+      ok
+        ? `the artifact's CHECKSUM agrees with the metadata for ${mainName}`
+        : `the artifact's CHECKSUM disagrees with the published ${mainName} (CHECKSUM blake3 ${e.blake3 ?? '-'})`,
+    );
+  } catch {
+    note("the artifact's CHECKSUM could not be parsed; the metadata checksums are used");
+  }
+}
+
+/**
+ * Builder images: the dated tag nearest before the build date where one is
+ * in the engine, the recorded image ID on replay, the user's --image-map
+ * above all.
+ */
+async function imagePins(
+  recipe: Recipe,
+  record: PackageRecord,
+  c: Ctx,
+  note: (l: string) => void,
+): Promise<{ map: Record<string, string>; reasons: Map<string, string> }> {
+  const names = builderNamesOf(recipe);
+  const map: Record<string, string> = {};
+  const reasons = new Map<string, string>();
+  const day = dayOf(record.buildDate) ?? record.buildDate;
+  if (names.length === 0) return { map: { ...c.opts.imageMap }, reasons };
+  const docker = await connectEngine();
+  const tags = (await docker.listImages())
+    .flatMap((i) => i.RepoTags ?? [])
+    .filter((t) => t !== '<none>:<none>');
+  for (const name of names) {
+    const short = name.split('/').pop()?.split(/[:@]/)[0] ?? name;
+    const replayed = c.replay?.images?.find((i) => i.asWritten === name);
+    if (replayed) {
+      const present = await docker
+        .getImage(replayed.id)
+        .inspect()
+        .then(() => true)
+        .catch(() => false);
+      if (present) {
+        map[short] = replayed.id;
+        reasons.set(name, `replay: the recorded image ${replayed.id}`);
+        continue;
+      }
+      note(`the recorded image ${replayed.id} for ${name} is no longer in the engine; choosing again`);
+    }
+    const { chosen, candidates } = chooseDatedImage(name, c.opts.arch, record.buildDate, tags);
+    if (chosen) {
+      map[short] = chosen.tag;
+      reasons.set(
+        name,
+        `dated tag ${chosen.tag}: the newest of ${candidates.length} on or before the build date ${day}`,
+      );
+    } else {
+      reasons.set(
+        name,
+        candidates.length
+          ? `no dated builder image on or before ${day} (the oldest here is ${candidates.at(-1)?.tag}); using local <tag>`
+          : `no dated builder image before ${day}; using local <tag>`,
+      );
+    }
+  }
+  const user = c.opts.imageMap ?? {};
+  for (const k of Object.keys(user)) {
+    for (const name of names) if (name.includes(k)) reasons.set(name, `--image-map ${k}=${user[k]}`);
+  }
+  return { map: { ...map, ...user }, reasons };
+}
+
+function recordImages(
+  build: BuildResult,
+  recipe: Recipe,
+  record: PackageRecord,
+  reasons: Map<string, string>,
+  inputs: VerifyInputs,
+): void {
+  const reasonFor = (asWritten: string, tag: string) => {
+    const exact = reasons.get(asWritten);
+    const short = asWritten.split('/').pop()?.split(/[:@]/)[0];
+    const r = exact ?? [...reasons].find(([k]) => k.split('/').pop()?.split(/[:@]/)[0] === short)?.[1];
+    return (r ?? `no dated builder image before ${dayOf(record.buildDate)}; using local <tag>`).replace(
+      '<tag>',
+      tag,
+    );
+  };
+  const img = build.inputs.image;
+  if (recipe.mode === 'container' || img.asWritten !== 'host-runner') {
+    if (img.tag)
+      inputs.pins.image = {
+        asWritten: img.asWritten,
+        tag: img.tag,
+        id: img.id,
+        reason: reasonFor(img.asWritten, img.tag),
+      };
+    return;
+  }
+  inputs.runImage = { asWritten: img.asWritten, tag: img.tag, id: img.id };
+  inputs.innerImages = build.inputs.innerImages.map((i) => ({
+    asWritten: i.asWritten,
+    tag: i.tag,
+    id: i.id,
+  }));
+  const first = build.inputs.innerImages[0];
+  if (first) {
+    inputs.pins.image = {
+      asWritten: first.asWritten,
+      tag: first.tag,
+      id: first.id,
+      reason: reasonFor(first.asWritten, first.tag),
+    };
+  } else if (img.tag) {
+    inputs.pins.image = {
+      asWritten: img.asWritten,
+      tag: img.tag,
+      id: img.id,
+      reason:
+        recipe.mode === 'host'
+          ? `pkgforge ran this recipe on its CI host: no builder image to date; rebuild's host-runner ${img.tag}`
+          : `the recipe started no builder; rebuild's host-runner ${img.tag}`,
+    };
+  }
+}
+
+function fixBuildPaths(
+  build: BuildResult,
+  from: string,
+  to: string,
+  expectDir: string,
+  pubDir: string,
+): void {
+  build.outDir = build.outDir.startsWith(from) ? to + build.outDir.slice(from.length) : build.outDir;
+  for (const o of build.outputs) {
+    if (o.comparison?.against.startsWith(expectDir)) {
+      o.comparison.against = join(pubDir, basename(o.comparison.against));
+    }
+    if (o.expected) o.expected = { ...o.expected, source: 'pkgforge metadata (shasum, bsum)' };
+  }
+}
+
+async function judge(
+  result: VerifyResult,
+  build: BuildResult,
+  mainProgram: string,
+  buildOut: string,
+  buildStaged: string,
+  who: string,
+): Promise<VerifyResult> {
+  if (build.failure || build.status === 'failed') {
+    result.verdict = 'build-failed';
+    result.summary = `${who}: the rebuild failed: ${build.failure?.message ?? 'unknown failure'}`;
+    return result;
+  }
+  const out = build.outputs.find((o) => o.name === mainProgram);
+  if (!out) {
+    result.verdict = 'build-failed';
+    result.summary = `${who}: the rebuild did not produce ${mainProgram}`;
+    return result;
+  }
+  result.rebuilt = { name: out.name, sha256: out.sha256, blake3: out.blake3, size: out.size };
+  if (out.check === 'match') {
+    result.verdict = 'reproducible';
+    result.summary = `${who}: reproducible — the rebuilt ${out.name} has the published bytes (sha256 ${out.sha256.slice(0, 16)}…)`;
+    return result;
+  }
+  let comparison: Comparison | undefined;
+  if (out.comparison) {
+    const path = join(buildStaged, out.comparison.reports.json);
+    comparison = JSON.parse(await readFile(path, 'utf8')) as Comparison;
+  }
+  if (!comparison) {
+    result.verdict = 'different';
+    result.summary = `${who}: different — the rebuilt ${out.name} does not match and could not be compared (see ${buildOut}/build.log)`;
+    return result;
+  }
+  result.explanations = comparison.explanations;
+  result.differences = comparison.differences;
+  const v: VerifyVerdict =
+    comparison.verdict === 'equivalent'
+      ? 'equivalent'
+      : comparison.verdict === 'identical'
+        ? 'reproducible'
+        : 'different';
+  result.verdict = v;
+  const sentence = out.comparison?.summary.replace(/^[A-Z]+ — /, '') ?? '';
+  result.summary =
+    v === 'equivalent'
+      ? `${who}: equivalent — the rebuilt ${out.name} ${sentence.replace(/^differs/, 'differs from the published file')}`
+      : `${who}: different — ${sentence}`;
+  return result;
+}
+
+// ---------------------------------------------------------------- output directory
+
+/** Replaced only when absent, empty, or holding an earlier result (rebuild never deletes what it did not make). */
+async function checkOutDir(out: string): Promise<void> {
+  const st = await lstat(out).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    throw new RebuildError('usage', 'exists and is not a directory', {
+      subject: out,
+      fix: 'choose another --out',
+    });
+  }
+  const entries = await readdir(out);
+  if (entries.length > 0 && !entries.includes(RESULT_JSON)) {
+    throw new RebuildError(
+      'usage',
+      'exists, is not empty and holds no rebuild result; refusing to replace it',
+      {
+        subject: out,
+        fix: 'choose another --out, or empty the directory',
+      },
+    );
+  }
+}
+
+async function publish(staging: string, outDir: string): Promise<void> {
+  await checkOutDir(outDir);
+  const old = `${staging}.old`;
+  const had = await lstat(outDir).then(
+    () => true,
+    () => false,
+  );
+  if (had) await rename(outDir, old);
+  await rename(staging, outDir);
+  if (had) await rm(old, { recursive: true, force: true });
+}
+
+/** Reads a result.json written by verify (for replay and audit). */
+export async function readVerifyResult(path: string): Promise<VerifyResult> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new RebuildError('input', `cannot read the result (${err.code})`, { subject: path });
+  });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RebuildError('input', 'is not JSON', { subject: path });
+  }
+  const v = value as Partial<VerifyResult>;
+  if (v?.schema !== 'rebuild.verify/1' || !v.inputs || !v.inputs.record) {
+    throw new RebuildError(
+      'input',
+      `is not a verification result (schema ${JSON.stringify(v?.schema ?? null)}, want "rebuild.verify/1")`,
+      { subject: path, fix: 'pass the result.json that `rebuild <pkg>` wrote' },
+    );
+  }
+  return v as VerifyResult;
+}
