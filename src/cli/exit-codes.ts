@@ -23,6 +23,10 @@ export const ExitCode = {
   network: 7,
   /** the audit database cannot be used */
   state: 8,
+  /** `rebuild audit`: something got worse (a regression, a new `different`, an upstream integrity failure) */
+  auditRegressed: 10,
+  /** `rebuild audit`: nothing regressed, but a package newly fails to build or could not be verified */
+  auditNewFailures: 11,
   /** interrupted (Ctrl-C, SIGTERM): work cleaned up */
   interrupted: 130,
   /** a bug in rebuild */

@@ -59,12 +59,17 @@ export async function hashFile(path: string): Promise<Digests> {
   try {
     handle = await open(path, 'r');
   } catch (err) {
-    throw new RebuildError('input', `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+    throw new RebuildError('input', `cannot read: ${why}`, {
       subject: path,
       cause: err,
     });
   }
   try {
+    if (!(await handle.stat()).isFile()) {
+      throw new RebuildError('input', 'not a regular file', { subject: path });
+    }
     const sha = createHash('sha256');
     const b3 = createBlake3();
     const buf = Buffer.allocUnsafe(CHUNK);

@@ -1,0 +1,296 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashBytes } from '../../src/hash/digest.js';
+import type { VerifyResult } from '../../src/verify/types.js';
+import { leftoverContainers, REPO, rebuild } from '../helpers/cli.js';
+import {
+  type FaultyProxy,
+  type PackageSpec,
+  type PushFile,
+  publishPackage,
+  type RunningServer,
+  startFaultyProxy,
+  startMetadataServer,
+  startRegistry,
+} from '../helpers/registry.js';
+
+/**
+ * `rebuild <pkg> --arch A` end to end, as a user runs it, against real
+ * servers on loopback: Debian's distribution registry holding artifacts laid
+ * out like pkgforge's (one layer per file, titled by name), a metadata index
+ * server, and a fault-injecting proxy. Builds run on the real engine.
+ */
+const EX = join(REPO, 'examples');
+const TALLY = join(EX, 'tally-container');
+const BUILD_DATE = '2025-03-04T05:06:07Z';
+
+let work: string;
+let registry: RunningServer & { storage: string };
+let proxy: FaultyProxy;
+let meta: RunningServer;
+const records: { bincache: unknown[]; pkgcache: unknown[] } = { bincache: [], pkgcache: [] };
+const mains: Record<string, { sha256: string; blake3: string }> = {};
+let datedTag: string | undefined;
+
+function file(name: string, path: string): PushFile {
+  return { name, path };
+}
+
+async function publish(spec: Omit<PackageSpec, 'arch' | 'buildDate'> & { arch?: PackageSpec['arch'] }) {
+  const full: PackageSpec = { arch: 'x86_64', buildDate: BUILD_DATE, ...spec };
+  const p = await publishPackage(registry.url, full);
+  records[full.repo].push(p.record);
+  const main = full.files.find((f) => f.name === full.mainFile)!;
+  mains[full.pkg] = hashBytes(main.bytes ?? (await readFile(main.path!)));
+  return p;
+}
+
+/** The files of the tally example as pkgforge would publish them, with `main` as the program. */
+function tallyFiles(main: PushFile, sbuild: PushFile = file('SBUILD', join(TALLY, 'SBUILD'))): PushFile[] {
+  const pub = join(TALLY, 'published', 'x86_64');
+  return [
+    main,
+    sbuild,
+    file('tally.version', join(pub, 'tally.version')),
+    file('CHECKSUM', join(pub, 'CHECKSUM')),
+    { name: 'tally.log', bytes: Buffer.from('+ musl-gcc -static -O2 … (build log of record)\n') },
+  ];
+}
+
+/** The CLI, pointed at the loopback servers, with its own download cache. */
+function verify(args: string[], opts: { mirror?: string; cache?: string } = {}) {
+  return rebuild(
+    [
+      ...args,
+      '--metadata-base',
+      meta.url,
+      '--registry-mirror',
+      `ghcr.io=${opts.mirror ?? registry.url}`,
+    ],
+    { env: { XDG_CACHE_HOME: opts.cache ?? join(work, 'cache') } },
+  );
+}
+
+async function readResult(dir: string): Promise<VerifyResult> {
+  return JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as VerifyResult;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'rebuild-verify-test-'));
+  registry = await startRegistry();
+  proxy = await startFaultyProxy(registry.url);
+  const pub = join(TALLY, 'published', 'x86_64');
+  const tallyBytes = await readFile(join(pub, 'tally'));
+
+  // reproducible: the example's published file
+  await publish({ repo: 'bincache', pkg: 'tally', pkgId: 'example.invalid.rebuild.tally', version: '2.1.0', mainFile: 'tally', files: tallyFiles(file('tally', join(pub, 'tally'))) });
+
+  // equivalent: the same file with a .comment section added back (pkgforge strips it; a CI that did not would publish this)
+  const comment = join(work, 'comment.txt');
+  await writeFile(comment, 'GCC: (Debian 12.2.0-14) 12.2.0\0');
+  const withComment = join(work, 'tally-with-comment');
+  await execa('objcopy', ['--add-section', `.comment=${comment}`, join(pub, 'tally'), withComment]);
+  await publish({ repo: 'bincache', pkg: 'tally-eq', pkgId: 'example.invalid.rebuild.tally-eq', version: '2.1.0', mainFile: 'tally', files: tallyFiles(file('tally', withComment)) });
+
+  // different: one byte of .rodata changed (the printf format string)
+  const changed = Buffer.from(tallyBytes);
+  const at = changed.indexOf('(tally v');
+  expect(at).toBeGreaterThan(0);
+  changed[at + 1] = 'T'.charCodeAt(0);
+  await publish({ repo: 'bincache', pkg: 'tally-diff', pkgId: 'example.invalid.rebuild.tally-diff', version: '2.1.0', mainFile: 'tally', files: tallyFiles({ name: 'tally', bytes: changed }) });
+
+  // upstream integrity: the metadata's bsum is not the file's
+  await publish({
+    repo: 'bincache',
+    pkg: 'tally-badsum',
+    pkgId: 'example.invalid.rebuild.tally-badsum',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles(file('tally', join(pub, 'tally'))),
+    overrides: { bsum: 'f'.repeat(64) },
+  });
+
+  // unknown builder: the recipe names alpine-builder, which cannot be made offline
+  const alpine = (await readFile(join(TALLY, 'SBUILD'), 'utf8')).replace(
+    'ghcr.io/pkgforge/devscripts/debian-builder-unstable',
+    'ghcr.io/pkgforge/devscripts/alpine-builder',
+  );
+  expect(alpine).toContain('alpine-builder');
+  await publish({
+    repo: 'bincache',
+    pkg: 'tally-alpine',
+    pkgId: 'example.invalid.rebuild.tally-alpine',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles(file('tally', join(pub, 'tally')), { name: 'SBUILD', bytes: Buffer.from(alpine) }),
+  });
+
+  // several matches: `lc` in both repositories
+  const lcPub = join(EX, 'wc-host', 'published', 'x86_64');
+  for (const repo of ['bincache', 'pkgcache'] as const) {
+    await publish({
+      repo,
+      pkg: 'lc',
+      pkgId: `example.invalid.rebuild.lc.${repo}`,
+      version: '0.3.0',
+      mainFile: 'lc',
+      files: [file('lc', join(lcPub, 'lc')), file('SBUILD', join(EX, 'wc-host', 'SBUILD')), file('CHECKSUM', join(lcPub, 'CHECKSUM'))],
+    });
+  }
+
+  meta = await startMetadataServer({
+    bincache: { x86_64: records.bincache },
+    pkgcache: { x86_64: records.pkgcache },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (datedTag) await new Docker().getImage(datedTag).remove({ noprune: true }).catch(() => undefined);
+  await meta?.stop();
+  await proxy?.stop();
+  await registry?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
+  it('reproducible: fetched through a registry that drops the connection mid-blob, retried, verified, rebuilt byte for byte', async () => {
+    const digest = `sha256:${mains.tally!.sha256}`;
+    proxy.mode = { dropBlob: { times: 1, digest } };
+    const out = join(work, 'out-tally');
+    const t0 = Date.now();
+    const r = await verify(['tally', '--arch', 'x86_64', '--out', out], { mirror: proxy.url, cache: join(work, 'cache-drop') });
+    proxy.mode = {};
+    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(proxy.blobGets(digest)).toBeGreaterThanOrEqual(2); // dropped once, fetched again
+    const res = await readResult(out);
+    expect(res.verdict).toBe('reproducible');
+    expect(res.published).toMatchObject({ name: 'tally', sha256: mains.tally!.sha256, blake3: mains.tally!.blake3, shasumOk: true, bsumOk: true });
+    expect(res.rebuilt).toMatchObject({ name: 'tally', sha256: mains.tally!.sha256, blake3: mains.tally!.blake3 });
+    expect(res.inputs.pins.pkgver).toBe('2.1.0');
+    expect(res.build?.inputs.pkgver).toEqual({ source: 'pinned', value: '2.1.0' }); // x_exec.pkgver not run
+    expect(res.inputs.manifestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(res.inputs.recipe.digest).toBe(hashBytes(await readFile(join(TALLY, 'SBUILD'))).sha256);
+    expect(res.inputs.pins.image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(res.inputs.pins.image.reason).toMatch(/^no dated builder image before 2025-03-04; using local rebuild\/debian-builder:x86_64-/);
+    // the files of record and both reports are in the output directory
+    expect((await readdir(join(out, 'published'))).sort()).toEqual(['CHECKSUM', 'SBUILD', 'tally', 'tally.log', 'tally.version']);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('REPRODUCIBLE');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain(mains.tally!.sha256);
+    expect(r.stdout).toContain('REPRODUCIBLE');
+    expect((await readdir(work)).filter((n) => n.includes('.partial-'))).toEqual([]);
+    console.log(`reproducible run: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  it('replay re-runs the recorded inputs (manifest by digest, same recipe, same image id) and gets the same verdict', async () => {
+    const r = await rebuild(['replay', join(work, 'out-tally', 'result.json'), '--out', join(work, 'out-tally-replay')], {
+      env: { XDG_CACHE_HOME: join(work, 'cache') },
+    });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/same verdict: reproducible/i);
+    const before = await readResult(join(work, 'out-tally'));
+    const after = await readResult(join(work, 'out-tally-replay'));
+    expect(after.replayOf).toMatchObject({ same: true, verdict: 'reproducible' });
+    expect(after.inputs.manifestDigest).toBe(before.inputs.manifestDigest);
+    expect(after.inputs.pins.image.id).toBe(before.inputs.pins.image.id);
+    expect(after.inputs.pins.image.reason).toMatch(/^replay: the recorded image sha256:/);
+    expect(after.rebuilt?.sha256).toBe(before.rebuilt?.sha256);
+  });
+
+  it('replay refuses a result whose recipe digest no longer matches what the registry serves', async () => {
+    const before = await readResult(join(work, 'out-tally'));
+    const forged = { ...before, inputs: { ...before.inputs, recipe: { ...before.inputs.recipe, digest: '0'.repeat(64) } } };
+    const path = join(work, 'forged', 'result.json');
+    await execa('mkdir', ['-p', join(work, 'forged')]);
+    await writeFile(path, JSON.stringify(forged));
+    const r = await rebuild(['replay', path, '--out', join(work, 'out-forged')], { env: { XDG_CACHE_HOME: join(work, 'cache') } });
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toMatch(/the recipe of record changed/);
+    await expect(stat(join(work, 'out-forged'))).rejects.toThrow();
+  });
+
+  it('equivalent: the published file carries a .comment the rebuild does not; the dated builder tag is chosen', async () => {
+    // A dated tag of the builder, older than the build date, in the engine: verify must pick it.
+    const docker = new Docker();
+    const local = (await docker.listImages({ filters: { label: ['dev.rebuild.builder=debian-builder', 'dev.rebuild.arch=x86_64'] } }))
+      .sort((a, b) => b.Created - a.Created)[0]!;
+    datedTag = 'ghcr.io/pkgforge/devscripts/debian-builder-unstable:x86_64-v2025.02.26';
+    await docker.getImage(local.Id).tag({ repo: 'ghcr.io/pkgforge/devscripts/debian-builder-unstable', tag: 'x86_64-v2025.02.26' });
+    const out = join(work, 'out-eq');
+    const r = await verify(['tally-eq', '--arch', 'x86_64', '--out', out]);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('equivalent');
+    expect(res.explanations.map((e) => e.kind)).toContain('comment');
+    expect(res.differences).toEqual([]);
+    expect(res.rebuilt?.sha256).toBe(mains.tally!.sha256);
+    expect(res.inputs.pins.image.tag).toBe(datedTag);
+    expect(res.inputs.pins.image.reason).toMatch(/^dated tag .*x86_64-v2025\.02\.26: the newest of 1 on or before the build date 2025-03-04/);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/Explained differences/);
+  });
+
+  it('different: one .rodata byte differs; the report names the region', async () => {
+    const out = join(work, 'out-diff');
+    const r = await verify(['tally-diff', '--arch', 'x86_64', '--out', out, '--json']);
+    expect(r.exitCode, r.stderr).toBe(2);
+    const res = JSON.parse(r.stdout) as VerifyResult;
+    expect(res.verdict).toBe('different');
+    expect(res.differences.map((d) => d.region)).toContain('.rodata');
+    expect(res.differences.find((d) => d.region === '.rodata')?.differingBytes).toBe(1);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/\.rodata/);
+  });
+
+  it('upstream integrity: a wrong bsum in the metadata is reported before anything is built', async () => {
+    const out = join(work, 'out-badsum');
+    const r = await verify(['tally-badsum', '--arch', 'x86_64', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(6);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('upstream-integrity');
+    expect(res.published).toMatchObject({ shasumOk: true, bsumOk: false, blake3: mains['tally-badsum']!.blake3 });
+    expect(res.build).toBeUndefined();
+    expect(res.rebuilt).toBeUndefined();
+    await expect(stat(join(out, 'build'))).rejects.toThrow();
+    expect(r.stdout).toMatch(/UPSTREAM-INTEGRITY/);
+  });
+
+  it('a blob whose digest does not match (corrupting proxy) is a clean network/upstream error, not a verdict on the package', async () => {
+    proxy.mode = { corruptBlob: `sha256:${mains.tally!.sha256}` };
+    const out = join(work, 'out-corrupt');
+    const r = await verify(['tally', '--arch', 'x86_64', '--out', out], { mirror: proxy.url, cache: join(work, 'cache-corrupt') });
+    proxy.mode = {};
+    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect([6, 7]).toContain(r.exitCode);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('error');
+    expect(res.error?.message).toMatch(/digest/i);
+    expect(res.build).toBeUndefined();
+  });
+
+  it('several matches: a usage error listing them, exit 3; a qualifier picks one', async () => {
+    const r = await verify(['lc', '--arch', 'x86_64', '--out', join(work, 'out-lc')]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/lc#bincache/);
+    expect(r.stderr).toMatch(/lc#pkgcache/);
+    expect(r.stderr).not.toMatch(/internal error|    at /);
+    await expect(stat(join(work, 'out-lc'))).rejects.toThrow();
+  });
+
+  it('unknown builder image: error verdict, exit 5, with the fix', async () => {
+    const out = join(work, 'out-alpine');
+    const r = await verify(['tally-alpine', '--arch', 'x86_64', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(5);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('error');
+    expect(res.error?.category).toBe('environment');
+    expect(res.error?.fix).toMatch(/--image-map alpine-builder=/);
+    expect(r.stdout).toMatch(/--image-map alpine-builder=/);
+  });
+
+  it('leaves no containers behind', async () => {
+    expect(await leftoverContainers()).toEqual([]);
+  });
+});
