@@ -64,13 +64,7 @@ function tallyFiles(main: PushFile, sbuild: PushFile = file('SBUILD', join(TALLY
 /** The CLI, pointed at the loopback servers, with its own download cache. */
 function verify(args: string[], opts: { mirror?: string; cache?: string } = {}) {
   return rebuild(
-    [
-      ...args,
-      '--metadata-base',
-      meta.url,
-      '--registry-mirror',
-      `ghcr.io=${opts.mirror ?? registry.url}`,
-    ],
+    [...args, '--metadata-base', meta.url, '--registry-mirror', `ghcr.io=${opts.mirror ?? registry.url}`],
     { env: { XDG_CACHE_HOME: opts.cache ?? join(work, 'cache') } },
   );
 }
@@ -87,21 +81,42 @@ beforeAll(async () => {
   const tallyBytes = await readFile(join(pub, 'tally'));
 
   // reproducible: the example's published file
-  await publish({ repo: 'bincache', pkg: 'tally', pkgId: 'example.invalid.rebuild.tally', version: '2.1.0', mainFile: 'tally', files: tallyFiles(file('tally', join(pub, 'tally'))) });
+  await publish({
+    repo: 'bincache',
+    pkg: 'tally',
+    pkgId: 'example.invalid.rebuild.tally',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles(file('tally', join(pub, 'tally'))),
+  });
 
   // equivalent: the same file with a .comment section added back (pkgforge strips it; a CI that did not would publish this)
   const comment = join(work, 'comment.txt');
   await writeFile(comment, 'GCC: (Debian 12.2.0-14) 12.2.0\0');
   const withComment = join(work, 'tally-with-comment');
   await execa('objcopy', ['--add-section', `.comment=${comment}`, join(pub, 'tally'), withComment]);
-  await publish({ repo: 'bincache', pkg: 'tally-eq', pkgId: 'example.invalid.rebuild.tally-eq', version: '2.1.0', mainFile: 'tally', files: tallyFiles(file('tally', withComment)) });
+  await publish({
+    repo: 'bincache',
+    pkg: 'tally-eq',
+    pkgId: 'example.invalid.rebuild.tally-eq',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles(file('tally', withComment)),
+  });
 
   // different: one byte of .rodata changed (the printf format string)
   const changed = Buffer.from(tallyBytes);
   const at = changed.indexOf('(tally v');
   expect(at).toBeGreaterThan(0);
   changed[at + 1] = 'T'.charCodeAt(0);
-  await publish({ repo: 'bincache', pkg: 'tally-diff', pkgId: 'example.invalid.rebuild.tally-diff', version: '2.1.0', mainFile: 'tally', files: tallyFiles({ name: 'tally', bytes: changed }) });
+  await publish({
+    repo: 'bincache',
+    pkg: 'tally-diff',
+    pkgId: 'example.invalid.rebuild.tally-diff',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles({ name: 'tally', bytes: changed }),
+  });
 
   // upstream integrity: the metadata's bsum is not the file's
   await publish({
@@ -138,7 +153,11 @@ beforeAll(async () => {
       pkgId: `example.invalid.rebuild.lc.${repo}`,
       version: '0.3.0',
       mainFile: 'lc',
-      files: [file('lc', join(lcPub, 'lc')), file('SBUILD', join(EX, 'wc-host', 'SBUILD')), file('CHECKSUM', join(lcPub, 'CHECKSUM'))],
+      files: [
+        file('lc', join(lcPub, 'lc')),
+        file('SBUILD', join(EX, 'wc-host', 'SBUILD')),
+        file('CHECKSUM', join(lcPub, 'CHECKSUM')),
+      ],
     });
   }
 
@@ -149,7 +168,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (datedTag) await new Docker().getImage(datedTag).remove({ noprune: true }).catch(() => undefined);
+  if (datedTag)
+    await new Docker()
+      .getImage(datedTag)
+      .remove({ noprune: true })
+      .catch(() => undefined);
   await meta?.stop();
   await proxy?.stop();
   await registry?.stop();
@@ -162,23 +185,44 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     proxy.mode = { dropBlob: { times: 1, digest } };
     const out = join(work, 'out-tally');
     const t0 = Date.now();
-    const r = await verify(['tally', '--arch', 'x86_64', '--out', out], { mirror: proxy.url, cache: join(work, 'cache-drop') });
+    const r = await verify(['tally', '--arch', 'x86_64', '--out', out], {
+      mirror: proxy.url,
+      cache: join(work, 'cache-drop'),
+    });
     proxy.mode = {};
-    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(proxy.blobGets(digest)).toBeGreaterThanOrEqual(2); // dropped once, fetched again
     const res = await readResult(out);
     expect(res.verdict).toBe('reproducible');
-    expect(res.published).toMatchObject({ name: 'tally', sha256: mains.tally!.sha256, blake3: mains.tally!.blake3, shasumOk: true, bsumOk: true });
-    expect(res.rebuilt).toMatchObject({ name: 'tally', sha256: mains.tally!.sha256, blake3: mains.tally!.blake3 });
+    expect(res.published).toMatchObject({
+      name: 'tally',
+      sha256: mains.tally!.sha256,
+      blake3: mains.tally!.blake3,
+      shasumOk: true,
+      bsumOk: true,
+    });
+    expect(res.rebuilt).toMatchObject({
+      name: 'tally',
+      sha256: mains.tally!.sha256,
+      blake3: mains.tally!.blake3,
+    });
     expect(res.inputs.pins.pkgver).toBe('2.1.0');
     expect(res.build?.inputs.pkgver).toEqual({ source: 'pinned', value: '2.1.0' }); // x_exec.pkgver not run
     expect(res.inputs.manifestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(res.inputs.recipe.digest).toBe(hashBytes(await readFile(join(TALLY, 'SBUILD'))).sha256);
     expect(res.inputs.pins.image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(res.inputs.pins.image.reason).toMatch(/^no dated builder image before 2025-03-04; using local rebuild\/debian-builder:x86_64-/);
+    expect(res.inputs.pins.image.reason).toMatch(
+      /^no dated builder image before 2025-03-04; using local rebuild\/debian-builder:x86_64-/,
+    );
     // the files of record and both reports are in the output directory
-    expect((await readdir(join(out, 'published'))).sort()).toEqual(['CHECKSUM', 'SBUILD', 'tally', 'tally.log', 'tally.version']);
+    expect((await readdir(join(out, 'published'))).sort()).toEqual([
+      'CHECKSUM',
+      'SBUILD',
+      'tally',
+      'tally.log',
+      'tally.version',
+    ]);
     expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('REPRODUCIBLE');
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain(mains.tally!.sha256);
     expect(r.stdout).toContain('REPRODUCIBLE');
@@ -187,9 +231,12 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
   });
 
   it('replay re-runs the recorded inputs (manifest by digest, same recipe, same image id) and gets the same verdict', async () => {
-    const r = await rebuild(['replay', join(work, 'out-tally', 'result.json'), '--out', join(work, 'out-tally-replay')], {
-      env: { XDG_CACHE_HOME: join(work, 'cache') },
-    });
+    const r = await rebuild(
+      ['replay', join(work, 'out-tally', 'result.json'), '--out', join(work, 'out-tally-replay')],
+      {
+        env: { XDG_CACHE_HOME: join(work, 'cache') },
+      },
+    );
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/same verdict: reproducible/i);
     const before = await readResult(join(work, 'out-tally'));
@@ -203,11 +250,16 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
 
   it('replay refuses a result whose recipe digest no longer matches what the registry serves', async () => {
     const before = await readResult(join(work, 'out-tally'));
-    const forged = { ...before, inputs: { ...before.inputs, recipe: { ...before.inputs.recipe, digest: '0'.repeat(64) } } };
+    const forged = {
+      ...before,
+      inputs: { ...before.inputs, recipe: { ...before.inputs.recipe, digest: '0'.repeat(64) } },
+    };
     const path = join(work, 'forged', 'result.json');
     await execa('mkdir', ['-p', join(work, 'forged')]);
     await writeFile(path, JSON.stringify(forged));
-    const r = await rebuild(['replay', path, '--out', join(work, 'out-forged')], { env: { XDG_CACHE_HOME: join(work, 'cache') } });
+    const r = await rebuild(['replay', path, '--out', join(work, 'out-forged')], {
+      env: { XDG_CACHE_HOME: join(work, 'cache') },
+    });
     expect(r.exitCode).toBe(6);
     expect(r.stderr).toMatch(/the recipe of record changed/);
     await expect(stat(join(work, 'out-forged'))).rejects.toThrow();
@@ -216,10 +268,15 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
   it('equivalent: the published file carries a .comment the rebuild does not; the dated builder tag is chosen', async () => {
     // A dated tag of the builder, older than the build date, in the engine: verify must pick it.
     const docker = new Docker();
-    const local = (await docker.listImages({ filters: { label: ['dev.rebuild.builder=debian-builder', 'dev.rebuild.arch=x86_64'] } }))
-      .sort((a, b) => b.Created - a.Created)[0]!;
+    const local = (
+      await docker.listImages({
+        filters: { label: ['dev.rebuild.builder=debian-builder', 'dev.rebuild.arch=x86_64'] },
+      })
+    ).sort((a, b) => b.Created - a.Created)[0]!;
     datedTag = 'ghcr.io/pkgforge/devscripts/debian-builder-unstable:x86_64-v2025.02.26';
-    await docker.getImage(local.Id).tag({ repo: 'ghcr.io/pkgforge/devscripts/debian-builder-unstable', tag: 'x86_64-v2025.02.26' });
+    await docker
+      .getImage(local.Id)
+      .tag({ repo: 'ghcr.io/pkgforge/devscripts/debian-builder-unstable', tag: 'x86_64-v2025.02.26' });
     const out = join(work, 'out-eq');
     const r = await verify(['tally-eq', '--arch', 'x86_64', '--out', out]);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1);
@@ -229,7 +286,9 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(res.differences).toEqual([]);
     expect(res.rebuilt?.sha256).toBe(mains.tally!.sha256);
     expect(res.inputs.pins.image.tag).toBe(datedTag);
-    expect(res.inputs.pins.image.reason).toMatch(/^dated tag .*x86_64-v2025\.02\.26: the newest of 1 on or before the build date 2025-03-04/);
+    expect(res.inputs.pins.image.reason).toMatch(
+      /^dated tag .*x86_64-v2025\.02\.26: the newest of 1 on or before the build date 2025-03-04/,
+    );
     expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/Explained differences/);
   });
 
@@ -250,7 +309,11 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(r.exitCode, r.stderr).toBe(6);
     const res = await readResult(out);
     expect(res.verdict).toBe('upstream-integrity');
-    expect(res.published).toMatchObject({ shasumOk: true, bsumOk: false, blake3: mains['tally-badsum']!.blake3 });
+    expect(res.published).toMatchObject({
+      shasumOk: true,
+      bsumOk: false,
+      blake3: mains['tally-badsum']!.blake3,
+    });
     expect(res.build).toBeUndefined();
     expect(res.rebuilt).toBeUndefined();
     await expect(stat(join(out, 'build'))).rejects.toThrow();
@@ -260,9 +323,12 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
   it('a blob whose digest does not match (corrupting proxy) is a clean network/upstream error, not a verdict on the package', async () => {
     proxy.mode = { corruptBlob: `sha256:${mains.tally!.sha256}` };
     const out = join(work, 'out-corrupt');
-    const r = await verify(['tally', '--arch', 'x86_64', '--out', out], { mirror: proxy.url, cache: join(work, 'cache-corrupt') });
+    const r = await verify(['tally', '--arch', 'x86_64', '--out', out], {
+      mirror: proxy.url,
+      cache: join(work, 'cache-corrupt'),
+    });
     proxy.mode = {};
-    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
     expect([6, 7]).toContain(r.exitCode);
     const res = await readResult(out);
     expect(res.verdict).toBe('error');
@@ -275,7 +341,7 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/lc#bincache/);
     expect(r.stderr).toMatch(/lc#pkgcache/);
-    expect(r.stderr).not.toMatch(/internal error|    at /);
+    expect(r.stderr).not.toMatch(/internal error| {4}at /);
     await expect(stat(join(work, 'out-lc'))).rejects.toThrow();
   });
 

@@ -51,7 +51,7 @@ export function commandSuggestion(word: string, commands: string[]): string | un
   const w = word.toLowerCase();
   const best = commands
     .map((c) => ({ c, d: editDistance(w, c) }))
-    .filter(({ c, d }) => d > 0 && d <= Math.max(1, Math.floor(c.length / 3)))
+    .filter(({ c, d }) => d > 0 && d <= (c.length <= 4 ? 1 : 2))
     .sort((x, y) => x.d - y.d)[0];
   return best?.c;
 }
