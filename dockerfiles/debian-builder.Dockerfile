@@ -26,5 +26,10 @@ RUN mkdir -p /build-bins \
  && echo "LC_ALL=C.UTF-8" >> /etc/environment \
  && echo "LANG=C.UTF-8" > /etc/locale.conf
 
+# rebuild's git wrapper: with REBUILD_SOURCE_COMMIT set (a `HEAD-<sha>-<date>`
+# version), a `git clone` is checked out at the published commit.
+COPY runners/git-pin /usr/local/bin/git
+RUN chmod 0755 /usr/local/bin/git
+
 WORKDIR /
 CMD ["bash"]

@@ -19,6 +19,8 @@ ENV DEBIAN_FRONTEND="noninteractive" \
 COPY runners/ /opt/rebuild/runners/
 RUN chmod 0755 /opt/rebuild/runners/docker-shim \
  && ln -sf /opt/rebuild/runners/docker-shim /usr/local/bin/docker \
+ && chmod 0755 /opt/rebuild/runners/git-pin \
+ && ln -sf /opt/rebuild/runners/git-pin /usr/local/bin/git \
  && mkdir -p /build-bins
 
 WORKDIR /

@@ -29,8 +29,8 @@ export interface AuditConfig {
   retry: RetryPolicy;
   /** No unit starts after this time. */
   deadline?: Date;
-  /** Where each unit's verification goes: `<outDir>/packages/<arch>/<repo>/<pkg_id>/<pkg>`. */
-  outDir: string;
+  /** This audit's directory (given its id): units go to `<dir>/packages/<arch>/<repo>/<pkg_id>/<pkg>`. */
+  outDir: (auditId: number) => string;
   /** Passed to every verification. */
   verify: Omit<VerifyOptions, 'query' | 'arch' | 'outDir' | 'signal'>;
   /** Stored with the audit (what was asked for). */
@@ -68,6 +68,8 @@ export interface AuditDeps {
 
 export interface AuditOutcome {
   auditId: number;
+  /** This audit's directory (reports, packages/). */
+  dir: string;
   /** Every selected unit (and every unresolved list entry), in selection order. */
   items: AuditItem[];
   /** Earlier audits found dead and marked killed. */
@@ -135,13 +137,28 @@ function errorResult(unit: Unit, opts: VerifyOptions, err: unknown, startedAt: D
       buildDate: r.buildDate,
       arch: r.arch,
     },
-    published: { name: r.pkg, sha256: '', blake3: '', size: 0, source: 'not fetched', shasumOk: false, bsumOk: false },
+    published: {
+      name: r.pkg,
+      sha256: '',
+      blake3: '',
+      size: 0,
+      source: 'not fetched',
+      shasumOk: false,
+      bsumOk: false,
+    },
     explanations: [],
     differences: [],
     inputs: {
       query: opts.query,
       arch: r.arch,
-      record: { repo: r.repo, pkg: r.pkg, pkgId: r.pkgId, version: r.version, buildDate: r.buildDate, ghcrPkg: r.ghcrPkg },
+      record: {
+        repo: r.repo,
+        pkg: r.pkg,
+        pkgId: r.pkgId,
+        version: r.version,
+        buildDate: r.buildDate,
+        ghcrPkg: r.ghcrPkg,
+      },
       manifestDigest: '',
       recipe: { digest: '', path: '' },
       pins: { pkgver: r.version, image: { tag: '', id: '', reason: 'not reached' } },
@@ -224,6 +241,8 @@ export async function runAudit(
   const startedAt = now().toISOString();
   const { id: auditId, killed } = store.beginAudit(config.options);
   store.setSelected(auditId, units.length);
+  const auditDir = config.outDir(auditId);
+  store.setReportDir(auditId, auditDir);
   const beat = setInterval(() => {
     try {
       store.heartbeat(auditId);
@@ -266,7 +285,11 @@ export async function runAudit(
       }
       if (config.deadline && now().getTime() >= config.deadline.getTime()) {
         deadlineReached = true;
-        return itemOf(unit, 'not-reached', `the deadline ${config.deadline.toISOString()} came before it started`);
+        return itemOf(
+          unit,
+          'not-reached',
+          `the deadline ${config.deadline.toISOString()} came before it started`,
+        );
       }
       return undefined;
     };
@@ -282,7 +305,11 @@ export async function runAudit(
       const claim = store.claim(unit.key, auditId);
       if (!claim.ok) {
         const h = claim.holder;
-        const it = itemOf(unit, 'elsewhere', `audit #${h.auditId} (pid ${h.pid} on ${h.host}) is verifying it`);
+        const it = itemOf(
+          unit,
+          'elsewhere',
+          `audit #${h.auditId} (pid ${h.pid} on ${h.host}) is verifying it`,
+        );
         store.recordItems(auditId, [it]);
         return finish(it);
       }
@@ -293,13 +320,18 @@ export async function runAudit(
           const d = decideSkip(unit.record, fresh, deps.env, { retryFailed: config.retryFailed });
           if (d.skip && !config.recheck) {
             store.release(unit.key, auditId);
-            const it = itemOf(unit, 'skipped', `verified meanwhile by audit #${fresh.auditId}: ${fresh.verdict}`, fresh);
+            const it = itemOf(
+              unit,
+              'skipped',
+              `verified meanwhile by audit #${fresh.auditId}: ${fresh.verdict}`,
+              fresh,
+            );
             store.recordItems(auditId, [it]);
             return finish(it);
           }
         }
         const prev = fresh ?? q.prev;
-        const outDir = unitOutDir(config.outDir, unit);
+        const outDir = unitOutDir(auditDir, unit);
         const verdicts: VerifyVerdict[] = [];
         let result: VerifyResult | undefined;
         for (let attempt = 1; ; attempt++) {
@@ -333,11 +365,18 @@ export async function runAudit(
           const delay = retryDelay(result.verdict, attempt, config.retry, wouldBe);
           if (delay === undefined) break;
           if (config.deadline && now().getTime() + delay >= config.deadline.getTime()) break;
-          progress.log(unit, `attempt ${attempt}: ${result.verdict}; trying again in ${Math.round(delay / 1000)} s`);
+          progress.log(
+            unit,
+            `attempt ${attempt}: ${result.verdict}; trying again in ${Math.round(delay / 1000)} s`,
+          );
           await sleep(delay, config.signal);
           if (config.signal?.aborted) break;
         }
-        const stored = store.recordResult(auditId, toNewResult(unit, result!, verdicts, now()), Date.now() - t0);
+        const stored = store.recordResult(
+          auditId,
+          toNewResult(unit, result!, verdicts, now()),
+          Date.now() - t0,
+        );
         return finish({ ...itemOf(unit, 'verified', stored.summary, stored), wallMs: Date.now() - t0 });
       } catch (err) {
         store.release(unit.key, auditId);
@@ -362,6 +401,7 @@ export async function runAudit(
   ];
   return {
     auditId,
+    dir: auditDir,
     items: ordered,
     killed,
     interrupted: interrupted || config.signal?.aborted === true,

@@ -4,8 +4,9 @@
  * Pure: the records are loaded elsewhere.
  */
 import type { Arch } from '../engine/types.js';
+import { matchPackage, type ParsedIndex } from '../upstream/records.js';
 import type { PackageRecord, RepoName } from '../upstream/types.js';
-import { RebuildError } from '../util/errors.js';
+import { isRebuildError, RebuildError } from '../util/errors.js';
 import { type AuditItem, type Unit, unitKey } from './types.js';
 
 export interface ListEntry {
@@ -88,28 +89,9 @@ export function filterRecords(records: readonly PackageRecord[], f: IndexFilter)
 export function unitFor(record: PackageRecord): Unit {
   return {
     key: unitKey(record),
-    query: `${record.pkgId}#${record.repo}`,
+    query: `${record.pkg}#${record.pkgId}#${record.repo}`,
     record,
   };
-}
-
-/**
- * Matches a list entry against one arch's records as `rebuild <pkg>` does:
- * `pkg`, `pkg_name`, `pkg_id` or `pkg_family`, optionally `#repo`. An exact
- * pkg_id match wins over names.
- */
-export function matchEntry(records: readonly PackageRecord[], query: string): PackageRecord[] {
-  const hash = query.lastIndexOf('#');
-  const name = hash === -1 ? query : query.slice(0, hash);
-  const repo = hash === -1 ? undefined : query.slice(hash + 1);
-  const pool = repo ? records.filter((r) => r.repo === repo) : records;
-  const byId = pool.filter((r) => r.pkgId === name);
-  if (byId.length > 0) {
-    // A pkg_id can hold several programs; narrow by name when the id is also one.
-    const named = byId.filter((r) => r.pkg === name || r.pkgName === name);
-    return named.length > 0 ? named : byId;
-  }
-  return pool.filter((r) => r.pkg === name || r.pkgName === name || r.pkgFamily === name);
 }
 
 export interface Selection {
@@ -118,54 +100,53 @@ export interface Selection {
   unresolved: AuditItem[];
 }
 
-/** Units for a list file: each entry must match exactly one record per arch it is published for. */
+/**
+ * Units for a list file: each entry is matched as `rebuild <pkg>` matches it
+ * (upstream's matchPackage), per arch. An entry that names several packages,
+ * or an invalid record, is reported and not verified; an entry published for
+ * none of the arches too.
+ */
 export function selectFromList(
   entries: readonly ListEntry[],
-  byArch: ReadonlyMap<Arch, readonly PackageRecord[]>,
+  byArch: ReadonlyMap<Arch, ParsedIndex>,
   file: string,
 ): Selection {
   const units: Unit[] = [];
   const unresolved: AuditItem[] = [];
   const seen = new Set<string>();
+  const arches = [...byArch.keys()];
   for (const e of entries) {
-    let foundAnywhere = false;
-    for (const [arch, records] of byArch) {
-      const m = matchEntry(records, e.query);
-      if (m.length === 1) {
-        foundAnywhere = true;
-        const u = unitFor(m[0]!);
+    let found = false;
+    const problems: string[] = [];
+    for (const [arch, index] of byArch) {
+      try {
+        const u = unitFor(matchPackage(index, e.query, arch));
+        found = true;
         if (!seen.has(u.key)) {
           seen.add(u.key);
           units.push(u);
         }
-      } else if (m.length > 1) {
-        foundAnywhere = true;
-        const names = m.map((r) => `${r.pkgId === e.query ? r.pkg : r.pkgId}#${r.repo}`);
-        unresolved.push({
-          unit: `${file}:${e.line}@${arch}`,
-          repo: '',
-          pkg: e.query,
-          pkgId: '',
-          arch,
-          version: '',
-          status: 'unresolved',
-          detail: `${e.query} matches ${m.length} packages (${names.join(', ')}); write one of them in ${file} line ${e.line}`,
-        });
+      } catch (err) {
+        if (!isRebuildError(err)) throw err;
+        if (err.message.startsWith('no package')) continue;
+        found = true;
+        problems.push(`${arch}: ${err.message}${err.fix ? ` (${err.fix})` : ''}`);
       }
     }
-    if (!foundAnywhere) {
-      const arch = [...byArch.keys()][0]!;
+    const add = (detail: string) =>
       unresolved.push({
         unit: `${file}:${e.line}`,
         repo: '',
         pkg: e.query,
         pkgId: '',
-        arch,
+        arch: arches[0]!,
         version: '',
         status: 'unresolved',
-        detail: `${e.query} (${file} line ${e.line}) is not in the metadata index for ${[...byArch.keys()].join(', ')}`,
+        detail,
       });
-    }
+    if (problems.length > 0) add(`${file} line ${e.line}: ${problems.join('; ')}`);
+    else if (!found)
+      add(`${file} line ${e.line}: ${e.query} is not in the metadata index for ${arches.join(', ')}`);
   }
   return { units, unresolved };
 }

@@ -523,7 +523,7 @@ export class AuditStore {
    * Records one verdict, its change against the previous verdict for the same
    * unit, this audit's item for it, and releases the claim: one transaction.
    */
-  recordResult(auditId: number, res: NewResult, wallMs?: number): StoredResult {
+  recordResult(auditId: number, res: NewResult, wallMs?: number, why?: string): StoredResult {
     return this.db
       .transaction(() => {
         const prev = this.latest(res.unit);
@@ -592,7 +592,7 @@ export class AuditStore {
             res.pkgId,
             res.arch,
             res.version,
-            res.summary,
+            why ?? res.summary,
             id,
             wallMs === undefined ? null : Math.round(wallMs),
           );

@@ -11,6 +11,12 @@ async function registrars(): Promise<Registrar[]> {
     import('./commands/compare.js'),
     import('./commands/recipe.js'),
     import('./commands/runner.js'),
+    import('./commands/search.js'),
+    import('./commands/info.js'),
+    import('./commands/verify.js'),
+    import('./commands/replay.js'),
+    import('./commands/audit.js'),
+    import('./commands/history.js'),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }

@@ -61,6 +61,7 @@ const RECIPE_VERSION = 1;
 /** Extra folders (beside the Dockerfile) that go into a Dockerfile's build context. */
 const CONTEXT_DIRS: Readonly<Record<string, readonly string[]>> = {
   [HOST_RUNNER]: ['runners'],
+  [DEFAULT_BUILDER]: ['runners'],
 };
 
 export interface EnsureOptions {

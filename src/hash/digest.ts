@@ -60,7 +60,8 @@ export async function hashFile(path: string): Promise<Digests> {
     handle = await open(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
     throw new RebuildError('input', `cannot read: ${why}`, {
       subject: path,
       cause: err,

@@ -1,6 +1,13 @@
 /** The upstream module: pkgforge's metadata and its OCI artifacts. */
 export { BlobCache, defaultBlobCacheDir, defaultCacheRoot } from './cache.js';
-export { DEFAULT_METADATA_BASE, fetchIndexText, indexUrl, loadMetadata, type MetadataIndex, resolvePackage } from './metadata.js';
+export {
+  DEFAULT_METADATA_BASE,
+  fetchIndexText,
+  indexUrl,
+  loadMetadata,
+  type MetadataIndex,
+  resolvePackage,
+} from './metadata.js';
 export { OciClient, parseBearerChallenge, type ResolvedManifest } from './oci.js';
 export { type PushFile, pushArtifact } from './oci-push.js';
 export {

@@ -7,7 +7,15 @@ import { parseArch } from '../engine/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { defaultCacheRoot } from './cache.js';
-import { DEFAULT_BOUNDS, type HttpBounds, idleTimeout, isTransientStatus, readBounded, TransientError, withRetries } from './http.js';
+import {
+  DEFAULT_BOUNDS,
+  type HttpBounds,
+  idleTimeout,
+  isTransientStatus,
+  readBounded,
+  TransientError,
+  withRetries,
+} from './http.js';
 import { matchPackage, type ParsedIndex, parseIndex, REPOS } from './records.js';
 import type { MetadataSource, PackageRecord, RepoName } from './types.js';
 
@@ -49,7 +57,8 @@ function boundsOf(source: MetadataSource): HttpBounds {
  * Last-Modified and revalidated (304 → the cached copy).
  */
 export async function fetchIndexText(url: string, source: MetadataSource = {}): Promise<string> {
-  const cacheDir = source.cacheDir === false ? undefined : (source.cacheDir ?? join(defaultCacheRoot(), 'metadata'));
+  const cacheDir =
+    source.cacheDir === false ? undefined : (source.cacheDir ?? join(defaultCacheRoot(), 'metadata'));
   const key = createHash('sha256').update(url).digest('hex').slice(0, 32);
   const bodyPath = cacheDir ? join(cacheDir, `${key}.json`) : undefined;
   const metaPath = cacheDir ? join(cacheDir, `${key}.meta.json`) : undefined;
@@ -120,16 +129,23 @@ function parseJson(text: string, source: string): unknown {
   }
 }
 
-async function readOverride(override: string, source: MetadataSource): Promise<{ text: string; where: string }> {
+async function readOverride(
+  override: string,
+  source: MetadataSource,
+): Promise<{ text: string; where: string }> {
   if (isUrl(override)) return { text: await fetchIndexText(override, source), where: override };
   const path = override.startsWith('file:') ? fileURLToPath(override) : resolve(override);
   try {
     return { text: await readFile(path, 'utf8'), where: path };
   } catch (err) {
-    throw new RebuildError('input', `cannot read the metadata file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      subject: path,
-      fix: 'pass --metadata an existing index file (e.g. a saved bincache/aarch64-Linux.json) or a URL',
-    });
+    throw new RebuildError(
+      'input',
+      `cannot read the metadata file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        subject: path,
+        fix: 'pass --metadata an existing index file (e.g. a saved bincache/aarch64-Linux.json) or a URL',
+      },
+    );
   }
 }
 
@@ -190,7 +206,11 @@ export async function loadMetadata(source: MetadataSource, arch: Arch): Promise<
 }
 
 /** Loads the metadata for `arch` and returns the one record `query` names (see `matchPackage`). */
-export async function resolvePackage(query: string, arch: Arch, source: MetadataSource = {}): Promise<PackageRecord> {
+export async function resolvePackage(
+  query: string,
+  arch: Arch,
+  source: MetadataSource = {},
+): Promise<PackageRecord> {
   const index = await loadMetadata(source, arch);
   return matchPackage(index, query, arch);
 }

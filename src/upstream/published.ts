@@ -27,7 +27,10 @@ function titledLayers(layers: Descriptor[]): Layer[] {
  * file is its own layer), else the file named `pkg_name`, the first of
  * `provides`, or `pkg`.
  */
-export function findMainLayer<T extends { name: string; digest: string }>(record: PackageRecord, layers: T[]): T | undefined {
+export function findMainLayer<T extends { name: string; digest: string }>(
+  record: PackageRecord,
+  layers: T[],
+): T | undefined {
   const byDigest = layers.find((l) => l.digest === `sha256:${record.shasum}` && !l.name.endsWith('.sig'));
   if (byDigest) return byDigest;
   for (const name of [record.pkgName, record.provides[0], record.pkg]) {
@@ -42,7 +45,10 @@ export function findMainLayer<T extends { name: string; digest: string }>(record
  * artifact (`ghcr_pkg`): the manifest, then each wanted layer by digest into
  * the cache, verified against the digest as it streams.
  */
-export async function fetchPublished(record: PackageRecord, opts: FetchOptions = {}): Promise<PublishedArtifact> {
+export async function fetchPublished(
+  record: PackageRecord,
+  opts: FetchOptions = {},
+): Promise<PublishedArtifact> {
   const client = opts.client ?? new OciClient(opts);
   const resolved = await client.getManifest(record.ghcrPkg, record.arch);
   const layers = titledLayers(resolved.manifest.layers);
@@ -70,12 +76,18 @@ export async function fetchPublished(record: PackageRecord, opts: FetchOptions =
       );
     }
     const prog = main.name;
-    wanted = ['SBUILD', prog, `${prog}.log`, `${prog}.version`, 'CHECKSUM'].filter((n) => layers.some((l) => l.name === n));
+    wanted = ['SBUILD', prog, `${prog}.log`, `${prog}.version`, 'CHECKSUM'].filter((n) =>
+      layers.some((l) => l.name === n),
+    );
   }
   const files: Record<string, FetchedFile> = {};
   for (const name of wanted) {
     const layer = layers.find((l) => l.name === name)!;
-    const blob = await client.fetchBlob(resolved.reference, { digest: layer.digest, size: layer.size, title: name });
+    const blob = await client.fetchBlob(resolved.reference, {
+      digest: layer.digest,
+      size: layer.size,
+      title: name,
+    });
     files[name] = { name, digest: layer.digest, size: blob.size, path: blob.path };
   }
   const out: PublishedArtifact = {
@@ -120,14 +132,22 @@ export async function verifyPublishedFile(
 }
 
 /** Throws RebuildError('upstream') when `check` failed, naming what was expected and found. */
-export function assertPublishedIntegrity(record: PackageRecord, name: string, check: PublishedFileCheck): void {
+export function assertPublishedIntegrity(
+  record: PackageRecord,
+  name: string,
+  check: PublishedFileCheck,
+): void {
   const bad: string[] = [];
   if (!check.shasumOk) bad.push(`SHA-256 ${check.sha256} ≠ shasum ${record.shasum}`);
   if (!check.bsumOk) bad.push(`BLAKE3 ${check.blake3} ≠ bsum ${record.bsum}`);
   if (bad.length > 0) {
-    throw new RebuildError('upstream', `published ${name} does not match its own metadata: ${bad.join('; ')}`, {
-      subject: `${record.pkg} ${record.version} (${record.repo}, ${record.arch})`,
-      fix: 'this is an upstream integrity failure, not a rebuild mismatch: report it to pkgforge',
-    });
+    throw new RebuildError(
+      'upstream',
+      `published ${name} does not match its own metadata: ${bad.join('; ')}`,
+      {
+        subject: `${record.pkg} ${record.version} (${record.repo}, ${record.arch})`,
+        fix: 'this is an upstream integrity failure, not a rebuild mismatch: report it to pkgforge',
+      },
+    );
   }
 }

@@ -41,7 +41,6 @@ const str = z.string();
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const hex64 = z.string().trim().regex(HEX64, 'must be 64 hex digits');
 const stringList = z.array(z.string(), 'must be an array of strings');
-const optStr = z.string().optional();
 const reference = z
   .string()
   .trim()
@@ -99,12 +98,8 @@ export const RawRecordSchema = z.object({
   src_url: optional(stringList),
   size_raw: optional(digits),
   ghcr_size_raw: optional(digits),
-  _disabled: optionalStr(),
+  _disabled: optional(str),
 });
-
-function optionalStr() {
-  return optStr;
-}
 
 /** `HEAD-<7..40 hex>-<date>`: the source commit and the date as ISO (or as written). */
 export function parseVersion(version: string): { sha: string; date: string } | undefined {

@@ -150,6 +150,20 @@ export function verifyDoc(r: VerifyResult): Doc {
     }
   }
 
+  if (r.replayOf) {
+    blocks.push({ t: 'heading', level: 2, text: 'Replay' });
+    const rows: Array<[string, Rich]> = [
+      ['of', code(r.replayOf.result)],
+      [
+        'verdict',
+        r.replayOf.same
+          ? tone('ok', `the same: ${r.verdict}`)
+          : tone('bad', `CHANGED: ${r.replayOf.verdict} → ${r.verdict}`),
+      ],
+    ];
+    for (const ch of r.replayOf.changes.filter((x) => !x.startsWith('verdict:'))) rows.push(['changed', ch]);
+    blocks.push({ t: 'kv', rows });
+  }
   blocks.push({ t: 'heading', level: 2, text: 'Inputs (rebuild replay result.json runs these again)' });
   const pins = r.inputs.pins;
   const inputRows: Array<[string, Rich]> = [

@@ -179,9 +179,6 @@ async function run(
   const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
   try {
     // 1. The files of record.
-    const wanted = ['SBUILD', mainName, `${mainName}.log`, `${mainName}.version`, 'CHECKSUM'].filter(
-      (n, i, a) => a.indexOf(n) === i && (n === 'SBUILD' || n === mainName || record.ghcrFiles.includes(n)),
-    );
     const fetchRecord = c.replay?.manifestDigest
       ? {
           ...record,
@@ -189,7 +186,7 @@ async function run(
         }
       : record;
     const artifact = await reporter.step(`Fetching ${fetchRecord.ghcrPkg}`, () =>
-      upstream.fetch(fetchRecord, { ...opts.registry, files: wanted }),
+      upstream.fetch(fetchRecord, { ...opts.registry }),
     );
     inputs.manifestDigest = artifact.manifestDigest;
     inputs.files = Object.fromEntries(Object.entries(artifact.files).map(([n, f]) => [n, f.digest]));
@@ -210,6 +207,14 @@ async function run(
         subject: artifact.reference,
         fix: `the artifact holds ${Object.keys(artifact.files).join(', ') || 'no files'}; report it to pkgforge`,
       });
+    }
+
+    const sbuildFile = artifact.files.SBUILD;
+    if (sbuildFile) {
+      inputs.recipe = {
+        digest: sbuildFile.digest.replace(/^sha256:/, ''),
+        path: join(outDir, 'published', 'SBUILD'),
+      };
     }
 
     // 2. The published file against its own published checksums, before anything else.
@@ -346,7 +351,7 @@ async function checksumFileNote(
       (e.blake3 === undefined || e.blake3 === blake3) && (e.sha256 === undefined || e.sha256 === sha256);
     note(
       ok
-        ? `the artifact's CHECKSUM agrees with the metadata for ${mainName}`
+        ? `the artifact's CHECKSUM agrees with the published ${mainName}`
         : `the artifact's CHECKSUM disagrees with the published ${mainName} (CHECKSUM blake3 ${e.blake3 ?? '-'})`,
     );
   } catch {
@@ -375,8 +380,8 @@ async function imagePins(
     .flatMap((i) => i.RepoTags ?? [])
     .filter((t) => t !== '<none>:<none>');
   for (const name of names) {
-    const short = name.split('/').pop()?.split(/[:@]/)[0] ?? name;
-    const replayed = c.replay?.images?.find((i) => i.asWritten === name);
+    const short = shortName(name);
+    const replayed = c.replay?.images?.find((i) => shortName(i.asWritten) === short);
     if (replayed) {
       const present = await docker
         .getImage(replayed.id)
@@ -413,6 +418,11 @@ async function imagePins(
   return { map: { ...map, ...user }, reasons };
 }
 
+/** `ghcr.io/pkgforge/devscripts/debian-builder-unstable:$(uname -m)` → `debian-builder-unstable`. */
+function shortName(image: string): string {
+  return image.split('@')[0]!.split('/').pop()?.split(':')[0] ?? image;
+}
+
 function recordImages(
   build: BuildResult,
   recipe: Recipe,
@@ -422,8 +432,8 @@ function recordImages(
 ): void {
   const reasonFor = (asWritten: string, tag: string) => {
     const exact = reasons.get(asWritten);
-    const short = asWritten.split('/').pop()?.split(/[:@]/)[0];
-    const r = exact ?? [...reasons].find(([k]) => k.split('/').pop()?.split(/[:@]/)[0] === short)?.[1];
+    const short = shortName(asWritten);
+    const r = exact ?? [...reasons].find(([k]) => shortName(k) === short)?.[1];
     return (r ?? `no dated builder image before ${dayOf(record.buildDate)}; using local <tag>`).replace(
       '<tag>',
       tag,
@@ -505,7 +515,7 @@ async function judge(
   result.rebuilt = { name: out.name, sha256: out.sha256, blake3: out.blake3, size: out.size };
   if (out.check === 'match') {
     result.verdict = 'reproducible';
-    result.summary = `${who}: reproducible — the rebuilt ${out.name} has the published bytes (sha256 ${out.sha256.slice(0, 16)}…)`;
+    result.summary = `${who}: the rebuilt ${out.name} has the published bytes (sha256 ${out.sha256.slice(0, 16)}…)`;
     return result;
   }
   let comparison: Comparison | undefined;
@@ -515,7 +525,7 @@ async function judge(
   }
   if (!comparison) {
     result.verdict = 'different';
-    result.summary = `${who}: different — the rebuilt ${out.name} does not match and could not be compared (see ${buildOut}/build.log)`;
+    result.summary = `${who}: the rebuilt ${out.name} does not match and could not be compared (see ${buildOut}/build.log)`;
     return result;
   }
   result.explanations = comparison.explanations;
@@ -530,8 +540,8 @@ async function judge(
   const sentence = out.comparison?.summary.replace(/^[A-Z]+ — /, '') ?? '';
   result.summary =
     v === 'equivalent'
-      ? `${who}: equivalent — the rebuilt ${out.name} ${sentence.replace(/^differs/, 'differs from the published file')}`
-      : `${who}: different — ${sentence}`;
+      ? `${who}: the rebuilt ${out.name} ${sentence.replace(/^differs/, 'differs from the published file')}`
+      : `${who}: ${sentence}`;
   return result;
 }
 

@@ -315,3 +315,66 @@ describe('rebuild build (aarch64 under QEMU) and verification', () => {
     await stat(join(out, main.comparison!.reports.html));
   });
 });
+
+describe('rebuild build --source-commit (runners/git-pin in the builder)', () => {
+  it('checks out the pinned commit after the recipe clones, instead of the current HEAD', async () => {
+    // Commits are content-addressed: fixed names, dates and contents give the same SHA here and in the container.
+    const gitEnv = {
+      GIT_AUTHOR_NAME: 'r',
+      GIT_AUTHOR_EMAIL: 'r@example.invalid',
+      GIT_AUTHOR_DATE: '2025-01-01T00:00:00Z',
+      GIT_COMMITTER_NAME: 'r',
+      GIT_COMMITTER_EMAIL: 'r@example.invalid',
+      GIT_COMMITTER_DATE: '2025-01-01T00:00:00Z',
+    };
+    const repo = join(work, 'origin');
+    const git = (...args: string[]) => execa('git', args, { cwd: repo, env: gitEnv });
+    await execa('mkdir', ['-p', repo]);
+    await git('init', '-q');
+    await writeFile(join(repo, 'file'), 'one\n');
+    await git('add', 'file');
+    await git('commit', '-q', '-m', 'one');
+    const first = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const envLines = Object.entries(gitEnv).map(([k, v]) => `    export ${k}=${v}`);
+    const recipe = join(work, 'pinned.SBUILD');
+    await writeFile(
+      recipe,
+      [
+        '#!/SBUILD',
+        '_disabled: false',
+        'pkg: pinned',
+        'pkg_type: static',
+        'description: d',
+        'src_url: [https://example.invalid]',
+        'x_exec:',
+        '  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable',
+        '  shell: bash',
+        '  run: |',
+        ...envLines,
+        '    mkdir -p "$SBUILD_TMPDIR/origin" && cd "$SBUILD_TMPDIR/origin" && git init -q',
+        '    echo one > file && git add file && git commit -q -m one',
+        '    echo two > file && git commit -q -am two',
+        '    cd "$SBUILD_TMPDIR" && git clone -q "file://$SBUILD_TMPDIR/origin" src',
+        '    cp src/file "$SBUILD_OUTDIR/pinned"',
+        '',
+      ].join('\n'),
+    );
+    const pinnedOut = join(work, 'pinned-out');
+    const r1 = await rebuild([
+      'build',
+      recipe,
+      '--out',
+      pinnedOut,
+      '--pkgver',
+      '1',
+      '--source-commit',
+      first,
+    ]);
+    expect(r1.exitCode, r1.stderr).toBe(0);
+    expect(await readFile(join(pinnedOut, 'pinned'), 'utf8')).toBe('one\n');
+    const headOut = join(work, 'head-out');
+    const r2 = await rebuild(['build', recipe, '--out', headOut, '--pkgver', '1']);
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(await readFile(join(headOut, 'pinned'), 'utf8')).toBe('two\n');
+  });
+});

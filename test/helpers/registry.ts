@@ -105,9 +105,13 @@ export async function startRegistry(): Promise<RunningServer & { storage: string
       stderr = (stderr + d.toString()).slice(-4000);
     });
     let exited = false;
+    // if the test process ends without stop(), do not leave the registry running
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     const exitPromise = new Promise<void>((resolve) =>
       child.once('exit', () => {
         exited = true;
+        process.removeListener('exit', killOnExit);
         resolve();
       }),
     );
@@ -172,34 +176,44 @@ export type RawIndexes = Partial<Record<RepoName, Partial<Record<Arch, unknown[]
 
 /**
  * Serves `/<repo>/<arch>-Linux.json` from `indexes` (with ETag and 304 on
- * If-None-Match). `set()` replaces the indexes; `requests` lists the paths asked.
+ * If-None-Match). `set()` replaces the indexes; `requests` lists the paths asked,
+ * `log` the paths with the status answered.
  */
-export async function startMetadataServer(
-  indexes: RawIndexes,
-): Promise<RunningServer & { requests: string[]; set(indexes: RawIndexes): void }> {
+export async function startMetadataServer(indexes: RawIndexes): Promise<
+  RunningServer & {
+    requests: string[];
+    log: Array<{ path: string; status: number }>;
+    set(indexes: RawIndexes): void;
+  }
+> {
   let current = indexes;
   const requests: string[] = [];
+  const log: Array<{ path: string; status: number }> = [];
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     requests.push(path);
     const m = /^\/(bincache|pkgcache)\/(x86_64|aarch64)-Linux\.json$/.exec(path);
     const records = m ? current[m[1] as RepoName]?.[m[2] as Arch] : undefined;
     if (!records) {
+      log.push({ path, status: 404 });
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
     const body = Buffer.from(JSON.stringify(records));
     const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`;
     if (req.headers['if-none-match'] === etag) {
+      log.push({ path, status: 304 });
       res.writeHead(304, { etag }).end();
       return;
     }
+    log.push({ path, status: 200 });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, etag }).end(body);
   });
   const running = await listen(server);
   return {
     ...running,
     requests,
+    log,
     set: (next) => {
       current = next;
     },

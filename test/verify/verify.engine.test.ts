@@ -32,7 +32,11 @@ let work: string;
 let registry: RunningServer & { storage: string };
 let proxy: FaultyProxy;
 let meta: RunningServer;
-const records: { bincache: unknown[]; pkgcache: unknown[] } = { bincache: [], pkgcache: [] };
+const records: { bincache: unknown[]; pkgcache: unknown[]; aarch64: unknown[] } = {
+  bincache: [],
+  pkgcache: [],
+  aarch64: [],
+};
 const mains: Record<string, { sha256: string; blake3: string }> = {};
 let datedTag: string | undefined;
 
@@ -41,17 +45,30 @@ function file(name: string, path: string): PushFile {
 }
 
 async function publish(spec: Omit<PackageSpec, 'arch' | 'buildDate'> & { arch?: PackageSpec['arch'] }) {
-  const full: PackageSpec = { arch: 'x86_64', buildDate: BUILD_DATE, ...spec };
+  // pkg_name and family default to pkg: each package its own OCI repository and name
+  const full: PackageSpec = {
+    arch: 'x86_64',
+    buildDate: BUILD_DATE,
+    pkgName: spec.pkg,
+    pkgFamily: spec.pkg,
+    ...spec,
+  };
   const p = await publishPackage(registry.url, full);
-  records[full.repo].push(p.record);
+  records[full.arch === 'aarch64' ? 'aarch64' : full.repo].push(p.record);
   const main = full.files.find((f) => f.name === full.mainFile)!;
-  mains[full.pkg] = hashBytes(main.bytes ?? (await readFile(main.path!)));
+  mains[full.arch === 'aarch64' ? `${full.pkg}@aarch64` : full.pkg] = hashBytes(
+    main.bytes ?? (await readFile(main.path!)),
+  );
   return p;
 }
 
 /** The files of the tally example as pkgforge would publish them, with `main` as the program. */
-function tallyFiles(main: PushFile, sbuild: PushFile = file('SBUILD', join(TALLY, 'SBUILD'))): PushFile[] {
-  const pub = join(TALLY, 'published', 'x86_64');
+function tallyFiles(
+  main: PushFile,
+  sbuild: PushFile = file('SBUILD', join(TALLY, 'SBUILD')),
+  arch: 'x86_64' | 'aarch64' = 'x86_64',
+): PushFile[] {
+  const pub = join(TALLY, 'published', arch);
   return [
     main,
     sbuild,
@@ -144,6 +161,21 @@ beforeAll(async () => {
     files: tallyFiles(file('tally', join(pub, 'tally')), { name: 'SBUILD', bytes: Buffer.from(alpine) }),
   });
 
+  // build failure: the recipe of record fails half-way
+  const broken = (await readFile(join(TALLY, 'SBUILD'), 'utf8')).replace(
+    /^( *)echo .*\.version"$/m,
+    '$1echo "cannot find libfoo" >&2; exit 42',
+  );
+  expect(broken).toContain('exit 42');
+  await publish({
+    repo: 'bincache',
+    pkg: 'tally-broken',
+    pkgId: 'example.invalid.rebuild.tally-broken',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles(file('tally', join(pub, 'tally')), { name: 'SBUILD', bytes: Buffer.from(broken) }),
+  });
+
   // several matches: `lc` in both repositories
   const lcPub = join(EX, 'wc-host', 'published', 'x86_64');
   for (const repo of ['bincache', 'pkgcache'] as const) {
@@ -161,9 +193,21 @@ beforeAll(async () => {
     });
   }
 
+  // aarch64: the example as published, rebuilt under QEMU
+  const pubArm = join(TALLY, 'published', 'aarch64');
+  await publish({
+    repo: 'bincache',
+    arch: 'aarch64',
+    pkg: 'tally',
+    pkgId: 'example.invalid.rebuild.tally',
+    version: '2.1.0',
+    mainFile: 'tally',
+    files: tallyFiles(file('tally', join(pubArm, 'tally')), undefined, 'aarch64'),
+  });
+
   meta = await startMetadataServer({
-    bincache: { x86_64: records.bincache },
-    pkgcache: { x86_64: records.pkgcache },
+    bincache: { x86_64: records.bincache, aarch64: records.aarch64 },
+    pkgcache: { x86_64: records.pkgcache, aarch64: [] },
   });
 }, 120_000);
 
@@ -354,6 +398,33 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(res.error?.category).toBe('environment');
     expect(res.error?.fix).toMatch(/--image-map alpine-builder=/);
     expect(r.stdout).toMatch(/--image-map alpine-builder=/);
+  });
+
+  it('build failed: the recipe exits non-zero; the verdict carries the log tail, exit 4', async () => {
+    const out = join(work, 'out-broken');
+    const r = await verify(['tally-broken', '--arch', 'x86_64', '--out', out]);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(4);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('build-failed');
+    expect(res.build?.failure?.exitCode).toBe(42);
+    expect(res.build?.failure?.logTail.join('\n')).toMatch(/cannot find libfoo/);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/cannot find libfoo/);
+    expect(await readFile(join(out, 'build', 'build.log'), 'utf8')).toMatch(/cannot find libfoo/);
+  });
+
+  it('aarch64 under QEMU: the example as published is reproducible', async () => {
+    const out = join(work, 'out-tally-arm');
+    const t0 = Date.now();
+    const r = await verify(['tally', '--arch', 'aarch64', '--out', out]);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('reproducible');
+    expect(res.package.arch).toBe('aarch64');
+    expect(res.inputs.emulator).toMatch(/qemu/i);
+    expect(res.rebuilt?.sha256).toBe(
+      hashBytes(await readFile(join(TALLY, 'published', 'aarch64', 'tally'))).sha256,
+    );
+    console.log(`aarch64 run: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   it('leaves no containers behind', async () => {

@@ -31,6 +31,7 @@ interface BuildFlags {
   arch: Arch;
   out?: string;
   pkgver?: string;
+  sourceCommit?: string;
   network: 'none' | 'host';
   timeout?: number;
   memory?: number;
@@ -121,6 +122,7 @@ export function register(program: Command): void {
     )
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--pkgver <version>', 'pin PKGVER/PKG_VER instead of running x_exec.pkgver')
+    .option('--source-commit <sha>', 'check out this commit after every `git clone` the recipe runs')
     .addOption(
       new Option('--network <mode>', 'network for build containers')
         .choices(['none', 'host'])
@@ -155,6 +157,7 @@ export function register(program: Command): void {
               arch: flags.arch,
               outDir: flags.out,
               pkgver: flags.pkgver,
+              env: flags.sourceCommit ? { REBUILD_SOURCE_COMMIT: flags.sourceCommit } : undefined,
               network: flags.network,
               limits: {
                 ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),

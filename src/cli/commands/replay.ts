@@ -49,7 +49,8 @@ export function register(program: Command): void {
                 ? `\nsame verdict: ${after.verdict} (recorded ${before.startedAt})\n`
                 : `\nverdict CHANGED: ${before.verdict} → ${after.verdict}\n`,
             );
-            for (const c of changes.filter((x) => !x.startsWith('verdict:'))) process.stdout.write(`  changed: ${c}\n`);
+            for (const c of changes.filter((x) => !x.startsWith('verdict:')))
+              process.stdout.write(`  changed: ${c}\n`);
           }
           return verifyExitCode(after);
         } finally {

@@ -81,7 +81,7 @@ export function register(program: Command): void {
       '<pkg>',
       'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache/#pkgcache when several match',
     )
-    .argument('[extra...]')
+    .allowExcessArguments(true)
     .addOption(
       new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
         .argParser(parseArchOption)
@@ -106,7 +106,8 @@ export function register(program: Command): void {
     `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.${VERIFY_EXIT_HELP}`,
   );
   cmd.action(
-    action(async (query: string, extra: string[], flags: VerifyFlags) => {
+    action(async (query: string, flags: VerifyFlags, command: Command) => {
+      const extra = command.args.slice(1);
       if (extra.length > 0) {
         const guess = commandSuggestion(query, commands());
         throw new RebuildError(

@@ -120,6 +120,9 @@ export class ShimExecutor {
       });
     }
     const env: Record<string, string> = {};
+    // The source pin follows the recipe into the builders it starts (runners/git-pin).
+    const pin = req.env.REBUILD_SOURCE_COMMIT;
+    if (pin) env.REBUILD_SOURCE_COMMIT = pin;
     for (const e of cmd.env) {
       const value = e.value ?? req.env[e.name];
       if (value !== undefined) env[e.name] = value;

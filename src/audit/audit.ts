@@ -1,0 +1,218 @@
+/**
+ * `rebuild audit`, end to end: open the database, load the metadata, select
+ * the units, clean up after killed runs, run the scheduler with the real
+ * verifier, write the morning report, and close the audit with its exit code.
+ */
+import { mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type Docker from 'dockerode';
+import { ExitCode } from '../cli/exit-codes.js';
+import { reapOrphans } from '../engine/cleanup.js';
+import { connectEngine } from '../engine/docker.js';
+import type { Arch, ContainerLimits } from '../engine/types.js';
+import { loadMetadata, type MetadataIndex } from '../upstream/metadata.js';
+import type { MetadataSource, RegistryOptions } from '../upstream/types.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { RebuildError } from '../util/errors.js';
+import { verifyRecord } from '../verify/verify.js';
+import type { Environment, RetryPolicy } from './policy.js';
+import { type AuditSummary, renderAuditHtml, renderAuditMarkdown, summarize } from './report.js';
+import { type AuditProgress, runAudit } from './run.js';
+import {
+  type IndexFilter,
+  parsePackagesList,
+  type Selection,
+  selectFromIndex,
+  selectFromList,
+} from './select.js';
+import { AuditStore, type StoreOptions } from './store.js';
+import type { Verifier } from './types.js';
+
+export function stateDir(): string {
+  const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'rebuild');
+}
+
+/** `${XDG_STATE_HOME:-~/.local/state}/rebuild/audit.db` */
+export function defaultDbPath(): string {
+  return join(stateDir(), 'audit.db');
+}
+
+/** `${XDG_STATE_HOME:-~/.local/state}/rebuild/audits` (one `audit-<id>/` per audit). */
+export function defaultReportsDir(): string {
+  return join(stateDir(), 'audits');
+}
+
+export interface AuditRequest {
+  db: string;
+  reportsDir: string;
+  packagesFile?: string;
+  filter: IndexFilter;
+  limit?: number;
+  arches: Arch[];
+  jobs: number;
+  recheck?: boolean;
+  retryFailed?: boolean;
+  retry: RetryPolicy;
+  deadline?: Date;
+  metadata: MetadataSource;
+  registry: RegistryOptions;
+  network?: 'none' | 'host';
+  limits?: Partial<ContainerLimits>;
+  imageMap?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface AuditDepsOverride {
+  verify?: Verifier;
+  progress?: AuditProgress;
+  /** Skip the engine (no image checks, no reaping): unit tests and benches with a fake verifier. */
+  engine?: Docker | null;
+  store?: StoreOptions;
+}
+
+export interface AuditRun {
+  summary: AuditSummary;
+  exitCode: number;
+  dir: string;
+  reports: { json: string; markdown: string; html: string };
+}
+
+/** The real verifier: `verifyRecord` of src/verify (what `rebuild <pkg>` runs, minus the lookup). */
+export const realVerifier: Verifier = (record, opts, reporter) => verifyRecord(record, { opts, reporter });
+
+/** Local image tags → ids; a content-addressed tag (`…:<arch>-<hash12>`) is judged by its floating tag. */
+export async function engineEnvironment(docker: Docker | null): Promise<Environment> {
+  const ids = new Map<string, string>();
+  if (docker) {
+    for (const img of await docker.listImages()) for (const t of img.RepoTags ?? []) ids.set(t, img.Id);
+  }
+  return {
+    imageId(tag) {
+      if (!docker) return undefined;
+      const floating = /^(.*):((?:x86_64|aarch64))-[0-9a-f]{12}$/.exec(tag);
+      if (floating && ids.has(`${floating[1]}:${floating[2]}`))
+        return ids.get(`${floating[1]}:${floating[2]}`);
+      return ids.get(tag);
+    },
+  };
+}
+
+export async function loadSelection(
+  req: AuditRequest,
+): Promise<{ selection: Selection; indexes: MetadataIndex[] }> {
+  const list = req.packagesFile
+    ? parsePackagesList(
+        await readFile(req.packagesFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          throw new RebuildError('input', `cannot read the packages list: ${err.code ?? err.message}`, {
+            subject: req.packagesFile,
+            fix: 'give --packages a readable file with one package name or pkg_id per line',
+          });
+        }),
+        req.packagesFile,
+      )
+    : undefined;
+  const metadata: MetadataSource = req.filter.repos
+    ? { ...req.metadata, repos: req.filter.repos }
+    : req.metadata;
+  const indexes: MetadataIndex[] = [];
+  for (const arch of req.arches) indexes.push(await loadMetadata(metadata, arch));
+  const byArch = new Map(indexes.map((i) => [i.arch, i] as const));
+  const selection = list
+    ? selectFromList(list, byArch, req.packagesFile!)
+    : selectFromIndex(new Map(indexes.map((i) => [i.arch, i.records] as const)), req.filter, req.limit);
+  return { selection, indexes };
+}
+
+export async function runAuditRequest(req: AuditRequest, over: AuditDepsOverride = {}): Promise<AuditRun> {
+  const dbPath = resolve(req.db);
+  const store = AuditStore.open(dbPath, over.store);
+  try {
+    const { selection } = await loadSelection(req);
+    const docker = over.engine === undefined ? await connectEngine() : over.engine;
+    if (docker) await reapOrphans(docker);
+    const env = await engineEnvironment(docker);
+    const reportsDir = resolve(req.reportsDir);
+    const outcome = await runAudit(
+      selection.units,
+      selection.unresolved,
+      {
+        jobs: req.jobs,
+        recheck: req.recheck,
+        retryFailed: req.retryFailed,
+        retry: req.retry,
+        deadline: req.deadline,
+        outDir: (id) => join(reportsDir, `audit-${id}`),
+        verify: {
+          metadata: req.metadata,
+          registry: req.registry,
+          ...(req.network ? { network: req.network } : {}),
+          ...(req.limits ? { limits: req.limits } : {}),
+          ...(req.imageMap ? { imageMap: req.imageMap } : {}),
+        },
+        options: {
+          packages: req.packagesFile ?? null,
+          filter: req.filter,
+          limit: req.limit ?? null,
+          arches: req.arches,
+          jobs: req.jobs,
+          recheck: !!req.recheck,
+          retryFailed: !!req.retryFailed,
+          retry: req.retry,
+          deadline: req.deadline?.toISOString() ?? null,
+        },
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
+      {
+        store,
+        verify: over.verify ?? realVerifier,
+        env,
+        ...(over.progress ? { progress: over.progress } : {}),
+      },
+    );
+    const dir = outcome.dir;
+    await mkdir(dir, { recursive: true });
+    const reports = {
+      json: join(dir, 'summary.json'),
+      markdown: join(dir, 'report.md'),
+      html: join(dir, 'report.html'),
+    };
+    const status = outcome.interrupted ? 'interrupted' : 'finished';
+    const summary = summarize({
+      audit: { ...store.audit(outcome.auditId)!, status },
+      database: dbPath,
+      items: outcome.items,
+      reportDir: dir,
+      reports,
+      deadline: req.deadline,
+      deadlineReached: outcome.deadlineReached,
+      interrupted: outcome.interrupted,
+      killed: outcome.killed,
+      finishedAt: outcome.finishedAt,
+    });
+    const exitCode = outcome.interrupted ? ExitCode.interrupted : summary.exit.code;
+    if (outcome.interrupted)
+      summary.exit = { code: exitCode, meaning: 'interrupted: the rest is left for the next audit' };
+    await writeJsonAtomic(reports.json, summary);
+    await writeFileAtomic(reports.markdown, renderAuditMarkdown(summary));
+    await writeFileAtomic(reports.html, renderAuditHtml(summary));
+    await pointLatest(reportsDir, `audit-${outcome.auditId}`);
+    store.finishAudit(outcome.auditId, { status, exitCode, reportDir: dir });
+    return { summary, exitCode, dir, reports };
+  } finally {
+    store.close();
+  }
+}
+
+/** `<reports>/latest` → the newest audit's directory (replaced atomically). */
+async function pointLatest(reportsDir: string, name: string): Promise<void> {
+  const tmp = join(reportsDir, `.latest-${process.pid}`);
+  try {
+    await rm(tmp, { force: true });
+    await symlink(name, tmp);
+    await rename(tmp, join(reportsDir, 'latest'));
+  } catch {
+    await rm(tmp, { force: true });
+  }
+}

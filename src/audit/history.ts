@@ -1,0 +1,69 @@
+/** `rebuild history <pkg>`: a package's verdicts over time, from the audit database. */
+import { clean, duration } from '../report/format.js';
+import type { StoredResult } from './types.js';
+
+export interface HistoryEntry {
+  auditId: number;
+  finishedAt: string;
+  repo: string;
+  pkg: string;
+  pkgId: string;
+  arch: string;
+  version: string;
+  verdict: string;
+  change: string;
+  attempts: number;
+  durationMs: number;
+  summary: string;
+  publishedSha256: string | null;
+  rebuiltSha256: string | null;
+  inputsHash: string | null;
+  report: string | null;
+}
+
+export function historyEntries(results: readonly StoredResult[]): HistoryEntry[] {
+  return results.map((r) => ({
+    auditId: r.auditId,
+    finishedAt: r.finishedAt,
+    repo: r.repo,
+    pkg: r.pkg,
+    pkgId: r.pkgId,
+    arch: r.arch,
+    version: r.version,
+    verdict: r.verdict,
+    change: r.change,
+    attempts: r.attempts,
+    durationMs: r.durationMs,
+    summary: r.summary,
+    publishedSha256: r.publishedSha256,
+    rebuiltSha256: r.rebuiltSha256,
+    inputsHash: r.inputsHash,
+    report: r.reportHtml ?? r.reportMarkdown ?? r.reportJson,
+  }));
+}
+
+/** One block per unit (package@arch), one line per verdict, oldest first. */
+export function renderHistoryText(results: readonly StoredResult[]): string {
+  const byUnit = new Map<string, StoredResult[]>();
+  for (const r of results) byUnit.set(r.unit, [...(byUnit.get(r.unit) ?? []), r]);
+  const out: string[] = [];
+  for (const [unit, rs] of byUnit) {
+    out.push(clean(`${unit}`));
+    out.push(
+      `  ${'when'.padEnd(20)} ${'audit'.padEnd(6)} ${'version'.padEnd(16)} ${'verdict'.padEnd(18)} ${'change'.padEnd(18)} time`,
+    );
+    for (const r of rs) {
+      const time = `${duration(r.durationMs)}${r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}`;
+      out.push(
+        clean(
+          `  ${r.finishedAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${`#${r.auditId}`.padEnd(6)} ${r.version.padEnd(16)} ${r.verdict.padEnd(18)} ${r.change.padEnd(18)} ${time}`,
+        ),
+      );
+    }
+    const last = rs[rs.length - 1]!;
+    out.push(clean(`  last: ${last.summary}`));
+    if (last.reportHtml) out.push(clean(`  report: ${last.reportHtml}`));
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,533 @@
+/**
+ * The morning report of one audit: a JSON summary, and the same content as
+ * Markdown and as one self-contained HTML page (inline CSS, no scripts, a
+ * Content-Security-Policy that forbids loading anything; every piece of data
+ * escaped). The changes since last time come first, regressions at the top;
+ * then counts per verdict; then every package with its verdict, timings and a
+ * link to its own report. Pure functions: writing the files is the caller's.
+ */
+import { relative, sep } from 'node:path';
+import { ExitCode } from '../cli/exit-codes.js';
+import { duration } from '../report/format.js';
+import { escapeHtml } from '../report/html.js';
+import { mdCode, mdEscape } from '../report/markdown.js';
+import type { VerifyVerdict } from '../verify/types.js';
+import { CHANGE_ORDER } from './policy.js';
+import { type AuditItem, type AuditRunRow, type ChangeKind, type ItemStatus, WORSE } from './types.js';
+
+export const VERDICTS: readonly VerifyVerdict[] = [
+  'reproducible',
+  'equivalent',
+  'different',
+  'build-failed',
+  'upstream-integrity',
+  'error',
+];
+
+export interface ReportLinks {
+  html?: string;
+  markdown?: string;
+  json?: string;
+}
+
+export interface PackageLine {
+  unit: string;
+  pkg: string;
+  pkgId: string;
+  repo: string;
+  arch: string;
+  version: string;
+  status: ItemStatus;
+  /** The verdict now: verified in this audit, or (skipped) the one it reuses. */
+  verdict: VerifyVerdict | null;
+  /** Only for units verified in this audit. */
+  change: ChangeKind | null;
+  previous: { verdict: VerifyVerdict; version: string } | null;
+  detail: string;
+  /** The audit whose verification this line shows. */
+  verifiedBy: number | null;
+  durationMs: number | null;
+  wallMs: number | null;
+  attempts: number | null;
+  attemptVerdicts: VerifyVerdict[];
+  /** Relative to the audit's report directory. */
+  report: ReportLinks;
+}
+
+export interface AuditSummary {
+  schema: 'rebuild.audit/1';
+  audit: {
+    id: number;
+    status: AuditRunRow['status'];
+    startedAt: string;
+    finishedAt: string;
+    host: string;
+    pid: number;
+    database: string;
+    deadline: string | null;
+    deadlineReached: boolean;
+    interrupted: boolean;
+    /** Earlier audits found dead (killed) when this one started: their unfinished work was redone. */
+    killedBefore: number[];
+    options: Record<string, unknown>;
+  };
+  counts: {
+    selected: number;
+    verified: number;
+    skipped: number;
+    elsewhere: number;
+    notReached: number;
+    unresolved: number;
+    /** Latest verdict of every selected package (verified now or reused). */
+    verdicts: Record<VerifyVerdict, number>;
+    /** Verdicts reached in this audit only. */
+    verifiedNow: Record<VerifyVerdict, number>;
+    changes: Partial<Record<ChangeKind, number>>;
+  };
+  /** Changes since last time, most important first (not `unchanged`, not `first`). */
+  changes: PackageLine[];
+  packages: PackageLine[];
+  exit: { code: number; meaning: string };
+  reports: { json: string; markdown: string; html: string };
+}
+
+function link(reportDir: string, target: string | null | undefined): string | undefined {
+  if (!target) return undefined;
+  return relative(reportDir, target).split(sep).join('/');
+}
+
+export function packageLine(it: AuditItem, reportDir: string): PackageLine {
+  const r = it.result;
+  const now = it.status === 'verified';
+  return {
+    unit: it.unit,
+    pkg: it.pkg,
+    pkgId: it.pkgId,
+    repo: it.repo,
+    arch: it.arch,
+    version: it.version,
+    status: it.status,
+    verdict: r?.verdict ?? null,
+    change: now && r ? r.change : null,
+    previous: now && r?.prevVerdict ? { verdict: r.prevVerdict, version: r.prevVersion ?? '' } : null,
+    detail: it.detail,
+    verifiedBy: r?.auditId ?? null,
+    durationMs: r?.durationMs ?? null,
+    wallMs: it.wallMs ?? null,
+    attempts: r?.attempts ?? null,
+    attemptVerdicts: r?.attemptVerdicts ?? [],
+    report: {
+      ...(r?.reportHtml ? { html: link(reportDir, r.reportHtml) } : {}),
+      ...(r?.reportMarkdown ? { markdown: link(reportDir, r.reportMarkdown) } : {}),
+      ...(r?.reportJson ? { json: link(reportDir, r.reportJson) } : {}),
+    },
+  };
+}
+
+/** The exit code of an audit that ran (documented in the README). */
+export function auditExitCode(changes: readonly PackageLine[]): { code: number; meaning: string } {
+  const worse = changes.filter((c) => c.change && WORSE.includes(c.change));
+  if (worse.length > 0) {
+    return {
+      code: ExitCode.auditRegressed,
+      meaning: `${worse.length} got worse (regression, new different verdict, or upstream integrity failure)`,
+    };
+  }
+  const fails = changes.filter((c) => c.change === 'now-fails');
+  if (fails.length > 0) {
+    return {
+      code: ExitCode.auditNewFailures,
+      meaning: `nothing regressed; ${fails.length} newly failed to build or could not be verified`,
+    };
+  }
+  return { code: ExitCode.ok, meaning: 'nothing got worse' };
+}
+
+const zero = (): Record<VerifyVerdict, number> =>
+  Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<VerifyVerdict, number>;
+
+export function summarize(input: {
+  audit: AuditRunRow;
+  database: string;
+  items: readonly AuditItem[];
+  reportDir: string;
+  reports: { json: string; markdown: string; html: string };
+  deadline?: Date;
+  deadlineReached: boolean;
+  interrupted: boolean;
+  killed: readonly AuditRunRow[];
+  finishedAt: string;
+}): AuditSummary {
+  const packages = input.items.map((it) => packageLine(it, input.reportDir));
+  const verdicts = zero();
+  const verifiedNow = zero();
+  const changeCounts: Partial<Record<ChangeKind, number>> = {};
+  const count = (s: ItemStatus) => packages.filter((p) => p.status === s).length;
+  for (const p of packages) {
+    if (p.verdict) verdicts[p.verdict]++;
+    if (p.status === 'verified' && p.verdict) verifiedNow[p.verdict]++;
+    if (p.change) changeCounts[p.change] = (changeCounts[p.change] ?? 0) + 1;
+  }
+  const changes = packages
+    .filter((p) => p.change && p.change !== 'unchanged' && p.change !== 'first')
+    .sort(
+      (a, b) =>
+        CHANGE_ORDER.indexOf(a.change!) - CHANGE_ORDER.indexOf(b.change!) || a.unit.localeCompare(b.unit),
+    );
+  const a = input.audit;
+  return {
+    schema: 'rebuild.audit/1',
+    audit: {
+      id: a.id,
+      status: a.status,
+      startedAt: a.startedAt,
+      finishedAt: input.finishedAt,
+      host: a.host,
+      pid: a.pid,
+      database: input.database,
+      deadline: input.deadline?.toISOString() ?? null,
+      deadlineReached: input.deadlineReached,
+      interrupted: input.interrupted,
+      killedBefore: input.killed.map((k) => k.id),
+      options: a.options,
+    },
+    counts: {
+      selected: packages.filter((p) => p.status !== 'unresolved').length,
+      verified: count('verified'),
+      skipped: count('skipped'),
+      elsewhere: count('elsewhere'),
+      notReached: count('not-reached'),
+      unresolved: count('unresolved'),
+      verdicts,
+      verifiedNow,
+      changes: changeCounts,
+    },
+    changes,
+    packages,
+    exit: auditExitCode(changes),
+    reports: {
+      json: link(input.reportDir, input.reports.json)!,
+      markdown: link(input.reportDir, input.reports.markdown)!,
+      html: link(input.reportDir, input.reports.html)!,
+    },
+  };
+}
+
+// ---------------------------------------------------------------- words
+
+export const CHANGE_TITLE: Record<ChangeKind, string> = {
+  regression: 'REGRESSION',
+  'upstream-integrity': 'UPSTREAM INTEGRITY FAILURE',
+  'new-different': 'new: different',
+  'now-fails': 'now fails',
+  fixed: 'fixed',
+  'new-version': 'new version',
+  first: 'first verdict',
+  unchanged: 'unchanged',
+};
+
+const STATUS_WORD: Record<ItemStatus, string> = {
+  verified: 'verified',
+  skipped: 'unchanged (skipped)',
+  elsewhere: 'taken by another audit',
+  'not-reached': 'not reached',
+  unresolved: 'not in the index',
+};
+
+function changeSentence(p: PackageLine): string {
+  const prev = p.previous ? `${p.previous.verdict} at ${p.previous.version}` : 'never verified';
+  const now = `${p.verdict ?? '—'} at ${p.version}`;
+  switch (p.change) {
+    case 'regression':
+      return `was ${prev}, now ${now}`;
+    case 'upstream-integrity':
+      return `the published file of ${p.version} does not match its own published checksums`;
+    case 'fixed':
+      return `was ${prev}, now ${now}`;
+    case 'new-version':
+      return `new upstream version ${p.version} (was ${p.previous?.version ?? '?'}): ${p.verdict}`;
+    case 'new-different':
+      return `${now} (${p.previous ? `was ${prev}` : 'first verdict'})`;
+    case 'now-fails':
+      return `${now} (${p.previous ? `was ${prev}` : 'first attempt'})`;
+    default:
+      return now;
+  }
+}
+
+function headline(s: AuditSummary): string {
+  const c = s.counts;
+  const parts = [`${c.selected} packages`, `${c.verified} verified`, `${c.skipped} unchanged`];
+  if (c.notReached) parts.push(`${c.notReached} not reached`);
+  if (c.elsewhere) parts.push(`${c.elsewhere} taken by another audit`);
+  if (c.unresolved) parts.push(`${c.unresolved} not in the index`);
+  return parts.join(', ');
+}
+
+function title(s: AuditSummary): string {
+  const word =
+    s.exit.code === ExitCode.auditRegressed
+      ? 'GOT WORSE'
+      : s.exit.code === ExitCode.auditNewFailures
+        ? 'new failures'
+        : s.exit.code === ExitCode.interrupted
+          ? 'interrupted'
+          : 'nothing got worse';
+  return `rebuild audit #${s.audit.id}: ${word}`;
+}
+
+function timing(p: PackageLine): string {
+  if (p.status !== 'verified') return p.durationMs !== null ? `(${duration(p.durationMs)} then)` : '';
+  const t = p.durationMs !== null ? duration(p.durationMs) : '';
+  return p.attempts && p.attempts > 1 ? `${t}, ${p.attempts} attempts (${p.attemptVerdicts.join(', ')})` : t;
+}
+
+// ---------------------------------------------------------------- Markdown
+
+function mdLink(text: string, href: string | undefined): string {
+  if (!href) return '';
+  const url = href
+    .split('/')
+    .map((seg) =>
+      encodeURIComponent(seg).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
+    .join('/');
+  return `[${mdEscape(text)}](${url})`;
+}
+
+function mdCell(s: string): string {
+  return s === '' ? ' ' : s;
+}
+
+export function renderAuditMarkdown(s: AuditSummary): string {
+  const out: string[] = [];
+  out.push(`# ${mdEscape(title(s))}`, '');
+  out.push(`${mdEscape(headline(s))}.`, '');
+  out.push(
+    `- **Started:** ${mdEscape(s.audit.startedAt)}, **finished:** ${mdEscape(s.audit.finishedAt)} (${mdEscape(s.audit.status)}) on ${mdCode(s.audit.host)}`,
+    `- **Exit code:** ${s.exit.code} — ${mdEscape(s.exit.meaning)}`,
+    `- **Database:** ${mdCode(s.audit.database)}`,
+  );
+  if (s.audit.deadline) {
+    out.push(
+      `- **Deadline:** ${mdEscape(s.audit.deadline)}${s.audit.deadlineReached ? ' (reached: the rest is left for the next audit)' : ''}`,
+    );
+  }
+  if (s.audit.interrupted) out.push('- **Interrupted:** the rest is left for the next audit');
+  if (s.audit.killedBefore.length) {
+    out.push(
+      `- **Resumed** the work of killed audit(s) ${s.audit.killedBefore.map((k) => `#${k}`).join(', ')}`,
+    );
+  }
+  out.push('', '## Changes since last time', '');
+  if (s.changes.length === 0) out.push('No changes.');
+  else {
+    out.push('| change | package | arch | repo | what | report |', '| --- | --- | --- | --- | --- | --- |');
+    for (const c of s.changes) {
+      const word = WORSE.includes(c.change!)
+        ? `**${mdEscape(CHANGE_TITLE[c.change!])}**`
+        : mdEscape(CHANGE_TITLE[c.change!]);
+      out.push(
+        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(mdLink('report', c.report.html ?? c.report.markdown))} |`,
+      );
+    }
+  }
+  out.push('', '## Verdicts', '');
+  out.push('| verdict | packages | verified now |', '| --- | ---: | ---: |');
+  for (const v of VERDICTS) out.push(`| ${v} | ${s.counts.verdicts[v]} | ${s.counts.verifiedNow[v]} |`);
+  out.push('', '## Packages', '');
+  out.push(
+    '| package | version | arch | repo | verdict | status | change | time | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const p of s.packages) {
+    out.push(
+      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(mdLink('report', p.report.html ?? p.report.markdown))} |`,
+    );
+  }
+  const notes = s.packages.filter(
+    (p) => p.status === 'unresolved' || p.status === 'elsewhere' || p.status === 'not-reached',
+  );
+  if (notes.length) {
+    out.push('', '## Not verified in this audit', '');
+    for (const p of notes) out.push(`- ${mdCode(p.pkg)} (${mdEscape(p.arch)}): ${mdEscape(p.detail)}`);
+  }
+  out.push('', `_${mdEscape(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}_`, '');
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------- HTML
+
+function href(rel: string | undefined): string | undefined {
+  if (!rel) return undefined;
+  // Each segment percent-encoded: no scheme (`:` is encoded), no way out of the attribute.
+  return rel
+    .split('/')
+    .map((seg) => (seg === '..' || seg === '.' ? seg : encodeURIComponent(seg)))
+    .join('/');
+}
+
+function a(text: string, rel: string | undefined): string {
+  const h = href(rel);
+  return h ? `<a href="${escapeHtml(h)}">${escapeHtml(text)}</a>` : '';
+}
+
+const VERDICT_TONE: Record<VerifyVerdict, string> = {
+  reproducible: 'ok',
+  equivalent: 'warn',
+  different: 'bad',
+  'build-failed': 'bad',
+  'upstream-integrity': 'bad',
+  error: 'dim',
+};
+
+function verdictCell(v: VerifyVerdict | null): string {
+  return v ? `<span class="v v-${VERDICT_TONE[v]}">${escapeHtml(v)}</span>` : '<span class="dim">—</span>';
+}
+
+const CSS = `
+:root{color-scheme:light dark;--bg:#fdfdfc;--fg:#1d1f21;--muted:#5c6166;--line:#d8dadc;--head:#f1f2f3;
+--ok:#17703a;--warn:#8a5a00;--bad:#b3261e;--badbg:#fde8e6;--okbg:#e5f5ea}
+@media (prefers-color-scheme:dark){:root{--bg:#16181a;--fg:#e3e5e8;--muted:#9aa0a6;--line:#3a3e43;--head:#202327;
+--ok:#6fd58f;--warn:#f0c05a;--bad:#ff8a80;--badbg:#411b18;--okbg:#173321}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
+main{max-width:1280px;margin:0 auto;padding:24px 28px 48px}
+code{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
+h1{font-size:22px;margin:0 0 6px}
+h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+header{padding:16px 20px;border-radius:8px;border:1px solid var(--line)}
+header.worse{background:var(--badbg)}header.ok{background:var(--okbg)}
+.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:10px 0 0}
+.kv dt{color:var(--muted)}.kv dd{margin:0;overflow-wrap:anywhere}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;margin:6px 0 10px;font-size:14px}
+th,td{border:1px solid var(--line);padding:4px 9px;text-align:left;vertical-align:top}
+thead th{background:var(--head)}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.worse td{background:var(--badbg)}
+.v{font-weight:600}.v-ok{color:var(--ok)}.v-warn{color:var(--warn)}.v-bad{color:var(--bad)}.v-dim,.dim{color:var(--muted)}
+.change-worse{color:var(--bad);font-weight:700}
+a{color:inherit}
+footer{margin-top:36px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:8px}
+`
+  .trim()
+  .replace(/\n/g, '');
+
+export function renderAuditHtml(s: AuditSummary): string {
+  const e = escapeHtml;
+  const worse = s.exit.code === ExitCode.auditRegressed;
+  const kv: Array<[string, string]> = [
+    ['Started', e(s.audit.startedAt)],
+    ['Finished', `${e(s.audit.finishedAt)} (${e(s.audit.status)})`],
+    ['Host', `<code>${e(s.audit.host)}</code>`],
+    ['Exit code', `${s.exit.code} — ${e(s.exit.meaning)}`],
+    ['Database', `<code>${e(s.audit.database)}</code>`],
+  ];
+  if (s.audit.deadline) {
+    kv.push([
+      'Deadline',
+      `${e(s.audit.deadline)}${s.audit.deadlineReached ? ' (reached: the rest is left for the next audit)' : ''}`,
+    ]);
+  }
+  if (s.audit.interrupted) kv.push(['Interrupted', 'the rest is left for the next audit']);
+  if (s.audit.killedBefore.length) {
+    kv.push([
+      'Resumed',
+      e(`the work of killed audit(s) ${s.audit.killedBefore.map((k) => `#${k}`).join(', ')}`),
+    ]);
+  }
+  const parts: string[] = [];
+  parts.push(
+    `<header class="${worse ? 'worse' : 'ok'}"><h1>${e(title(s))}</h1><div>${e(headline(s))}.</div><dl class="kv">${kv
+      .map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`)
+      .join('')}</dl></header>`,
+  );
+  parts.push('<h2>Changes since last time</h2>');
+  if (s.changes.length === 0) parts.push('<p>No changes.</p>');
+  else {
+    const rows = s.changes
+      .map((c) => {
+        const bad = WORSE.includes(c.change!);
+        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${a('report', c.report.html)}</td></tr>`;
+      })
+      .join('');
+    parts.push(
+      `<div class="scroll"><table class="changes"><thead><tr><th>change</th><th>package</th><th>arch</th><th>repo</th><th>what</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+    );
+  }
+  parts.push('<h2>Verdicts</h2>');
+  parts.push(
+    `<div class="scroll"><table class="verdicts"><thead><tr><th>verdict</th><th>packages</th><th>verified now</th></tr></thead><tbody>${VERDICTS.map(
+      (v) =>
+        `<tr><td>${verdictCell(v)}</td><td class="n">${s.counts.verdicts[v]}</td><td class="n">${s.counts.verifiedNow[v]}</td></tr>`,
+    ).join('')}</tbody></table></div>`,
+  );
+  parts.push('<h2>Packages</h2>');
+  const rows = s.packages
+    .map((p) => {
+      const bad = p.change !== null && WORSE.includes(p.change);
+      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${a('report', p.report.html)}</td></tr>`;
+    })
+    .join('');
+  parts.push(
+    `<div class="scroll"><table class="packages"><thead><tr><th>package</th><th>version</th><th>arch</th><th>repo</th><th>verdict</th><th>status</th><th>change</th><th>time</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+  );
+  const notes = s.packages.filter(
+    (p) => p.status === 'unresolved' || p.status === 'elsewhere' || p.status === 'not-reached',
+  );
+  if (notes.length) {
+    parts.push('<h2>Not verified in this audit</h2>');
+    parts.push(
+      `<ul>${notes.map((p) => `<li><code>${e(p.pkg)}</code> (${e(p.arch)}): ${e(p.detail)}</li>`).join('')}</ul>`,
+    );
+  }
+  parts.push(`<footer>${e(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}</footer>`);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<title>${e(title(s))}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${parts.join('\n')}
+</main>
+</body>
+</html>
+`;
+}
+
+// ---------------------------------------------------------------- console
+
+/** The summary printed at the end (stdout): headline, changes, counts, where the reports are. */
+export function renderAuditText(s: AuditSummary, reportDir: string): string {
+  const lines: string[] = [];
+  lines.push(`${title(s)} — ${headline(s)}`);
+  if (s.changes.length) {
+    lines.push('changes since last time:');
+    for (const c of s.changes) {
+      lines.push(
+        `  ${CHANGE_TITLE[c.change!].padEnd(26)} ${c.pkg} (${c.arch}, ${c.repo}): ${changeSentence(c)}`,
+      );
+    }
+  } else lines.push('changes since last time: none');
+  lines.push(
+    `verdicts: ${
+      VERDICTS.filter((v) => s.counts.verdicts[v] > 0)
+        .map((v) => `${s.counts.verdicts[v]} ${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  if (s.audit.deadlineReached)
+    lines.push(`deadline reached: ${s.counts.notReached} not reached (left for the next audit)`);
+  if (s.audit.interrupted) lines.push(`interrupted: ${s.counts.notReached} not reached`);
+  lines.push(`report: ${reportDir}/${s.reports.html} (also report.md, summary.json)`);
+  lines.push(`exit ${s.exit.code}: ${s.exit.meaning}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,224 @@
+import { type Command, Option } from 'commander';
+import { defaultDbPath, defaultReportsDir, runAuditRequest } from '../../audit/audit.js';
+import { createAuditProgress } from '../../audit/console.js';
+import { DEFAULT_RETRY, parseDeadline } from '../../audit/policy.js';
+import { renderAuditText } from '../../audit/report.js';
+import { onInterrupt } from '../../engine/cleanup.js';
+import { type Arch, hostArch, parseArch } from '../../engine/types.js';
+import type { RepoName } from '../../upstream/types.js';
+import { RebuildError } from '../../util/errors.js';
+import { action } from '../action.js';
+import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
+
+export const AUDIT_EXIT_HELP =
+  '\nExit codes: 0 nothing got worse; 10 something got worse (a regression: reproducible or\n' +
+  'equivalent before and different now, a new `different` verdict, or an upstream integrity\n' +
+  'failure); 11 nothing regressed but a package newly fails to build or could not be verified;\n' +
+  '3 bad arguments or packages list; 5 engine missing; 7 metadata unreachable; 8 the audit\n' +
+  'database cannot be used; 130 interrupted (the rest is left for the next audit).';
+
+function list(value: string, previous: string[] | undefined): string[] {
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+function count(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) {
+      throw new RebuildError('usage', `${name} must be a whole number ≥ ${min}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new RebuildError('usage', `${name} must be a positive number, got "${value}"`);
+    return n;
+  };
+}
+
+function collectMap(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) {
+    throw new RebuildError('usage', `--image-map must be NAME=LOCAL_IMAGE, got "${value}"`);
+  }
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+interface AuditFlags extends UpstreamFlags {
+  packages?: string;
+  repo?: string[];
+  type?: string[];
+  name?: string;
+  limit?: number;
+  arch: string[];
+  jobs: number;
+  db: string;
+  out: string;
+  recheck?: boolean;
+  retryFailed?: boolean;
+  retries: number;
+  mismatchRetries: number;
+  backoff: number;
+  deadline?: string;
+  network: 'none' | 'host';
+  timeout?: number;
+  memory?: number;
+  imageMap: Record<string, string>;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('audit')
+    .description(
+      'verify many packages (a list, or the metadata index filtered), remember every verdict, and report what changed since last time (for cron)',
+    )
+    .option(
+      '--packages <file>',
+      'packages to audit: one name or pkg_id per line (name#bincache to qualify), # comments',
+    )
+    .option('--repo <repos>', 'only these repositories: bincache, pkgcache (comma-separated)', list)
+    .option('--type <types>', 'index mode: only these pkg_type values (comma-separated)', list)
+    .option('--name <glob>', 'index mode: only names (pkg, pkg_name or pkg_id) matching this glob')
+    .option('--limit <n>', 'index mode: at most this many packages per arch', count('--limit', 1))
+    .option('--arch <arches>', `arches to audit, comma-separated (default ${hostArch()})`, list)
+    .option('--jobs <n>', 'packages verified at once', count('--jobs', 1), 1)
+    .option('--db <path>', 'audit database', defaultDbPath())
+    .option('--out <dir>', 'reports and per-package results (one audit-<id>/ per audit)', defaultReportsDir())
+    .option('--recheck', 'verify again what is already verified with the same inputs')
+    .option('--retry-failed', 'verify again packages whose last verdict (same inputs) was a build failure')
+    .option(
+      '--retries <n>',
+      'further attempts after a build failure or error',
+      count('--retries', 0),
+      DEFAULT_RETRY.retries,
+    )
+    .option(
+      '--mismatch-retries <n>',
+      'further attempts to confirm a `different` that would be a regression or new',
+      count('--mismatch-retries', 0),
+      DEFAULT_RETRY.mismatchRetries,
+    )
+    .option(
+      '--backoff <seconds>',
+      'wait before the first retry of a failure, doubled each time',
+      positive('--backoff'),
+      DEFAULT_RETRY.backoffMs / 1000,
+    )
+    .option(
+      '--deadline <when>',
+      'start no new work after this: a time of day (06:30), a duration (5h, 90m) or an ISO time',
+    )
+    .addOption(
+      new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
+        .choices(['none', 'host'])
+        .default('none'),
+    )
+    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positive('--timeout'))
+    .option('--memory <GiB>', 'memory limit per container (default 4)', positive('--memory'))
+    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectMap, {})
+    .option('--json', 'print the summary (summary.json) to stdout instead of text')
+    .option('--quiet', 'print only the summary')
+    .option('--verbose', 'one line per package even in a terminal');
+  addUpstreamOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    '\nWrites report.html, report.md and summary.json to <out>/audit-<id>/ (and <out>/latest points at the newest).' +
+      AUDIT_EXIT_HELP,
+  );
+  cmd.action(
+    action(async (flags: AuditFlags) => {
+      const arches: Arch[] = [];
+      for (const a of flags.arch ?? [hostArch()]) {
+        const arch = parseArch(a);
+        if (!arch)
+          throw new RebuildError('usage', `--arch: unknown arch "${a}"`, {
+            fix: 'use x86_64, aarch64 or both: --arch x86_64,aarch64',
+          });
+        if (!arches.includes(arch)) arches.push(arch);
+      }
+      const repos = flags.repo?.map((r) => {
+        if (r !== 'bincache' && r !== 'pkgcache') {
+          throw new RebuildError('usage', `--repo: unknown repository "${r}"`, {
+            fix: 'use bincache, pkgcache or both',
+          });
+        }
+        return r as RepoName;
+      });
+      if (flags.packages && (flags.type || flags.name || flags.limit)) {
+        throw new RebuildError(
+          'usage',
+          '--type, --name and --limit select from the index; they do not apply to --packages',
+          {
+            fix: 'either list the packages in the file, or drop --packages and filter the index',
+          },
+        );
+      }
+      let deadline: Date | undefined;
+      if (flags.deadline) {
+        deadline = parseDeadline(flags.deadline);
+        if (!deadline) {
+          throw new RebuildError('usage', `--deadline: cannot read "${flags.deadline}"`, {
+            fix: 'give a time of day (06:30), a duration (5h, 90m, 1h30m) or an ISO time (2026-01-02T06:00)',
+          });
+        }
+      }
+      const { metadata, registry } = upstreamFromFlags(flags);
+      const controller = new AbortController();
+      const off = onInterrupt(() => controller.abort());
+      try {
+        const run = await runAuditRequest(
+          {
+            db: flags.db,
+            reportsDir: flags.out,
+            ...(flags.packages ? { packagesFile: flags.packages } : {}),
+            filter: {
+              ...(repos ? { repos } : {}),
+              ...(flags.type ? { types: flags.type } : {}),
+              ...(flags.name ? { name: flags.name } : {}),
+            },
+            ...(flags.limit ? { limit: flags.limit } : {}),
+            arches,
+            jobs: flags.jobs,
+            recheck: flags.recheck,
+            retryFailed: flags.retryFailed,
+            retry: {
+              retries: flags.retries,
+              mismatchRetries: flags.mismatchRetries,
+              backoffMs: flags.backoff * 1000,
+            },
+            ...(deadline ? { deadline } : {}),
+            metadata,
+            registry,
+            network: flags.network,
+            limits: {
+              ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
+              ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
+            },
+            imageMap: flags.imageMap,
+            signal: controller.signal,
+          },
+          { progress: createAuditProgress({ quiet: flags.quiet || flags.json, verbose: flags.verbose }) },
+        );
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(run.summary, null, 2)}\n` : renderAuditText(run.summary, run.dir),
+        );
+        return run.exitCode;
+      } finally {
+        off();
+      }
+    }),
+  );
+}

@@ -1,0 +1,102 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Arch, hostArch, parseArch } from '../../engine/types.js';
+import { loadMetadata } from '../../upstream/metadata.js';
+import { describeInvalid, REPOS, searchRecords } from '../../upstream/records.js';
+import type { PackageRecord, RepoName } from '../../upstream/types.js';
+import { action } from '../action.js';
+import { ExitCode } from '../exit-codes.js';
+import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
+
+export function archOption(): Option {
+  return new Option(
+    '--arch <arch>',
+    'target architecture: x86_64 or aarch64 (default: this machine)',
+  ).argParser((v: string): Arch => {
+    const a = parseArch(v);
+    if (!a) throw new InvalidArgumentError('must be x86_64 or aarch64 (amd64/arm64 accepted)');
+    return a;
+  });
+}
+
+function repoOption(v: string): RepoName {
+  const r = v.toLowerCase();
+  if (!(REPOS as readonly string[]).includes(r))
+    throw new InvalidArgumentError('must be bincache or pkgcache');
+  return r as RepoName;
+}
+
+interface SearchFlags extends UpstreamFlags {
+  arch?: Arch;
+  repo?: RepoName;
+  json?: boolean;
+  limit?: string;
+}
+
+/** Lines of a left-aligned table. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+    .join('\n');
+}
+
+function jsonLine(r: PackageRecord): string {
+  return JSON.stringify({
+    pkg: r.pkg,
+    pkg_name: r.pkgName,
+    pkg_id: r.pkgId,
+    pkg_family: r.pkgFamily ?? null,
+    repo: r.repo,
+    arch: r.arch,
+    version: r.version,
+    build_date: r.buildDate,
+    description: typeof r.raw.description === 'string' ? r.raw.description : null,
+    ghcr_pkg: r.ghcrPkg,
+  });
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('search')
+    .description("search pkgforge's metadata for packages whose name, pkg_id or description contains <term>")
+    .argument('<term>', 'part of a name (pkg, pkg_name, pkg_id, pkg_family) or of the description')
+    .addOption(archOption())
+    .addOption(new Option('--repo <repo>', 'only bincache or pkgcache').argParser(repoOption))
+    .option('--json', 'print JSON Lines, one record per line')
+    .option('--limit <n>', 'show at most n results (default 50, 0 = all)', '50');
+  addUpstreamOptions(cmd);
+  cmd.action(
+    action(async (term: string, flags: SearchFlags) => {
+      const arch = flags.arch ?? hostArch();
+      const { metadata } = upstreamFromFlags(flags);
+      if (flags.repo && !metadata.override) metadata.repos = [flags.repo];
+      const index = await loadMetadata(metadata, arch);
+      const records = index.records.filter((r) => !flags.repo || r.repo === flags.repo);
+      const hits = searchRecords(records, term);
+      const limit = Number(flags.limit ?? '50');
+      const shown = limit > 0 ? hits.slice(0, limit) : hits;
+      const t = term.toLowerCase();
+      const badHits = index.invalid.filter(
+        (i) => (!flags.repo || i.repo === flags.repo) && i.names.some((n) => n.toLowerCase().includes(t)),
+      );
+      if (flags.json) {
+        for (const r of shown) process.stdout.write(`${jsonLine(r)}\n`);
+      } else if (shown.length > 0) {
+        const rows = [['PKG', 'PKG_ID', 'REPO', 'VERSION', 'BUILD DATE']];
+        for (const r of shown) rows.push([r.pkg, r.pkgId, r.repo, r.version, r.buildDate]);
+        process.stdout.write(`${table(rows)}\n`);
+      }
+      if (shown.length < hits.length) {
+        process.stderr.write(`(${hits.length - shown.length} more; use --limit 0 to show all)\n`);
+      }
+      for (const bad of badHits)
+        process.stderr.write(`note: invalid record not shown: ${describeInvalid(bad)}\n`);
+      if (hits.length === 0 && !flags.json) {
+        process.stderr.write(
+          `no package matches "${term}" for ${arch}${flags.repo ? ` in ${flags.repo}` : ''}\n`,
+        );
+      }
+      return ExitCode.ok;
+    }),
+  );
+}

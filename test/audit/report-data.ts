@@ -1,0 +1,79 @@
+/**
+ * A real morning report for the report tests: two audits run by the real
+ * scheduler into a real database (fake verifier), the second with a
+ * regression, a fix, an upstream integrity failure, a first verdict, an
+ * unresolved list entry, and package names that are HTML/Markdown payloads.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_RETRY } from '../../src/audit/policy.js';
+import { type AuditSummary, summarize } from '../../src/audit/report.js';
+import { runAudit } from '../../src/audit/run.js';
+import { AuditStore } from '../../src/audit/store.js';
+import type { AuditItem, Verifier } from '../../src/audit/types.js';
+import type { VerifyVerdict } from '../../src/verify/types.js';
+import { unit, verifyResult } from './fixtures.js';
+
+export const EVIL_PKG = "<script>document.title='pwned'</script>";
+export const EVIL_ID = '<img src=x onerror=alert(1)>';
+export const EVIL_VERSION = '1.0"><b>bold</b>|`x`|[link](javascript:alert(1))';
+
+export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; reportDir: string }> {
+  const store = AuditStore.open(join(dir, 'audit.db'));
+  try {
+    const answers: Record<string, VerifyVerdict>[] = [
+      { a: 'reproducible', b: 'different', [EVIL_PKG]: 'reproducible' },
+      { a: 'different', b: 'equivalent', [EVIL_PKG]: 'upstream-integrity', c: 'reproducible' },
+    ];
+    const units = [
+      unit('a'),
+      unit('b'),
+      unit(EVIL_PKG, { pkgId: EVIL_ID, version: EVIL_VERSION }),
+      unit('c'),
+    ];
+    let round = 0;
+    const verify: Verifier = async (rec, opts) =>
+      verifyResult(rec, opts, answers[round]![rec.pkg] ?? 'reproducible');
+    const config = {
+      jobs: 2,
+      retry: { ...DEFAULT_RETRY, mismatchRetries: 0 },
+      outDir: (id: number) => join(dir, `audit-${id}`),
+      verify: { metadata: {}, registry: {} },
+      options: {},
+    };
+    const env = { imageId: () => 'sha256:img1' };
+    await runAudit(units.slice(0, 3), [], config, { store, verify, env });
+    round = 1;
+    const unresolved: AuditItem = {
+      unit: 'list.txt:9',
+      repo: '',
+      pkg: 'ghost',
+      pkgId: '',
+      arch: 'x86_64',
+      version: '',
+      status: 'unresolved',
+      detail: 'list.txt line 9: ghost is not in the metadata index for x86_64',
+    };
+    const out = await runAudit(units, [unresolved], { ...config, recheck: true }, { store, verify, env });
+    const reportDir = out.dir;
+    await mkdir(reportDir, { recursive: true });
+    const summary = summarize({
+      audit: store.audit(out.auditId)!,
+      database: join(dir, 'audit.db'),
+      items: out.items,
+      reportDir,
+      reports: {
+        json: join(reportDir, 'summary.json'),
+        markdown: join(reportDir, 'report.md'),
+        html: join(reportDir, 'report.html'),
+      },
+      deadlineReached: false,
+      interrupted: false,
+      killed: [],
+      finishedAt: out.finishedAt,
+    });
+    return { summary, reportDir };
+  } finally {
+    store.close();
+  }
+}

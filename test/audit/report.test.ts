@@ -1,0 +1,114 @@
+/** The morning report's content: order of changes, counts, exit code, escaping in Markdown and text. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { itemLine } from '../../src/audit/console.js';
+import { historyEntries, renderHistoryText } from '../../src/audit/history.js';
+import { auditExitCode, renderAuditMarkdown, renderAuditText } from '../../src/audit/report.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { tempDir } from './fixtures.js';
+import { EVIL_PKG, EVIL_VERSION, twoAudits } from './report-data.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(() => cleanup());
+
+describe('audit summary', () => {
+  it('lists regressions first, then integrity failures, then fixes; counts verdicts; exit 10', async () => {
+    const { summary: s } = await twoAudits(dir);
+    expect(s.changes.map((c) => [c.pkg, c.change])).toEqual([
+      ['a', 'regression'],
+      [EVIL_PKG, 'upstream-integrity'],
+      ['b', 'fixed'],
+    ]);
+    expect(s.changes[0]!.previous).toEqual({ verdict: 'reproducible', version: '1.0.0' });
+    expect(s.counts).toMatchObject({ selected: 4, verified: 4, unresolved: 1 });
+    expect(s.counts.verdicts).toMatchObject({
+      reproducible: 1,
+      equivalent: 1,
+      different: 1,
+      'upstream-integrity': 1,
+    });
+    expect(s.exit.code).toBe(ExitCode.auditRegressed);
+    expect(s.packages.find((p) => p.pkg === 'c')?.change).toBe('first');
+    // links are relative to the report directory and point into packages/
+    expect(s.packages.find((p) => p.pkg === 'a')?.report.html).toBe(
+      'packages/x86_64/bincache/example.invalid.a/a/report.html',
+    );
+    const evil = s.packages.find((p) => p.pkg === EVIL_PKG)!;
+    expect(evil.report.html).not.toMatch(/[<>"' ]/);
+  });
+
+  it('exit codes: 0 nothing worse, 10 worse, 11 only new failures', () => {
+    const line = (change: string) => ({ change }) as never;
+    expect(auditExitCode([]).code).toBe(0);
+    expect(auditExitCode([line('fixed'), line('new-version')]).code).toBe(0);
+    expect(auditExitCode([line('now-fails')]).code).toBe(ExitCode.auditNewFailures);
+    expect(auditExitCode([line('now-fails'), line('new-different')]).code).toBe(ExitCode.auditRegressed);
+    expect(auditExitCode([line('upstream-integrity')]).code).toBe(ExitCode.auditRegressed);
+  });
+
+  it('Markdown: payloads in names and versions cannot break tables, code spans or links', async () => {
+    const { summary } = await twoAudits(dir);
+    const md = renderAuditMarkdown(summary);
+    // outside code spans (where GFM shows text as is) no raw HTML and no link but ours
+    const prose = md.replace(/(`+)[\s\S]*?\1/g, '');
+    expect(md).toContain('<script>'); // inside a code span
+    expect(prose).not.toMatch(/<script|<b>|<img/);
+    expect(prose).not.toMatch(/(?<!\\)\]\(javascript:/);
+    expect(prose.match(/(?<!\\)\]\(/g)?.length).toBe(3 + 4); // the changes' and the packages' report links
+    // every table row has as many cells as its header
+    const tables = md.split('\n\n').filter((b) => b.startsWith('| '));
+    expect(tables.length).toBe(3);
+    for (const t of tables) {
+      const rows = t.split('\n');
+      const cells = (r: string) => r.replace(/\\\|/g, '').split('|').length;
+      for (const r of rows) expect(cells(r), r).toBe(cells(rows[0]!));
+    }
+    expect(md.indexOf('**REGRESSION**')).toBeLessThan(md.indexOf('## Packages'));
+    expect(md).toContain('(packages/x86_64/bincache/example.invalid.a/a/report.html)');
+  });
+
+  it('console text and per-package lines show names with control characters made visible', async () => {
+    const { summary, reportDir } = await twoAudits(dir);
+    const text = renderAuditText(summary, reportDir);
+    expect(text).toMatch(/^rebuild audit #2: GOT WORSE/);
+    expect(text).toMatch(
+      /REGRESSION\s+a \(x86_64, bincache\): was reproducible at 1\.0\.0, now different at 1\.0\.0/,
+    );
+    expect(text).toContain(`exit ${ExitCode.auditRegressed}`);
+    expect(EVIL_VERSION).toContain('"');
+    const line = itemLine(
+      {
+        unit: 'u',
+        repo: 'bincache',
+        pkg: 'x\u001b[31mred',
+        pkgId: 'x',
+        arch: 'x86_64',
+        version: '1',
+        status: 'skipped',
+        detail: '',
+      },
+      1,
+      10,
+    );
+    expect(line).not.toContain('\u001b');
+    expect(line).toContain('\\x1b');
+  });
+
+  it('history: one block per package and arch, oldest first', async () => {
+    await twoAudits(dir);
+    const { AuditStore } = await import('../../src/audit/store.js');
+    const store = AuditStore.open(`${dir}/audit.db`);
+    const h = store.history('a');
+    store.close();
+    expect(historyEntries(h).map((e) => [e.auditId, e.verdict, e.change])).toEqual([
+      [1, 'reproducible', 'first'],
+      [2, 'different', 'regression'],
+    ]);
+    const text = renderHistoryText(h);
+    expect(text).toContain('bincache/example.invalid.a/a@x86_64');
+    expect(text.indexOf('reproducible')).toBeLessThan(text.indexOf('regression'));
+  });
+});
