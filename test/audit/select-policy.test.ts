@@ -169,3 +169,26 @@ describe('policies', () => {
     for (const bad of ['', 'soon', '25:00', '5x', '12:61']) expect(parseDeadline(bad, now)).toBeUndefined();
   });
 });
+
+describe('examples/audit', () => {
+  it('the sample packages list parses and names the three examples', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const file = new URL('../../examples/audit/packages.txt', import.meta.url);
+    const entries = parsePackagesList(await readFile(file, 'utf8'), 'packages.txt');
+    expect(entries.map((e) => e.query)).toEqual(['hello-rb', 'tally', 'example.invalid.rebuild.lc']);
+  });
+
+  it('the crontab line and the systemd service use only options `rebuild audit` has', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { rebuild } = await import('../helpers/cli.js');
+    const help = (await rebuild(['audit', '--help'])).stdout;
+    for (const name of ['crontab', 'rebuild-audit.service']) {
+      const text = await readFile(new URL(`../../examples/audit/${name}`, import.meta.url), 'utf8');
+      const line = text.split('\n').find((l) => !l.startsWith('#') && l.includes('rebuild audit'));
+      expect(line, name).toBeDefined();
+      const flags = [...line!.matchAll(/\s(--[a-z][a-z-]*)/g)].map((m) => m[1]!);
+      expect(flags.length, name).toBeGreaterThanOrEqual(4);
+      for (const f of flags) expect(help, `${name}: ${f}`).toContain(`${f} `);
+    }
+  });
+});
