@@ -36,6 +36,14 @@ export function looksLikePath(text: string): boolean {
   return PATH_RES.some((r) => r.test(text));
 }
 
+function isText(buf: Buffer, start: number, width: number): boolean {
+  for (let i = start; i < start + width; i++) {
+    const c = buf[i]!;
+    if (c !== 0 && (c < 0x20 || c >= 0x7f)) return false;
+  }
+  return true;
+}
+
 /** Seconds since the epoch in a plausible build window (2001–2040). */
 function epochish(v: number): boolean {
   return v >= 1_000_000_000 && v <= 2_210_000_000;
@@ -73,6 +81,8 @@ export function hintFor(
             ? buf.readUInt32LE(start)
             : buf.readUInt32BE(start)
           : Number(little ? buf.readBigUInt64LE(start) : buf.readBigUInt64BE(start));
+      // Text reads as plausible epoch values too ("(tal" is 1818326056): only binary words count.
+      if (isText(a, start, width) || isText(b, start, width)) continue;
       const va = read(a);
       const vb = read(b);
       if (va !== vb && epochish(va) && epochish(vb) && Math.abs(va - vb) < 10 * 365 * 86400)

@@ -170,4 +170,17 @@ describe('hints', () => {
     expect(hintFor(pa, pb, 2, true)).toBe('path');
     expect(hintFor(Buffer.from('\0hello world\0'), Buffer.from('\0hellO world\0'), 5, true)).toBeUndefined();
   });
+
+  it('reads binary words as epoch times, but not text that happens to fall in the range', () => {
+    // "(tal" as a little-endian word is 1818326056, a date in 2027: still text, not a timestamp.
+    const text = Buffer.from('%ld %ld (tally v%d)\n\0');
+    const changed = Buffer.from(text);
+    changed[9] = 'T'.charCodeAt(0);
+    expect(hintFor(text, changed, 9, true, { epoch: true, absolute: 9 })).toBeUndefined();
+    const a = Buffer.alloc(16);
+    const b = Buffer.alloc(16);
+    a.writeUInt32LE(1_764_000_000, 8); // 2025-11-24
+    b.writeUInt32LE(1_764_086_400, 8); // a day later
+    expect(hintFor(a, b, 8, true, { epoch: true, absolute: 8 })).toBe('timestamp');
+  });
 });
