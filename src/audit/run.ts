@@ -10,6 +10,7 @@ import pLimit from 'p-limit';
 import type { BuildReporter } from '../build/build.js';
 import { isRebuildError, messageOf } from '../util/errors.js';
 import type { VerifyOptions, VerifyResult, VerifyVerdict } from '../verify/types.js';
+import { unattemptedResult } from '../verify/verify.js';
 import {
   classifyChange,
   decideSkip,
@@ -125,51 +126,10 @@ function errorResult(unit: Unit, opts: VerifyOptions, err: unknown, startedAt: D
   const message = messageOf(err);
   const fix = isRebuildError(err) ? err.fix : undefined;
   return {
-    schema: 'rebuild.verify/1',
-    verdict: 'error',
+    ...unattemptedResult(r, opts, startedAt),
     summary: `${r.pkg} ${r.version} (${r.arch}, ${r.repo}): could not be verified: ${message}`,
-    package: {
-      repo: r.repo,
-      pkg: r.pkg,
-      pkgId: r.pkgId,
-      pkgType: r.pkgType,
-      version: r.version,
-      buildDate: r.buildDate,
-      arch: r.arch,
-    },
-    published: {
-      name: r.pkg,
-      sha256: '',
-      blake3: '',
-      size: 0,
-      source: 'not fetched',
-      shasumOk: false,
-      bsumOk: false,
-    },
-    explanations: [],
-    differences: [],
-    inputs: {
-      query: opts.query,
-      arch: r.arch,
-      record: {
-        repo: r.repo,
-        pkg: r.pkg,
-        pkgId: r.pkgId,
-        version: r.version,
-        buildDate: r.buildDate,
-        ghcrPkg: r.ghcrPkg,
-      },
-      manifestDigest: '',
-      recipe: { digest: '', path: '' },
-      pins: { pkgver: r.version, image: { tag: '', id: '', reason: 'not reached' } },
-      metadata: opts.metadata,
-      registry: opts.registry,
-      network: opts.network ?? 'none',
-    },
-    outDir: opts.outDir ?? '',
     reports: { json: '' },
     error: { message, ...(fix ? { fix } : {}) },
-    startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
   };
 }

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reapOrphans } from '../engine/cleanup.js';
 import { DEFAULT_LIMITS } from '../engine/container.js';
@@ -8,9 +6,8 @@ import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
-import type { Recipe } from '../recipe/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { isRebuildError, messageOf, RebuildError } from '../util/errors.js';
+import { isRebuildError, messageOf } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
@@ -248,9 +245,4 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
 
 export function describeFailure(err: unknown): string {
   return isRebuildError(err) ? err.describe() : messageOf(err);
-}
-
-/** The recipe of a path with the SHA-256 of its bytes (kept for callers of the earlier async API). */
-export async function readRecipeFile(path: string): Promise<{ recipe: Recipe; sha256: string }> {
-  return loadRecipeFile(path);
 }

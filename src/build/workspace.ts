@@ -59,7 +59,7 @@ export const RESULT_FILE = 'result.json';
  * An existing output directory is replaced only when it is empty or holds a
  * previous rebuild result: rebuild never deletes a directory it did not make.
  */
-async function checkOutDir(out: string): Promise<void> {
+export async function checkOutDir(out: string): Promise<void> {
   const st = await lstat(out).catch(() => undefined);
   if (!st) return;
   if (!st.isDirectory()) {

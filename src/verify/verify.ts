@@ -10,13 +10,15 @@
  *   build/        `rebuild build`'s output (result.json, build.log, outputs, compare/)
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type BuildReporter, buildRecipe, readRecipeFile } from '../build/build.js';
+import { type BuildReporter, buildRecipe } from '../build/build.js';
 import type { BuildResult } from '../build/result.js';
+import { checkOutDir, RESULT_FILE } from '../build/workspace.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator, type EmulatorInfo } from '../engine/emulator.js';
 import type { Comparison } from '../forensics/types.js';
+import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -27,7 +29,7 @@ import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
 import type { VerifyInputs, VerifyOptions, VerifyResult, VerifyVerdict } from './types.js';
 import { defaultUpstream, type UpstreamApi } from './upstream.js';
 
-export const RESULT_JSON = 'result.json';
+export const RESULT_JSON = RESULT_FILE;
 
 /** Replay refuses to run a different recipe: no result is written. */
 export class ReplayRefusal extends RebuildError {}
@@ -127,6 +129,55 @@ function emptyInputs(record: PackageRecord, opts: VerifyOptions): VerifyInputs {
   };
 }
 
+/**
+ * The result before anything was attempted: verdict `error`, nothing fetched.
+ * Verification fills it in; callers that fail before it (audit) use it as is.
+ */
+export function unattemptedResult(
+  record: PackageRecord,
+  opts: VerifyOptions,
+  startedAt: Date,
+  at: { outDir?: string; inputs?: VerifyInputs; mainName?: string } = {},
+): VerifyResult {
+  const outDir = at.outDir ?? opts.outDir ?? '';
+  return {
+    schema: 'rebuild.verify/1',
+    verdict: 'error',
+    summary: '',
+    package: {
+      repo: record.repo,
+      pkg: record.pkg,
+      pkgId: record.pkgId,
+      pkgType: record.pkgType,
+      version: record.version,
+      buildDate: record.buildDate,
+      arch: record.arch,
+    },
+    published: {
+      name: at.mainName ?? mainFileName(record),
+      sha256: '',
+      blake3: '',
+      size: 0,
+      source: 'not fetched',
+      shasumOk: false,
+      bsumOk: false,
+    },
+    explanations: [],
+    differences: [],
+    inputs: at.inputs ?? emptyInputs(record, opts),
+    outDir,
+    reports: outDir
+      ? {
+          json: join(outDir, RESULT_JSON),
+          markdown: join(outDir, 'report.md'),
+          html: join(outDir, 'report.html'),
+        }
+      : { json: '' },
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+  };
+}
+
 async function run(
   record: PackageRecord,
   c: Ctx,
@@ -142,40 +193,7 @@ async function run(
     reporter.log(`[rebuild] ${line}`);
   };
   let mainName = mainFileName(record);
-  const result: VerifyResult = {
-    schema: 'rebuild.verify/1',
-    verdict: 'error',
-    summary: '',
-    package: {
-      repo: record.repo,
-      pkg: record.pkg,
-      pkgId: record.pkgId,
-      pkgType: record.pkgType,
-      version: record.version,
-      buildDate: record.buildDate,
-      arch: record.arch,
-    },
-    published: {
-      name: mainName,
-      sha256: '',
-      blake3: '',
-      size: 0,
-      source: 'not fetched',
-      shasumOk: false,
-      bsumOk: false,
-    },
-    explanations: [],
-    differences: [],
-    inputs,
-    outDir,
-    reports: {
-      json: join(outDir, RESULT_JSON),
-      markdown: join(outDir, 'report.md'),
-      html: join(outDir, 'report.html'),
-    },
-    startedAt: startedAt.toISOString(),
-    durationMs: 0,
-  };
+  const result = unattemptedResult(record, opts, startedAt, { outDir, inputs, mainName });
   const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
   try {
     // 1. The files of record.
@@ -250,7 +268,7 @@ async function run(
         fix: 'verify a package published with its SBUILD (pkgforge 2025 and later)',
       });
     }
-    const { recipe, sha256: recipeSha } = await readRecipeFile(join(pubDir, 'SBUILD'));
+    const { recipe, sha256: recipeSha } = loadRecipeFile(join(pubDir, 'SBUILD'));
     inputs.recipe = { digest: recipeSha, path: join(outDir, 'published', 'SBUILD') };
     if (c.replay?.recipeDigest && c.replay.recipeDigest !== recipeSha) {
       throw new ReplayRefusal(
@@ -546,29 +564,6 @@ async function judge(
 }
 
 // ---------------------------------------------------------------- output directory
-
-/** Replaced only when absent, empty, or holding an earlier result (rebuild never deletes what it did not make). */
-async function checkOutDir(out: string): Promise<void> {
-  const st = await lstat(out).catch(() => undefined);
-  if (!st) return;
-  if (!st.isDirectory()) {
-    throw new RebuildError('usage', 'exists and is not a directory', {
-      subject: out,
-      fix: 'choose another --out',
-    });
-  }
-  const entries = await readdir(out);
-  if (entries.length > 0 && !entries.includes(RESULT_JSON)) {
-    throw new RebuildError(
-      'usage',
-      'exists, is not empty and holds no rebuild result; refusing to replace it',
-      {
-        subject: out,
-        fix: 'choose another --out, or empty the directory',
-      },
-    );
-  }
-}
 
 async function publish(staging: string, outDir: string): Promise<void> {
   await checkOutDir(outDir);
