@@ -1,8 +1,7 @@
 /**
  * Debian's headless chromium for tests of self-contained HTML pages: one run
  * with a fresh profile and a network log, returning the DOM (--dump-dom) or
- * taking a screenshot, and the URLs the page itself requested. The same
- * approach as test/report/html.browser.test.ts (which could use this too).
+ * taking a screenshot, and the URLs the page itself requested.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
