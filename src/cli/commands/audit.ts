@@ -8,6 +8,7 @@ import { type Arch, hostArch, parseArch } from '../../engine/types.js';
 import type { RepoName } from '../../upstream/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
+import { collectImageMap, positiveNumber } from '../options.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const AUDIT_EXIT_HELP =
@@ -35,23 +36,6 @@ function count(name: string, min: number) {
     }
     return n;
   };
-}
-
-function positive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new RebuildError('usage', `${name} must be a positive number, got "${value}"`);
-    return n;
-  };
-}
-
-function collectMap(value: string, previous: Record<string, string>): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) {
-    throw new RebuildError('usage', `--image-map must be NAME=LOCAL_IMAGE, got "${value}"`);
-  }
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
 interface AuditFlags extends UpstreamFlags {
@@ -114,7 +98,7 @@ export function register(program: Command): void {
     .option(
       '--backoff <seconds>',
       'wait before the first retry of a failure, doubled each time',
-      positive('--backoff'),
+      positiveNumber,
       DEFAULT_RETRY.backoffMs / 1000,
     )
     .option(
@@ -126,9 +110,14 @@ export function register(program: Command): void {
         .choices(['none', 'host'])
         .default('none'),
     )
-    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positive('--timeout'))
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positive('--memory'))
-    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectMap, {})
+    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positiveNumber)
+    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
+    .option(
+      '--image-map <name=image>',
+      'use a local image for a builder name (repeatable)',
+      collectImageMap,
+      {},
+    )
     .option('--json', 'print the summary (summary.json) to stdout instead of text')
     .option('--quiet', 'print only the summary')
     .option('--verbose', 'one line per package even in a terminal');

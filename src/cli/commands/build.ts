@@ -1,31 +1,14 @@
 import { relative } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { buildRecipe } from '../../build/build.js';
 import type { BuildResult } from '../../build/result.js';
 import { onInterrupt } from '../../engine/cleanup.js';
-import { type Arch, hostArch, parseArch } from '../../engine/types.js';
+import { type Arch, hostArch } from '../../engine/types.js';
 import type { BuildSummaryView } from '../../report/build-view.js';
 import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
-
-export function parseArchOption(value: string): Arch {
-  const arch = parseArch(value);
-  if (!arch) throw new InvalidArgumentError('must be x86_64 or aarch64 (amd64/arm64 accepted)');
-  return arch;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
-function collectMap(value: string, previous: Record<string, string>): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be NAME=LOCAL_IMAGE');
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
-}
+import { collectImageMap, parseArchOption, positiveNumber } from '../options.js';
 
 interface BuildFlags {
   arch: Arch;
@@ -134,7 +117,12 @@ export function register(program: Command): void {
     .option('--expect <path>', 'a CHECKSUM file, or a directory with CHECKSUM and the published files')
     .option('--expect-bsum <blake3>', 'expected BLAKE3 of the main output (pkgforge: bsum)')
     .option('--expect-shasum <sha256>', 'expected SHA-256 of the main output (pkgforge: shasum)')
-    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectMap, {})
+    .option(
+      '--image-map <name=image>',
+      'use a local image for a builder name (repeatable)',
+      collectImageMap,
+      {},
+    )
     .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')

@@ -6,8 +6,8 @@ import { verifyExitCode } from '../../verify/exit.js';
 import { renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
+import { collectImageMap, parseArchOption, positiveNumber } from '../options.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
-import { parseArchOption } from './build.js';
 
 export const VERIFY_EXIT_HELP =
   '\nExit codes: 0 reproducible, 1 equivalent (differs only in explained, benign ways),\n' +
@@ -15,21 +15,6 @@ export const VERIFY_EXIT_HELP =
   '5 environment (engine, emulator or builder image missing), 6 upstream integrity\n' +
   '(the published file fails its own published checksums), 7 network (download failed\n' +
   'after retries), 130 interrupted.';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new RebuildError('usage', `must be a positive number, got "${value}"`);
-  return n;
-}
-
-function collectMap(value: string, previous: Record<string, string>): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) {
-    throw new RebuildError('usage', `--image-map must be NAME=LOCAL_IMAGE, got "${value}"`);
-  }
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
-}
 
 /** Levenshtein distance, for "did you mean" on command typos. */
 export function editDistance(a: string, b: string): number {
@@ -95,7 +80,12 @@ export function register(program: Command): void {
     )
     .option('--timeout <minutes>', 'wall-time limit of the build (default 60)', positiveNumber)
     .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
-    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectMap, {})
+    .option(
+      '--image-map <name=image>',
+      'use a local image for a builder name (repeatable)',
+      collectImageMap,
+      {},
+    )
     .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
