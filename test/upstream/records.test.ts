@@ -14,7 +14,8 @@ import {
 import { parseReference, sanitizeTag } from '../../src/upstream/reference.js';
 import { RebuildError } from '../../src/util/errors.js';
 
-const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'metadata-record.json');
+// A real bincache record (aarch64, 7z), exactly as published: every value is a string.
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'metadata-record.json');
 const real = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, unknown>;
 
 function variant(over: Record<string, unknown>): Record<string, unknown> {
