@@ -226,60 +226,74 @@ describe('rebuild audit (real verifier, engine, loopback registry)', () => {
 
   it('SIGKILL mid-run, then resume: the rest is finished, nothing is redone, no duplicate rows, no containers left', async () => {
     const kdb = join(work, 'kill', 'audit.db');
-    const child = audit(['--packages', LIST, '--jobs', '1'], kdb);
-    // Wait for the first verdict to be committed and the second package's containers to be running.
-    const docker = new Docker();
-    const deadline = Date.now() + 10 * 60_000;
-    let ownContainers = 0;
-    for (;;) {
-      expect(Date.now() < deadline, 'the audit never reached its second package').toBe(true);
-      await new Promise((r) => setTimeout(r, 250));
-      if (!existsSync(kdb)) continue;
-      const done = rows(kdb, 'SELECT count(*) AS n FROM results')[0]!.n as number;
-      const claims = rows(kdb, 'SELECT count(*) AS n FROM claims')[0]!.n as number;
-      if (done >= 1 && claims >= 1) {
-        const list = await docker.listContainers({
-          all: true,
-          filters: { label: [`${OWNER_PID_LABEL}=${child.pid}`] },
-        });
-        ownContainers = list.length;
-        if (ownContainers > 0) break;
+    // The second package (tally) sleeps before it compiles, so the kill surely lands while its
+    // container runs; its published bytes are unchanged, so it still reproduces on resume.
+    const recipe = await readFile(join(EXAMPLES_DIR, 'tally-container', 'SBUILD'), 'utf8');
+    const slow = recipe.replace('  run: |\n', '  run: |\n    sleep 8\n');
+    expect(slow).not.toBe(recipe);
+    index.tally = (await publishExample(registry.url, 'tally-container', { sbuild: slow })).record;
+    serve();
+    try {
+      const child = audit(['--packages', LIST, '--jobs', '1'], kdb);
+      // Wait for the first verdict to be committed and the second package's containers to be running.
+      const docker = new Docker();
+      const deadline = Date.now() + 10 * 60_000;
+      let ownContainers = 0;
+      for (;;) {
+        expect(Date.now() < deadline, 'the audit never reached its second package').toBe(true);
+        await new Promise((r) => setTimeout(r, 250));
+        if (!existsSync(kdb)) continue;
+        const done = rows(kdb, 'SELECT count(*) AS n FROM results')[0]!.n as number;
+        const claims = rows(kdb, 'SELECT count(*) AS n FROM claims')[0]!.n as number;
+        if (done >= 1 && claims >= 1) {
+          // Only a running container is sure to outlive the kill: one that has exited may be removed any moment.
+          const list = await docker.listContainers({
+            filters: { label: [`${OWNER_PID_LABEL}=${child.pid}`], status: ['running'] },
+          });
+          ownContainers = list.length;
+          if (ownContainers > 0) break;
+        }
       }
-    }
-    child.kill('SIGKILL');
-    const killed = await child;
-    expect(killed.signal).toBe('SIGKILL');
-    const before = rows(kdb, 'SELECT unit, verdict FROM results');
-    expect(before).toHaveLength(1);
-    expect(rows(kdb, 'SELECT status FROM audits')[0]!.status).toBe('running');
-    // its containers were left behind by the kill
-    const orphans = await docker.listContainers({
-      all: true,
-      filters: { label: [`${OWNER_PID_LABEL}=${child.pid}`] },
-    });
-    expect(orphans.length).toBeGreaterThan(0);
+      child.kill('SIGKILL');
+      const killed = await child;
+      expect(killed.signal).toBe('SIGKILL');
+      const before = rows(kdb, 'SELECT unit, verdict FROM results');
+      expect(before).toHaveLength(1);
+      expect(rows(kdb, 'SELECT status FROM audits')[0]!.status).toBe('running');
+      // its containers were left behind by the kill
+      const orphans = await docker.listContainers({
+        all: true,
+        filters: { label: [`${OWNER_PID_LABEL}=${child.pid}`] },
+      });
+      expect(orphans.length).toBeGreaterThan(0);
 
-    const r = await audit(['--packages', LIST, '--jobs', '1'], kdb);
-    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(ExitCode.ok);
-    const s = await summaryOf(r.stdout);
-    expect(s.audit.killedBefore).toEqual([1]);
-    expect(s.counts).toMatchObject({ selected: 3, verified: 2, skipped: 1 });
-    expect(s.packages.find((p) => p.unit === before[0]!.unit)?.status).toBe('skipped');
-    const after = rows(kdb, 'SELECT unit, count(*) AS n FROM results GROUP BY unit');
-    expect(after).toHaveLength(3);
-    expect(after.every((x) => x.n === 1)).toBe(true);
-    expect(rows(kdb, 'SELECT id, status FROM audits ORDER BY id')).toEqual([
-      { id: 1, status: 'killed' },
-      { id: 2, status: 'finished' },
-    ]);
-    expect(rows(kdb, 'SELECT count(*) AS n FROM claims')[0]!.n).toBe(0);
-    const left = await docker.listContainers({
-      all: true,
-      filters: { label: [`${OWNER_PID_LABEL}=${child.pid}`] },
-    });
-    expect(left).toEqual([]);
-    expect(await leftoverContainers()).toEqual([]);
-    console.log(`killed with ${ownContainers} container(s) of its own running; resume reaped them`);
+      const r = await audit(['--packages', LIST, '--jobs', '1'], kdb);
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(ExitCode.ok);
+      const s = await summaryOf(r.stdout);
+      expect(s.audit.killedBefore).toEqual([1]);
+      expect(s.counts).toMatchObject({ selected: 3, verified: 2, skipped: 1 });
+      expect(s.packages.find((p) => p.unit === before[0]!.unit)?.status).toBe('skipped');
+      const after = rows(kdb, 'SELECT unit, count(*) AS n FROM results GROUP BY unit');
+      expect(after).toHaveLength(3);
+      expect(after.every((x) => x.n === 1)).toBe(true);
+      expect(rows(kdb, 'SELECT id, status FROM audits ORDER BY id')).toEqual([
+        { id: 1, status: 'killed' },
+        { id: 2, status: 'finished' },
+      ]);
+      expect(rows(kdb, 'SELECT count(*) AS n FROM claims')[0]!.n).toBe(0);
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`${OWNER_PID_LABEL}=${child.pid}`] },
+      });
+      expect(left).toEqual([]);
+      expect(await leftoverContainers()).toEqual([]);
+      console.log(`killed with ${ownContainers} container(s) of its own running; resume reaped them`);
+    } finally {
+      // put the recipe of record back (same tag) for the tests that follow
+      index.tally = (await publishExample(registry.url, 'tally-container')).record;
+      expect(index.tally).toBeDefined();
+      serve();
+    }
   });
 
   it('SIGTERM (a systemd stop): stops, removes its containers, records the rest as not reached, exit 130', async () => {

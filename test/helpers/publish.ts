@@ -33,6 +33,8 @@ export interface PublishExampleOptions {
   version?: string;
   /** Replace the published program's bytes (an upstream that changed). */
   mainBytes?: Uint8Array;
+  /** Replace the recipe of record (e.g. a slower one for interruption tests). */
+  sbuild?: string;
   /** Default `2025-03-04T05:06:07Z`. */
   buildDate?: string;
   /** Raw record fields to set after the record is made. */
@@ -71,7 +73,9 @@ export async function publishExample(
   const version = opts.version ?? (await readFile(join(pub, `${prog}.version`), 'utf8')).trim();
   const files: PushFile[] = [
     opts.mainBytes ? { name: prog, bytes: opts.mainBytes } : { name: prog, path: join(pub, prog) },
-    { name: 'SBUILD', path: join(EXAMPLES_DIR, dir, 'SBUILD') },
+    opts.sbuild !== undefined
+      ? { name: 'SBUILD', bytes: Buffer.from(opts.sbuild) }
+      : { name: 'SBUILD', path: join(EXAMPLES_DIR, dir, 'SBUILD') },
     { name: `${prog}.version`, bytes: Buffer.from(`${version}\n`) },
     { name: 'CHECKSUM', path: join(pub, 'CHECKSUM') },
     { name: `${prog}.log`, bytes: Buffer.from(`build log of record for ${pkg} ${version} (${arch})\n`) },
