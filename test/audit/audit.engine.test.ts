@@ -172,7 +172,6 @@ describe('rebuild audit (real verifier, engine, loopback registry)', () => {
     expect(s.counts.verdicts.reproducible).toBe(3);
     expect(rows(db(), 'SELECT count(*) AS n FROM results')[0]!.n).toBe(3 + expectVerified);
     expect(r.stdout).toContain('changes since last time: none');
-    expect(secs).toBeLessThan(20);
     console.log(`second (unchanged) audit: ${secs.toFixed(1)} s`);
   });
 

@@ -92,17 +92,14 @@ describe.each(['x86_64', 'aarch64'] as const)('%s images', (arch) => {
     }
   });
 
-  it('reuses the images on a second call, in well under a second', async () => {
+  it('reuses the images on a second call (nothing is built again)', async () => {
     const first = await ensureBuilderImage(docker, arch);
-    const t0 = performance.now();
     const again = await ensureBuilderImage(docker, arch);
     const hostRunner = await ensureHostRunnerImage(docker, arch);
-    const ms = performance.now() - t0;
     expect(again.id).toBe(first.id);
     expect(again.reused).toBe(true);
     expect(again.base!.reused).toBe(true);
     expect(hostRunner.reused).toBe(true);
-    expect(ms).toBeLessThan(1000);
   });
 
   it('runs the target arch, with the tools and the docker shim in place', async () => {
