@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from 'commander';
-import { type Arch, parseArch } from '../engine/types.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Arch, type ContainerLimits, parseArch } from '../engine/types.js';
 
 /**
  * Option parsers shared by the commands that build (build, verify, audit):
@@ -22,4 +22,40 @@ export function collectImageMap(value: string, previous: Record<string, string>)
   const eq = value.indexOf('=');
   if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be NAME=LOCAL_IMAGE');
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/** The container options every building command takes (build, verify, audit). */
+export interface ContainerFlags {
+  network: 'none' | 'host';
+  timeout?: number;
+  memory?: number;
+  pids?: number;
+  imageMap: Record<string, string>;
+}
+
+export function addContainerOptions(cmd: Command, opts: { pids?: boolean } = {}): Command {
+  cmd
+    .addOption(
+      new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
+        .choices(['none', 'host'])
+        .default('none'),
+    )
+    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positiveNumber)
+    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber);
+  if (opts.pids) cmd.option('--pids <n>', 'process limit per container (default 4096)', positiveNumber);
+  return cmd.option(
+    '--image-map <name=image>',
+    'use a local image for a builder name (repeatable)',
+    collectImageMap,
+    {},
+  );
+}
+
+/** The limits the flags ask for (the engine's defaults fill in the rest). */
+export function limitsFromFlags(flags: ContainerFlags): Partial<ContainerLimits> {
+  return {
+    ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
+    ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
+    ...(flags.pids ? { pids: flags.pids } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { defaultDbPath, defaultReportsDir, runAuditRequest } from '../../audit/audit.js';
 import { createAuditProgress } from '../../audit/console.js';
 import { DEFAULT_RETRY, parseDeadline } from '../../audit/policy.js';
@@ -8,7 +8,7 @@ import { type Arch, hostArch, parseArch } from '../../engine/types.js';
 import type { RepoName } from '../../upstream/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
-import { collectImageMap, positiveNumber } from '../options.js';
+import { addContainerOptions, type ContainerFlags, limitsFromFlags, positiveNumber } from '../options.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const AUDIT_EXIT_HELP =
@@ -38,7 +38,7 @@ function count(name: string, min: number) {
   };
 }
 
-interface AuditFlags extends UpstreamFlags {
+interface AuditFlags extends UpstreamFlags, ContainerFlags {
   packages?: string;
   repo?: string[];
   type?: string[];
@@ -54,10 +54,6 @@ interface AuditFlags extends UpstreamFlags {
   mismatchRetries: number;
   backoff: number;
   deadline?: string;
-  network: 'none' | 'host';
-  timeout?: number;
-  memory?: number;
-  imageMap: Record<string, string>;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -105,22 +101,10 @@ export function register(program: Command): void {
       '--deadline <when>',
       'start no new work after this: a time of day (06:30), a duration (5h, 90m) or an ISO time',
     )
-    .addOption(
-      new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
-        .choices(['none', 'host'])
-        .default('none'),
-    )
-    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positiveNumber)
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
-    .option(
-      '--image-map <name=image>',
-      'use a local image for a builder name (repeatable)',
-      collectImageMap,
-      {},
-    )
     .option('--json', 'print the summary (summary.json) to stdout instead of text')
     .option('--quiet', 'print only the summary')
     .option('--verbose', 'one line per package even in a terminal');
+  addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -192,10 +176,7 @@ export function register(program: Command): void {
             metadata,
             registry,
             network: flags.network,
-            limits: {
-              ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
-              ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
-            },
+            limits: limitsFromFlags(flags),
             imageMap: flags.imageMap,
             signal: controller.signal,
           },

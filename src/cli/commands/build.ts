@@ -8,21 +8,16 @@ import type { BuildSummaryView } from '../../report/build-view.js';
 import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
-import { collectImageMap, parseArchOption, positiveNumber } from '../options.js';
+import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
 
-interface BuildFlags {
+interface BuildFlags extends ContainerFlags {
   arch: Arch;
   out?: string;
   pkgver?: string;
   sourceCommit?: string;
-  network: 'none' | 'host';
-  timeout?: number;
-  memory?: number;
-  pids?: number;
   expect?: string;
   expectBsum?: string;
   expectShasum?: string;
-  imageMap: Record<string, string>;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
@@ -94,7 +89,7 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('build')
     .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
     .argument('<recipe>', 'path to an SBUILD recipe')
@@ -105,24 +100,11 @@ export function register(program: Command): void {
     )
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--pkgver <version>', 'pin PKGVER/PKG_VER instead of running x_exec.pkgver')
-    .option('--source-commit <sha>', 'check out this commit after every `git clone` the recipe runs')
-    .addOption(
-      new Option('--network <mode>', 'network for build containers')
-        .choices(['none', 'host'])
-        .default('none'),
-    )
-    .option('--timeout <minutes>', 'wall-time limit of the build (default 60)', positiveNumber)
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
-    .option('--pids <n>', 'process limit per container (default 4096)', positiveNumber)
+    .option('--source-commit <sha>', 'check out this commit after every `git clone` the recipe runs');
+  addContainerOptions(cmd, { pids: true })
     .option('--expect <path>', 'a CHECKSUM file, or a directory with CHECKSUM and the published files')
     .option('--expect-bsum <blake3>', 'expected BLAKE3 of the main output (pkgforge: bsum)')
     .option('--expect-shasum <sha256>', 'expected SHA-256 of the main output (pkgforge: shasum)')
-    .option(
-      '--image-map <name=image>',
-      'use a local image for a builder name (repeatable)',
-      collectImageMap,
-      {},
-    )
     .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
@@ -147,11 +129,7 @@ export function register(program: Command): void {
               pkgver: flags.pkgver,
               env: flags.sourceCommit ? { REBUILD_SOURCE_COMMIT: flags.sourceCommit } : undefined,
               network: flags.network,
-              limits: {
-                ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
-                ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
-                ...(flags.pids ? { pids: flags.pids } : {}),
-              },
+              limits: limitsFromFlags(flags),
               expect: flags.expect,
               expectBsum: flags.expectBsum,
               expectShasum: flags.expectShasum,

@@ -6,7 +6,7 @@ import { verifyExitCode } from '../../verify/exit.js';
 import { renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
-import { collectImageMap, parseArchOption, positiveNumber } from '../options.js';
+import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const VERIFY_EXIT_HELP =
@@ -41,13 +41,9 @@ export function commandSuggestion(word: string, commands: string[]): string | un
   return best?.c;
 }
 
-interface VerifyFlags extends UpstreamFlags {
+interface VerifyFlags extends UpstreamFlags, ContainerFlags {
   arch: Arch;
   out?: string;
-  network: 'none' | 'host';
-  timeout?: number;
-  memory?: number;
-  imageMap: Record<string, string>;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
@@ -73,23 +69,11 @@ export function register(program: Command): void {
         .default(hostArch()),
     )
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
-    .addOption(
-      new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
-        .choices(['none', 'host'])
-        .default('none'),
-    )
-    .option('--timeout <minutes>', 'wall-time limit of the build (default 60)', positiveNumber)
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
-    .option(
-      '--image-map <name=image>',
-      'use a local image for a builder name (repeatable)',
-      collectImageMap,
-      {},
-    )
     .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the build work directory (for debugging)');
+  addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -125,10 +109,7 @@ export function register(program: Command): void {
             registry: upstream.registry,
             outDir: flags.out,
             network: flags.network,
-            limits: {
-              ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
-              ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
-            },
+            limits: limitsFromFlags(flags),
             imageMap: flags.imageMap,
             keepWork: flags.keepWork,
             signal: controller.signal,
