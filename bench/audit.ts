@@ -21,6 +21,7 @@ import type { Verifier } from '../src/audit/types.js';
 import { connectEngine } from '../src/engine/docker.js';
 import type { PackageRecord } from '../src/upstream/types.js';
 import type { VerifyOptions, VerifyResult } from '../src/verify/types.js';
+import { unattemptedResult } from '../src/verify/verify.js';
 import { publishExample } from '../test/helpers/publish.js';
 import { recordFor, startMetadataServer, startRegistry } from '../test/helpers/registry.js';
 
@@ -55,21 +56,13 @@ async function syntheticIndex(n: number): Promise<Record<string, unknown>[]> {
 function seedVerifier(): Verifier & { calls: number } {
   const v = (async (rec: PackageRecord, opts: VerifyOptions) => {
     v.calls++;
+    const base = unattemptedResult(rec, opts, new Date(), { mainName: rec.pkg });
     const r: VerifyResult = {
-      schema: 'rebuild.verify/1',
+      ...base,
       verdict: 'reproducible',
       summary: `${rec.pkg} ${rec.version}: reproducible (seeded by the bench)`,
-      package: {
-        repo: rec.repo,
-        pkg: rec.pkg,
-        pkgId: rec.pkgId,
-        pkgType: rec.pkgType,
-        version: rec.version,
-        buildDate: rec.buildDate,
-        arch: rec.arch,
-      },
       published: {
-        name: rec.pkg,
+        ...base.published,
         sha256: rec.shasum,
         blake3: rec.bsum,
         size: 20,
@@ -78,29 +71,12 @@ function seedVerifier(): Verifier & { calls: number } {
         bsumOk: true,
       },
       rebuilt: { name: rec.pkg, sha256: rec.shasum, blake3: rec.bsum, size: 20 },
-      explanations: [],
-      differences: [],
       inputs: {
-        query: opts.query,
-        arch: rec.arch,
-        record: {
-          repo: rec.repo,
-          pkg: rec.pkg,
-          pkgId: rec.pkgId,
-          version: rec.version,
-          buildDate: rec.buildDate,
-          ghcrPkg: rec.ghcrPkg,
-        },
+        ...base.inputs,
         manifestDigest: `sha256:${'0'.repeat(64)}`,
         recipe: { digest: '1'.repeat(64), path: 'SBUILD' },
         pins: { pkgver: rec.version, image: { tag: '', id: '', reason: 'bench' } },
-        metadata: opts.metadata,
-        registry: opts.registry,
-        network: 'none',
       },
-      outDir: opts.outDir ?? '',
-      reports: { json: join(opts.outDir ?? '', 'result.json'), html: join(opts.outDir ?? '', 'report.html') },
-      startedAt: new Date().toISOString(),
       durationMs: 1,
     };
     return r;

@@ -8,6 +8,7 @@ import { type Unit, unitKey } from '../../src/audit/types.js';
 import type { Arch } from '../../src/engine/types.js';
 import type { PackageRecord } from '../../src/upstream/types.js';
 import type { VerifyOptions, VerifyResult, VerifyVerdict } from '../../src/verify/types.js';
+import { unattemptedResult } from '../../src/verify/verify.js';
 
 export async function tempDir(
   prefix = 'rebuild-audit-',
@@ -89,21 +90,16 @@ export function newResult(u: Unit, verdict: VerifyVerdict, over: Partial<NewResu
 
 /** A VerifyResult as verifyRecord returns it, for a fake verifier. */
 export function verifyResult(rec: PackageRecord, opts: VerifyOptions, verdict: VerifyVerdict): VerifyResult {
+  const base = unattemptedResult(rec, opts, new Date(), {
+    outDir: opts.outDir ?? '/tmp/none',
+    mainName: rec.pkg,
+  });
   return {
-    schema: 'rebuild.verify/1',
+    ...base,
     verdict,
     summary: `${rec.pkg} ${rec.version}: ${verdict}`,
-    package: {
-      repo: rec.repo,
-      pkg: rec.pkg,
-      pkgId: rec.pkgId,
-      pkgType: rec.pkgType,
-      version: rec.version,
-      buildDate: rec.buildDate,
-      arch: rec.arch,
-    },
     published: {
-      name: rec.pkg,
+      ...base.published,
       sha256: rec.shasum,
       blake3: rec.bsum,
       size: 10,
@@ -121,36 +117,15 @@ export function verifyResult(rec: PackageRecord, opts: VerifyOptions, verdict: V
           },
         }
       : {}),
-    explanations: [],
-    differences: [],
     inputs: {
-      query: opts.query,
-      arch: rec.arch,
-      record: {
-        repo: rec.repo,
-        pkg: rec.pkg,
-        pkgId: rec.pkgId,
-        version: rec.version,
-        buildDate: rec.buildDate,
-        ghcrPkg: rec.ghcrPkg,
-      },
+      ...base.inputs,
       manifestDigest: `sha256:${'9'.repeat(64)}`,
       recipe: { digest: '8'.repeat(64), path: '/x/SBUILD' },
       pins: {
         pkgver: rec.version,
         image: { tag: 'rebuild/debian-builder:x86_64-0123456789ab', id: 'sha256:img1', reason: 'test' },
       },
-      metadata: opts.metadata,
-      registry: opts.registry,
-      network: 'none',
     },
-    outDir: opts.outDir ?? '/tmp/none',
-    reports: {
-      json: join(opts.outDir ?? '/tmp/none', 'result.json'),
-      markdown: join(opts.outDir ?? '/tmp/none', 'report.md'),
-      html: join(opts.outDir ?? '/tmp/none', 'report.html'),
-    },
-    startedAt: new Date().toISOString(),
     durationMs: 5,
   };
 }
