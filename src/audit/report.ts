@@ -9,7 +9,7 @@
 import { relative, sep } from 'node:path';
 import { ExitCode } from '../cli/exit-codes.js';
 import { duration } from '../report/format.js';
-import { escapeHtml } from '../report/html.js';
+import { escapeHtml, htmlPage } from '../report/html.js';
 import { mdCode, mdEscape } from '../report/markdown.js';
 import type { VerifyVerdict } from '../verify/types.js';
 import { CHANGE_ORDER } from './policy.js';
@@ -483,24 +483,7 @@ export function renderAuditHtml(s: AuditSummary): string {
     );
   }
   parts.push(`<footer>${e(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}</footer>`);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
-<title>${e(title(s))}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${parts.join('\n')}
-</main>
-</body>
-</html>
-`;
+  return htmlPage(title(s), CSS, parts.join('\n'));
 }
 
 // ---------------------------------------------------------------- console

@@ -175,9 +175,12 @@ footer{margin-top:36px;color:var(--muted);font-size:13px;border-top:1px solid va
   .trim()
   .replace(/\n/g, '');
 
-export function renderDocHtml(doc: Doc): string {
-  const body = doc.blocks.map(block).join('\n');
-  const footer = doc.footer ? `\n<footer>${escapeHtml(doc.footer)}</footer>` : '';
+/**
+ * One self-contained page: the CSP forbids every load (no scripts, fonts,
+ * images or requests), styles are inline. Every report page goes through here.
+ * `title` is escaped; `body` must already be escaped HTML.
+ */
+export function htmlPage(title: string, css: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -186,14 +189,20 @@ export function renderDocHtml(doc: Doc): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
-<title>${escapeHtml(doc.title)}</title>
-<style>${CSS}</style>
+<title>${escapeHtml(title)}</title>
+<style>${css}</style>
 </head>
 <body>
 <main>
-${body}${footer}
+${body}
 </main>
 </body>
 </html>
 `;
+}
+
+export function renderDocHtml(doc: Doc): string {
+  const body = doc.blocks.map(block).join('\n');
+  const footer = doc.footer ? `\n<footer>${escapeHtml(doc.footer)}</footer>` : '';
+  return htmlPage(doc.title, CSS, `${body}${footer}`);
 }
