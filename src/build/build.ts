@@ -7,7 +7,7 @@ import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { isRebuildError, messageOf } from '../util/errors.js';
+import { isRebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
@@ -241,8 +241,4 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   } finally {
     await removeWorkspace(ws, { keepWork: opts.keepWork });
   }
-}
-
-export function describeFailure(err: unknown): string {
-  return isRebuildError(err) ? err.describe() : messageOf(err);
 }

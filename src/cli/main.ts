@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { REBUILD_VERSION } from '../util/version.js';
 import { ExitCode } from './exit-codes.js';
 
 /** Each command lives in src/cli/commands/<name>.ts and registers itself. */
@@ -27,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .description(
       'Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs',
     )
-    .version('0.1.0')
+    .version(REBUILD_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of await registrars()) register(program);
