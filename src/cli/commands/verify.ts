@@ -48,6 +48,7 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags {
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
+  attest?: string;
 }
 
 export function register(program: Command): void {
@@ -72,7 +73,8 @@ export function register(program: Command): void {
     .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
-    .option('--keep-work', 'keep the build work directory (for debugging)');
+    .option('--keep-work', 'keep the build work directory (for debugging)')
+    .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)');
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   cmd.addHelpText(
@@ -96,6 +98,10 @@ export function register(program: Command): void {
           },
         );
       }
+      // A bad key fails before anything is fetched or built.
+      const signingKey = flags.attest
+        ? await (await import('../../evidence/keys.js')).loadSigningKey(flags.attest)
+        : undefined;
       const controller = new AbortController();
       const unregister = onInterrupt(() => controller.abort());
       try {
@@ -126,8 +132,22 @@ export function register(program: Command): void {
           }
           throw err;
         });
+        const attested =
+          signingKey && result.published.sha256
+            ? await (await import('../../evidence/attest.js')).attestResult(result.outDir, signingKey)
+            : undefined;
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else process.stdout.write(renderVerifyText(result, { color: process.stdout.isTTY }));
+        else {
+          process.stdout.write(renderVerifyText(result, { color: process.stdout.isTTY }));
+          if (attested)
+            process.stdout.write(
+              `\n  attestation      ${attested.path} (key ${signingKey?.keyid.slice(0, 16)}…)\n`,
+            );
+          else if (signingKey)
+            process.stdout.write(
+              '\n  attestation      none: the published file was never fetched, so there is nothing to attest\n',
+            );
+        }
         return verifyExitCode(result);
       } finally {
         unregister();
