@@ -17,7 +17,6 @@ import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -417,58 +416,63 @@ export async function readBundle(
   }
   const entries = new Map<string, Buffer>();
   let total = 0;
-  const extract = tar.extract();
   const fail = (message: string) =>
     new RebuildError('input', `not a usable evidence bundle: ${message}`, {
       subject: path,
       fix: 'give the .tar.gz that `rebuild evidence` wrote',
     });
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const name = header.name;
-    if (header.type !== 'file' || !name.startsWith(`${BUNDLE_ROOT}/`)) {
-      stream.resume();
-      stream.on('end', next);
-      return;
-    }
-    const rel = name.slice(BUNDLE_ROOT.length + 1);
-    if (!SAFE_NAME.test(rel) || rel.split('/').some((p) => p === '..' || p === '.')) {
-      extract.destroy(fail(`entry name ${JSON.stringify(name)}`));
-      return;
-    }
-    if (entries.size >= limits.maxEntries) {
-      extract.destroy(fail(`more than ${limits.maxEntries} entries`));
-      return;
-    }
-    stream.on('data', (chunk: unknown) => {
-      const c = chunk as Buffer;
-      size += c.length;
-      total += c.length;
-      if (size > limits.maxEntryBytes || total > limits.maxTotalBytes) {
-        extract.destroy(fail(`entry ${rel} is larger than allowed`));
-        return;
-      }
-      chunks.push(c);
-    });
-    stream.on('end', () => {
-      if (entries.has(rel)) {
-        extract.destroy(fail(`entry ${rel} appears twice`));
-        return;
-      }
-      entries.set(rel, Buffer.concat(chunks));
-      next();
-    });
-  });
+  const source = fh.createReadStream({ autoClose: false });
+  const gunzip = createGunzip();
+  const extract = tar.extract();
   try {
-    await pipeline(
-      Readable.from(fh.createReadStream()),
-      createGunzip(),
-      extract as unknown as NodeJS.WritableStream,
-    );
-  } catch (err) {
-    if (err instanceof RebuildError) throw err;
-    throw fail(messageOf(err));
+    await new Promise<void>((resolve, reject) => {
+      let stopped = false;
+      // The first failure wins; every stream is torn down and later errors are ignored.
+      const stop = (err: unknown) => {
+        if (stopped) return;
+        stopped = true;
+        source.destroy();
+        gunzip.destroy();
+        extract.destroy();
+        reject(err instanceof RebuildError ? err : fail(messageOf(err)));
+      };
+      source.on('error', stop);
+      gunzip.on('error', stop);
+      extract.on('error', stop);
+      extract.on('finish', () => {
+        if (!stopped) resolve();
+      });
+      extract.on('entry', (header, stream, next) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const name = header.name;
+        stream.on('error', stop);
+        if (header.type !== 'file' || !name.startsWith(`${BUNDLE_ROOT}/`)) {
+          stream.on('end', next);
+          stream.resume();
+          return;
+        }
+        const rel = name.slice(BUNDLE_ROOT.length + 1);
+        if (!SAFE_NAME.test(rel) || rel.split('/').some((p) => p === '..' || p === '.'))
+          return stop(fail(`entry name ${JSON.stringify(name)}`));
+        if (entries.size >= limits.maxEntries) return stop(fail(`more than ${limits.maxEntries} entries`));
+        stream.on('data', (chunk: unknown) => {
+          const c = chunk as Buffer;
+          size += c.length;
+          total += c.length;
+          if (size > limits.maxEntryBytes || total > limits.maxTotalBytes)
+            return stop(fail(`entry ${rel} is larger than allowed`));
+          chunks.push(c);
+        });
+        stream.on('end', () => {
+          if (stopped) return;
+          if (entries.has(rel)) return stop(fail(`entry ${rel} appears twice`));
+          entries.set(rel, Buffer.concat(chunks));
+          next();
+        });
+      });
+      source.pipe(gunzip).pipe(extract as unknown as NodeJS.WritableStream);
+    });
   } finally {
     await fh.close().catch(() => {});
   }
