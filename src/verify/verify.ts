@@ -249,6 +249,13 @@ async function run(
       bsumOk: check.bsumOk,
     };
     await checksumFileNote(artifact, mainName, check.blake3, check.sha256, note);
+    if (opts.provenance) {
+      const { checkPkgforgeProvenance } = await import('../evidence/provenance.js');
+      result.provenance = await reporter.step("Asking for pkgforge's build provenance", () =>
+        checkPkgforgeProvenance(record.repo, check.sha256, { ...opts.provenance, signal: opts.signal }),
+      );
+      note(`pkgforge build provenance: ${result.provenance.status} — ${result.provenance.detail}`);
+    }
     if (!check.shasumOk || !check.bsumOk) {
       const bad = [
         check.shasumOk ? '' : `SHA-256 ${check.sha256} ≠ shasum ${record.shasum}`,

@@ -49,6 +49,22 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags {
   quiet?: boolean;
   keepWork?: boolean;
   attest?: string;
+  provenance?: boolean;
+  provenanceApi?: string;
+}
+
+/**
+ * Whether (and where) to ask for pkgforge's build provenance: always with
+ * --provenance-api, never with --no-provenance, and by default only when
+ * talking to pkgforge itself (no mirror, no local index) so that offline and
+ * loopback runs never reach out to GitHub.
+ */
+function provenanceFrom(flags: VerifyFlags): { apiBase: string; token?: string } | undefined {
+  if (flags.provenance === false) return undefined;
+  const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+  if (flags.provenanceApi) return { apiBase: flags.provenanceApi, token };
+  const upstreamIsPkgforge = !flags.metadata && !flags.metadataBase && !(flags.registryMirror ?? []).length;
+  return upstreamIsPkgforge ? { apiBase: 'https://api.github.com', token } : undefined;
 }
 
 export function register(program: Command): void {
@@ -74,7 +90,12 @@ export function register(program: Command): void {
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the build work directory (for debugging)')
-    .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)');
+    .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)')
+    .option(
+      '--provenance-api <url>',
+      "check pkgforge's GitHub build-provenance attestation through this API (default: api.github.com when not mirrored)",
+    )
+    .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation");
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   cmd.addHelpText(
@@ -118,6 +139,7 @@ export function register(program: Command): void {
             limits: limitsFromFlags(flags),
             imageMap: flags.imageMap,
             keepWork: flags.keepWork,
+            provenance: provenanceFrom(flags),
             signal: controller.signal,
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
