@@ -55,7 +55,9 @@ export function replayChanges(before: VerifyResult, after: VerifyResult): string
 
 /** `<dir of result.json>.replay`, or `<bundle without .tar.gz>.replay` beside a bundle. */
 function defaultReplayDir(resultPath: string, fromBundle: boolean): string {
-  return fromBundle ? `${resultPath.replace(/\.tar\.gz$|\.tgz$/, '')}.replay` : `${dirname(resultPath)}.replay`;
+  return fromBundle
+    ? `${resultPath.replace(/\.tar\.gz$|\.tgz$/, '')}.replay`
+    : `${dirname(resultPath)}.replay`;
 }
 
 export async function replayVerification(

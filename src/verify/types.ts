@@ -4,9 +4,9 @@
  */
 import type { BuildResult } from '../build/result.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
+import type { ProvenanceFinding, ProvenanceOptions } from '../evidence/provenance.js';
 import type { Difference, Explanation } from '../forensics/types.js';
 import type { MetadataSource, PackageRecord, RegistryOptions } from '../upstream/types.js';
-import type { ProvenanceFinding, ProvenanceOptions } from '../evidence/provenance.js';
 import type { ErrorCategory } from '../util/errors.js';
 
 export type VerifyVerdict =

@@ -258,15 +258,15 @@ describe('evidence bundles', () => {
   });
 
   it('refuse hostile bundles cleanly', async () => {
-    const escape = join(dir, 'escape.tar.gz');
+    const escaping = join(dir, 'escape.tar.gz');
     await writeFile(
-      escape,
+      escaping,
       await repack([
         { name: 'evidence/../../etc/x', body: Buffer.from('x') },
         { name: 'evidence/result.json', body: Buffer.from('{}') },
       ]),
     );
-    await expect(readBundle(escape)).rejects.toThrow(/entry name/);
+    await expect(readBundle(escaping)).rejects.toThrow(/entry name/);
     const truncated = join(dir, 'truncated.tar.gz');
     await writeFile(truncated, (await readFile(join(dir, 'a.tar.gz'))).subarray(0, 300));
     await expect(readBundle(truncated)).rejects.toThrow(/not a usable evidence bundle/);
