@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { reapOrphans } from '../engine/cleanup.js';
+import { reapOrphans, removeContainersUsing } from '../engine/cleanup.js';
 import { DEFAULT_LIMITS } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
@@ -12,6 +12,7 @@ import { REBUILD_VERSION } from '../util/version.js';
 import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
 import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
+import { BUILD_LOG_CAP_BYTES, CappedLog, LineSplitter } from './log-capture.js';
 import { CONTAINER_PATHS, planBuild } from './plan.js';
 import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
@@ -78,19 +79,17 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });
+  const log = new CappedLog(logFile, BUILD_LOG_CAP_BYTES);
   const tail: string[] = [];
-  let partial = '';
   const emit = (line: string) => {
     tail.push(line);
     if (tail.length > 40) tail.shift();
     reporter.log(line);
   };
+  const lines = new LineSplitter(emit);
   const onOutput = (chunk: Buffer) => {
-    logFile.write(chunk);
-    const text = partial + chunk.toString('utf8');
-    const lines = text.split('\n');
-    partial = lines.pop() ?? '';
-    for (const l of lines) emit(l);
+    log.write(chunk);
+    lines.push(chunk);
   };
   const note = (line: string) => onOutput(Buffer.from(`[rebuild] ${line}\n`));
   for (const n of plan.notes) note(n);
@@ -138,7 +137,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   };
 
   const finish = async () => {
-    if (partial) emit(partial);
+    lines.flush();
+    const capNote = log.close();
+    if (capNote) result.notes = [...result.notes, capNote];
     await new Promise<void>((resolve) => logFile.end(resolve));
     const finishedAt = new Date();
     result.finishedAt = finishedAt.toISOString();
@@ -180,10 +181,12 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       runMainScript(ctx, ws, image, plan.runImage.role, renderScript(recipe), baseEnv(pkgver), onOutput),
     );
     result.inputs.innerImages = main.innerImages;
-    if (main.outcome.timedOut || main.outcome.exitCode !== 0) {
+    if (main.outcome.timedOut || main.outcome.exitCode !== 0 || main.outcome.oomKilled) {
       const message = main.outcome.timedOut
         ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`
-        : `the build script exited with status ${main.outcome.exitCode}`;
+        : main.outcome.oomKilled
+          ? `the build container was killed for exceeding its memory limit (${(limits.memoryBytes / 1024 ** 3).toFixed(1)} GiB)`
+          : `the build script exited with status ${main.outcome.exitCode}`;
       result.failure = {
         message,
         exitCode: main.outcome.exitCode,
@@ -191,7 +194,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         logTail: [...tail],
         fix: main.outcome.timedOut
           ? 'raise the limit with --timeout <minutes>'
-          : 'read build.log in the output directory',
+          : main.outcome.oomKilled
+            ? 'raise the limit with --memory <GiB>, or lower the parallelism with --cpus <n>'
+            : 'read build.log in the output directory',
       };
       await finish();
       return result;
@@ -201,8 +206,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     result.skippedOutputs = collected.skipped;
     for (const s of collected.skipped) note(`not an output: ${s.name}: ${s.reason}`);
     if (!collected.files.includes(plan.mainProgram)) {
+      const oom = main.oomKilledInner.length > 0;
       result.failure = {
-        message: `the build did not produce ${plan.mainProgram} in $SBUILD_OUTDIR`,
+        message: `the build did not produce ${plan.mainProgram} in $SBUILD_OUTDIR${oom ? ` (inner container ${main.oomKilledInner.join(', ')} was killed for exceeding its memory limit)` : ''}`,
         logTail: [...tail],
         fix: 'read build.log in the output directory',
       };
@@ -239,6 +245,11 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     logFile.destroy();
     throw err;
   } finally {
-    await removeWorkspace(ws, { keepWork: opts.keepWork });
+    // Only once no container can write the work directory: removal then follows nothing the recipe planted.
+    const writers = await removeContainersUsing(docker, ws.root);
+    if (writers.stillThere.length > 0) {
+      reporter.log(`[rebuild] kept ${ws.root}: containers still use it (${writers.stillThere.join(', ')})`);
+      await removeWorkspace(ws, { keepWork: true });
+    } else await removeWorkspace(ws, { keepWork: opts.keepWork });
   }
 }

@@ -123,6 +123,8 @@ export async function runPkgverScript(
 
 export interface MainRun {
   outcome: RunOutcome;
+  /** Inner containers the kernel killed for exceeding the memory limit. */
+  oomKilledInner: string[];
   innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
 }
 
@@ -158,13 +160,14 @@ export async function runMainScript(
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),
     });
-    return { outcome, innerImages: [] };
+    return { outcome, innerImages: [], oomKilledInner: [] };
   }
   const started = Date.now();
   const executor = new ShimExecutor({
     docker: ctx.docker,
     arch: ctx.arch,
     work: { host: ws.sbuild, container: CONTAINER_PATHS.outDir },
+    helperImage: image.tag,
     network: ctx.network,
     // Inner containers share the build's time budget.
     limits: {
@@ -189,7 +192,8 @@ export async function runMainScript(
       cmd: [CONTAINER_PATHS.script],
       env: { ...env, REBUILD_SHIM_SOCKET: `${CONTAINER_PATHS.shimDir}/shim.sock` },
       workdir: CONTAINER_PATHS.outDir,
-      mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir }],
+      // Read-only: the recipe can reach the socket but never replace it or plant links beside it.
+      mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir, readOnly: true }],
       network: ctx.network,
       limits: ctx.limits,
       signal: ctx.signal,
@@ -197,6 +201,7 @@ export async function runMainScript(
     });
     return {
       outcome,
+      oomKilledInner: executor.records.filter((r) => r.oomKilled).map((r) => r.name),
       innerImages: executor.records.map((r) => ({
         name: r.name,
         asWritten: r.image,
