@@ -81,10 +81,15 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const logFile = createWriteStream(logPath, { flags: 'wx' });
   const log = new CappedLog(logFile, BUILD_LOG_CAP_BYTES);
   const tail: string[] = [];
+  let shownCap = false;
   const emit = (line: string) => {
     tail.push(line);
     if (tail.length > 40) tail.shift();
-    reporter.log(line);
+    if (!log.full) reporter.log(line);
+    else if (!shownCap) {
+      shownCap = true;
+      reporter.log(`[rebuild] more than ${log.cap} bytes of output: the rest is neither shown nor logged`);
+    }
   };
   const lines = new LineSplitter(emit);
   const onOutput = (chunk: Buffer) => {

@@ -16,6 +16,11 @@ export class CappedLog {
     readonly cap: number,
   ) {}
 
+  /** True once output is being dropped (the live view stops too: it would grow without bound). */
+  get full(): boolean {
+    return this.written >= this.cap;
+  }
+
   write(chunk: Buffer): void {
     const room = this.cap - this.written;
     if (room <= 0) {

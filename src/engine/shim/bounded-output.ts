@@ -18,10 +18,18 @@ export class BoundedOutput {
     this.chunks.push(c);
     this.size += c.length;
     while (this.size > this.maxBytes) {
-      const first = this.chunks.shift();
+      const first = this.chunks[0];
       if (!first) break;
-      this.size -= first.length;
-      this.dropped += first.length;
+      const excess = this.size - this.maxBytes;
+      if (first.length > excess) {
+        this.chunks[0] = first.subarray(excess);
+        this.size -= excess;
+        this.dropped += excess;
+      } else {
+        this.chunks.shift();
+        this.size -= first.length;
+        this.dropped += first.length;
+      }
     }
   }
 

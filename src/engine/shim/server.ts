@@ -25,8 +25,12 @@ const MAX_BODY = 4 * 1024 * 1024;
 /** Jobs whose exit code has not been fetched yet; more are refused (a recipe looping over the raw socket). */
 const MAX_OPEN_JOBS = 256;
 
-/** Output held for a reader that has not attached, or does not read (per stream). */
-const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/**
+ * Output held for a reader that has not attached, or does not read (per
+ * stream). Larger than what `docker logs` replays at once (8 MiB), so a
+ * reader that does read gets all of it.
+ */
+const MAX_PENDING_BYTES = 24 * 1024 * 1024;
 
 /**
  * Decodes `cwd\0argc\0argv…\0env…\0` (see runners/docker-shim). Pure.
