@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { reapOrphans, removeContainersUsing } from '../engine/cleanup.js';
-import { DEFAULT_LIMITS } from '../engine/container.js';
+import { DEFAULT_LIMITS, effectiveCpus } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
+import { describeHardening } from '../engine/hardening.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -17,7 +18,7 @@ import { CONTAINER_PATHS, planBuild } from './plan.js';
 import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
-import { createWorkspace, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
+import { createWorkspace, outDirError, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
 
 export interface BuildOptions {
   recipePath: string;
@@ -55,7 +56,8 @@ export interface BuildReporter {
 export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): Promise<BuildResult> {
   const startedAt = new Date();
   const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
-  const limits: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const asked: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const limits: ContainerLimits = { ...asked, cpus: effectiveCpus(asked) };
   const plan = planBuild(recipe, { arch: opts.arch, pkgver: opts.pkgver, network: opts.network, limits });
   const expectations: Expectations = new Map();
   let publishedDir: string | undefined;
@@ -76,9 +78,15 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const reaped = await reapOrphans(docker);
   if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
   const engineVersion = await docker.version();
+  const hardening = await describeHardening(docker);
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });
+  // A full or failing disk surfaces when the log is closed (below), never as an unhandled error.
+  let logError: unknown;
+  logFile.on('error', (err) => {
+    logError ??= err;
+  });
   const log = new CappedLog(logFile, BUILD_LOG_CAP_BYTES);
   const tail: string[] = [];
   let shownCap = false;
@@ -130,6 +138,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       network: plan.network,
       limits,
       engine: { version: engineVersion.Version, apiVersion: engineVersion.ApiVersion },
+      hardening,
     },
     notes: plan.notes,
     outputs: [],
@@ -145,7 +154,11 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     lines.flush();
     const capNote = log.close();
     if (capNote) result.notes = [...result.notes, capNote];
-    await new Promise<void>((resolve) => logFile.end(resolve));
+    await new Promise<void>((resolve) => {
+      logFile.once('error', () => resolve());
+      logFile.end(resolve);
+    });
+    if (logError) throw logError;
     const finishedAt = new Date();
     result.finishedAt = finishedAt.toISOString();
     result.durationMs = finishedAt.getTime() - startedAt.getTime();
@@ -244,11 +257,14 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     // A build failure inside a step keeps its log; anything else leaves nothing half-made.
     if (isRebuildError(err) && err.category === 'build') {
       result.failure = { message: err.message, fix: err.fix, logTail: [...tail] };
-      await finish().catch(() => undefined);
+      await finish().catch((e: unknown) => {
+        throw outDirError(ws.outDir, e);
+      });
       return result;
     }
     logFile.destroy();
-    throw err;
+    // Writing the outputs, log or result into --out failed (full, read-only): say so, leave nothing.
+    throw outDirError(ws.outDir, err);
   } finally {
     // Only once no container can write the work directory: removal then follows nothing the recipe planted.
     const writers = await removeContainersUsing(docker, ws.root);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { RebuildError } from '../util/errors.js';
+import { messageOf, RebuildError } from '../util/errors.js';
 
 /**
  * The host side of one build: a private work directory that containers see
@@ -27,25 +27,69 @@ export interface Workspace {
 export async function createWorkspace(outDir: string): Promise<Workspace> {
   const out = resolve(outDir);
   await checkOutDir(out);
-  await mkdir(dirname(out), { recursive: true });
-  const root = await mkdtemp(join(tmpdir(), 'rebuild-work-'));
-  const ws: Workspace = {
-    root,
-    sbuild: join(root, 'sbuild'),
-    sbuildTemp: join(root, 'sbuild', 'SBUILD_TEMP'),
-    script: join(root, 'exec_script'),
-    pkgverScript: join(root, 'exec_pkgver'),
-    shimDir: join(root, 'shim'),
-    staging: join(dirname(out), `.${basename(out)}.partial-${randomBytes(4).toString('hex')}`),
-    outDir: out,
-  };
-  await mkdir(ws.sbuildTemp, { recursive: true });
-  await mkdir(ws.shimDir);
-  await mkdir(ws.staging);
-  // Builders may run as another user than root.
-  await chmod(ws.sbuild, 0o777);
-  await chmod(ws.sbuildTemp, 0o777);
-  return ws;
+  const staging = join(dirname(out), `.${basename(out)}.partial-${randomBytes(8).toString('hex')}`);
+  // The output side first: a read-only, full or pseudo file system is a clear error and leaves nothing.
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    await mkdir(staging);
+  } catch (err) {
+    throw outDirError(out, err);
+  }
+  let root: string | undefined;
+  try {
+    root = await mkdtemp(join(tmpdir(), 'rebuild-work-'));
+    const ws: Workspace = {
+      root,
+      sbuild: join(root, 'sbuild'),
+      sbuildTemp: join(root, 'sbuild', 'SBUILD_TEMP'),
+      script: join(root, 'exec_script'),
+      pkgverScript: join(root, 'exec_pkgver'),
+      shimDir: join(root, 'shim'),
+      staging,
+      outDir: out,
+    };
+    await mkdir(ws.sbuildTemp, { recursive: true });
+    await mkdir(ws.shimDir);
+    // Builders may run as another user than root.
+    await chmod(ws.sbuild, 0o777);
+    await chmod(ws.sbuildTemp, 0o777);
+    return ws;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true });
+    throw new RebuildError('environment', `cannot create a work directory: ${messageOf(err)}`, {
+      subject: tmpdir(),
+      fix: 'free space in the temporary directory, or point TMPDIR at a writable one',
+      cause: err,
+    });
+  }
+}
+
+/** Errors of writing the output directory that are the user's choice of --out, not a bug. */
+const OUT_DIR_ERRNOS: Record<string, string> = {
+  EROFS: 'is on a read-only file system',
+  ENOSPC: 'is on a full file system',
+  EDQUOT: 'is over its disk quota',
+  EACCES: 'is not writable (permission denied)',
+  EPERM: 'is not writable (operation not permitted)',
+  ENOENT: 'cannot be created here',
+  ENOTDIR: 'has a parent that is not a directory',
+  EINVAL: 'cannot be created here (a pseudo file system such as /proc?)',
+};
+
+/**
+ * A clear usage error (exit 3) for an output directory that cannot be
+ * written; other errors are passed on unchanged.
+ */
+export function outDirError(out: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why = code ? OUT_DIR_ERRNOS[code] : undefined;
+  if (!why || err instanceof RebuildError) return err;
+  return new RebuildError('usage', `the output directory ${why} (${code})`, {
+    subject: out,
+    fix: 'choose another --out',
+    cause: err,
+  });
 }
 
 export async function writeScript(path: string, text: string): Promise<void> {
