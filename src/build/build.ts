@@ -9,6 +9,7 @@ import type { Arch, ContainerLimits } from '../engine/types.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
+import { isProcessAlive } from '../util/process.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
@@ -18,7 +19,14 @@ import { CONTAINER_PATHS, planBuild } from './plan.js';
 import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
-import { createWorkspace, outDirError, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
+import {
+  createWorkspace,
+  outDirError,
+  publishStaging,
+  RESULT_FILE,
+  reapWorkspaces,
+  removeWorkspace,
+} from './workspace.js';
 
 export interface BuildOptions {
   recipePath: string;
@@ -77,6 +85,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const emulator = await detectEmulator(opts.arch);
   const reaped = await reapOrphans(docker);
   if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
+  for (const dir of await reapWorkspaces((d) => removeContainersUsing(docker, d), isProcessAlive)) {
+    reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
+  }
   const engineVersion = await docker.version();
   const hardening = await describeHardening(docker);
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));

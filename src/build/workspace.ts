@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { messageOf, RebuildError } from '../util/errors.js';
@@ -48,6 +48,9 @@ export async function createWorkspace(outDir: string): Promise<Workspace> {
       staging,
       outDir: out,
     };
+    await writeFile(join(root, OWNER_FILE), `${JSON.stringify({ pid: process.pid, staging })}\n`, {
+      flag: 'wx',
+    });
     await mkdir(ws.sbuildTemp, { recursive: true });
     await mkdir(ws.shimDir);
     // Builders may run as another user than root.
@@ -141,4 +144,43 @@ export async function publishStaging(ws: Workspace): Promise<void> {
 export async function removeWorkspace(ws: Workspace, opts: { keepWork?: boolean } = {}): Promise<void> {
   await rm(ws.staging, { recursive: true, force: true });
   if (!opts.keepWork) await rm(ws.root, { recursive: true, force: true });
+}
+
+/** Written into every work directory: which process owns it and which staging directory it fills. */
+const OWNER_FILE = 'owner.json';
+
+/**
+ * Removes the work and staging directories of rebuild runs that were killed
+ * (SIGKILL, power loss) and can no longer clean up after themselves. Only
+ * directories whose owner process is gone, and only once no container uses
+ * them (`removeContainers` says which still do), so nothing can write them
+ * while they are removed. Returns what was removed.
+ */
+export async function reapWorkspaces(
+  removeContainers: (dir: string) => Promise<{ stillThere: string[] }>,
+  isAlive: (pid: number) => boolean,
+): Promise<string[]> {
+  const removed: string[] = [];
+  const base = tmpdir();
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const name of names.filter((n) => /^rebuild-work-[A-Za-z0-9]{6}$/.test(n))) {
+    const root = join(base, name);
+    const st = await lstat(root).catch(() => undefined);
+    if (!st?.isDirectory() || st.uid !== process.getuid?.()) continue;
+    const owner = await readFile(join(root, OWNER_FILE), 'utf8')
+      .then((t) => JSON.parse(t) as { pid?: unknown; staging?: unknown })
+      .catch(() => undefined);
+    if (!owner || typeof owner.pid !== 'number' || isAlive(owner.pid)) continue;
+    if ((await removeContainers(root)).stillThere.length > 0) continue;
+    if (typeof owner.staging === 'string' && /\.partial-[0-9a-f]+$/.test(owner.staging)) {
+      const partial = await lstat(owner.staging).catch(() => undefined);
+      if (partial?.isDirectory()) {
+        await rm(owner.staging, { recursive: true, force: true });
+        removed.push(owner.staging);
+      }
+    }
+    await rm(root, { recursive: true, force: true });
+    removed.push(root);
+  }
+  return removed;
 }

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/build/result.js';
-import { leftoverContainers, rebuild } from '../helpers/cli.js';
+import { BIN, leftoverContainers, rebuild } from '../helpers/cli.js';
 
 /**
  * Red team: hostile 2025-style recipes whose `run` script calls `docker`,
@@ -246,6 +247,53 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     expect(logSize).toBeLessThan(64 * 1024 ** 2 + 4096);
     expect(log).toMatch(/build\.log capped at 67108864 bytes/);
     expect(result.notes.join('\n')).toMatch(/build\.log capped at 67108864 bytes/);
+    await victimUntouched();
+  });
+
+  it("after a SIGKILL, the next run removes the killed run's containers, work and staging directories", async () => {
+    // Expected: the killed run leaves a running container, its work directory and its `.partial`
+    // staging; the next build removes all three before it starts and says so in its log.
+    const recipe = join(work, 'sleeper.SBUILD');
+    await writeFile(
+      recipe,
+      [
+        '#!/SBUILD',
+        '_disabled: false',
+        'pkg: sleeper',
+        'pkg_type: static',
+        'description: sleeps',
+        'src_url: [https://example.invalid]',
+        'x_exec:',
+        '  shell: bash',
+        '  run: |',
+        '    touch /sbuild/started; sleep 600',
+        '',
+      ].join('\n'),
+    );
+    const killedOut = join(work, 'killed-out');
+    const child = execa(
+      'node',
+      [BIN, 'build', recipe, '--arch', 'x86_64', '--out', killedOut, '--pkgver', '1'],
+      {
+        reject: false,
+        env: { CI: '1', TMPDIR: tmp },
+      },
+    );
+    const started = async () => {
+      for (const n of await readdir(tmp)) {
+        if (await stat(join(tmp, n, 'sbuild', 'started')).catch(() => undefined)) return true;
+      }
+      return false;
+    };
+    for (let i = 0; i < 600 && !(await started()); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await started()).toBe(true);
+    child.kill('SIGKILL');
+    await child;
+    expect((await readdir(tmp)).length).toBe(1);
+    expect((await readdir(work)).some((n) => n.startsWith('.killed-out.partial-'))).toBe(true);
+    // attack() itself asserts that no container and no work directory is left.
+    await attack('after-kill', []);
+    expect((await readdir(work)).some((n) => n.startsWith('.killed-out.partial-'))).toBe(false);
     await victimUntouched();
   });
 });
