@@ -85,7 +85,7 @@ export async function runPkgverScript(
   await writeScript(ws.pkgverScript, script);
   const stdout: Buffer[] = [];
   const outcome = await runContainer(ctx.docker, {
-    image: image.tag,
+    image: image.id,
     arch: ctx.arch,
     cmd: [CONTAINER_PATHS.pkgverScript],
     env,
@@ -149,7 +149,7 @@ export async function runMainScript(
   ];
   if (role === 'builder') {
     const outcome = await runContainer(ctx.docker, {
-      image: image.tag,
+      image: image.id,
       arch: ctx.arch,
       cmd: [CONTAINER_PATHS.script],
       env,
@@ -167,7 +167,7 @@ export async function runMainScript(
     docker: ctx.docker,
     arch: ctx.arch,
     work: { host: ws.sbuild, container: CONTAINER_PATHS.outDir },
-    helperImage: image.tag,
+    helperImage: image.id,
     network: ctx.network,
     // Inner containers share the build's time budget.
     limits: {
@@ -187,7 +187,7 @@ export async function runMainScript(
   await server.start();
   try {
     const outcome = await runContainer(ctx.docker, {
-      image: image.tag,
+      image: image.id,
       arch: ctx.arch,
       cmd: [CONTAINER_PATHS.script],
       env: { ...env, REBUILD_SHIM_SOCKET: `${CONTAINER_PATHS.shimDir}/shim.sock` },

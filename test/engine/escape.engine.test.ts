@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/build/result.js';
@@ -294,6 +295,59 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     // attack() itself asserts that no container and no work directory is left.
     await attack('after-kill', []);
     expect((await readdir(work)).some((n) => n.startsWith('.killed-out.partial-'))).toBe(false);
+    await victimUntouched();
+  });
+
+  it('an image derived from the builder (docker commit) never becomes the builder', async () => {
+    // Expected: `docker commit` copies rebuild's labels, but rebuild knows its images by the ID it
+    // recorded. With the committed image under the floating tag, the build still runs rebuild's image
+    // (by ID, recorded in the result) and says the tag was moved back; under the content tag, the
+    // build is refused (exit 5) naming the tag and the fix; `runner ls` never lists the committed image.
+    const { result } = await attack('image-before', []);
+    const ours = result.inputs.image;
+    const docker = new Docker();
+    const c = await docker.createContainer({ Image: ours.id, Cmd: ['true'], Labels: {} });
+    const committed = (await c.commit({ comment: 'hostile' })) as { Id: string };
+    await c.remove({ force: true });
+    const floating = ours.tag.replace(/-[0-9a-f]{12}$/, '');
+    const [repo, tag] = [
+      ours.tag.slice(0, ours.tag.lastIndexOf(':')),
+      ours.tag.slice(ours.tag.lastIndexOf(':') + 1),
+    ];
+    try {
+      await docker.getImage(committed.Id).tag({ repo, tag: floating.slice(floating.lastIndexOf(':') + 1) });
+      const again = await attack('image-floating', []);
+      expect(again.result.inputs.image.id).toBe(ours.id);
+      const ls = await rebuild(['runner', 'ls', '--json']);
+      expect(ls.stdout).not.toContain(committed.Id.slice(7, 19));
+      await docker.getImage(committed.Id).tag({ repo, tag });
+      const r = await rebuild(
+        [
+          'build',
+          join(work, 'image-before.SBUILD'),
+          '--arch',
+          'x86_64',
+          '--out',
+          join(work, 'image-refused'),
+          '--pkgver',
+          '1',
+        ],
+        {
+          env: { TMPDIR: tmp },
+        },
+      );
+      expect(r.exitCode, r.stderr).toBe(5);
+      expect(r.stderr).toContain(`the tag ${ours.tag} names`);
+      expect(r.stderr).toMatch(/docker rmi/);
+      expect(await readdir(tmp)).toEqual([]);
+    } finally {
+      await docker.getImage(ours.id).tag({ repo, tag });
+      await docker.getImage(ours.id).tag({ repo, tag: floating.slice(floating.lastIndexOf(':') + 1) });
+      await docker
+        .getImage(committed.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
     await victimUntouched();
   });
 });

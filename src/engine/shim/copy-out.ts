@@ -16,6 +16,9 @@ export interface CopyLimits {
 
 export const DEFAULT_COPY_LIMITS: CopyLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 };
 
+/** An archive that sends nothing for this long is abandoned (a hang guard). */
+const ARCHIVE_IDLE_MS = 120_000;
+
 /** Where the helper sees the work directory. */
 const WORK_MOUNT = '/w';
 
@@ -130,7 +133,23 @@ export async function copyOut(req: CopyOutRequest): Promise<{ ok: true } | { ok:
       archive.destroy();
       stdin.destroy();
     });
+    // A hang guard: an archive that stops flowing (its reader stuck) must not keep the recipe frozen.
+    let idle: NodeJS.Timeout | undefined;
+    const stalled = () => {
+      limitError ??= `docker cp: the copy stalled (no data for ${ARCHIVE_IDLE_MS / 1000} s)`;
+      archive.destroy();
+      stdin.destroy();
+    };
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(stalled, ARCHIVE_IDLE_MS);
+    };
+    touch();
+    counter.on('data', touch);
     await new Promise<void>((resolve) => {
+      // The helper already gave up (it failed to start): nothing will read the archive.
+      if (stdin.destroyed) resolve();
+      archive.on('close', resolve);
       archive.on('error', (err) => {
         limitError ??= `cannot read the container's archive: ${err.message}`;
         resolve();
@@ -139,6 +158,7 @@ export async function copyOut(req: CopyOutRequest): Promise<{ ok: true } | { ok:
       archive.on('end', resolve);
       archive.pipe(counter).pipe(stdin);
     });
+    clearTimeout(idle);
     archive.destroy();
   });
   const [outcome, archived] = await Promise.all([

@@ -186,7 +186,8 @@ export class ShimExecutor {
       },
     );
     const done = runContainer(this.ctx.docker, {
-      image: image.tag,
+      // By ID: a tag moved after the image was resolved is not followed.
+      image: image.id,
       arch: this.ctx.arch,
       cmd: cmd.args,
       entrypoint: cmd.entrypoint === undefined ? undefined : cmd.entrypoint === '' ? [] : [cmd.entrypoint],

@@ -119,17 +119,18 @@ export class WorkFreezer {
     try {
       for (const id of await this.writers()) {
         const c = this.docker.getContainer(id);
+        // Counted as paused before asking: a pause that errors (or times out) but took effect is still undone.
+        paused.push(id);
         try {
-          await c.pause();
-          paused.push(id);
+          await withDeadline(c.pause(), ENGINE_CALL_MS, 'pause');
         } catch (err) {
           const state = await c.inspect().then(
             (i) => i.State,
             () => undefined,
           );
-          // Exited in the meantime: it writes nothing any more.
-          if (state && !state.Running) continue;
-          if (!state) continue;
+          // Gone or exited in the meantime: it writes nothing any more.
+          if (!state || (!state.Running && !state.Paused)) continue;
+          if (state.Paused) continue;
           throw new PolicyError(`cannot freeze container ${id.slice(0, 12)}: ${messageOf(err)}`);
         }
       }
@@ -141,6 +142,37 @@ export class WorkFreezer {
   }
 
   private async thaw(paused: string[]): Promise<void> {
-    await Promise.allSettled(paused.map((id) => this.docker.getContainer(id).unpause()));
+    await Promise.allSettled(
+      paused.map((id) => withDeadline(this.docker.getContainer(id).unpause(), ENGINE_CALL_MS, 'unpause')),
+    );
+    // Only rebuild pauses these, and only inside this lock: whatever is still paused is undone too.
+    const still = await this.docker
+      .listContainers({ filters: { label: [OWNER_LABEL], status: ['paused'] } })
+      .catch(() => []);
+    const prefix = `${this.workHost}/`;
+    await Promise.allSettled(
+      still
+        .filter((c) =>
+          (c.Mounts ?? []).some((m) => m.Source === this.workHost || (m.Source ?? '').startsWith(prefix)),
+        )
+        .map((c) => this.docker.getContainer(c.Id).unpause()),
+    );
+  }
+}
+
+/** An engine call that does not answer within this long is treated as failed (a hang guard, not a timing). */
+const ENGINE_CALL_MS = 60_000;
+
+async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the engine did not ${what} within ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
