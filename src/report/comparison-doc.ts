@@ -133,7 +133,10 @@ function fileRows(a: FileFacts, b: FileFacts): Row[] {
       if (!e) return undefined;
       if (!e.buildId) return 'no build-id';
       if (e.buildIdMatches === true) return 'yes, matches the contents';
-      if (e.buildIdMatches === false) return 'NO: modified after linking';
+      if (e.buildIdMatches === false) {
+        const why = e.buildIdStatus ?? 'modified after linking';
+        return why.startsWith('stripped') ? `no: ${why}` : `NO: ${why}`;
+      }
       return 'could not be recomputed';
     };
     add('build-id ok', bidOk(ea), bidOk(eb), false);
@@ -167,7 +170,7 @@ function hardeningValue(key: keyof Hardening, h: Hardening | undefined): string 
   const v = h[key];
   if (key === 'relro') return String(v);
   if (key === 'nxStack') return yesNo(v as boolean | null, 'default (no PT_GNU_STACK)');
-  if (key === 'stackProtector') return yesNo(v as boolean | null, 'unknown (no symbols)');
+  if (key === 'stackProtector') return yesNo(v as boolean | null, 'not determinable (no symbols)');
   return yesNo(v as boolean);
 }
 
