@@ -88,7 +88,11 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(c.verdict).toBe('different');
     expect(regions(c)).toContain('header');
     // objcopy zeroed the allocated notes: loaded bytes that differ, whatever the section headers say.
-    expect(regions(c).filter((r) => r !== 'header').every((r) => r.startsWith('.note'))).toBe(true);
+    expect(
+      regions(c)
+        .filter((r) => r !== 'header')
+        .every((r) => r.startsWith('.note')),
+    ).toBe(true);
     expect(c.differences.some((d) => /GNU_RELRO only in b/.test(d.detail))).toBe(true);
   });
 
