@@ -51,15 +51,15 @@ export function differenceSummary(d: Difference): string {
   return bits.length ? `${d.region} (${bits.join(', ')})` : d.region;
 }
 
-/** The one sentence after the verdict word. */
-export function verdictSentence(c: Comparison): string {
+/** The one sentence after the verdict word (`differs` can name what it differs from). */
+export function verdictSentence(c: Comparison, differs = 'differs'): string {
   if (c.verdict === 'identical') return `same bytes (sha256 ${c.a.sha256.slice(0, 16)}…)`;
   if (c.verdict === 'equivalent') {
-    if (c.route === 'post-processing') return "differs only in ways pkgforge's post-processing explains";
+    if (c.route === 'post-processing') return `${differs} only in ways pkgforge's post-processing explains`;
     const kinds = [...new Set(c.explanations.map((e) => e.kind))];
     return kinds.length
-      ? `differs only in removable parts: ${kinds.join(', ')}`
-      : 'differs only in ways explained as benign';
+      ? `${differs} only in removable parts: ${kinds.join(', ')}`
+      : `${differs} only in ways explained as benign`;
   }
   if (c.differences.length === 0) return c.route === 'bytes' ? 'the bytes differ' : 'the files differ';
   const cats = new Set(c.differences.map((d) => regionCategory(d.region)));
