@@ -243,10 +243,24 @@ async function compareUnaccounted(
     [a, oa],
     [b, ob],
   ] as const) {
+    const other = s === a ? b : a;
     for (const g of o.unaccounted) {
       if (matched.has(g)) continue;
       const where = region(s, g);
       const size = g.end - g.start;
+      // The same bytes at the same place on the other side (where its headers
+      // may name them): nothing this side carries that the other does not.
+      if (
+        g.end <= other.elf.size &&
+        (await compareRanges(s.src, g.start, size, other.src, g.start, size)).equal
+      ) {
+        f.observe({
+          region: where,
+          detail: `${s.label} has ${size} byte(s) at ${hex(g.start)} that none of its headers describe; ${other.label} has the same bytes at the same place`,
+          [s.label]: { offset: g.start, size },
+        });
+        continue;
+      }
       const d = {
         region: where,
         detail:
