@@ -16,10 +16,10 @@
  * memory stays bounded as files grow; every loop over headers is linear or
  * n·log n in their counts.
  */
-import { hashFile } from '../hash/digest.js';
+import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
 import { isRebuildError } from '../util/errors.js';
 import { isElf, readElf } from './elf/reader.js';
-import { FileSource } from './elf/source.js';
+import { type ByteSource, openSource } from './elf/source.js';
 import type { RouteResult } from './findings.js';
 import { hardeningDiffers } from './hardening.js';
 import { bytesRoute } from './routes/bytes.js';
@@ -39,10 +39,10 @@ export interface CompareOptions {
 
 export async function compare(aPath: string, bPath: string, opts: CompareOptions = {}): Promise<Comparison> {
   const started = performance.now();
-  const srcA = await FileSource.open(aPath);
-  let srcB: FileSource;
+  const srcA = await openSource(aPath);
+  let srcB: Awaited<ReturnType<typeof openSource>>;
   try {
-    srcB = await FileSource.open(bPath);
+    srcB = await openSource(bPath);
   } catch (err) {
     await srcA.close();
     throw err;
@@ -54,13 +54,18 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
   }
 }
 
+type Source = ByteSource & { bytes?: Buffer };
+
+/** Hashes from the bytes in memory when the file was read whole (one read), else streamed. */
+const digestsOf = async (s: Source): Promise<Digests> => (s.bytes ? hashBytes(s.bytes) : hashFile(s.name));
+
 async function compareSources(
-  srcA: FileSource,
-  srcB: FileSource,
+  srcA: Source,
+  srcB: Source,
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
-  const [da, db] = await Promise.all([hashFile(srcA.name), hashFile(srcB.name)]);
+  const [da, db] = await Promise.all([digestsOf(srcA), digestsOf(srcB)]);
   const identical = da.sha256 === db.sha256 && da.size === db.size;
   const [elfA, elfB] = await Promise.all([isElf(srcA), isElf(srcB)]);
   const base = (path: string, d: typeof da): FileFacts => ({

@@ -246,6 +246,11 @@ const caveWith = (e: Edit): Cave => {
   return c;
 };
 
+const withCave: Craft = (e) => {
+  caveWith(e);
+  return e.buf;
+};
+
 /** A section header laid over the cave, with a given name, type and flags. */
 const coverCave =
   (name: string, type: number, flags: bigint): Craft =>
@@ -273,7 +278,7 @@ const SPECS: AttackSpec[] = [
     what: 'shellcode in the padding of the executable LOAD (bytes no section covers)',
     expect: 'different',
     runs: true,
-    craft: (e) => (caveWith(e), e.buf),
+    craft: withCave,
   },
   {
     name: 'atk-cave',
@@ -282,7 +287,7 @@ const SPECS: AttackSpec[] = [
     what: 'unstripped published file with a cave vs the post-processed rebuild (strip would zero the cave)',
     expect: 'different',
     runs: true,
-    craft: (e) => (caveWith(e), e.buf),
+    craft: withCave,
   },
   {
     name: 'atk-cave-stripped',
@@ -291,7 +296,7 @@ const SPECS: AttackSpec[] = [
     what: 'post-processed published file with a cave vs the unstripped rebuild (post-processing route)',
     expect: 'different',
     runs: true,
-    craft: (e) => (caveWith(e), e.buf),
+    craft: withCave,
   },
   ...(
     [
@@ -584,7 +589,7 @@ const SPECS: AttackSpec[] = [
     what: 'sstrip-like file with a cave',
     expect: 'different',
     runs: true,
-    craft: (e) => (caveWith(e), sstrip(e)),
+    craft: (e) => sstrip(new Edit(withCave(e), e.elf)),
   },
   {
     name: 'atk-sht-truncated',
