@@ -34,6 +34,7 @@ import type {
 } from './artifact/types.js';
 import { worst } from './artifact/verdict.js';
 import { type CompareOptions, compare } from './compare.js';
+import { FileSource } from './elf/source.js';
 import type { Comparison, Verdict } from './types.js';
 
 export type * from './artifact/types.js';
@@ -80,6 +81,8 @@ export async function compareArtifact(
 ): Promise<ArtifactComparison> {
   const started = performance.now();
   const limits = { ...DEFAULT_ARTIFACT_LIMITS, ...opts.limits };
+  // Both must be readable regular files: the file comparator's own check and message.
+  for (const p of [aPath, bPath]) await (await FileSource.open(p)).close();
   const [ka, kb, da, db] = await Promise.all([
     detectFileKind(aPath),
     detectFileKind(bPath),
@@ -217,7 +220,7 @@ async function descend(
     const rootOwned = !!repack && 'rule' in repack;
 
     const depth = opts.depth ?? 0;
-    const fileComparer: FileComparer = async (aFile, bFile) => {
+    const fileComparer: FileComparer = async (aFile, bFile, path) => {
       const [fa, fb] = await Promise.all([detectFileKind(aFile), detectFileKind(bFile)]);
       if (isContainerKind(fa.kind) && isContainerKind(fb.kind)) {
         if (depth + 1 < limits.maxDepth) {
@@ -227,6 +230,7 @@ async function descend(
         doc.notes.push(`archives nested deeper than ${limits.maxDepth} levels are compared as bytes`);
       }
       const r = await compareFile(aFile, bFile, opts);
+      relabel(r.comparison, aFile, `${doc.a.path}!/${path}`, bFile, `${doc.b.path}!/${path}`);
       if (r.explanation && !doc.explanations.some((e) => e.rule === r.explanation?.rule))
         doc.explanations.push(r.explanation);
       const first = r.comparison.differences[0];
@@ -265,6 +269,15 @@ async function descend(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Members are compared from a temporary tree: name them by archive and path instead. */
+function relabel(c: Comparison, aFile: string, aName: string, bFile: string, bName: string): void {
+  const fix = (t: string) => t.split(aFile).join(aName).split(bFile).join(bName);
+  c.a.path = aName;
+  c.b.path = bName;
+  if (c.textDiff) c.textDiff = fix(c.textDiff);
+  for (const d of c.differences) if (d.context?.unified) d.context.unified = fix(d.context.unified);
 }
 
 let sharedUnpacker: Promise<Unpacker> | undefined;
@@ -427,6 +440,7 @@ async function compareRuntimes(
   const ra = a.runtime as string;
   const rb = b.runtime as string;
   const comparison = await compare(ra, rb, { ...opts, postProcessing: false });
+  relabel(comparison, ra, `${doc.a.path}!/${path}`, rb, `${doc.b.path}!/${path}`);
   const base: MemberComparison = {
     path,
     verdict: comparison.verdict,

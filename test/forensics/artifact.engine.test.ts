@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../../src/engine/docker.js';
 import { ContainerUnpacker } from '../../src/engine/unpack.js';
 import { type ArtifactComparison, compareArtifact } from '../../src/forensics/artifact.js';
+import { leftoverContainers, rebuild } from '../helpers/cli.js';
 import {
   assembleAppImage,
   buildBinaries,
@@ -110,6 +111,31 @@ describe('AppImages (sbuild 2026 repack)', () => {
     expect(member(c, '<runtime>')?.verdict).toBe('different');
     expect(member(c, '<runtime>')?.detail).toContain('--appimage-runtime');
     expect(member(c, 'AppRun')?.verdict).toBe('identical');
+  });
+
+  it('`rebuild compare` dispatches through compareArtifact: JSON, text and Markdown, exit codes', async () => {
+    const runtime = join(bin, 'runtime-static');
+    const md = join(dir, 'report.md');
+    const json = await rebuild([
+      'compare',
+      published,
+      rebuilt,
+      '--appimage-runtime',
+      runtime,
+      '--json',
+      '--markdown',
+      md,
+    ]);
+    expect(json.exitCode, json.stderr).toBe(1); // equivalent
+    const doc = JSON.parse(json.stdout) as ArtifactComparison;
+    expect(doc.schema).toBe('rebuild.artifact/1');
+    expect(doc.verdict).toBe('equivalent');
+    expect(await readFile(md, 'utf8')).toContain('sbuild-appimage-repack');
+    const text = await rebuild(['compare', changed, rebuilt, '--appimage-runtime', runtime]);
+    expect(text.exitCode).toBe(2);
+    expect(text.stdout).toContain('DIFFERENT');
+    expect(text.stdout).toMatch(/AppRun\s+different/);
+    expect(await leftoverContainers()).toEqual([]);
   });
 
   it('a changed member binary is different, naming the member', async () => {
