@@ -156,8 +156,10 @@ async function compareBoth(
     if (rules.rootOwned && ma.uid === 0 && ma.gid === 0 && !ma.uname && !ma.gname)
       d.explainedBy = 'sbuild-appimage-repack';
     archive.push(d);
+    reasons.push(`owner ${owner(ma)} vs ${owner(mb)} (${d.explainedBy ?? 'archive-level'})`);
   }
   if (ma.mtime !== mb.mtime) {
+    reasons.push(`mtime ${ma.mtime} vs ${mb.mtime} (archive-level)`);
     archive.push({
       aspect: 'mtime',
       member: path,
