@@ -8,7 +8,7 @@
  * worst member's. Benign repackaging is explained only by the rules in
  * artifact/rules/, each a step pkgforge really took.
  */
-import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Unpacker, UnpackKind } from '../engine/unpack.js';
@@ -16,7 +16,7 @@ import { type Digests, hashFile } from '../hash/digest.js';
 import { isRebuildError, messageOf, RebuildError } from '../util/errors.js';
 import { type AppImageLayout, appImageLayout } from './artifact/appimage.js';
 import { type Facts, gzipFacts, xzFacts, zstdFacts } from './artifact/compression.js';
-import { detectFileKind, isContainerKind } from './artifact/kind.js';
+import { detectFileKind, isContainerKind, readHead } from './artifact/kind.js';
 import { extractMembers, type ListedMember, listMembers } from './artifact/listing.js';
 import { compareMembers, type FileComparer, type SideTree } from './artifact/members.js';
 import { checkAppimagetoolRuntime } from './artifact/rules/appimagetool-runtime.js';
@@ -301,17 +301,6 @@ function compressionFacts(kind: ContainerKind, headBytes: Buffer): Facts {
   }
 }
 
-async function readHead(path: string, n: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 async function unpackSide(
   file: string,
   kind: ContainerKind,
@@ -320,7 +309,7 @@ async function unpackSide(
   limits: ArtifactLimits,
 ): Promise<UnpackedSide> {
   await mkdir(work, { recursive: true });
-  const container: Facts = compressionFacts(kind, await readHead(file, 512));
+  const container: Facts = compressionFacts(kind, (await readHead(file, 512)).head);
   let layout: AppImageLayout | undefined;
   let runtime: string | undefined;
   if (kind === 'appimage') {
@@ -346,7 +335,7 @@ async function unpackSide(
     workDir: work,
     bounds: { maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
   });
-  const packed = Math.max(1, (await hashFileSize(file)) - (layout?.offset ?? 0));
+  const packed = Math.max(1, (await stat(file)).size - (layout?.offset ?? 0));
   if (out.bytes > RATIO_FLOOR && out.bytes / packed > limits.maxRatio) {
     throw new RebuildError(
       'input',
@@ -369,15 +358,6 @@ async function unpackSide(
     ...(layout ? { layout } : {}),
     ...(runtime ? { runtime } : {}),
   };
-}
-
-async function hashFileSize(path: string): Promise<number> {
-  const fh = await open(path, 'r');
-  try {
-    return (await fh.stat()).size;
-  } finally {
-    await fh.close();
-  }
 }
 
 async function copyPrefix(from: string, to: string, bytes: number): Promise<void> {

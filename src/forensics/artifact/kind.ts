@@ -47,15 +47,21 @@ export function isContainerKind(kind: ArtifactKind): kind is ContainerKind {
   return kind !== 'elf' && kind !== 'text' && kind !== 'binary';
 }
 
-/** Reads the head of a file and detects its kind. */
-export async function detectFileKind(path: string): Promise<{ kind: ArtifactKind; size: number }> {
+/** The first `n` bytes of a file (fewer when it is shorter), and its size. */
+export async function readHead(path: string, n: number): Promise<{ head: Buffer; size: number }> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    const buf = Buffer.alloc(Math.min(DETECT_BYTES, size));
+    const buf = Buffer.alloc(Math.min(n, size));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return { kind: detectKind(buf.subarray(0, bytesRead), bytesRead >= size), size };
+    return { head: buf.subarray(0, bytesRead), size };
   } finally {
     await fh.close();
   }
+}
+
+/** Reads the head of a file and detects its kind. */
+export async function detectFileKind(path: string): Promise<{ kind: ArtifactKind; size: number }> {
+  const { head, size } = await readHead(path, DETECT_BYTES);
+  return { kind: detectKind(head, head.length >= size), size };
 }

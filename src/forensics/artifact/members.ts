@@ -5,9 +5,9 @@
  * can change behaviour (type, mode, link target) makes the member differ;
  * the rest (mtime, owners) is an archive-level difference, named per member.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Comparison, Verdict } from '../types.js';
+import { readHead } from './kind.js';
 import type { ListedMember } from './listing.js';
 import { renamedIcon } from './rules/icon-rename.js';
 import type { ArchiveDifference, MemberComparison, RepackRuleName } from './types.js';
@@ -41,18 +41,6 @@ export interface MemberRules {
 
 const octal = (m: number) => `0${m.toString(8).padStart(3, '0')}`;
 
-async function head(file: string, n = 16): Promise<Buffer> {
-  const fh = await open(file, 'r').catch(() => undefined);
-  if (!fh) return Buffer.alloc(0);
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 export async function compareMembers(
   a: SideTree,
   b: SideTree,
@@ -75,7 +63,10 @@ export async function compareMembers(
     if (paired.has(path)) continue;
     if (mb && mb.type === 'file') {
       // sbuild's rename_icon: <cmd>.DirIcon on the rebuilt side, <cmd>.png/.svg published.
-      const renamed = renamedIcon(path, await head(join(b.root, path)));
+      const renamed = renamedIcon(
+        path,
+        (await readHead(join(b.root, path), 16).catch(() => ({ head: Buffer.alloc(0) }))).head,
+      );
       const pa = renamed ? a.members.get(renamed) : undefined;
       if (renamed && pa && onlyA.has(renamed) && pa.type === 'file' && pa.sha256 === mb.sha256) {
         paired.add(renamed);
