@@ -151,6 +151,42 @@ describe('AppImages (sbuild 2026 repack)', () => {
     expect(c.metadataOnly).toBe(false);
   });
 
+  it('with every repack mark in place, an extra member or a setuid bit is still different', async () => {
+    const extraDir = await makeAppDir(join(dir, 'AppDir-extra'), join(bin, 'AppRun'));
+    await copyFile(join(bin, 'AppRun-changed'), join(extraDir, 'usr', 'bin', 'helper'));
+    const suidDir = await makeAppDir(join(dir, 'AppDir-suid'), join(bin, 'AppRun'));
+    await execa('chmod', ['4755', join(suidDir, 'AppRun')]);
+    for (const [name, appDir] of [
+      ['extra', extraDir],
+      ['suid', suidDir],
+    ] as const) {
+      await execa('find', [appDir, '-exec', 'touch', '-h', '-d', `@${MTIME}`, '{}', '+']);
+      await mksquashfs(appDir, join(dir, `${name}.sqfs`), SBUILD_MKSQUASHFS);
+      await assembleAppImage(
+        join(bin, 'runtime-static'),
+        join(dir, `${name}.sqfs`),
+        join(dir, `${name}.AppImage`),
+        {
+          embedDigest: true,
+        },
+      );
+    }
+    const runtime = join(bin, 'runtime-static');
+    const extra = await compareArtifact(join(dir, 'extra.AppImage'), rebuilt, {
+      unpacker,
+      appimageRuntime: runtime,
+    });
+    expect(extra.verdict).toBe('different');
+    expect(member(extra, 'usr/bin/helper')).toMatchObject({ verdict: 'different', presence: 'a' });
+    expect(extra.explanations.map((e) => e.rule)).toContain('sbuild-appimage-repack');
+    const suid = await compareArtifact(join(dir, 'suid.AppImage'), rebuilt, {
+      unpacker,
+      appimageRuntime: runtime,
+    });
+    expect(suid.verdict).toBe('different');
+    expect(member(suid, 'AppRun')?.detail).toContain('mode 04755 vs 0755');
+  });
+
   it('a runtime changed outside .digest_md5 (digest recomputed, still runs) is different', async () => {
     const tampered = join(dir, 'tampered.AppImage');
     const runtime = join(dir, 'runtime-tampered');

@@ -20,7 +20,7 @@ import { parseSuperblock } from '../../src/forensics/artifact/squashfs.js';
 import type { ArtifactComparison } from '../../src/forensics/artifact/types.js';
 import { worst } from '../../src/forensics/artifact/verdict.js';
 import { compareArtifact } from '../../src/forensics/artifact.js';
-import { renderArtifactMarkdown, renderArtifactText } from '../../src/report/artifact.js';
+import { renderArtifactHtml, renderArtifactMarkdown, renderArtifactText } from '../../src/report/artifact.js';
 import { SBUILD_MKSQUASHFS } from './artifact/fixtures.js';
 
 let dir: string;
@@ -158,6 +158,15 @@ describe('the report shows the member tree with each verdict', () => {
     expect(t).toMatch(/ {2}tool\s+different/);
     expect(t).toContain('extra [only in b]');
     expect(t).toContain('nothing: a difference');
+  });
+  it('HTML, escaped', () => {
+    const html = renderArtifactHtml({
+      ...doc,
+      members: [...doc.members, { path: '<script>x', verdict: 'different', presence: 'a', detail: 'd' }],
+    });
+    expect(html).toContain('<table');
+    expect(html).toContain('&lt;script&gt;x');
+    expect(html).not.toContain('<script>x');
   });
   it('Markdown', () => {
     const md = renderArtifactMarkdown(doc);
