@@ -217,6 +217,21 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it('docker run sent just before the script exits never starts a container after the build', async () => {
+    // Expected: the script posts a burst of detached runs straight to the socket and exits at once; the shim is still carrying them out when the host-runner has gone.
+    // Those not started by then are refused ("the build has ended"), those started are stopped and
+    // removed with the others, so no container outlives the build (before the fix, late ones were
+    // created after the cleanup, ran on after the work directory was removed and were left behind).
+    const { log } = await attack('late', [
+      'for i in $(seq 1 16); do',
+      `  printf '%s\\0' /sbuild 7 run -d --name "late$i" "${IMG}" sleep 40 |`,
+      '    curl -s -o /dev/null --unix-socket "$REBUILD_SHIM_SOCKET" --data-binary @- http://shim/v1/jobs',
+      'done',
+    ]);
+    expect(log).toContain('the build has ended; no more containers are started');
+    await victimUntouched();
+  });
+
   it('collection and inner containers: FIFOs, links, bad names, failed starts, floods of output', async () => {
     // Expected: a FIFO output is skipped without hanging, a link to the victim and a non-UTF-8 name are
     // skipped with reasons; an inner container that cannot start (unknown user) is refused (125) and

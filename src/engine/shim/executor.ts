@@ -60,6 +60,8 @@ interface Started {
   /** Work-directory paths (relative) mounted into it, re-checked before the engine mounts them again. */
   binds: string[];
   settled: boolean;
+  /** Resolves with the engine's ID once the container has started (or undefined if it never does). */
+  idKnown: Promise<string | undefined>;
 }
 
 /** A record of each inner container, for the build's inputs. */
@@ -83,6 +85,10 @@ export class ShimExecutor {
   readonly records: InnerContainerRecord[] = [];
   private readonly bounds: ShimBounds;
   private readonly freezer: WorkFreezer;
+  /** Set by `cleanup()`: the build's script has ended, so no container may start any more. */
+  private closed = false;
+  /** Commands still being carried out: `cleanup()` waits for them, so none starts a container after it. */
+  private readonly inflight = new Set<Promise<number>>();
 
   constructor(private readonly ctx: ShimContext) {
     this.bounds = {
@@ -93,7 +99,18 @@ export class ShimExecutor {
     this.freezer = new WorkFreezer(ctx.docker, ctx.work.host);
   }
 
-  handle = async (req: ShimRequest, io: JobIO): Promise<number> => {
+  handle = (req: ShimRequest, io: JobIO): Promise<number> => {
+    const job = this.carryOut(req, io);
+    this.inflight.add(job);
+    void job.finally(() => this.inflight.delete(job)).catch(() => undefined);
+    return job;
+  };
+
+  private async carryOut(req: ShimRequest, io: JobIO): Promise<number> {
+    if (this.closed) {
+      io.stderr('docker (rebuild shim): the build has ended; no more docker commands\n');
+      return DOCKER_ERROR;
+    }
     let command: ReturnType<typeof parseDockerArgv>;
     try {
       command = parseDockerArgv(req.argv);
@@ -126,7 +143,12 @@ export class ShimExecutor {
       io.stderr(`docker (rebuild shim): ${messageOf(err)}\n`);
       return DOCKER_ERROR;
     }
-  };
+  }
+
+  /** Refuses to start anything once the build's script has ended (a command sent just before it exited). */
+  private refuseIfClosed(): void {
+    if (this.closed) throw new PolicyError('the build has ended; no more containers are started');
+  }
 
   private async run(cmd: RunCommand, req: ShimRequest, io: JobIO): Promise<number> {
     const policy: string[] = [];
@@ -147,6 +169,8 @@ export class ShimExecutor {
     // Lexical only: the sources are checked (and created) with the recipe frozen, just before the engine mounts them.
     const binds = cmd.volumes.map((v) => workRelative(v.source, req.cwd, this.ctx.work.container));
     const image = await this.ctx.resolveImage(cmd.image);
+    // Checked again after every wait: cleanup() may have run meanwhile, and must not be outlived.
+    this.refuseIfClosed();
     const mounts = cmd.volumes.map((v, i) => ({
       host: joinWork(this.ctx.work.host, binds[i]!),
       container: v.target,
@@ -178,6 +202,8 @@ export class ShimExecutor {
     let started: Started | undefined;
     const startGuard = this.freezer.startGuard(
       async () => {
+        // Under the freezer's lock, just before the engine creates it: the last point a late command is refused.
+        this.refuseIfClosed();
         for (const rel of binds) await realDirectoryBelow(this.ctx.work.host, rel, { create: true });
       },
       (id) => {
@@ -214,6 +240,13 @@ export class ShimExecutor {
       output,
       binds,
       settled: false,
+      idKnown: Promise.race([
+        idKnown,
+        done.then(
+          (o) => o.containerId,
+          () => undefined,
+        ),
+      ]),
     };
     started = entry;
     this.started.set(name, entry);
@@ -261,6 +294,7 @@ export class ShimExecutor {
       return 1;
     }
     const id = inner.id || (await inner.done.then((o) => o.containerId));
+    this.refuseIfClosed();
     const destRel = workRelative(cmd.dest.path, req.cwd, this.ctx.work.container);
     const result = await copyOut({
       docker: this.ctx.docker,
@@ -333,9 +367,11 @@ export class ShimExecutor {
   }
 
   private async stopContainer(c: Started): Promise<void> {
-    if (!c.settled && c.id) {
+    // A container still starting has no ID yet: wait for it rather than for its whole run.
+    const id = c.settled ? undefined : c.id || (await c.idKnown);
+    if (!c.settled && id) {
       await this.ctx.docker
-        .getContainer(c.id)
+        .getContainer(id)
         .kill()
         .catch(() => undefined);
     }
@@ -353,14 +389,19 @@ export class ShimExecutor {
 
   /** Removes every container this build started (kept for `docker cp`). */
   async cleanup(): Promise<void> {
-    const names = [...this.started.keys()];
-    await Promise.allSettled(
-      names.map(async (n) => {
-        const c = this.started.get(n);
-        if (c) await this.stopContainer(c);
-        await this.forget(n);
-      }),
-    );
+    this.closed = true;
+    const removeAll = () =>
+      Promise.allSettled(
+        [...this.started.keys()].map(async (n) => {
+          const c = this.started.get(n);
+          if (c) await this.stopContainer(c);
+          await this.forget(n);
+        }),
+      );
+    await removeAll();
+    // Commands sent just before the script ended: refused from now on, or ending with the containers above.
+    await Promise.allSettled([...this.inflight]);
+    await removeAll();
   }
 }
 
