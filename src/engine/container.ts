@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { messageOf, RebuildError } from '../util/errors.js';
 import { ownerLabels, track, untrack } from './cleanup.js';
@@ -184,7 +184,10 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
       // Ended or destroyed, the container's stdin is closed either way.
       input.on('end', () => stream.end());
       input.on('close', () => stream.end());
-      input.pipe(stream, { end: false });
+      // Closed before the container started (a `docker cp` whose source is missing): its events are past.
+      const state = input as Partial<Readable>;
+      if (state.destroyed || state.readableEnded) stream.end();
+      else input.pipe(stream, { end: false });
     }
     const timer = setTimeout(() => {
       timedOut = true;

@@ -232,6 +232,20 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it('docker cp of a path the inner container lacks fails at once instead of hanging', async () => {
+    // Expected: the engine refuses the archive before the copy helper has started; the helper's stdin is
+    // then already closed, and the copy fails with docker's error (125) instead of waiting (before the
+    // fix, the helper waited on a stdin whose close it never saw, until the build's time limit).
+    const { log } = await attack('cp-nosrc', [
+      `docker run --name gone ${IMG} true`,
+      'for p in /nonexistent /proc/self/root/etc/hostname; do',
+      '  timeout 60 docker cp "gone:$p" /sbuild/SBUILD_TEMP/x; echo "cp-nosrc $?"',
+      'done',
+    ]);
+    expect(log.match(/^cp-nosrc 125$/gm)?.length).toBe(2);
+    await victimUntouched();
+  });
+
   it('collection and inner containers: FIFOs, links, bad names, failed starts, floods of output', async () => {
     // Expected: a FIFO output is skipped without hanging, a link to the victim and a non-UTF-8 name are
     // skipped with reasons; an inner container that cannot start (unknown user) is refused (125) and
