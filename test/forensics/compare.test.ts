@@ -354,6 +354,16 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(c.differences.some((d) => /page padding|not zero padding/.test(d.detail))).toBe(true);
   });
 
+  it('a non-allocated .debug_gdb_scripts added (gdb runs what it inlines): different', async () => {
+    const script = p('gdb-script');
+    await writeFile(script, Buffer.from('\x04gdb.inlined-script\nimport os\nos.system("id")\n\0', 'latin1'));
+    const attacked = p('gdb-scripts');
+    await execa('objcopy', [`--add-section=.debug_gdb_scripts=${script}`, base, attacked]);
+    const c = await compare(attacked, base);
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toContain('.debug_gdb_scripts');
+  });
+
   it('non-ELF text files: a text diff', async () => {
     await writeFile(p('t1'), 'one\ntwo\nthree\n');
     await writeFile(p('t2'), 'one\nTWO\nthree\n');
