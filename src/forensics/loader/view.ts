@@ -5,7 +5,7 @@
  * PT_DYNAMIC, PT_NOTE, PT_GNU_PROPERTY, PT_TLS, … wherever they point).
  * Section headers play no part here. Pure.
  */
-import { PT } from '../elf/constants.js';
+import { PF, PT } from '../elf/constants.js';
 import type { ElfFile, ProgramHeader } from '../elf/reader.js';
 import { type Interval, mergeIntervals } from './intervals.js';
 
@@ -20,7 +20,7 @@ export interface LoaderView {
    * Every file byte a PT_LOAD maps into memory: its file range widened to
    * whole pages (the kernel and ld.so map pages, so padding before and after
    * a segment's bytes sits in memory with the segment's permissions), except
-   * the tail of a segment with bss, which both zero. Merged.
+   * the bss tail of a writable segment, which both zero. Merged.
    */
   mapped: Interval[];
 }
@@ -67,10 +67,11 @@ function pageSize(elf: ElfFile, p: ProgramHeader): number {
 export function mappedRange(elf: ElfFile, p: ProgramHeader): Interval {
   const page = pageSize(elf, p);
   const end = p.offset + p.filesz;
-  const hasBss = p.memsz > BigInt(p.filesz);
+  // The kernel zeroes a bss tail only in a writable segment (zeroing a read-only page fails quietly).
+  const zeroedTail = p.memsz > BigInt(p.filesz) && (p.flags & PF.W) !== 0;
   return {
     start: p.offset - (p.offset % page),
-    end: Math.min(elf.size, hasBss ? end : Math.ceil(end / page) * page),
+    end: Math.min(elf.size, zeroedTail ? end : Math.ceil(end / page) * page),
   };
 }
 
