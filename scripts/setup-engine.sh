@@ -19,7 +19,7 @@ PACKAGES=(
 # the loopback OCI registry) and for benchmarks (diffoscope), chosen by flag.
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) PACKAGES+=(chromium docker-registry) ;;
+    --with-test-tools) PACKAGES+=(chromium docker-registry git minisign busybox-static) ;;
     --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac

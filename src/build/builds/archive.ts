@@ -126,7 +126,6 @@ export function gzipHeader(outputName: string): Buffer {
   let fname = basename(outputName);
   if (fname.endsWith('.gz')) fname = fname.slice(0, -3);
   // CPython writes no name when it is not Latin-1
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: Latin-1 range check
   const latin1 = /^[\u0000-\u00ff]*$/.test(fname);
   const name =
     latin1 && fname.length > 0 ? Buffer.concat([Buffer.from(fname, 'latin1'), Buffer.from([0])]) : undefined;

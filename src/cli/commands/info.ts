@@ -61,14 +61,18 @@ export function infoView(r: PackageRecord, artifact: ArtifactView | null): InfoV
     source_commit: r.sourceCommit ?? null,
     build_date: r.buildDate,
     recipe: {
-      of_record: `SBUILD in ${r.ghcrPkg}`,
+      of_record: r.soar
+        ? `pinned upstream artifact ${r.soar.download_url} (soarpkgs version file; nothing to rebuild unless it is a pkgforge/builds archive)`
+        : `SBUILD in ${r.ghcrPkg}`,
       artifact,
       build_script: r.buildScript ?? null,
       build_script_mutable: true,
     },
     build_log: r.buildLog ?? null,
     checksums: { shasum: r.shasum, bsum: r.bsum, ghcr_blob: r.ghcrBlob ?? null, size: r.sizeRaw ?? null },
-    files_of_record: r.ghcrFiles.filter((f) => !f.endsWith('.sig')),
+    files_of_record: r.soar
+      ? r.soar.files.map((f) => `${f.source || '(the artifact)'} -> ${f.to}`)
+      : r.ghcrFiles.filter((f) => !f.endsWith('.sig')),
   };
 }
 
@@ -95,7 +99,7 @@ export function renderInfo(v: InfoView): string {
       '',
       a.sbuild ? `SBUILD ${a.sbuild.digest} (${a.sbuild.size} bytes)` : 'the artifact has NO SBUILD layer',
     ]);
-  } else rows.push(['', '(registry not asked: --no-registry)']);
+  } else if (!v.recipe.of_record.startsWith('pinned')) rows.push(['', '(registry not asked: --no-registry)']);
   if (v.recipe.build_script)
     rows.push(['build_script', `${v.recipe.build_script} (mutable branch URL, not what was built)`]);
   if (v.build_log) rows.push(['build_log', v.build_log]);
@@ -131,7 +135,8 @@ export function register(program: Command): void {
       const { metadata, registry } = upstreamFromFlags(flags);
       const record = await resolvePackage(query, arch, metadata);
       let artifact: ArtifactView | null = null;
-      if (flags.registry !== false) {
+      // TOML era: no OCI artifact, the index entry is the whole record
+      if (flags.registry !== false && !record.soar) {
         const m = await new OciClient(registry).getManifest(record.ghcrPkg, record.arch);
         const files = m.manifest.layers
           .filter((l) => l.annotations?.[TITLE] && !l.annotations[TITLE].endsWith('.sig'))

@@ -7,6 +7,7 @@ import { renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const VERIFY_EXIT_HELP =
@@ -14,7 +15,8 @@ export const VERIFY_EXIT_HELP =
   '2 different, 3 bad input (unknown or ambiguous package, bad option), 4 build failed,\n' +
   '5 environment (engine, emulator or builder image missing), 6 upstream integrity\n' +
   '(the published file fails its own published checksums), 7 network (download failed\n' +
-  'after retries), 130 interrupted.';
+  "after retries), 12 TOML era: the bytes are the ones pinned and signed, but an upstream's\n" +
+  'own binary has no recipe to rebuild, 130 interrupted.';
 
 /** Levenshtein distance, for "did you mean" on command typos. */
 export function editDistance(a: string, b: string): number {
@@ -41,7 +43,8 @@ export function commandSuggestion(word: string, commands: string[]): string | un
   return best?.c;
 }
 
-interface VerifyFlags extends UpstreamFlags, ContainerFlags {
+interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags {
+  pkgVersion?: string;
   arch: Arch;
   out?: string;
   json?: boolean;
@@ -75,6 +78,7 @@ export function register(program: Command): void {
     .option('--keep-work', 'keep the build work directory (for debugging)');
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
+  addTomlOptions(cmd);
   cmd.addHelpText(
     'after',
     `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.${VERIFY_EXIT_HELP}`,
@@ -99,6 +103,9 @@ export function register(program: Command): void {
       const controller = new AbortController();
       const unregister = onInterrupt(() => controller.abort());
       try {
+        // TOML era: a pkg.toml, a version file, or <pkg> in --soarpkgs
+        const toml = tomlTarget(query, flags);
+        if (toml) return await runTomlVerify(toml, flags, limitsFromFlags(flags), controller.signal);
         const { createReporter } = await import('../progress.js');
         const upstream = upstreamFromFlags(flags);
         const result = await verifyPackage(

@@ -108,6 +108,7 @@ export function parseBuildToml(doc: Table, file: string, fileSha256: string): Bu
   const verify = f.table(doc, 'verify', 'verify');
   const artifacts = Object.entries(f.table(doc, 'artifact', 'artifact', true)).map(([from, to]) => {
     if (typeof to !== 'string') f.fail(`artifact."${from}"`, 'must be a string (the published name)');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the recipe's own placeholder syntax
     if (!isSafeRelativePath(from.replaceAll('${target}', 't')))
       f.fail(`artifact."${from}"`, 'must be a relative path inside the source tree');
     if (to.includes('/') || to === '.' || to === '..' || to === '')

@@ -173,6 +173,7 @@ export function parseInstall(f: Fields, v: unknown): InstallSpec {
 }
 
 function expand(s: string, version: string, arch: string): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the recipe's own placeholder syntax
   return s.replaceAll('${version}', version).replaceAll('${arch}', arch);
 }
 
