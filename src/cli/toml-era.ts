@@ -43,6 +43,12 @@ export function addTomlOptions(cmd: Command): Command {
     )
     .addOption(
       new Option('--pkg-version <version>', 'TOML era: verify this version file (default the newest)'),
+    )
+    .addOption(
+      new Option(
+        '--url-mirror <prefix=url>',
+        'TOML era: download pinned URLs starting with PREFIX from URL instead (repeatable)',
+      ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     );
 }
 
