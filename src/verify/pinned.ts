@@ -380,9 +380,7 @@ export async function verifyPinned(opts: PinnedVerifyOptions): Promise<PinnedRes
       result.verified.push(
         `${rebuilt.recipe.file} rebuilt from commit ${rebuilt.source.commit ?? '(pinned archive)'} in ${rebuilt.image.pinned} gives the same ${rebuilt.archive.name}, byte for byte`,
       );
-      result.notVerified.push(
-        'the deps build.toml installs are not version-pinned: a later rebuild may not reproduce',
-      );
+      for (const n of rebuilt.notes) result.notVerified.push(n);
       return finish(
         'reproducible',
         `${rebuilt.archive.name} rebuilt from its pinned commit and image is byte for byte the archive pinned`,
