@@ -73,7 +73,7 @@ describe('a package pinned to an upstream release', () => {
       urlMirrors: { 'https://github.com': server.url },
     });
     expect(r.verdict).toBe('pinned');
-    expect(pinnedExitCode(r)).toBe(12);
+    expect(pinnedExitCode(r)).toBe(13);
     expect(r.checks.map((c) => [c.field, c.ok])).toEqual([
       ['size', true],
       ['blake3', true],
@@ -144,7 +144,7 @@ describe('a package pinned to an upstream release', () => {
     expect(r.error?.message).toMatch(/leaves the package directory/);
   });
 
-  it('through the CLI: `rebuild <pkg> --soarpkgs DIR` exits 12 and prints what was and was not verified', async () => {
+  it('through the CLI: `rebuild <pkg> --soarpkgs DIR` exits 13 and prints what was and was not verified', async () => {
     const t = tree('cli');
     const res = await rebuild([
       'tool',
@@ -163,7 +163,7 @@ describe('a package pinned to an upstream release', () => {
       '--url-mirror',
       `https://github.com=${server.url}`,
     ]);
-    expect(res.exitCode).toBe(12);
+    expect(res.exitCode).toBe(13);
     expect(res.stdout).toMatch(/tool 1\.0 \(x86_64-linux\): PINNED/);
     expect(res.stdout).toMatch(/signature valid/);
     expect(res.stdout).toMatch(/not verified:/);
