@@ -5,6 +5,12 @@ import { DEFAULT_LIMITS } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
+import {
+  applyPostProcessing,
+  DEFAULT_BUILD_PROFILE,
+  type PostProcessRequest,
+  resolvePostProcessRequest,
+} from '../postprocess/index.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
@@ -13,7 +19,6 @@ import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
 import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
 import { CONTAINER_PATHS, planBuild } from './plan.js';
-import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
 import { createWorkspace, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
@@ -35,6 +40,8 @@ export interface BuildOptions {
   env?: Record<string, string>;
   keepWork?: boolean;
   signal?: AbortSignal;
+  /** Which of pkgforge's post-processing profiles to apply (default DEFAULT_BUILD_PROFILE). */
+  postprocess?: PostProcessRequest;
 }
 
 /** How the build shows progress: steps (listr2 or plain lines) and log lines. */
@@ -55,6 +62,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const startedAt = new Date();
   const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
   const limits: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const postprocess = resolvePostProcessRequest(opts.postprocess ?? DEFAULT_BUILD_PROFILE);
   const plan = planBuild(recipe, { arch: opts.arch, pkgver: opts.pkgver, network: opts.network, limits });
   const expectations: Expectations = new Map();
   let publishedDir: string | undefined;
@@ -210,7 +218,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       return result;
     }
     result.postProcessing = await reporter.step("Post-processing like pkgforge's CI", () =>
-      applyPkgforgePostProcessing(ws.staging, { pkgType: recipe.pkgType ?? '', onLog: note }),
+      applyPostProcessing(ws.staging, { ...postprocess, onLog: note }),
     );
     const verified = await reporter.step('Hashing and verifying', () =>
       verifyOutputs({

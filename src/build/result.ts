@@ -1,8 +1,8 @@
 import type { EmulatorInfo } from '../engine/emulator.js';
 import type { Arch } from '../engine/types.js';
 import type { Verdict } from '../forensics/types.js';
+import type { PostProcessRecord } from '../postprocess/apply.js';
 import type { RecipeMode } from '../recipe/types.js';
-import type { PostProcessRecord } from './postprocess.js';
 
 /**
  * `<outdir>/result.json`: everything a person or a script needs to know about

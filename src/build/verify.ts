@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { compare } from '../forensics/compare.js';
 import type { Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
+import type { PostProcessRecord } from '../postprocess/apply.js';
 import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
-import type { PostProcessRecord } from './postprocess.js';
 import type { BuildStatus, OutputRecord } from './result.js';
 
 export interface VerifyInput {
@@ -36,9 +36,10 @@ const VERDICT_RANK: Record<Verdict, number> = { identical: 0, equivalent: 1, dif
  */
 export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   const outputs: OutputRecord[] = [];
+  const deleted = new Set(input.postProcessing?.deleted ?? []);
   const names = (input.postProcessing?.files ?? []).reduce(
-    (acc, f) => (f.renamedFrom ? acc.map((n) => (n === f.renamedFrom ? f.name : n)) : acc),
-    [...input.files],
+    (acc, f) => (f.renamedFrom ? [...new Set(acc.map((n) => (n === f.renamedFrom ? f.name : n)))] : acc),
+    input.files.filter((n) => !deleted.has(n)),
   );
   for (const name of names.sort()) {
     const digests = await hashFile(join(input.dir, name));

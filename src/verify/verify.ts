@@ -18,6 +18,7 @@ import { checkOutDir, RESULT_FILE } from '../build/workspace.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator, type EmulatorInfo } from '../engine/emulator.js';
 import type { Comparison } from '../forensics/types.js';
+import { requestForRecord } from '../postprocess/select.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
@@ -314,6 +315,7 @@ async function run(
         env: pin?.env,
         keepWork: opts.keepWork,
         signal: opts.signal,
+        postprocess: requestForRecord(record.repo, record.buildDate),
       },
       reporter,
     );
