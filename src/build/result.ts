@@ -2,6 +2,7 @@ import type { EmulatorInfo } from '../engine/emulator.js';
 import type { Arch } from '../engine/types.js';
 import type { Verdict } from '../forensics/types.js';
 import type { PostProcessRecord } from '../postprocess/apply.js';
+import type { RecipeEnvOfRecord } from '../recipe/index.js';
 import type { RecipeMode } from '../recipe/types.js';
 
 /**
@@ -49,7 +50,9 @@ export interface BuildResult {
     image: ImageInput;
     innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
     emulator: EmulatorInfo;
-    pkgver: { value?: string; source: string };
+    pkgver: { value?: string; source: string; remote?: string };
+    /** The builder of record's environment, script header and version semantics. */
+    recipeEnv?: RecipeEnvOfRecord;
     network: 'none' | 'host';
     limits: { memoryBytes: number; pids: number; timeoutMs: number };
     engine: { version: string; apiVersion: string };
