@@ -29,6 +29,12 @@ export interface OutputRecord {
   unstripped?: { path: string; size: number; sha256: string; blake3: string };
   expected?: { sha256?: string; blake3?: string; source: string };
   check?: 'match' | 'mismatch';
+  /**
+   * The chosen post-processing profile did not reproduce the expected bytes,
+   * but this plausible one (near a boundary date, or no date) did, applied to
+   * the same rebuilt original.
+   */
+  reproducedBy?: { profile: string; steps: string[] };
   comparison?: {
     verdict: Verdict;
     against: string;
