@@ -64,7 +64,11 @@ describe('minisign', () => {
       trustedComment: 'timestamp:1 file:x',
     });
     const legacy = await sign(file, 'k1', ['-l']);
-    expect(Buffer.from(legacy.split('\n')[1] ?? '', 'base64').subarray(0, 2).toString()).toBe('Ed');
+    expect(
+      Buffer.from(legacy.split('\n')[1] ?? '', 'base64')
+        .subarray(0, 2)
+        .toString(),
+    ).toBe('Ed');
     expect((await verifyFileSignature(file, legacy, a)).status).toBe('ok');
     // another key
     const other = await verifyFileSignature(file, await sign(file, 'k2'), a);
