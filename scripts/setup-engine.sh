@@ -16,10 +16,16 @@ PACKAGES=(
   b3sum file ca-certificates
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
-# the loopback OCI registry) and for benchmarks (diffoscope), chosen by flag.
+# the loopback OCI registry, minisign to sign test artifacts, cross binutils so
+# post-processing is tested on i386, arm, riscv64 and mips files) and for
+# benchmarks (diffoscope), chosen by flag.
+TEST_PACKAGES=(
+  chromium docker-registry minisign git busybox-static
+  binutils-i686-linux-gnu binutils-arm-linux-gnueabihf binutils-riscv64-linux-gnu binutils-mips-linux-gnu
+)
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) PACKAGES+=(chromium docker-registry git minisign busybox-static) ;;
+    --with-test-tools) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
     --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac

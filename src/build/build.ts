@@ -5,7 +5,20 @@ import { DEFAULT_LIMITS } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
-import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
+import {
+  applyPostProcessing,
+  DEFAULT_BUILD_PROFILE,
+  type PostProcessRequest,
+  resolvePostProcessRequest,
+} from '../postprocess/index.js';
+import {
+  envOfRecord,
+  loadRecipeFile,
+  type RecipeGeneration,
+  recipeEnv,
+  renderScript,
+  versionsFromPkgverOutput,
+} from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
@@ -13,7 +26,6 @@ import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
 import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
 import { CONTAINER_PATHS, planBuild } from './plan.js';
-import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
 import { createWorkspace, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
@@ -35,6 +47,12 @@ export interface BuildOptions {
   env?: Record<string, string>;
   keepWork?: boolean;
   signal?: AbortSignal;
+  /** Which of pkgforge's post-processing profiles to apply (default DEFAULT_BUILD_PROFILE). */
+  postprocess?: PostProcessRequest;
+  /** Which builder of record's environment and script header (default: the profile's, else by recipe dialect). */
+  recipeGeneration?: RecipeGeneration;
+  /** `set -x` in the header (default: bash CI yes, sbuild no; pkgcache ran sbuild verbose). */
+  trace?: boolean;
 }
 
 /** How the build shows progress: steps (listr2 or plain lines) and log lines. */
@@ -55,6 +73,22 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const startedAt = new Date();
   const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
   const limits: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const postprocess = resolvePostProcessRequest(opts.postprocess ?? DEFAULT_BUILD_PROFILE);
+  const generation: RecipeGeneration =
+    opts.recipeGeneration ??
+    (postprocess.profile?.generation === 'sbuild'
+      ? 'sbuild'
+      : postprocess.profile?.generation === 'bash-ci'
+        ? 'bash-ci'
+        : recipe.dialect === '2026'
+          ? 'sbuild'
+          : 'bash-ci');
+  // pkgcache ran `sbuild --log-level verbose`, which writes `set -x`
+  const envRecord = envOfRecord(
+    generation,
+    recipe.shell,
+    opts.trace ?? (postprocess.profile?.id === 'pkgcache-sbuild' ? true : undefined),
+  );
   const plan = planBuild(recipe, { arch: opts.arch, pkgver: opts.pkgver, network: opts.network, limits });
   const expectations: Expectations = new Map();
   let publishedDir: string | undefined;
@@ -123,6 +157,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       innerImages: [],
       emulator,
       pkgver: { source: plan.pkgver.source, value: plan.pkgver.value },
+      recipeEnv: envRecord,
       network: plan.network,
       limits,
       engine: { version: engineVersion.Version, apiVersion: engineVersion.ApiVersion },
@@ -157,27 +192,43 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       `emulator: ${emulator.kind === 'native' ? 'native' : `${emulator.version} via ${emulator.handler} (flags ${emulator.flags})`}`,
     );
 
-    const baseEnv = (pkgver: string) => ({
+    const baseEnv = (pkgver: string, remotePkgver?: string) => ({
       ...opts.env,
       ...recipeEnv(recipe, {
         arch: opts.arch,
         pkgver,
+        generation,
+        ...(remotePkgver !== undefined ? { remotePkgver } : {}),
         outdir: CONTAINER_PATHS.outDir,
         tmpdir: CONTAINER_PATHS.tmpDir,
       }),
     });
     let pkgver = plan.pkgver.value ?? '';
+    let remotePkgver: string | undefined;
     if (plan.pkgver.source === 'script' && recipe.pkgverScript) {
       const script = `#!/usr/bin/env ${recipe.shell}\n${recipe.pkgverScript}\n`;
-      pkgver = await reporter.step('Version (x_exec.pkgver)', () =>
+      const printed = await reporter.step('Version (x_exec.pkgver)', () =>
         runPkgverScript(ctx, ws, image, script, baseEnv(''), onOutput),
       );
+      const v = versionsFromPkgverOutput(generation, printed);
+      pkgver = v.pkgver;
+      remotePkgver = v.remotePkgver;
       result.inputs.pkgver.value = pkgver;
+      if (remotePkgver !== pkgver) result.inputs.pkgver.remote = remotePkgver;
     }
     note(`PKGVER=${pkgver || '(none)'} (${plan.pkgver.source})`);
+    note(`environment of record: ${generation} (${envRecord.source}): ${envRecord.versionSemantics}`);
 
     const main = await reporter.step(`Running ${recipe.pkg} (${plan.mode})`, () =>
-      runMainScript(ctx, ws, image, plan.runImage.role, renderScript(recipe), baseEnv(pkgver), onOutput),
+      runMainScript(
+        ctx,
+        ws,
+        image,
+        plan.runImage.role,
+        renderScript(recipe, envRecord),
+        baseEnv(pkgver, remotePkgver),
+        onOutput,
+      ),
     );
     result.inputs.innerImages = main.innerImages;
     if (main.outcome.timedOut || main.outcome.exitCode !== 0) {
@@ -210,7 +261,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       return result;
     }
     result.postProcessing = await reporter.step("Post-processing like pkgforge's CI", () =>
-      applyPkgforgePostProcessing(ws.staging, { pkgType: recipe.pkgType ?? '', onLog: note }),
+      applyPostProcessing(ws.staging, { ...postprocess, onLog: note }),
     );
     const verified = await reporter.step('Hashing and verifying', () =>
       verifyOutputs({

@@ -1,101 +1,139 @@
 /**
- * minisign signature verification (the format soarpkgs signs its index
- * with, `minisign -S -s key -m file -x file.sig`). The cryptography is
- * node:crypto's (Ed25519, BLAKE2b-512); this module only reads the two text
- * formats and checks key ids and the trusted comment's global signature.
+ * minisign signatures, as pkgforge's CI writes them (`minisign -Sm FILE -x
+ * FILE.sig`) and soar checks them. The format:
  *
- *   public key:  [untrusted comment line] base64("Ed" ‖ key id[8] ‖ Ed25519 key[32])
- *   signature:   untrusted comment: …
- *                base64(alg[2] ‖ key id[8] ‖ signature[64])   alg "ED": over BLAKE2b-512(file); "Ed": over the file
- *                trusted comment: …
- *                base64(global signature[64] over signature ‖ trusted comment)
+ *   public key: base64("Ed" ‖ key id (8) ‖ Ed25519 public key (32)), optionally
+ *               after an `untrusted comment:` line;
+ *   signature:  `untrusted comment: …`, base64(alg (2) ‖ key id (8) ‖ sig (64)),
+ *               `trusted comment: …`, base64(global sig (64)).
+ *
+ * `alg` "ED" signs the BLAKE2b-512 of the file (minisign's default), "Ed"
+ * the file itself (legacy). The global signature covers sig ‖ trusted
+ * comment, so the comment cannot be swapped. Ed25519 is @noble/ed25519
+ * (strict RFC 8032 checks, as libsodium), BLAKE2b is hash-wasm: no
+ * primitive is written here, only the parsing.
  */
-import { createHash, createPublicKey, verify } from 'node:crypto';
-import { RebuildError } from '../util/errors.js';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { verifyAsync } from '@noble/ed25519';
+import { createBLAKE2b } from 'hash-wasm';
 
 export interface MinisignPublicKey {
-  /** Key id as minisign prints it (16 hex digits, big-endian). */
+  /** Key id as minisign prints it (16 hex digits, the 8 bytes little-endian). */
   keyId: string;
-  key: Buffer;
+  key: Uint8Array;
 }
 
-export interface MinisignVerdict {
-  ok: boolean;
+export interface MinisignSignature {
+  algorithm: 'ED' | 'Ed';
   keyId: string;
-  /** The text after `trusted comment: ` (only meaningful when ok). */
+  signature: Uint8Array;
   trustedComment: string;
-  /** Why it failed, in words. */
-  reason?: string;
+  globalSignature: Uint8Array;
 }
 
-function b64(text: string, what: string, subject: string): Buffer {
+export type SignatureCheck =
+  | { status: 'ok'; keyId: string; trustedComment: string }
+  | { status: 'bad'; keyId?: string; reason: string };
+
+/** Thrown for text that is not a minisign key or signature. */
+export class MinisignFormatError extends Error {
+  override name = 'MinisignFormatError';
+}
+
+function b64(text: string, what: string, length: number): Uint8Array {
   const t = text.trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t))
-    throw new RebuildError('input', `${what} is not base64`, { subject });
-  return Buffer.from(t, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t)) throw new MinisignFormatError(`${what} is not base64`);
+  const bytes = Buffer.from(t, 'base64');
+  if (bytes.length !== length)
+    throw new MinisignFormatError(`${what} is ${bytes.length} bytes, not ${length}`);
+  return new Uint8Array(bytes);
 }
 
-/** Key id bytes are stored little-endian; minisign prints them as a big-endian hex number. */
-function keyIdHex(bytes: Buffer): string {
-  return Buffer.from(bytes).reverse().toString('hex').toUpperCase();
+const hexId = (id: Uint8Array) => Buffer.from(id).reverse().toString('hex').toUpperCase();
+
+/** Parses a public key: its base64 line, or a whole `.pub` file. Pure. */
+export function parsePublicKey(text: string): MinisignPublicKey {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const line = lines.find((l) => !l.startsWith('untrusted comment:'));
+  if (!line) throw new MinisignFormatError('no public key line');
+  const raw = b64(line, 'the public key', 42);
+  if (raw[0] !== 0x45 || raw[1] !== 0x64)
+    throw new MinisignFormatError('the public key is not an Ed25519 minisign key');
+  return { keyId: hexId(raw.subarray(2, 10)), key: raw.slice(10) };
 }
 
-/** Reads a public key file (or the bare base64 line, as soarpkgs' keys/minisign.pub holds it). */
-export function parsePublicKey(text: string, subject = 'public key'): MinisignPublicKey {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('untrusted comment:'));
-  if (lines.length !== 1)
-    throw new RebuildError('input', 'not a minisign public key (one base64 line expected)', { subject });
-  const raw = b64(lines[0]!, 'the public key', subject);
-  if (raw.length !== 42 || raw.subarray(0, 2).toString('latin1') !== 'Ed')
-    throw new RebuildError('input', 'not a minisign Ed25519 public key', { subject });
-  return { keyId: keyIdHex(raw.subarray(2, 10)), key: raw.subarray(10) };
+/** Parses a `.sig`/`.minisig` file. Pure. */
+export function parseSignature(text: string): MinisignSignature {
+  const lines = text.split(/\r?\n/);
+  if (lines.length < 4 || !lines[0]?.startsWith('untrusted comment:'))
+    throw new MinisignFormatError('not a minisign signature (no untrusted comment line)');
+  const raw = b64(lines[1] ?? '', 'the signature', 74);
+  const alg = String.fromCharCode(raw[0]!, raw[1]!);
+  if (alg !== 'ED' && alg !== 'Ed') throw new MinisignFormatError(`unknown signature algorithm "${alg}"`);
+  const tc = lines[2] ?? '';
+  if (!tc.startsWith('trusted comment: ')) throw new MinisignFormatError('no trusted comment line');
+  return {
+    algorithm: alg,
+    keyId: hexId(raw.subarray(2, 10)),
+    signature: raw.slice(10),
+    trustedComment: tc.slice('trusted comment: '.length),
+    globalSignature: b64(lines[3] ?? '', 'the global signature', 64),
+  };
 }
 
-function ed25519Verify(key: Buffer, message: Buffer, signature: Buffer): boolean {
-  const pub = createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') },
-    format: 'jwk',
-  });
-  return verify(null, message, pub, signature);
+/** BLAKE2b-512 of a file, streamed. */
+async function blake2b512(path: string): Promise<Uint8Array> {
+  const h = await createBLAKE2b(512);
+  h.init();
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('binary');
 }
 
-/** Verifies `signatureText` (a `.minisig`/`.sig` file) over `data` with `key`. Malformed signature files throw. */
-export function verifyMinisign(
-  data: Buffer,
+/** Verifies `file` against the text of its `.sig` with `key`. Never throws for a bad or malformed signature. */
+export async function verifyFileSignature(
+  file: string,
   signatureText: string,
   key: MinisignPublicKey,
-  subject = 'signature',
-): MinisignVerdict {
-  const lines = signatureText.split(/\r?\n/);
-  if (
-    lines.length < 4 ||
-    !lines[0]!.startsWith('untrusted comment:') ||
-    !lines[2]!.startsWith('trusted comment: ')
-  )
-    throw new RebuildError(
-      'input',
-      'not a minisign signature file (4 lines: comment, signature, trusted comment, global signature)',
-      {
-        subject,
-      },
-    );
-  const sig = b64(lines[1]!, 'the signature', subject);
-  const global = b64(lines[3]!, 'the global signature', subject);
-  if (sig.length !== 74 || global.length !== 64)
-    throw new RebuildError('input', 'minisign signature has the wrong length', { subject });
-  const alg = sig.subarray(0, 2).toString('latin1');
-  const keyId = keyIdHex(sig.subarray(2, 10));
-  const trustedComment = lines[2]!.slice('trusted comment: '.length);
-  const fail = (reason: string): MinisignVerdict => ({ ok: false, keyId, trustedComment, reason });
-  if (alg !== 'ED' && alg !== 'Ed') return fail(`unknown signature algorithm "${alg}"`);
-  if (keyId !== key.keyId) return fail(`signed with key ${keyId}, not the trusted key ${key.keyId}`);
-  const signature = sig.subarray(10);
-  const message = alg === 'ED' ? createHash('blake2b512').update(data).digest() : data;
-  if (!ed25519Verify(key.key, message, signature)) return fail('the signature does not match the file');
-  if (!ed25519Verify(key.key, Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), global))
-    return fail('the trusted comment was altered (global signature does not match)');
-  return { ok: true, keyId, trustedComment };
+): Promise<SignatureCheck> {
+  let sig: MinisignSignature;
+  try {
+    sig = parseSignature(signatureText);
+  } catch (err) {
+    return { status: 'bad', reason: `malformed signature: ${(err as Error).message}` };
+  }
+  if (sig.keyId !== key.keyId) {
+    return {
+      status: 'bad',
+      keyId: sig.keyId,
+      reason: `signed by key ${sig.keyId}, not by the repository's key ${key.keyId}`,
+    };
+  }
+  const message = sig.algorithm === 'ED' ? await blake2b512(file) : new Uint8Array(await readFile(file));
+  const strict = { zip215: false };
+  if (!(await verifyAsync(sig.signature, message, key.key, strict).catch(() => false))) {
+    return { status: 'bad', keyId: sig.keyId, reason: 'the signature does not match the file' };
+  }
+  const global = new Uint8Array([...sig.signature, ...Buffer.from(sig.trustedComment, 'utf8')]);
+  if (!(await verifyAsync(sig.globalSignature, global, key.key, strict).catch(() => false))) {
+    return {
+      status: 'bad',
+      keyId: sig.keyId,
+      reason: 'the trusted comment was altered (global signature does not match)',
+    };
+  }
+  return { status: 'ok', keyId: sig.keyId, trustedComment: sig.trustedComment };
 }
 
-/** soarpkgs' index signing key (keys/minisign.pub in pkgforge/soarpkgs). */
-export const SOARPKGS_PUBLIC_KEY = 'RWQ109gKujRqohsA7RERlXFfeJi23EcHN3Dz8TxyPAywa5mLw/fbcbU4';
+/**
+ * pkgforge's minisign public keys: bincache `keys/minisign.pub` (pkgcache
+ * publishes the same key), and soarpkgs 2026 (`soar-config/src/repository.rs`).
+ */
+export const PKGFORGE_MINISIGN_KEYS: Readonly<Record<'bincache' | 'pkgcache' | 'soarpkgs', string>> = {
+  bincache: 'RWSWp/oBUfND5B2fSmDlYaBXPimGV+r2s9skVRYTQ5cJ+7i6ff/1Nxcr',
+  pkgcache: 'RWSWp/oBUfND5B2fSmDlYaBXPimGV+r2s9skVRYTQ5cJ+7i6ff/1Nxcr',
+  soarpkgs: 'RWQ109gKujRqohsA7RERlXFfeJi23EcHN3Dz8TxyPAywa5mLw/fbcbU4',
+};

@@ -176,7 +176,8 @@ export function parseRecord(
   const names = namesOf(obj);
   const label = typeof obj.pkg === 'string' && obj.pkg.trim() ? obj.pkg.trim() : `record #${index}`;
   const problems: FieldProblem[] = [];
-  const parsed = RawRecordSchema.safeParse(obj);
+  const { value: fixed, warnings } = softenRecord(obj);
+  const parsed = RawRecordSchema.safeParse(fixed);
   if (!parsed.success) {
     const seen = new Set<string>();
     for (const issue of parsed.error.issues) {
@@ -246,7 +247,73 @@ export function parseRecord(
   if (r.download_url) record.downloadUrl = r.download_url;
   if (r.ghcr_blob) record.ghcrBlob = r.ghcr_blob;
   if (r.size_raw) record.sizeRaw = Number(r.size_raw);
+  if (r.ghcr_files) record.hasRecipeOfRecord = r.ghcr_files.includes('SBUILD');
+  if (warnings.length > 0) record.warnings = warnings;
   return { ok: true, record };
+}
+
+/**
+ * Fields verification does not need: a malformed one is dropped with a
+ * warning instead of rejecting the record (early-2025 bincache records have
+ * `ghcr_size` and `ghcr_size_raw` swapped, e.g. `"ghcr_size_raw": "1.64 MB"`).
+ */
+export const SOFT_FIELDS = [
+  'pkg_family',
+  'pkg_type',
+  'build_script',
+  'build_log',
+  'download_url',
+  'ghcr_blob',
+  'ghcr_files',
+  'provides',
+  'src_url',
+  'size_raw',
+  'ghcr_size_raw',
+  '_disabled',
+] as const;
+
+/** Fields that hold URLs; early-2025 records write them with one slash (`https:/api.ghcr…`). */
+const URL_FIELDS = [
+  'build_script',
+  'build_log',
+  'download_url',
+  'pkg_webpage',
+  'manifest_url',
+  'ghcr_url',
+] as const;
+
+/** `https:/host/…` → `https://host/…` (and `http:/`); anything else unchanged. Pure. */
+export function fixOneSlashUrl(url: string): string {
+  return url.replace(/^(https?):\/(?!\/)/i, '$1://');
+}
+
+/**
+ * The record with one-slash URLs repaired and malformed soft fields removed,
+ * and a warning for each soft field removed. Pure.
+ */
+export function softenRecord(obj: Record<string, unknown>): {
+  value: Record<string, unknown>;
+  warnings: FieldProblem[];
+} {
+  const value: Record<string, unknown> = { ...obj };
+  for (const k of URL_FIELDS) {
+    const v = value[k];
+    if (typeof v === 'string' && fixOneSlashUrl(v) !== v) value[k] = fixOneSlashUrl(v);
+  }
+  const warnings: FieldProblem[] = [];
+  const first = RawRecordSchema.safeParse(value);
+  if (first.success) return { value, warnings };
+  const soft = new Set<string>(SOFT_FIELDS);
+  for (const issue of first.error.issues) {
+    const top = String(issue.path[0] ?? '');
+    if (!soft.has(top) || !(top in value)) continue;
+    warnings.push({
+      field: top,
+      message: `${issue.message} (got ${show(obj[top])}); ignored: verification does not need it`,
+    });
+    delete value[top];
+  }
+  return { value, warnings };
 }
 
 function getPath(obj: Record<string, unknown>, path: PropertyKey[]): unknown {
@@ -347,21 +414,51 @@ function filterCandidates(all: Candidate[], q: PackageQuery, fold: boolean): Can
   });
 }
 
-/** The shortest qualifier that picks `c` alone among `cands`. */
-export function qualifierFor(c: Candidate, cands: Candidate[]): string {
-  const pkg = pkgOf(c);
+const pkgNameOf = (c: Candidate) =>
+  c.kind === 'valid'
+    ? c.record.pkgName
+    : typeof (c.invalid.raw as { pkg_name?: unknown })?.pkg_name === 'string'
+      ? String((c.invalid.raw as { pkg_name: string }).pkg_name).trim()
+      : undefined;
+
+/**
+ * The candidates a query picks: exact (case-sensitive) name matches, else
+ * case-insensitive ones; among several, those whose pkg_name equals the name
+ * win (`rage` is the program rage, not every program of the rage family).
+ */
+function resolveHits(all: Candidate[], q: PackageQuery): Candidate[] {
+  for (const fold of [false, true]) {
+    const hits = filterCandidates(all, q, fold);
+    if (hits.length === 0) continue;
+    if (hits.length > 1 && q.name) {
+      const eq = (a: string | undefined) =>
+        a !== undefined && (fold ? a.toLowerCase() === q.name.toLowerCase() : a === q.name);
+      const byName = hits.filter((c) => eq(pkgNameOf(c)));
+      if (byName.length > 0) return byName;
+    }
+    return hits;
+  }
+  return [];
+}
+
+/**
+ * The shortest qualifier that picks `c` alone when pasted back, checked
+ * against every candidate of the index (`all`), not only the ambiguous ones.
+ * Names by pkg_name, so each program of a multi-program package gets its own.
+ */
+export function qualifierFor(c: Candidate, all: Candidate[]): string {
+  const name = pkgNameOf(c) || pkgOf(c);
   const id = pkgIdOf(c);
   const repo = repoOf(c);
-  const options: string[] = [];
-  if (repo) options.push(`${pkg}#${repo}`);
-  if (id) options.push(id, `${pkg}#${id}`);
-  if (id && repo) options.push(`${pkg}#${id}#${repo}`);
+  const options: string[] = [name];
+  if (repo) options.push(`${name}#${repo}`);
+  if (id) options.push(`${name}#${id}`);
+  if (id && repo) options.push(`${name}#${id}#${repo}`);
   for (const o of options) {
-    const q = parseQuery(o);
-    const hits = filterCandidates(cands, q, false);
+    const hits = resolveHits(all, parseQuery(o));
     if (hits.length === 1 && hits[0] === c) return o;
   }
-  return options[options.length - 1] ?? pkg;
+  return options[options.length - 1] ?? name;
 }
 
 function levenshtein(a: string, b: string): number {
@@ -408,8 +505,7 @@ export function matchPackage(index: ParsedIndex, query: string, arch?: Arch): Pa
     ...index.records.map((record) => ({ kind: 'valid', record }) as const),
     ...index.invalid.map((invalid) => ({ kind: 'invalid', invalid }) as const),
   ];
-  let hits = filterCandidates(all, q, false);
-  if (hits.length === 0) hits = filterCandidates(all, q, true);
+  const hits = resolveHits(all, q);
   const where = arch ? ` for ${arch}` : '';
   if (hits.length === 0) {
     const close = suggestNames(index, q.name || q.pkgId || '');
@@ -423,10 +519,10 @@ export function matchPackage(index: ParsedIndex, query: string, arch?: Arch): Pa
   }
   if (hits.length > 1) {
     const lines = hits.map((c) => {
-      const qual = qualifierFor(c, hits);
+      const qual = qualifierFor(c, all);
       if (c.kind === 'valid') {
         const r = c.record;
-        return `  ${qual.padEnd(36)} ${r.pkg} ${r.version} (${r.repo}, ${r.pkgId}, built ${r.buildDate})`;
+        return `  ${qual.padEnd(36)} ${r.pkgName} (${r.pkg}) ${r.version} (${r.repo}, ${r.pkgId}, built ${r.buildDate})`;
       }
       return `  ${qual.padEnd(36)} ${c.invalid.label} (${c.invalid.repo ?? '?'}, invalid record)`;
     });

@@ -36,6 +36,14 @@ export interface PackageRecord {
   ghcrFiles: string[];
   sizeRaw?: number;
   provides: string[];
+  /**
+   * Whether `ghcr_files` lists an `SBUILD` (undefined when the record has no
+   * ghcr_files). False: there is no recipe of record in the artifact
+   * (early-2025 bincache records), so a rebuild needs `--recipe FILE`.
+   */
+  hasRecipeOfRecord?: boolean;
+  /** Malformed fields verification does not need, dropped (e.g. swapped ghcr_size/ghcr_size_raw). */
+  warnings?: Array<{ field: string; message: string }>;
   /** The record exactly as published. */
   raw: Record<string, unknown>;
   /** TOML era: the sbuild index entry (pinned URL, hashes, install map). */

@@ -8,7 +8,7 @@
  * the same archive. What cannot: that an upstream's own binary is what its
  * source makes — there is no recipe for it here.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type BuildsRebuildResult, rebuildBuildsToml } from '../build/builds/rebuild.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
@@ -22,7 +22,12 @@ import {
   loadSoarPackage,
   type SoarPackage,
 } from '../recipe/toml/soarpkgs.js';
-import { parsePublicKey, SOARPKGS_PUBLIC_KEY, verifyMinisign } from '../upstream/minisign.js';
+import {
+  MinisignFormatError,
+  PKGFORGE_MINISIGN_KEYS,
+  parsePublicKey,
+  verifyFileSignature,
+} from '../upstream/minisign.js';
 import { fetchPinned, type PinCheck } from '../upstream/pinned-fetch.js';
 import { parseSoarIndex } from '../upstream/soar-index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -133,6 +138,8 @@ async function readBytes(where: string): Promise<Buffer | undefined> {
 async function checkIndex(
   where: string,
   keyText: string,
+  /** Where the exact bytes checked are kept (the evidence of record). */
+  copy: string,
   name: string,
   version: string,
   pin: { url: string; size?: number; blake3: string; sha256?: string },
@@ -141,13 +148,22 @@ async function checkIndex(
   // (the index is read from where it was given: --metadata names the copy to check)
   if (!bytes) throw new RebuildError('network', `cannot read the index ${where}`, { subject: where });
   const sig = await readBytes(`${where}.sig`);
-  const key = parsePublicKey(keyText, 'index key');
+  let key: ReturnType<typeof parsePublicKey>;
+  try {
+    key = parsePublicKey(keyText);
+  } catch (err) {
+    if (!(err instanceof MinisignFormatError)) throw err;
+    throw new RebuildError('usage', `the index key is not a minisign public key: ${err.message}`, {
+      fix: "--index-key takes a minisign .pub file (soarpkgs' keys/minisign.pub)",
+    });
+  }
   const out: IndexCheck = { where, signature: 'missing', entry: 'missing' };
+  await writeFile(copy, bytes);
   if (sig) {
-    const v = verifyMinisign(bytes, sig.toString('utf8'), key, `${where}.sig`);
-    out.signature = v.ok ? 'valid' : 'invalid';
+    const v = await verifyFileSignature(copy, sig.toString('utf8'), key);
+    out.signature = v.status === 'ok' ? 'valid' : 'invalid';
     out.keyId = v.keyId;
-    if (v.ok) out.trustedComment = v.trustedComment;
+    if (v.status === 'ok') out.trustedComment = v.trustedComment;
     else out.reason = v.reason;
   }
   let json: unknown;
@@ -249,7 +265,8 @@ export async function verifyPinned(opts: PinnedVerifyOptions): Promise<PinnedRes
     if (opts.index) {
       result.index = await checkIndex(
         opts.index,
-        opts.indexKey ?? SOARPKGS_PUBLIC_KEY,
+        opts.indexKey ?? PKGFORGE_MINISIGN_KEYS.soarpkgs,
+        join(outDir, 'index.json'),
         pkg.name,
         v.version,
         pin,

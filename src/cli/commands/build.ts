@@ -4,6 +4,7 @@ import { buildRecipe } from '../../build/build.js';
 import type { BuildResult } from '../../build/result.js';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch } from '../../engine/types.js';
+import { POSTPROCESS_CHOICES, type PostProcessRequest } from '../../postprocess/index.js';
 import type { BuildSummaryView } from '../../report/build-view.js';
 import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
@@ -24,6 +25,7 @@ interface BuildFlags extends ContainerFlags {
   quiet?: boolean;
   keepWork?: boolean;
   registryMirror?: string[];
+  postprocess?: string;
 }
 
 /** Exit code for a finished build (documented in the README). */
@@ -118,6 +120,12 @@ export function register(program: Command): void {
       'build.toml: pull the digest-pinned image from URL instead of HOST (repeatable)',
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
+    .addOption(
+      new Option(
+        '--postprocess <profile>',
+        "pkgforge's post-processing to apply: a profile of record (see the README) or none",
+      ).choices([...POSTPROCESS_CHOICES]),
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 reproducible (or built, nothing expected), 1 mismatch but equivalent,\n' +
@@ -146,6 +154,14 @@ export function register(program: Command): void {
               expectShasum: flags.expectShasum,
               imageMap: flags.imageMap,
               keepWork: flags.keepWork,
+              ...(flags.postprocess
+                ? {
+                    postprocess: {
+                      profile: flags.postprocess as PostProcessRequest['profile'],
+                      reason: `--postprocess ${flags.postprocess}`,
+                    },
+                  }
+                : {}),
               signal: controller.signal,
             },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),

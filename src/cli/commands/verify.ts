@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch } from '../../engine/types.js';
+import { parsePublicKey } from '../../upstream/minisign.js';
 import { isRebuildError, RebuildError } from '../../util/errors.js';
 import { verifyExitCode } from '../../verify/exit.js';
 import { renderVerifyText } from '../../verify/report.js';
@@ -51,6 +53,7 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags {
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
+  minisignKey?: string;
   attest?: string;
   provenance?: boolean;
   provenanceApi?: string;
@@ -93,6 +96,10 @@ export function register(program: Command): void {
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the build work directory (for debugging)')
+    .option(
+      '--minisign-key <key|file>',
+      "minisign public key to check <file>.sig with (default: pkgforge's key for the record's repository)",
+    )
     .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)')
     .option(
       '--provenance-api <url>',
@@ -148,6 +155,7 @@ export function register(program: Command): void {
             keepWork: flags.keepWork,
             provenance: provenanceFrom(flags),
             signal: controller.signal,
+            ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
         ).catch((err: unknown) => {
@@ -183,4 +191,37 @@ export function register(program: Command): void {
       }
     }),
   );
+}
+
+/** `--minisign-key`: a base64 key line as given, or the contents of a .pub file. */
+async function readMinisignKey(value: string): Promise<string> {
+  const text = /^RW[A-Za-z0-9+/]{54}$/.test(value.trim()) ? value.trim() : await readKeyFile(value);
+  try {
+    parsePublicKey(text);
+  } catch (err) {
+    throw new RebuildError(
+      'usage',
+      `--minisign-key ${value} is not a minisign public key: ${(err as Error).message}`,
+      {
+        subject: value,
+        fix: 'pass the base64 key line (RW…) or the path of a minisign .pub file',
+      },
+    );
+  }
+  return text;
+}
+
+async function readKeyFile(value: string): Promise<string> {
+  try {
+    return await readFile(value, 'utf8');
+  } catch (err) {
+    throw new RebuildError(
+      'usage',
+      `--minisign-key: cannot read ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        subject: value,
+        fix: 'pass the base64 key line (RW…) or the path of a minisign .pub file',
+      },
+    );
+  }
 }
