@@ -30,6 +30,7 @@ const DROPPED_CAPS = [
 export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.HostConfig {
   return {
     Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
+    ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
     NetworkMode: spec.network ?? 'none',
     Privileged: false,
     CapDrop: DROPPED_CAPS,
