@@ -8,6 +8,8 @@ export function pinnedExitCode(r: Pick<PinnedResult, 'verdict' | 'error'>): numb
       return ExitCode.pinnedNotRebuilt;
     case 'reproducible':
       return ExitCode.ok;
+    case 'equivalent':
+      return ExitCode.equivalent;
     case 'different':
       return ExitCode.different;
     case 'upstream-integrity':
@@ -40,6 +42,12 @@ export function renderPinnedText(r: PinnedResult): string {
   if (r.rebuild)
     lines.push(
       `  rebuilt   ${r.rebuild.result.archive.name}  sha256 ${r.rebuild.result.archive.sha256}  (${r.rebuild.verdict})`,
+    );
+  for (const m of r.rebuild?.members ?? [])
+    if (m.verdict !== 'identical') lines.push(`  member    ${m.path}: ${m.verdict} (${m.detail})`);
+  for (const d of r.rebuild?.archive ?? [])
+    lines.push(
+      `  archive   ${d.aspect}: ${d.detail}${d.explainedBy ? ` (explained: ${d.explainedBy})` : ' (unexplained)'}`,
     );
   if (r.verified.length > 0) lines.push('  verified:', ...r.verified.map((s) => `    - ${s}`));
   if (r.notVerified.length > 0) lines.push('  not verified:', ...r.notVerified.map((s) => `    - ${s}`));

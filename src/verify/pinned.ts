@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type BuildsRebuildResult, rebuildBuildsToml } from '../build/builds/rebuild.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
-import { compare } from '../forensics/compare.js';
+import { compareArtifact } from '../forensics/artifact.js';
 import type { Verdict } from '../forensics/types.js';
 import { type ArtifactOrigin, originOf } from '../recipe/dialects/pkg-toml.js';
 import {
@@ -39,6 +39,8 @@ export type PinnedVerdict =
   | 'pinned'
   /** a pkgforge/builds artifact rebuilt to the same bytes */
   | 'reproducible'
+  /** a pkgforge/builds artifact rebuilt to other bytes, every difference explained as benign */
+  | 'equivalent'
   /** a pkgforge/builds artifact rebuilt to other bytes */
   | 'different'
   /** the bytes, the index or its signature disagree with the pins */
@@ -103,7 +105,18 @@ export interface PinnedResult {
   checks: PinCheck[];
   index?: IndexCheck;
   install?: InstallOutcome;
-  rebuild?: { result: BuildsRebuildResult; verdict: Verdict; against: string; differences: number };
+  rebuild?: {
+    result: BuildsRebuildResult;
+    verdict: Verdict;
+    against: string;
+    differences: number;
+    /** Per member of the archive (by path), from the archive comparator. */
+    members: Array<{ path: string; verdict: Verdict; detail: string }>;
+    /** Archive-level differences (order, mtimes, owners, modes, compression header). */
+    archive: Array<{ aspect: string; detail: string; explainedBy: string | null }>;
+    /** Only archive-level differences: every member's content is the same. */
+    metadataOnly: boolean;
+  };
   /** What this verdict proves, in plain words. */
   verified: string[];
   /** What it does not, and why. */
@@ -383,15 +396,26 @@ export async function verifyPinned(opts: PinnedVerifyOptions): Promise<PinnedRes
       }
       throw err;
     }
-    const cmp = await compare(fetched.path, rebuilt.archive.path, {
+    // member by member: the archive comparator unpacks both sides in its network-less container
+    const cmp = await compareArtifact(fetched.path, rebuilt.archive.path, {
       postProcessing: false,
       workDir: join(outDir, 'work'),
+      onProgress: opts.log,
     });
+    const changedMembers = cmp.members.filter((m) => m.verdict !== 'identical');
+    const unexplained = cmp.archive.filter((d) => !d.explainedBy);
     result.rebuild = {
       result: rebuilt,
       verdict: cmp.verdict,
       against: url,
-      differences: cmp.differences.length,
+      differences: changedMembers.length + unexplained.length,
+      members: cmp.members.map((m) => ({ path: m.path, verdict: m.verdict, detail: m.detail })),
+      archive: cmp.archive.map((d) => ({
+        aspect: d.aspect,
+        detail: d.detail,
+        explainedBy: d.explainedBy ?? null,
+      })),
+      metadataOnly: cmp.metadataOnly,
     };
     if (cmp.verdict === 'identical') {
       result.verified.push(
@@ -406,9 +430,12 @@ export async function verifyPinned(opts: PinnedVerifyOptions): Promise<PinnedRes
     result.notVerified.push(
       'that pkgforge/builds made these bytes: the rebuild from its pinned inputs gives other bytes',
     );
+    const what = cmp.metadataOnly
+      ? `every member is the same; the archive differs in ${unexplained.map((d) => d.aspect).join(', ') || 'explained ways only'}`
+      : `member(s) ${changedMembers.map((m) => `${m.path} (${m.verdict}: ${m.detail})`).join('; ')}`;
     return finish(
-      'different',
-      `${rebuilt.archive.name} rebuilt from its pinned commit and image differs from the archive pinned (${cmp.differences.length} difference(s))`,
+      cmp.verdict === 'equivalent' ? 'equivalent' : 'different',
+      `${rebuilt.archive.name} rebuilt from its pinned commit and image differs from the archive pinned: ${what}`,
     );
   } catch (err) {
     if (!isRebuildError(err)) throw err;

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildBuildsToml } from '../../../src/build/builds/rebuild.js';
 import { verifyPinned } from '../../../src/verify/pinned.js';
@@ -177,41 +178,56 @@ describe('pkgforge/builds rebuilt like build.py', () => {
     );
   });
 
-  it('an archive whose gzip header differs from what build.py writes is different (the pin still verifies)', async () => {
-    const altered = Buffer.from(published);
-    altered.writeUInt32LE(EPOCH, 4); // gzip header mtime: metadata only
-    const pkgToml = soarTree('soar-meta', altered);
-    const r = await verifyPinned({
-      target: pkgToml,
-      arch: 'x86_64',
-      outDir: join(root, 'verify-meta'),
-      cacheDir: join(root, 'cache-meta'),
-      buildsTree,
-      registryMirrors: { 'docker.io': registry.url },
-      urlMirrors: { 'https://github.com': files.url },
-    });
-    expect(r.checks.every((c) => c.ok)).toBe(false); // served bytes are the published ones, not the altered pin
-    expect(r.verdict).toBe('upstream-integrity');
-    files.files.set('/pkgforge/builds/releases/download/hello-1.0/hello-1.0-x86_64-linux.tar.gz', altered);
+  /** Verifies a soarpkgs package pinning `bytes` (served as the release), rebuilding it from the builds tree. */
+  async function verifyServed(name: string, bytes: Buffer) {
+    const path = '/pkgforge/builds/releases/download/hello-1.0/hello-1.0-x86_64-linux.tar.gz';
+    files.files.set(path, bytes);
     try {
-      const r2 = await verifyPinned({
-        target: pkgToml,
+      return await verifyPinned({
+        target: soarTree(name, bytes),
         arch: 'x86_64',
-        outDir: join(root, 'verify-meta2'),
-        cacheDir: join(root, 'cache-meta2'),
+        outDir: join(root, `verify-${name}`),
+        cacheDir: join(root, `cache-${name}`),
         buildsTree,
         registryMirrors: { 'docker.io': registry.url },
         urlMirrors: { 'https://github.com': files.url },
       });
-      expect(r2.checks.every((c) => c.ok)).toBe(true);
-      expect(r2.verdict).toBe('different');
-      expect(r2.rebuild?.differences).toBeGreaterThan(0);
     } finally {
-      files.files.set(
-        '/pkgforge/builds/releases/download/hello-1.0/hello-1.0-x86_64-linux.tar.gz',
-        published,
-      );
+      files.files.set(path, published);
     }
+  }
+
+  it('one byte changed in a member: the pin verifies, the rebuild is different and names the member', async () => {
+    const tarBytes = gunzipSync(published);
+    const at = tarBytes.indexOf('# greetings');
+    expect(at).toBeGreaterThan(0);
+    tarBytes[at + 2] = 'G'.charCodeAt(0);
+    // the same gzip layer as build.py's (level 9, mtime 0): only the member differs
+    const altered = execFileSync(
+      'python3',
+      ['-c', 'import gzip,sys; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read(), 9, mtime=0))'],
+      {
+        input: tarBytes,
+      },
+    );
+    const r = await verifyServed('member', altered);
+    expect(r.checks.every((c) => c.ok)).toBe(true);
+    expect(r.verdict).toBe('different');
+    expect(r.rebuild?.metadataOnly).toBe(false);
+    expect(r.rebuild?.members.filter((m) => m.verdict !== 'identical').map((m) => m.path)).toEqual(['hello']);
+    expect(r.summary).toMatch(/member\(s\) hello/);
+  });
+
+  it('archive metadata changed only (the gzip header mtime): every member the same, and said so', async () => {
+    const altered = Buffer.from(published);
+    altered.writeUInt32LE(EPOCH, 4);
+    const r = await verifyServed('meta', altered);
+    expect(r.checks.every((c) => c.ok)).toBe(true);
+    expect(r.rebuild?.metadataOnly).toBe(true);
+    expect(r.rebuild?.members.every((m) => m.verdict === 'identical')).toBe(true);
+    // build.py never writes another gzip mtime, so nothing explains it: not reproducible, not equivalent
+    expect(r.verdict).toBe('different');
+    expect(r.summary).toMatch(/every member is the same/);
   });
 
   it('a wrong pinned commit is refused before anything is built', async () => {
