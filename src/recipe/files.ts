@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf, RebuildError } from '../util/errors.js';
+import { messageOf } from '../util/errors.js';
 import { readRegularFileSync } from '../util/regular-file.js';
 import { dialectForName } from './dialects/index.js';
 import { MAX_RECIPE_BYTES, parseRecipe } from './parse.js';
