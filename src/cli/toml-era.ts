@@ -6,11 +6,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { rebuildBuildsToml } from '../build/builds/rebuild.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { RebuildError } from '../util/errors.js';
-import { verifyPinned } from '../verify/pinned.js';
-import { pinnedExitCode, renderPinnedText } from '../verify/pinned-report.js';
 import { ExitCode } from './exit-codes.js';
 import { parseMirror } from './upstream-options.js';
 
@@ -95,6 +92,9 @@ export async function runTomlVerify(
   signal: AbortSignal,
 ): Promise<number> {
   const log = flags.quiet || flags.json ? undefined : (l: string) => process.stderr.write(`${l}\n`);
+  // loaded on use: the CLI starts without the engine and forensics modules
+  const { verifyPinned } = await import('../verify/pinned.js');
+  const { pinnedExitCode, renderPinnedText } = await import('../verify/pinned-report.js');
   const result = await verifyPinned({
     target,
     version: flags.pkgVersion,
@@ -124,6 +124,7 @@ export async function runBuildsBuild(
 ): Promise<number> {
   const log = flags.quiet || flags.json ? undefined : (l: string) => process.stderr.write(`${l}\n`);
   const host = `${flags.arch}-linux`;
+  const { rebuildBuildsToml } = await import('../build/builds/rebuild.js');
   const r = await rebuildBuildsToml({
     recipePath,
     host,
