@@ -432,7 +432,9 @@ export async function verifyPinned(opts: PinnedVerifyOptions): Promise<PinnedRes
     );
     const what = cmp.metadataOnly
       ? `every member is the same; the archive differs in ${unexplained.map((d) => d.aspect).join(', ') || 'explained ways only'}`
-      : `member(s) ${changedMembers.map((m) => `${m.path} (${m.verdict}: ${m.detail})`).join('; ')}`;
+      : changedMembers.length > 0
+        ? `member(s) ${changedMembers.map((m) => `${m.path} (${m.verdict}: ${m.detail})`).join('; ')}`
+        : unexplained.map((d) => `${d.aspect}: ${d.detail}`).join('; ');
     return finish(
       cmp.verdict === 'equivalent' ? 'equivalent' : 'different',
       `${rebuilt.archive.name} rebuilt from its pinned commit and image differs from the archive pinned: ${what}`,
