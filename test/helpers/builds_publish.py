@@ -9,11 +9,9 @@ and the archive written with gzip + tarfile. Differences from build.py:
 the image reference is the one pulled from the loopback registry, and the
 container has no network (tests stay on 127.0.0.1).
 """
-import gzip
 import shutil
 import subprocess
 import sys
-import tarfile
 import tomllib
 from pathlib import Path
 
@@ -56,15 +54,7 @@ for frm, to in cfg["artifact"].items():
     (stage / to).chmod(0o755 if is_elf else 0o644)
 
 archive = out / f"{cfg['pkg']['name']}-{src['version']}-{host}.tar.gz"
-with open(archive, "wb") as raw:
-    with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tf:
-            for path in sorted(stage.iterdir()):
-                info = tf.gettarinfo(path, arcname=path.name)
-                info.mtime = int(epoch)
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                with open(path, "rb") as fh:
-                    tf.addfile(info, fh)
+# the archive step of build.py, shared with the archive tests
+subprocess.run([sys.executable, str(Path(__file__).with_name("builds_archive.py")), str(stage), str(archive), epoch], check=True)
 shutil.rmtree(work, ignore_errors=True)
 print(archive)
