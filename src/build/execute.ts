@@ -73,7 +73,7 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
   };
 }
 
-/** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns its last line. */
+/** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns what it printed, trimmed (the builder of record reads it). */
 export async function runPkgverScript(
   ctx: EngineContext,
   ws: Workspace,
@@ -102,8 +102,8 @@ export async function runPkgverScript(
       onOutput(chunk);
     },
   });
-  const lines = Buffer.concat(stdout).toString('utf8').trim().split('\n');
-  const version = lines.at(-1)?.trim() ?? '';
+  const text = Buffer.concat(stdout).toString('utf8').trim();
+  const version = text;
   if (outcome.timedOut || outcome.exitCode !== 0 || !version) {
     const why = outcome.timedOut
       ? 'timed out after 60 s'

@@ -27,6 +27,12 @@ export const ExitCode = {
   attestationInvalid: 9,
   /** `rebuild attest verify`: validly signed, but about another file, or the bundle's result.json was edited */
   attestationMismatch: 12,
+  /**
+   * TOML era, `rebuild <pkg>` of an upstream's own release: the bytes are the
+   * ones pinned (and signed), but nothing was rebuilt (there is no recipe).
+   * Not 0: scripts must not read it as "reproducible".
+   */
+  pinnedNotRebuilt: 13,
   /** `rebuild audit`: something got worse (a regression, a new `different`, an upstream integrity failure) */
   auditRegressed: 10,
   /** `rebuild audit`: nothing regressed, but a package newly fails to build or could not be verified */

@@ -18,6 +18,7 @@ import { checkOutDir, RESULT_FILE } from '../build/workspace.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator, type EmulatorInfo } from '../engine/emulator.js';
 import type { Comparison } from '../forensics/types.js';
+import { requestForRecord } from '../postprocess/select.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
 import { verdictSentence } from '../report/index.js';
@@ -27,6 +28,7 @@ import { isRebuildError, RebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
+import { checkSignature, signatureLine } from './signature.js';
 import type { VerifyInputs, VerifyOptions, VerifyResult, VerifyVerdict } from './types.js';
 import { defaultUpstream, type UpstreamApi } from './upstream.js';
 
@@ -236,7 +238,19 @@ async function run(
       };
     }
 
-    // 2. The published file against its own published checksums, before anything else.
+    // 2a. Its minisign signature against the repository's key, before anything is built.
+    result.signature = await reporter.step('Checking the minisign signature', () =>
+      checkSignature(record, artifact.files, mainName, opts.minisignKey),
+    );
+    note(signatureLine(result.signature));
+    if (result.signature.status === 'bad') {
+      result.verdict = 'upstream-integrity';
+      result.summary = `${who}: ${signatureLine(result.signature)}; nothing was rebuilt`;
+      inputs.pins.image.reason = 'not rebuilt (upstream integrity failure)';
+      return result;
+    }
+
+    // 2b. The published file against its own published checksums, before anything else.
     const check = await reporter.step('Checking the published file against bsum/shasum', () =>
       upstream.verifyFile(record, main),
     );
@@ -263,7 +277,7 @@ async function run(
         check.bsumOk ? '' : `BLAKE3 ${check.blake3} ≠ bsum ${record.bsum}`,
       ].filter(Boolean);
       result.verdict = 'upstream-integrity';
-      result.summary = `${who}: the published ${mainName} does not match its published checksums (${bad.join('; ')}); nothing was rebuilt`;
+      result.summary = `${who}: the published ${mainName} does not match its published checksums (${bad.join('; ')}); ${signatureLine(result.signature)}; nothing was rebuilt`;
       inputs.pins.image.reason = 'not rebuilt (upstream integrity failure)';
       return result;
     }
@@ -324,6 +338,7 @@ async function run(
         env: pin?.env,
         keepWork: opts.keepWork,
         signal: opts.signal,
+        postprocess: requestForRecord(record.repo, record.buildDate),
       },
       reporter,
     );
@@ -333,7 +348,16 @@ async function run(
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
-    return judge(result, build, mainProgram, comparisons.get(mainProgram), join(outDir, 'build'), who);
+    const judged = judge(
+      result,
+      build,
+      mainProgram,
+      comparisons.get(mainProgram),
+      join(outDir, 'build'),
+      who,
+    );
+    if (judged.signature) judged.summary = `${judged.summary} (${signatureLine(judged.signature)})`;
+    return judged;
   } catch (err) {
     if (
       !isRebuildError(err) ||

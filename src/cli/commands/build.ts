@@ -1,14 +1,16 @@
-import { relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import { buildRecipe } from '../../build/build.js';
 import type { BuildResult } from '../../build/result.js';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch } from '../../engine/types.js';
+import { POSTPROCESS_CHOICES, type PostProcessRequest } from '../../postprocess/index.js';
 import type { BuildSummaryView } from '../../report/build-view.js';
 import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { runBuildsBuild } from '../toml-era.js';
 
 interface BuildFlags extends ContainerFlags {
   arch: Arch;
@@ -22,6 +24,8 @@ interface BuildFlags extends ContainerFlags {
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
+  registryMirror?: string[];
+  postprocess?: string;
 }
 
 /** Exit code for a finished build (documented in the README). */
@@ -91,8 +95,10 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
 export function register(program: Command): void {
   const cmd = program
     .command('build')
-    .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
-    .argument('<recipe>', 'path to an SBUILD recipe')
+    .description(
+      'rebuild an SBUILD recipe in its builder image, or a pkgforge/builds build.toml exactly like build.py, and hash (and verify) what it makes',
+    )
+    .argument('<recipe>', 'path to an SBUILD recipe or a pkgforge/builds build.toml')
     .addOption(
       new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
         .argParser(parseArchOption)
@@ -109,6 +115,17 @@ export function register(program: Command): void {
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the work directory (for debugging)')
+    .option(
+      '--registry-mirror <host=url>',
+      'build.toml: pull the digest-pinned image from URL instead of HOST (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .addOption(
+      new Option(
+        '--postprocess <profile>',
+        "pkgforge's post-processing to apply: a profile of record (see the README) or none",
+      ).choices([...POSTPROCESS_CHOICES]),
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 reproducible (or built, nothing expected), 1 mismatch but equivalent,\n' +
@@ -120,6 +137,8 @@ export function register(program: Command): void {
         const controller = new AbortController();
         const unregister = onInterrupt(() => controller.abort());
         try {
+          if (basename(recipePath) === 'build.toml')
+            return await runBuildsBuild(recipePath, flags, limitsFromFlags(flags), controller.signal);
           const { createReporter } = await import('../progress.js');
           const result = await buildRecipe(
             {
@@ -135,6 +154,14 @@ export function register(program: Command): void {
               expectShasum: flags.expectShasum,
               imageMap: flags.imageMap,
               keepWork: flags.keepWork,
+              ...(flags.postprocess
+                ? {
+                    postprocess: {
+                      profile: flags.postprocess as PostProcessRequest['profile'],
+                      reason: `--postprocess ${flags.postprocess}`,
+                    },
+                  }
+                : {}),
               signal: controller.signal,
             },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),

@@ -71,6 +71,7 @@ export function register(program: Command): void {
       const { metadata } = upstreamFromFlags(flags);
       if (flags.repo && !metadata.override) metadata.repos = [flags.repo];
       const index = await loadMetadata(metadata, arch);
+      for (const n of index.notes ?? []) process.stderr.write(`note: ${n}\n`);
       const records = index.records.filter((r) => !flags.repo || r.repo === flags.repo);
       const hits = searchRecords(records, term);
       const limit = Number(flags.limit ?? '50');
@@ -82,8 +83,8 @@ export function register(program: Command): void {
       if (flags.json) {
         for (const r of shown) process.stdout.write(`${jsonLine(r)}\n`);
       } else if (shown.length > 0) {
-        const rows = [['PKG', 'PKG_ID', 'REPO', 'VERSION', 'BUILD DATE']];
-        for (const r of shown) rows.push([r.pkg, r.pkgId, r.repo, r.version, r.buildDate]);
+        const rows = [['PKG_NAME', 'PKG', 'PKG_ID', 'REPO', 'VERSION', 'BUILD DATE']];
+        for (const r of shown) rows.push([r.pkgName, r.pkg, r.pkgId, r.repo, r.version, r.buildDate]);
         process.stdout.write(`${table(rows)}\n`);
       }
       if (shown.length < hits.length) {

@@ -1,12 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch } from '../../engine/types.js';
+import { parsePublicKey } from '../../upstream/minisign.js';
 import { isRebuildError, RebuildError } from '../../util/errors.js';
 import { verifyExitCode } from '../../verify/exit.js';
 import { renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const VERIFY_EXIT_HELP =
@@ -14,7 +17,8 @@ export const VERIFY_EXIT_HELP =
   '2 different, 3 bad input (unknown or ambiguous package, bad option), 4 build failed,\n' +
   '5 environment (engine, emulator or builder image missing), 6 upstream integrity\n' +
   '(the published file fails its own published checksums), 7 network (download failed\n' +
-  'after retries), 130 interrupted.';
+  "after retries), 13 TOML era: the bytes are the ones pinned and signed, but an upstream's\n" +
+  'own binary has no recipe to rebuild, 130 interrupted.';
 
 /** Levenshtein distance, for "did you mean" on command typos. */
 export function editDistance(a: string, b: string): number {
@@ -41,13 +45,15 @@ export function commandSuggestion(word: string, commands: string[]): string | un
   return best?.c;
 }
 
-interface VerifyFlags extends UpstreamFlags, ContainerFlags {
+interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags {
+  pkgVersion?: string;
   arch: Arch;
   out?: string;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
+  minisignKey?: string;
   attest?: string;
   provenance?: boolean;
   provenanceApi?: string;
@@ -90,6 +96,10 @@ export function register(program: Command): void {
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the build work directory (for debugging)')
+    .option(
+      '--minisign-key <key|file>',
+      "minisign public key to check <file>.sig with (default: pkgforge's key for the record's repository)",
+    )
     .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)')
     .option(
       '--provenance-api <url>',
@@ -98,6 +108,7 @@ export function register(program: Command): void {
     .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation");
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
+  addTomlOptions(cmd);
   cmd.addHelpText(
     'after',
     `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.${VERIFY_EXIT_HELP}`,
@@ -126,6 +137,9 @@ export function register(program: Command): void {
       const controller = new AbortController();
       const unregister = onInterrupt(() => controller.abort());
       try {
+        // TOML era: a pkg.toml, a version file, or <pkg> in --soarpkgs
+        const toml = tomlTarget(query, flags);
+        if (toml) return await runTomlVerify(toml, flags, limitsFromFlags(flags), controller.signal);
         const { createReporter } = await import('../progress.js');
         const upstream = upstreamFromFlags(flags);
         const result = await verifyPackage(
@@ -141,6 +155,7 @@ export function register(program: Command): void {
             keepWork: flags.keepWork,
             provenance: provenanceFrom(flags),
             signal: controller.signal,
+            ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
         ).catch((err: unknown) => {
@@ -176,4 +191,37 @@ export function register(program: Command): void {
       }
     }),
   );
+}
+
+/** `--minisign-key`: a base64 key line as given, or the contents of a .pub file. */
+async function readMinisignKey(value: string): Promise<string> {
+  const text = /^RW[A-Za-z0-9+/]{54}$/.test(value.trim()) ? value.trim() : await readKeyFile(value);
+  try {
+    parsePublicKey(text);
+  } catch (err) {
+    throw new RebuildError(
+      'usage',
+      `--minisign-key ${value} is not a minisign public key: ${(err as Error).message}`,
+      {
+        subject: value,
+        fix: 'pass the base64 key line (RW…) or the path of a minisign .pub file',
+      },
+    );
+  }
+  return text;
+}
+
+async function readKeyFile(value: string): Promise<string> {
+  try {
+    return await readFile(value, 'utf8');
+  } catch (err) {
+    throw new RebuildError(
+      'usage',
+      `--minisign-key: cannot read ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        subject: value,
+        fix: 'pass the base64 key line (RW…) or the path of a minisign .pub file',
+      },
+    );
+  }
 }
