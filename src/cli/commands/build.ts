@@ -9,6 +9,7 @@ import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { describe } from '../registry.js';
 
 interface BuildFlags extends ContainerFlags {
   arch: Arch;
@@ -91,7 +92,7 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
 export function register(program: Command): void {
   const cmd = program
     .command('build')
-    .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
+    .description(describe('build'))
     .argument('<recipe>', 'path to an SBUILD recipe')
     .addOption(
       new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')

@@ -7,6 +7,7 @@ import { formatReference } from '../../upstream/reference.js';
 import type { PackageRecord } from '../../upstream/types.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 import { archOption, table } from './search.js';
 
@@ -117,9 +118,7 @@ export function renderInfo(v: InfoView): string {
 export function register(program: Command): void {
   const cmd = program
     .command('info')
-    .description(
-      'show what `rebuild <pkg>` would rebuild: version, build date, recipe of record, checksums, files',
-    )
+    .description(describe('info'))
     .argument('<pkg>', 'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache, #pkgcache or #<pkg_id>')
     .addOption(archOption())
     .option('--json', 'print one JSON document')

@@ -4,6 +4,7 @@ import type { Recipe } from '../../recipe/types.js';
 import { isRebuildError, messageOf } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 /** The JSON Lines record for one valid recipe. */
 export function recipeRecord(r: Recipe): Record<string, unknown> {
@@ -127,9 +128,7 @@ export function runRecipeCommand(
 export function register(program: Command): void {
   program
     .command('recipe')
-    .description(
-      'Validate SBUILD recipes and show what a rebuild would do (a directory means every *.yaml, *.yml and SBUILD file below it)',
-    )
+    .description(describe('recipe'))
     .argument('<file...>', 'recipe files or directories')
     .option('--json', 'one JSON object per file and line (JSON Lines), in input order')
     .action(action((files: string[], opts: RecipeCommandOptions) => runRecipeCommand(files, opts)));

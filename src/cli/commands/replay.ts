@@ -4,6 +4,7 @@ import { verifyExitCode } from '../../verify/exit.js';
 import { replayVerification } from '../../verify/replay.js';
 import { renderVerifyText } from '../../verify/report.js';
 import { action } from '../action.js';
+import { describe } from '../registry.js';
 import { VERIFY_EXIT_HELP } from './verify.js';
 
 interface ReplayFlags {
@@ -16,9 +17,7 @@ interface ReplayFlags {
 export function register(program: Command): void {
   program
     .command('replay')
-    .description(
-      're-run a recorded verification (result.json) with exactly its inputs and say whether the verdict is the same',
-    )
+    .description(describe('replay'))
     .argument('<result.json>', 'a result.json written by `rebuild <pkg>`')
     .option('--out <dir>', 'output directory (default: <dir of result.json>.replay)')
     .option('--json', 'print the new result.json to stdout')
