@@ -74,6 +74,11 @@ export const COMMANDS = {
       'verify many packages (a list, or the metadata index filtered), remember every verdict, and report what changed since last time (for cron)',
     load: () => import('./commands/audit.js'),
   },
+  hash: {
+    term: 'hash [options] <file...>',
+    description: "print each file's SHA-256 and BLAKE3 (pkgforge's shasum and bsum), both from one read",
+    load: () => import('./commands/hash.js'),
+  },
   history: {
     term: 'history [options] <pkg>',
     description: "a package's verdicts over time, from the audit database",
