@@ -63,7 +63,7 @@ export const COMMANDS = {
     load: () => import('./commands/verify.js'),
   },
   replay: {
-    term: 'replay [options] <result.json>',
+    term: 'replay [options] <result>',
     description:
       're-run a recorded verification (result.json) with exactly its inputs and say whether the verdict is the same',
     load: () => import('./commands/replay.js'),
@@ -73,6 +73,21 @@ export const COMMANDS = {
     description:
       'verify many packages (a list, or the metadata index filtered), remember every verdict, and report what changed since last time (for cron)',
     load: () => import('./commands/audit.js'),
+  },
+  evidence: {
+    term: 'evidence [options] <result>',
+    description: 'pack a verification into one evidence bundle (.tar.gz) a maintainer can check and replay',
+    load: () => import('./commands/evidence.js'),
+  },
+  attest: {
+    term: 'attest',
+    description: 'sign a verification as an in-toto statement (DSSE, Ed25519), or check a signed one',
+    load: () => import('./commands/attest.js'),
+  },
+  keygen: {
+    term: 'keygen [options]',
+    description: 'make an Ed25519 key pair for signing attestations (NAME.key, private; NAME.pub, to share)',
+    load: () => import('./commands/keygen.js'),
   },
   hash: {
     term: 'hash [options] <file...>',

@@ -249,6 +249,13 @@ async function run(
       bsumOk: check.bsumOk,
     };
     await checksumFileNote(artifact, mainName, check.blake3, check.sha256, note);
+    if (opts.provenance) {
+      const { checkPkgforgeProvenance } = await import('../evidence/provenance.js');
+      result.provenance = await reporter.step("Asking for pkgforge's build provenance", () =>
+        checkPkgforgeProvenance(record.repo, check.sha256, { ...opts.provenance, signal: opts.signal }),
+      );
+      note(`pkgforge build provenance: ${result.provenance.status} — ${result.provenance.detail}`);
+    }
     if (!check.shasumOk || !check.bsumOk) {
       const bad = [
         check.shasumOk ? '' : `SHA-256 ${check.sha256} ≠ shasum ${record.shasum}`,
@@ -582,18 +589,23 @@ export async function readVerifyResult(path: string): Promise<VerifyResult> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new RebuildError('input', `cannot read the result (${err.code})`, { subject: path });
   });
+  return parseVerifyResult(text, path);
+}
+
+/** A result.json's text as a verification result, checked (pure). */
+export function parseVerifyResult(text: string, subject: string): VerifyResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new RebuildError('input', 'is not JSON', { subject: path });
+    throw new RebuildError('input', 'is not JSON', { subject });
   }
   const v = value as Partial<VerifyResult>;
   if (v?.schema !== 'rebuild.verify/1' || !v.inputs || !v.inputs.record) {
     throw new RebuildError(
       'input',
       `is not a verification result (schema ${JSON.stringify(v?.schema ?? null)}, want "rebuild.verify/1")`,
-      { subject: path, fix: 'pass the result.json that `rebuild <pkg>` wrote' },
+      { subject, fix: 'pass the result.json that `rebuild <pkg>` wrote' },
     );
   }
   return v as VerifyResult;

@@ -1,11 +1,21 @@
 import type { Command } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
+import { isBundleFile, readBundle } from '../../evidence/bundle.js';
 import { verifyExitCode } from '../../verify/exit.js';
 import { replayVerification } from '../../verify/replay.js';
 import { renderVerifyText } from '../../verify/report.js';
+import type { VerifyResult } from '../../verify/types.js';
+import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { describe } from '../registry.js';
 import { VERIFY_EXIT_HELP } from './verify.js';
+
+/** The recorded result inside an evidence bundle, or undefined for a result.json (read by replay itself). */
+async function recordedResult(path: string): Promise<VerifyResult | undefined> {
+  if (!(await isBundleFile(path))) return undefined;
+  const entries = await readBundle(path);
+  return parseVerifyResult(entries.get('result.json')!.toString('utf8'), `${path}:result.json`);
+}
 
 interface ReplayFlags {
   out?: string;
@@ -18,7 +28,7 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description(describe('replay'))
-    .argument('<result.json>', 'a result.json written by `rebuild <pkg>`')
+    .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)')
     .option('--out <dir>', 'output directory (default: <dir of result.json>.replay)')
     .option('--json', 'print the new result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
@@ -35,8 +45,9 @@ export function register(program: Command): void {
         const unregister = onInterrupt(() => controller.abort());
         try {
           const { createReporter } = await import('../progress.js');
+          const recorded = await recordedResult(resultPath);
           const outcome = await replayVerification(
-            { resultPath, outDir: flags.out, signal: controller.signal },
+            { resultPath, before: recorded, outDir: flags.out, signal: controller.signal },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
           );
           const { after, before, same, changes } = outcome;
