@@ -20,6 +20,10 @@ export interface ReplayOptions {
   before?: VerifyResult;
   /** Default: `<dir of result.json>.replay`. */
   outDir?: string;
+  /** Use the engine's default limits instead of the recorded ones (a bundle's are its sender's). */
+  defaultLimits?: boolean;
+  /** Override the recorded network mode (a bundle from someone else never chooses `host`). */
+  network?: 'none' | 'host';
   /** Override the recorded registry mirrors (the registry may have moved). */
   registry?: VerifyResult['inputs']['registry'];
   signal?: AbortSignal;
@@ -98,8 +102,8 @@ export async function replayVerification(
       metadata: inputs.metadata,
       registry: opts.registry ?? inputs.registry,
       outDir: opts.outDir ?? defaultReplayDir(resultPath, Boolean(opts.before)),
-      network: inputs.network,
-      limits: before.build?.inputs.limits,
+      network: opts.network ?? inputs.network,
+      limits: opts.defaultLimits ? undefined : before.build?.inputs.limits,
       signal: opts.signal,
     },
     reporter,

@@ -1,4 +1,6 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -62,6 +64,21 @@ async function entries(bundle: string): Promise<{ name: string; body: Buffer }[]
   ex.end(gunzipSync(await readFile(bundle)));
   await done;
   return out;
+}
+
+/** A copy of a bundle with its result.json rewritten (what a forger would send). */
+async function rewriteResult(bundle: string, edit: (text: string) => string): Promise<string> {
+  const pack = tar.pack();
+  for (const e of await entries(bundle)) {
+    const body = e.name === 'evidence/result.json' ? Buffer.from(edit(e.body.toString())) : e.body;
+    pack.entry({ name: e.name, size: body.length }, body);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  const path = join(work, `forged-${chunks.length}-${Date.now()}.tar.gz`);
+  await writeFile(path, gzipSync(Buffer.concat(chunks)));
+  return path;
 }
 
 beforeAll(async () => {
@@ -168,11 +185,45 @@ describe('evidence bundles and signed statements, end to end', () => {
       ]);
       expect(check.exitCode, `${check.stdout}\n${check.stderr}`).toBe(0);
       expect(check.stdout).toContain(`attestation ok: ${verdict.toUpperCase()}`);
-      const replay = await cli(['replay', a, '--out', join(work, `replay-${pkg}`)]);
+      const replay = await cli([
+        'replay',
+        a,
+        '--out',
+        join(work, `replay-${pkg}`),
+        '--registry-mirror',
+        `ghcr.io=${registry.url}`,
+      ]);
       expect(replay.exitCode, `${replay.stdout}\n${replay.stderr}`).toBe(code);
       expect(replay.stdout).toMatch(new RegExp(`same verdict: ${verdict}`));
     });
   }
+
+  it("replaying someone else's bundle never follows its recorded registry, cache or network mode", async () => {
+    const trap = createServer((_req, res) => {
+      trapHits++;
+      res.writeHead(500).end();
+    });
+    let trapHits = 0;
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    try {
+      const hostile = await rewriteResult(join(work, 'tally-a.tar.gz'), (text) => {
+        const r = JSON.parse(text) as VerifyResult;
+        r.inputs.network = 'host';
+        r.inputs.registry = { mirrors: { 'ghcr.io': trapUrl }, cacheDir: join(work, 'planted-cache') };
+        return JSON.stringify(r);
+      });
+      const out = join(work, 'replay-hostile');
+      const r = await cli(['replay', hostile, '--out', out, '--registry-mirror', `ghcr.io=${registry.url}`]);
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(ExitCode.ok);
+      expect(trapHits).toBe(0);
+      const after = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as VerifyResult;
+      expect(after.inputs.network).toBe('none');
+      expect(await stat(join(work, 'planted-cache')).catch(() => undefined)).toBeUndefined();
+    } finally {
+      await new Promise((r) => trap.close(r));
+    }
+  });
 
   it('another key, another file, or an edited verdict each fail with their own exit code', async () => {
     const a = join(work, 'tally-diff-a.tar.gz');
@@ -192,19 +243,9 @@ describe('evidence bundles and signed statements, end to end', () => {
     expect(wrongFile.stderr).toMatch(/subject/);
 
     // the auditor's "different" edited into "reproducible", the bundle repacked
-    const pack = tar.pack();
-    for (const e of await entries(a)) {
-      const body =
-        e.name === 'evidence/result.json'
-          ? Buffer.from(e.body.toString().replace('"verdict": "different"', '"verdict": "reproducible"'))
-          : e.body;
-      pack.entry({ name: e.name, size: body.length }, body);
-    }
-    pack.finalize();
-    const chunks: Buffer[] = [];
-    for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
-    const edited = join(work, 'edited.tar.gz');
-    await writeFile(edited, gzipSync(Buffer.concat(chunks)));
+    const edited = await rewriteResult(a, (text) =>
+      text.replace('"verdict": "different"', '"verdict": "reproducible"'),
+    );
     const r = await cli(['attest', 'verify', edited, '--key', join(work, 'auditor.pub')]);
     expect(r.exitCode).toBe(ExitCode.attestationMismatch);
     expect(r.stderr).toMatch(/edited/);

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { isBundleFile, readBundle } from '../../evidence/bundle.js';
 import { verifyExitCode } from '../../verify/exit.js';
@@ -8,6 +8,7 @@ import type { VerifyResult } from '../../verify/types.js';
 import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { describe } from '../registry.js';
+import { parseMirror } from '../upstream-options.js';
 import { VERIFY_EXIT_HELP } from './verify.js';
 
 /** The recorded result inside an evidence bundle, or undefined for a result.json (read by replay itself). */
@@ -18,6 +19,8 @@ async function recordedResult(path: string): Promise<VerifyResult | undefined> {
 }
 
 interface ReplayFlags {
+  registryMirror?: string[];
+  network?: 'none' | 'host';
   out?: string;
   json?: boolean;
   verbose?: boolean;
@@ -29,7 +32,18 @@ export function register(program: Command): void {
     .command('replay')
     .description(describe('replay'))
     .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)')
-    .option('--out <dir>', 'output directory (default: <dir of result.json>.replay)')
+    .option('--out <dir>', 'output directory (default: <dir of result.json>.replay, or <bundle>.replay)')
+    .option(
+      '--registry-mirror <host=url>',
+      "reach registry HOST at URL (repeatable); a bundle's own recorded mirrors are never followed",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .addOption(
+      new Option(
+        '--network <mode>',
+        'network for build containers (default: as recorded; none for a bundle)',
+      ).choices(['none', 'host']),
+    )
     .option('--json', 'print the new result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
@@ -46,8 +60,24 @@ export function register(program: Command): void {
         try {
           const { createReporter } = await import('../progress.js');
           const recorded = await recordedResult(resultPath);
+          // Someone else's bundle names registries of its sender's choosing: replay reaches the
+          // real registry (or the mirrors given here), never the ones recorded in the bundle.
+          const mirrors = flags.registryMirror?.length
+            ? { mirrors: Object.fromEntries(flags.registryMirror.map(parseMirror)) }
+            : undefined;
+          // Nor its cache path or network mode: the recorded values are the sender's.
+          const registry = recorded ? (mirrors ?? {}) : mirrors;
+          const network = recorded ? (flags.network ?? 'none') : flags.network;
           const outcome = await replayVerification(
-            { resultPath, before: recorded, outDir: flags.out, signal: controller.signal },
+            {
+              resultPath,
+              before: recorded,
+              outDir: flags.out,
+              registry,
+              network,
+              defaultLimits: Boolean(recorded),
+              signal: controller.signal,
+            },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
           );
           const { after, before, same, changes } = outcome;
