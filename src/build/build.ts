@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
+import type { Comparison } from '../forensics/types.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   env?: Record<string, string>;
   keepWork?: boolean;
   signal?: AbortSignal;
+  /** Receives each forensic comparison as a typed value (verify judges by it, never by its rendered files). */
+  onComparison?: (output: string, comparison: Comparison) => void;
 }
 
 /** How the build shows progress: steps (listr2 or plain lines) and log lines. */
@@ -221,6 +224,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         publishedDir,
         mainProgram: plan.mainProgram,
         note,
+        ...(opts.onComparison ? { onComparison: opts.onComparison } : {}),
       }),
     );
     result.outputs = verified.outputs;

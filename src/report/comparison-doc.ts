@@ -51,15 +51,15 @@ export function differenceSummary(d: Difference): string {
   return bits.length ? `${d.region} (${bits.join(', ')})` : d.region;
 }
 
-/** The one sentence after the verdict word. */
-export function verdictSentence(c: Comparison): string {
+/** The one sentence after the verdict word (`differs` can name what it differs from). */
+export function verdictSentence(c: Comparison, differs = 'differs'): string {
   if (c.verdict === 'identical') return `same bytes (sha256 ${c.a.sha256.slice(0, 16)}…)`;
   if (c.verdict === 'equivalent') {
-    if (c.route === 'post-processing') return "differs only in ways pkgforge's post-processing explains";
+    if (c.route === 'post-processing') return `${differs} only in ways pkgforge's post-processing explains`;
     const kinds = [...new Set(c.explanations.map((e) => e.kind))];
     return kinds.length
-      ? `differs only in removable parts: ${kinds.join(', ')}`
-      : 'differs only in ways explained as benign';
+      ? `${differs} only in removable parts: ${kinds.join(', ')}`
+      : `${differs} only in ways explained as benign`;
   }
   if (c.differences.length === 0) return c.route === 'bytes' ? 'the bytes differ' : 'the files differ';
   const cats = new Set(c.differences.map((d) => regionCategory(d.region)));
@@ -133,7 +133,10 @@ function fileRows(a: FileFacts, b: FileFacts): Row[] {
       if (!e) return undefined;
       if (!e.buildId) return 'no build-id';
       if (e.buildIdMatches === true) return 'yes, matches the contents';
-      if (e.buildIdMatches === false) return 'NO: modified after linking';
+      if (e.buildIdMatches === false) {
+        const why = e.buildIdStatus ?? 'modified after linking';
+        return why.startsWith('stripped') ? `no: ${why}` : `NO: ${why}`;
+      }
       return 'could not be recomputed';
     };
     add('build-id ok', bidOk(ea), bidOk(eb), false);
@@ -167,7 +170,7 @@ function hardeningValue(key: keyof Hardening, h: Hardening | undefined): string 
   const v = h[key];
   if (key === 'relro') return String(v);
   if (key === 'nxStack') return yesNo(v as boolean | null, 'default (no PT_GNU_STACK)');
-  if (key === 'stackProtector') return yesNo(v as boolean | null, 'unknown (no symbols)');
+  if (key === 'stackProtector') return yesNo(v as boolean | null, 'not determinable (no symbols)');
   return yesNo(v as boolean);
 }
 

@@ -124,3 +124,26 @@ export async function* chunks(
     pos += n;
   }
 }
+
+/** Files up to this size are read once into memory for a comparison (thousands of small reads become none). */
+export const IN_MEMORY_LIMIT = 64 << 20;
+
+/**
+ * Opens a file for comparison: read whole when it is small enough (one read,
+ * then every positioned read is a slice), else positioned reads on a handle,
+ * so memory stays bounded however large the file.
+ */
+export async function openSource(
+  path: string,
+): Promise<ByteSource & { close(): Promise<void>; bytes?: Buffer }> {
+  const f = await FileSource.open(path);
+  if (f.size > IN_MEMORY_LIMIT) return f;
+  try {
+    const bytes = Buffer.allocUnsafe(f.size);
+    const n = await f.readInto(bytes, 0, f.size);
+    const whole = n === f.size ? bytes : bytes.subarray(0, n);
+    return Object.assign(new BufferSource(whole, path), { bytes: whole });
+  } finally {
+    await f.close();
+  }
+}
