@@ -105,8 +105,8 @@ export async function run(log: (line: string) => void): Promise<string[]> {
             timeoutMs,
           });
           d = run.timedOut
-            ? `> ${secs(timeoutMs)} (timed out): rebuild > ${(timeoutMs / r.ms).toFixed(0)}× faster`
-            : `${secs(run.wallMs)}: rebuild ${(run.wallMs / r.ms).toFixed(1)}× faster`;
+            ? `> ${secs(timeoutMs)} (timed out): rebuild < ${(r.ms / timeoutMs).toFixed(3)}× diffoscope`
+            : `${secs(run.wallMs)}: rebuild = ${ratio(r.ms, run.wallMs, 'diffoscope', 1)}`;
           rmSync(join(dir, 'diffoscope.txt'), { force: true });
         }
         const memory = r.peakTreeRss <= MEMORY_TARGET ? '' : ' (over 150 MiB)';
