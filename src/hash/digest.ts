@@ -26,13 +26,26 @@ interface Blake3 {
 type NativeBlake3 = { new (): { update(b: Uint8Array): unknown; digest(f: 'hex'): string } };
 const require = createRequire(import.meta.url);
 const nativeModule: string | undefined = (() => {
+  let main: string;
   try {
-    const path = require.resolve('@napi-rs/blake-hash');
-    require(path);
-    return path;
+    main = require.resolve('@napi-rs/blake-hash');
   } catch {
     return undefined;
   }
+  // The package's loader asks process.report whether libc is glibc (tens of ms at every
+  // start-up): on Linux try the glibc binding it depends on first, then the loader.
+  const candidates = [
+    ...(process.platform === 'linux' ? [`@napi-rs/blake-hash-linux-${process.arch}-gnu`] : []),
+    '@napi-rs/blake-hash',
+  ];
+  const fromPackage = createRequire(main);
+  for (const name of candidates) {
+    try {
+      const path = fromPackage.resolve(name);
+      if (typeof (fromPackage(path) as { Blake3Hasher?: unknown }).Blake3Hasher === 'function') return path;
+    } catch {}
+  }
+  return undefined;
 })();
 const native = nativeModule
   ? (require(nativeModule) as { Blake3Hasher: NativeBlake3 }).Blake3Hasher
