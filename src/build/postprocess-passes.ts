@@ -13,7 +13,6 @@
  * the PT_NOTE and PT_GNU_PROPERTY program headers (offset/size 0) and drops
  * PT_GNU_RELRO altogether; `strip --strip-all` alone keeps GNU_RELRO.
  */
-import { execa } from 'execa';
 import type { Binutils } from '../forensics/binutils.js';
 
 export type PassName = 'remove-comment-and-notes' | 'strip-all';
@@ -90,7 +89,7 @@ export async function runPass(
 ): Promise<PassRun> {
   const command = passCommand(pass, tools, opts.displayFile ?? file);
   const started = performance.now();
-  const r = await execa(tools[pass.tool], [...pass.args, file], {
+  const r = await (await import('execa')).execa(tools[pass.tool], [...pass.args, file], {
     timeout: opts.timeoutMs ?? PASS_TIMEOUT_MS,
     reject: false,
     stdin: 'ignore',

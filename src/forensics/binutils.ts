@@ -12,7 +12,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 
 export interface Binutils {
   objcopy: string;
@@ -101,7 +100,10 @@ async function lookup(machine: number): Promise<Binutils | undefined> {
     );
     if (!objcopy || !strip || !objdump) continue;
     try {
-      const r = await execa(objcopy, ['--version'], { timeout: 10_000, reject: false });
+      const r = await (await import('execa')).execa(objcopy, ['--version'], {
+        timeout: 10_000,
+        reject: false,
+      });
       const first = r.stdout.split('\n')[0]?.trim() ?? '';
       // Only GNU binutils: llvm-objcopy and friends behave differently (llvm-strip drops .comment).
       if (r.exitCode !== 0 || !first.startsWith('GNU objcopy')) continue;
