@@ -119,12 +119,18 @@ export function nonLoadedKind(s: SectionHeader, ctx: SectionContext): Explanatio
   return undefined;
 }
 
-/** Whether a file has sections that pkgforge's post-processing removes (by its section headers). */
+/**
+ * Whether a file has sections that pkgforge's post-processing removes (by its
+ * section headers). It only chooses the route (both routes are sound); an
+ * allocated `.debug_gdb_scripts` (Rust) is kept by strip, so it does not count.
+ */
 export function hasRemovableSections(elf: ElfFile): boolean {
   return elf.sections.some(
     (s) =>
       s.index !== 0 &&
-      (s.type === SHT.NOTE || s.type === SHT.SYMTAB || s.name === '.comment' || s.name.startsWith('.debug_')),
+      (s.type === SHT.NOTE ||
+        s.type === SHT.SYMTAB ||
+        (!isAlloc(s) && (s.name === '.comment' || s.name.startsWith('.debug_')))),
   );
 }
 

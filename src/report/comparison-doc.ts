@@ -356,9 +356,9 @@ export function comparisonDoc(c: Comparison): Doc {
   const routeText: Record<Comparison['route'], string> = {
     identical: 'identical: both files have the same bytes; nothing else to compare.',
     'post-processing':
-      "post-processing: a equals b after pkgforge's CI post-processing (objcopy, then strip), simulated exactly.",
+      "post-processing: a equals b after pkgforge's CI post-processing (objcopy, then strip), simulated exactly on b only.",
     accounting:
-      'accounting: both ELF files compared section by section; only what is loaded and executed must match, removable parts are named.',
+      "accounting: the loader's view decides: every byte the kernel or loader reads must match (build-id descriptors aside); bytes outside it may differ only in named, removable sections.",
     bytes: 'bytes: not ELF, compared as bytes (with a text diff when both are text).',
   };
   blocks.push({ t: 'para', text: [code(c.route), ' — ', routeText[c.route].replace(/^[a-z-]+: /, '')] });
@@ -411,6 +411,13 @@ export function comparisonDoc(c: Comparison): Doc {
     });
   } else {
     blocks.push({ t: 'para', text: tone('dim', 'No benign differences.') });
+  }
+  if (c.observations?.length) {
+    blocks.push({ t: 'heading', level: 2, text: `Observations (${c.observations.length})` });
+    blocks.push({
+      t: 'list',
+      items: c.observations.map((o) => [code(o.region), ': ', o.detail]),
+    });
   }
 
   // Differences

@@ -14,6 +14,7 @@ import { DT, PF, PT, SHT } from '../../src/forensics/elf/constants.js';
 import { type ElfFile, readElf, type SectionHeader } from '../../src/forensics/elf/reader.js';
 import { BufferSource } from '../../src/forensics/elf/source.js';
 import type { Verdict } from '../../src/forensics/types.js';
+import { buildIdInExecutableLoad } from './corpus.js';
 
 export interface Attack {
   /** File written into the corpus directory. */
@@ -26,6 +27,8 @@ export interface Attack {
   expect: Verdict;
   /** Whether the tampered file still runs and prints what the original prints. */
   runs: boolean;
+  /** Expected verdict instead when the toolchain puts the build-id note in an executable LOAD. */
+  expectIfNoteExecutable?: Verdict;
 }
 
 /** Class- and endian-aware field access on a mutable copy. */
@@ -354,6 +357,7 @@ const SPECS: AttackSpec[] = [
     against: 'base',
     what: 'only the build-id descriptor rewritten in place (the one loaded difference the rules excuse)',
     expect: 'equivalent',
+    expectIfNoteExecutable: 'different',
     runs: true,
     craft: (e) => {
       const bid = e.section('.note.gnu.build-id');
@@ -677,6 +681,9 @@ export async function makeAttacks(dir: string): Promise<Attack[]> {
       written.add(spec.name);
     }
     const { from: _f, craft: _c, ...attack } = spec;
+    if (attack.expectIfNoteExecutable && (await buildIdInExecutableLoad(join(dir, spec.against)))) {
+      attack.expect = attack.expectIfNoteExecutable;
+    }
     out.push(attack);
   }
   return out;

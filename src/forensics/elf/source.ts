@@ -4,6 +4,7 @@
  * however large the file is. Every read is bounds-checked by the caller; the
  * source itself refuses reads past its end.
  */
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { RebuildError } from '../../util/errors.js';
 
@@ -50,7 +51,8 @@ export class FileSource implements ByteSource {
   static async open(path: string): Promise<FileSource> {
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      // O_NONBLOCK: a FIFO must not hang the open (the handle is checked to be a regular file below).
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw new RebuildError('input', `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
         subject: path,

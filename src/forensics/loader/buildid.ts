@@ -24,6 +24,11 @@ export interface BuildIdExemption extends Interval {
   where: string;
 }
 
+/** A build-id descriptor that may not be excused, and why. */
+export interface RefusedBuildId extends Interval {
+  why: string;
+}
+
 interface ParsedNote {
   offset: number;
   namesz: number;
@@ -100,9 +105,9 @@ function refusal(elf: ElfFile, start: number, end: number): string | undefined {
 export async function buildIdExemptions(
   a: { elf: ElfFile; src: ByteSource },
   b: { elf: ElfFile; src: ByteSource },
-): Promise<{ exempt: BuildIdExemption[]; refused: string[] }> {
+): Promise<{ exempt: BuildIdExemption[]; refused: RefusedBuildId[] }> {
   const exempt: BuildIdExemption[] = [];
-  const refused: string[] = [];
+  const refused: RefusedBuildId[] = [];
   const seen = new Set<string>();
   const little = a.elf.header.endian === 'little';
   for (const p of a.elf.segments) {
@@ -132,9 +137,11 @@ export async function buildIdExemptions(
       const end = n.descStart + n.descsz;
       const why = refusal(a.elf, n.descStart, end) ?? refusal(b.elf, n.descStart, end);
       if (why) {
-        refused.push(
-          `the ${o} build-id note in PT_NOTE[${p.index}] at 0x${n.offset.toString(16)} is compared byte for byte: ${why}`,
-        );
+        refused.push({
+          start: n.descStart,
+          end,
+          why: `the ${o} build-id descriptor is compared byte for byte: ${why}`,
+        });
         continue;
       }
       exempt.push({ start: n.descStart, end, owner: o, where: `PT_NOTE[${p.index}]` });

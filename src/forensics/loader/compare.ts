@@ -22,7 +22,7 @@ import { addContext, type Region } from '../region-context.js';
 import { sectionsByKey } from '../sections.js';
 import { type NamedRange, namesIn, type Side } from '../side.js';
 import type { Difference } from '../types.js';
-import { buildIdExemptions } from './buildid.js';
+import { buildIdExemptions, type RefusedBuildId } from './buildid.js';
 import { type Interval, mergeIntervals, subtractIntervals } from './intervals.js';
 import { segmentAt } from './view.js';
 
@@ -37,9 +37,10 @@ export async function compareLoaded(a: Side, b: Side, f: Findings, opts: LoadedO
   const phdrsEqual = await compareProgramHeaderTables(a, b, f);
   const fixed = mergeIntervals([a.view.header, a.view.programHeaders, b.view.header, b.view.programHeaders]);
   let exempt: Interval[] = [];
+  let refused: RefusedBuildId[] = [];
   if (phdrsEqual) {
     const ids = await buildIdExemptions(a, b);
-    for (const r of ids.refused) f.observe({ region: 'build-id', detail: r });
+    refused = ids.refused;
     for (const e of ids.exempt) {
       const len = e.end - e.start;
       const [da, db] = await Promise.all([a.src.read(e.start, len), b.src.read(e.start, len)]);
@@ -56,6 +57,12 @@ export async function compareLoaded(a: Side, b: Side, f: Findings, opts: LoadedO
   const pieces = subtractIntervals(subtractIntervals(used, fixed), exempt);
   const byRegion = new Map<string, Difference>();
   for (const p of pieces) await comparePiece(a, b, p, f, byRegion, opts);
+  // Say why a differing build-id was not excused.
+  for (const r of refused) {
+    for (const d of byRegion.values()) {
+      if (d.a && d.a.offset <= r.start && r.start < d.a.offset + d.a.size) d.detail += ` — ${r.why}`;
+    }
+  }
 }
 
 /** ELF header bytes, all but the section-table fields, which are layout. */
