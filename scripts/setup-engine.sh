@@ -21,7 +21,8 @@ PACKAGES=(
 # squashfs-tools/zip/zstd/xz-utils/python3 to make the archives and AppImages
 # the artifact tests compare (rebuild itself unpacks only inside its
 # container), git and busybox-static for the pkgforge/builds tests: a loopback
-# git daemon and a tiny builder image) and for benchmarks (diffoscope), chosen by flag.
+# git daemon and a tiny builder image) and for benchmarks (diffoscope, openssl, gcc for the compare bench's executables),
+# chosen by flag.
 TEST_PACKAGES=(
   chromium docker-registry rustc minisign git busybox-static
   squashfs-tools zip zstd xz-utils python3
@@ -30,7 +31,7 @@ TEST_PACKAGES=(
 for arg in "$@"; do
   case "$arg" in
     --with-test-tools) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
-    --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
+    --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine openssl gcc libc6-dev) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac
 done

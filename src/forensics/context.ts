@@ -7,7 +7,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { execa } from 'execa';
 import { findBinutils } from './binutils.js';
 import { EM } from './elf/constants.js';
 import type { DiffContext } from './types.js';
@@ -124,7 +123,7 @@ export async function disassemblyContext(
     const run = async (buf: Buffer, name: string) => {
       const file = join(dir, name);
       await writeFile(file, buf);
-      const r = await execa(
+      const r = await (await import('execa')).execa(
         tools.objdump,
         [
           '-D',

@@ -9,6 +9,7 @@ import type { RepoName } from '../../upstream/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, positiveNumber } from '../options.js';
+import { describe } from '../registry.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const AUDIT_EXIT_HELP =
@@ -62,9 +63,7 @@ interface AuditFlags extends UpstreamFlags, ContainerFlags {
 export function register(program: Command): void {
   const cmd = program
     .command('audit')
-    .description(
-      'verify many packages (a list, or the metadata index filtered), remember every verdict, and report what changed since last time (for cron)',
-    )
+    .description(describe('audit'))
     .option(
       '--packages <file>',
       'packages to audit: one name or pkg_id per line (name#bincache to qualify), # comments',

@@ -11,6 +11,7 @@ import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
 import { runBuildsBuild } from '../toml-era.js';
+import { describe } from '../registry.js';
 
 interface BuildFlags extends ContainerFlags {
   arch: Arch;
@@ -95,9 +96,7 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
 export function register(program: Command): void {
   const cmd = program
     .command('build')
-    .description(
-      'rebuild an SBUILD recipe in its builder image, or a pkgforge/builds build.toml exactly like build.py, and hash (and verify) what it makes',
-    )
+    .description(describe('build'))
     .argument('<recipe>', 'path to an SBUILD recipe or a pkgforge/builds build.toml')
     .addOption(
       new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 interface CompareFlags {
   json?: boolean;
@@ -62,9 +63,7 @@ async function writeReport(path: string, content: string): Promise<void> {
 export function register(program: Command): void {
   program
     .command('compare')
-    .description(
-      'compare two files (a = published, b = rebuilt) and explain every difference: exit 0 identical, 1 equivalent, 2 different, 3 bad input',
-    )
+    .description(describe('compare'))
     .argument('<a>', 'the published file')
     .argument('<b>', 'the rebuilt file')
     .option('--json', 'print the comparison as one JSON document on stdout')

@@ -7,11 +7,12 @@ import { parseArch } from '../../engine/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 export function register(program: Command): void {
   program
     .command('history')
-    .description("a package's verdicts over time, from the audit database")
+    .description(describe('history'))
     .argument('<pkg>', 'pkg, pkg_id or unit (repo/pkg_id/pkg@arch); qualify a name with #bincache/#pkgcache')
     .option('--arch <arch>', 'only this arch')
     .option('--db <path>', 'audit database', defaultDbPath())

@@ -9,6 +9,7 @@ import type { PackageRecord } from '../../upstream/types.js';
 import { isRebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 import { archOption, table } from './search.js';
 
@@ -166,9 +167,7 @@ export function renderInfo(v: InfoView): string {
 export function register(program: Command): void {
   const cmd = program
     .command('info')
-    .description(
-      'show what `rebuild <pkg>` would rebuild: version, build date, recipe of record, checksums, files',
-    )
+    .description(describe('info'))
     .argument('<pkg>', 'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache, #pkgcache or #<pkg_id>')
     .addOption(archOption())
     .option('--json', 'print one JSON document')

@@ -4,6 +4,7 @@ import { collectRecipeFiles } from '../../recipe/files.js';
 import { isRebuildError, messageOf } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 export { rebuildPlan, recipeRecord } from '../../recipe/dialects/sbuild.js';
 
@@ -60,9 +61,7 @@ export function runRecipeCommand(
 export function register(program: Command): void {
   program
     .command('recipe')
-    .description(
-      'Validate recipes (SBUILD, soarpkgs pkg.toml + version files, pkgforge/builds build.toml) and show what a rebuild would do (a directory means every *.yaml, *.yml, SBUILD, pkg.toml and build.toml below it)',
-    )
+    .description(describe('recipe'))
     .argument('<file...>', 'recipe files or directories')
     .option('--json', 'one JSON object per file and line (JSON Lines), in input order')
     .action(action((files: string[], opts: RecipeCommandOptions) => runRecipeCommand(files, opts)));

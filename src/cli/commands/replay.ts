@@ -7,6 +7,7 @@ import { renderVerifyText } from '../../verify/report.js';
 import type { VerifyResult } from '../../verify/types.js';
 import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
+import { describe } from '../registry.js';
 import { parseMirror } from '../upstream-options.js';
 import { VERIFY_EXIT_HELP } from './verify.js';
 
@@ -29,9 +30,7 @@ interface ReplayFlags {
 export function register(program: Command): void {
   program
     .command('replay')
-    .description(
-      're-run a recorded verification (result.json) with exactly its inputs and say whether the verdict is the same',
-    )
+    .description(describe('replay'))
     .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)')
     .option('--out <dir>', 'output directory (default: <dir of result.json>.replay, or <bundle>.replay)')
     .option(

@@ -5,6 +5,7 @@ import { describeInvalid, REPOS, searchRecords } from '../../upstream/records.js
 import type { PackageRecord, RepoName } from '../../upstream/types.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export function archOption(): Option {
@@ -58,7 +59,7 @@ function jsonLine(r: PackageRecord): string {
 export function register(program: Command): void {
   const cmd = program
     .command('search')
-    .description("search pkgforge's metadata for packages whose name, pkg_id or description contains <term>")
+    .description(describe('search'))
     .argument('<term>', 'part of a name (pkg, pkg_name, pkg_id, pkg_family) or of the description')
     .addOption(archOption())
     .addOption(new Option('--repo <repo>', 'only bincache or pkgcache').argParser(repoOption))

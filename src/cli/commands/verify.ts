@@ -10,6 +10,7 @@ import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
 import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
+import { describe } from '../registry.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const VERIFY_EXIT_HELP =
@@ -78,9 +79,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('verify', { isDefault: true })
     .usage('<pkg> [options]   (also: rebuild <pkg> [options])')
-    .description(
-      'verify a published pkgforge package: fetch it, check its checksums, rebuild its recipe of record, compare (the default command: `rebuild <pkg> --arch aarch64`)',
-    )
+    .description(describe('verify'))
     .argument(
       '<pkg>',
       'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache/#pkgcache when several match',
