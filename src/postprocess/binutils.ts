@@ -13,7 +13,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 
 export interface Binutils {
   objcopy: string;
@@ -174,11 +173,17 @@ async function lookup(machine: number): Promise<Binutils | undefined> {
     );
     if (!objcopy || !strip || !objdump) continue;
     try {
-      const r = await execa(objcopy, ['--version'], { timeout: 10_000, reject: false });
+      const r = await (await import('execa')).execa(objcopy, ['--version'], {
+        timeout: 10_000,
+        reject: false,
+      });
       const first = r.stdout.split('\n')[0]?.trim() ?? '';
       // Only GNU binutils: llvm-objcopy and friends behave differently (llvm-strip drops .comment).
       if (r.exitCode !== 0 || !first.startsWith('GNU objcopy')) continue;
-      const help = await execa(objcopy, ['--help'], { timeout: 10_000, reject: false });
+      const help = await (await import('execa')).execa(objcopy, ['--help'], {
+        timeout: 10_000,
+        reject: false,
+      });
       if (!supportsTargets(`${help.stdout}\n${help.stderr}`, info.bfd)) continue;
       return { objcopy, strip, objdump, version: first };
     } catch {

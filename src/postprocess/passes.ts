@@ -13,7 +13,6 @@
  * Measured with Debian's binutils 2.40: removing `.note.*` empties the PT_NOTE
  * and PT_GNU_PROPERTY program headers and drops PT_GNU_RELRO.
  */
-import { execa } from 'execa';
 import type { Binutils } from './binutils.js';
 
 export type BinutilsPassName = 'remove-comment-and-notes' | 'strip-debug-dwo-unneeded' | 'strip-all';
@@ -108,6 +107,7 @@ export async function runPass(
     opts.output === undefined ? undefined : (opts.displayOutput ?? opts.output),
   );
   const started = performance.now();
+  const { execa } = await import('execa');
   const r = await execa(tools[pass.tool], passArgv(pass, file, opts.output), {
     timeout: opts.timeoutMs ?? PASS_TIMEOUT_MS,
     reject: false,

@@ -10,8 +10,8 @@ import { renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
-import { runBuildsBuild } from '../toml-era.js';
 import { describe } from '../registry.js';
+import { runBuildsBuild } from '../toml-era.js';
 
 interface BuildFlags extends ContainerFlags {
   arch: Arch;

@@ -9,8 +9,8 @@ import { renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
-import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
 import { describe } from '../registry.js';
+import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
 export const VERIFY_EXIT_HELP =
