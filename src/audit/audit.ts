@@ -16,6 +16,7 @@ import type { MetadataSource, RegistryOptions } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { verifyRecord } from '../verify/verify.js';
+import { isPostgresUrl } from './db/sql.js';
 import type { Environment, RetryPolicy } from './policy.js';
 import { type AuditSummary, renderAuditHtml, renderAuditMarkdown, summarize } from './report.js';
 import { type AuditProgress, runAudit } from './run.js';
@@ -42,6 +43,11 @@ export function defaultDbPath(): string {
 /** `${XDG_STATE_HOME:-~/.local/state}/rebuild/audits` (one `audit-<id>/` per audit). */
 export function defaultReportsDir(): string {
   return join(stateDir(), 'audits');
+}
+
+/** `--db` as the store opens it: a connection string as given, a file path made absolute. */
+export function dbLocation(db: string): string {
+  return isPostgresUrl(db) ? db : resolve(db);
 }
 
 export interface AuditRequest {
@@ -126,8 +132,7 @@ export async function loadSelection(
 }
 
 export async function runAuditRequest(req: AuditRequest, over: AuditDepsOverride = {}): Promise<AuditRun> {
-  const dbPath = resolve(req.db);
-  const store = AuditStore.open(dbPath, over.store);
+  const store = await AuditStore.open(dbLocation(req.db), over.store);
   try {
     const { selection } = await loadSelection(req);
     const docker = over.engine === undefined ? await connectEngine() : over.engine;
@@ -180,8 +185,8 @@ export async function runAuditRequest(req: AuditRequest, over: AuditDepsOverride
     };
     const status = outcome.interrupted ? 'interrupted' : 'finished';
     const summary = summarize({
-      audit: { ...store.audit(outcome.auditId)!, status },
-      database: dbPath,
+      audit: { ...(await store.audit(outcome.auditId))!, status },
+      database: store.path,
       items: outcome.items,
       reportDir: dir,
       reports,
@@ -198,10 +203,10 @@ export async function runAuditRequest(req: AuditRequest, over: AuditDepsOverride
     await writeFileAtomic(reports.markdown, renderAuditMarkdown(summary));
     await writeFileAtomic(reports.html, renderAuditHtml(summary));
     await pointLatest(reportsDir, `audit-${outcome.auditId}`);
-    store.finishAudit(outcome.auditId, { status, exitCode, reportDir: dir });
+    await store.finishAudit(outcome.auditId, { status, exitCode, reportDir: dir });
     return { summary, exitCode, dir, reports };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -116,6 +116,10 @@ export interface StoredResult {
   prevId: number | null;
   prevVerdict: VerifyVerdict | null;
   prevVersion: string | null;
+  /** Distributed audits: the worker that verified it, how it ran the arch, and its queue job. */
+  worker: string | null;
+  workerMode: 'native' | 'emulated' | null;
+  jobId: string | null;
 }
 
 /** One selected unit's outcome in one audit (verified or not). */
