@@ -911,7 +911,8 @@ export class AuditStore {
   /** Queues that hold queued jobs, with their arch and needs (what a worker may fetch from). */
   async openQueues(): Promise<Array<{ queue: string; arch: Arch; needs: Record<string, string> }>> {
     const rows = await this.db.all<{ queue: string; arch: string; needs: string }>(
-      `SELECT DISTINCT queue, arch, needs FROM jobs WHERE state = 'queued' ORDER BY queue`,
+      `SELECT queue, arch, needs, max(priority) AS top FROM jobs WHERE state = 'queued'
+       GROUP BY queue, arch, needs ORDER BY top DESC, queue`,
     );
     return rows.map((r) => ({
       queue: r.queue,

@@ -68,7 +68,9 @@ export type ItemStatus =
   /** the deadline came (or the audit was interrupted) before it started */
   | 'not-reached'
   /** the list named something the index does not have, or several things */
-  | 'unresolved';
+  | 'unresolved'
+  /** distributed: queued, but no live worker has what it needs (it stays queued) */
+  | 'waiting';
 
 /** One row of `results`: a verdict for one unit at one version, as stored. */
 export interface StoredResult {
