@@ -23,10 +23,14 @@ export interface RunningPostgres {
 
 /** Debian puts the server binaries in /usr/lib/postgresql/<major>/bin. */
 async function binDir(): Promise<string> {
-  const r = await execa('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { reject: false });
+  const r = await execa('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], {
+    reject: false,
+  });
   const dir = r.stdout.trim();
   if (!dir) {
-    throw new Error('PostgreSQL is not installed: run scripts/setup-engine.sh --with-test-tools (installs postgresql)');
+    throw new Error(
+      'PostgreSQL is not installed: run scripts/setup-engine.sh --with-test-tools (installs postgresql)',
+    );
   }
   return dir;
 }
@@ -51,7 +55,9 @@ export async function startPostgres(): Promise<RunningPostgres> {
   await writeFile(pwfile, `${password}\n`);
   const asRoot = userInfo().uid === 0;
   const run = (cmd: string, args: string[]) =>
-    asRoot ? execa('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : execa(join(bin, cmd), args);
+    asRoot
+      ? execa('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args])
+      : execa(join(bin, cmd), args);
   if (asRoot) {
     const { stdout } = await execa('id', ['-u', 'postgres']);
     const { stdout: gid } = await execa('id', ['-g', 'postgres']);

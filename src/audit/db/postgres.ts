@@ -131,7 +131,9 @@ export class PostgresDatabase extends PgExec implements SqlDatabase {
   }
 
   async schemaVersion(tx?: SqlExec): Promise<number> {
-    const q = tx ?? this;
+    // Under the write lock: two processes opening a new database at once would race on the CREATE.
+    if (!tx) return this.transaction((t) => this.schemaVersion(t));
+    const q = tx;
     await q.exec('CREATE TABLE IF NOT EXISTS rebuild_schema (version INTEGER NOT NULL)');
     const row = await q.get<{ version: number }>('SELECT max(version) AS version FROM rebuild_schema');
     return row?.version ?? 0;
