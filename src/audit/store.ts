@@ -908,10 +908,14 @@ export class AuditStore {
     ).map(toJob);
   }
 
-  /** Queues that hold queued jobs, with their arch and needs (what a worker may fetch from). */
+  /**
+   * Queues that hold unfinished jobs, with their arch and needs (what a
+   * worker may fetch from). Running ones count: a job whose worker died
+   * is still `running` here until another worker takes it from the queue.
+   */
   async openQueues(): Promise<Array<{ queue: string; arch: Arch; needs: Record<string, string> }>> {
     const rows = await this.db.all<{ queue: string; arch: string; needs: string }>(
-      `SELECT queue, arch, needs, max(priority) AS top FROM jobs WHERE state = 'queued'
+      `SELECT queue, arch, needs, max(priority) AS top FROM jobs WHERE state IN ('queued','running')
        GROUP BY queue, arch, needs ORDER BY top DESC, queue`,
     );
     return rows.map((r) => ({

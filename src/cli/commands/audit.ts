@@ -140,12 +140,15 @@ export function register(program: Command): void {
     .description(
       'the queue and the workers: queued, running (by worker), done, waiting; workers and what they build',
     )
-    .option('--db <path|url>', 'audit database', defaultDbPath())
     .option('--audit <id>', 'counts for this audit (default: the newest)', count('--audit', 1))
-    .option('--json', 'print the status as JSON')
-    .addHelpText('after', '\nExit codes: 0 shown; 8 the database cannot be used.')
+    .addHelpText(
+      'after',
+      "\n--db and --json are the audit command's: rebuild audit status --db postgresql://… --json\nExit codes: 0 shown; 8 the database cannot be used.",
+    )
     .action(
-      action(async (flags: { db: string; audit?: number; json?: boolean }) => {
+      action(async (own: { audit?: number }, sub: Command) => {
+        // --db and --json belong to `audit` (commander gives a parent's options to the parent).
+        const flags = { ...(sub.parent?.opts() as { db: string; json?: boolean }), ...own };
         const store = await AuditStore.open(dbLocation(flags.db));
         try {
           const s = await farmStatus(store, flags.audit);
