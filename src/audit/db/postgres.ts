@@ -7,7 +7,14 @@
  */
 import pg from 'pg';
 import { RebuildError } from '../../util/errors.js';
-import { redactUrl, type SqlDatabase, type SqlExec, type SqlTransaction, type SqlValue } from './sql.js';
+import {
+  redactText,
+  redactUrl,
+  type SqlDatabase,
+  type SqlExec,
+  type SqlTransaction,
+  type SqlValue,
+} from './sql.js';
 
 /** The advisory lock key the store's write transactions take ("rebuild" in ASCII, truncated). */
 const WRITE_LOCK = 0x72656275;
@@ -181,7 +188,7 @@ export function postgresError(err: unknown, location: string): RebuildError {
   if (err instanceof RebuildError) return err;
   const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
-  const raw = redactUrl(String(e.message ?? err));
+  const raw = redactText(String(e.message ?? err));
   let message = `cannot use the audit database: ${raw}`;
   let fix = 'check the server, the database and the connection string';
   if (code === '28P01' || code === '28000') {

@@ -61,3 +61,8 @@ export function redactUrl(db: string): string {
     return db.replace(/\/\/[^@/]*@/, '//***@');
   }
 }
+
+/** Any connection string inside a message, its password replaced by `***`. */
+export function redactText(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:@/\s]*:)[^@\s]*@/gi, '$1***@');
+}

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { postgresError } from '../db/postgres.js';
 import type { SqlTransaction } from '../db/sql.js';
-import { redactUrl } from '../db/sql.js';
+import { redactText, redactUrl } from '../db/sql.js';
 
 export interface QueueOptions {
   /** How long a worker may hold a job before it is given to another (its lease), seconds. */
@@ -55,7 +55,7 @@ export class JobQueue {
       maintenanceIntervalSeconds: Math.max(1, Math.min(60, Math.floor(opts.leaseSeconds / 4))),
       monitorStateIntervalSeconds: 60,
     });
-    boss.on('error', (err: Error) => opts.onError?.(redactUrl(err.message)));
+    boss.on('error', (err: Error) => opts.onError?.(redactText(err.message)));
     try {
       await boss.start();
     } catch (err) {

@@ -202,6 +202,11 @@ export function register(program: Command): void {
             fix: 'give a time of day (06:30), a duration (5h, 90m, 1h30m) or an ISO time (2026-01-02T06:00)',
           });
         }
+        if (deadline.getTime() <= Date.now()) {
+          throw new RebuildError('usage', `--deadline ${flags.deadline} has already passed`, {
+            fix: 'give a later time, or a duration from now (5h) as a timer that catches up at boot should',
+          });
+        }
       }
       if (!flags.distributed && (flags.needs || flags.lease)) {
         throw new RebuildError('usage', '--needs and --lease apply to a distributed audit', {
