@@ -16,11 +16,12 @@ PACKAGES=(
   b3sum file ca-certificates
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
-# the loopback OCI registry, postgresql for the audit farm: the tests start
-# their own throw-away clusters on 127.0.0.1 with initdb/pg_ctl) and for benchmarks (diffoscope), chosen by flag.
+# the loopback OCI registry, rustc for the forensic toolchain cases, postgresql
+# for the audit farm: the tests start their own throw-away clusters on
+# 127.0.0.1 with initdb/pg_ctl) and for benchmarks (diffoscope), chosen by flag.
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) PACKAGES+=(chromium docker-registry postgresql) ;;
+    --with-test-tools) PACKAGES+=(chromium docker-registry rustc postgresql) ;;
     --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac

@@ -23,6 +23,10 @@ export const ExitCode = {
   network: 7,
   /** the audit database cannot be used */
   state: 8,
+  /** `rebuild attest verify`: the signature does not verify with the key (an edited statement, another key) */
+  attestationInvalid: 9,
+  /** `rebuild attest verify`: validly signed, but about another file, or the bundle's result.json was edited */
+  attestationMismatch: 12,
   /** `rebuild audit`: something got worse (a regression, a new `different`, an upstream integrity failure) */
   auditRegressed: 10,
   /** `rebuild audit`: nothing regressed, but a package newly fails to build or could not be verified */

@@ -18,6 +18,9 @@ async function registrars(): Promise<Registrar[]> {
     import('./commands/replay.js'),
     import('./commands/audit.js'),
     import('./commands/history.js'),
+    import('./commands/evidence.js'),
+    import('./commands/attest.js'),
+    import('./commands/keygen.js'),
     import('./commands/worker.js'),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
