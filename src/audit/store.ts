@@ -410,19 +410,27 @@ export class AuditStore {
     return killed;
   }
 
+  /** Marks dead audits killed and records a new running one, in `tx`. */
+  private async insertAudit(
+    tx: SqlExec,
+    options: Record<string, unknown>,
+  ): Promise<{ id: number; killed: AuditRunRow[] }> {
+    const killed = await this.markDeadAudits(tx);
+    const now = this.iso();
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO audits (started_at, heartbeat_at, status, pid, host, options) VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
+      [now, now, this.pid, this.host, JSON.stringify(options)],
+    );
+    return { id: row!.id, killed };
+  }
+
   /**
    * Starts an audit: marks audits whose process is gone as `killed` (their
    * claims become free), then records this one as running.
    */
   async beginAudit(options: Record<string, unknown>): Promise<{ id: number; killed: AuditRunRow[] }> {
     return this.db.transaction(async (tx) => {
-      const killed = await this.markDeadAudits(tx);
-      const now = this.iso();
-      const row = await tx.get<{ id: number }>(
-        `INSERT INTO audits (started_at, heartbeat_at, status, pid, host, options) VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
-        [now, now, this.pid, this.host, JSON.stringify(options)],
-      );
-      return { id: row!.id, killed };
+      return this.insertAudit(tx, options);
     });
   }
 
@@ -451,13 +459,7 @@ export class AuditStore {
         );
         return { id: a.id, killed: [], resumed: true };
       }
-      const killed = await this.markDeadAudits(tx);
-      const now = this.iso();
-      const row = await tx.get<{ id: number }>(
-        `INSERT INTO audits (started_at, heartbeat_at, status, pid, host, options) VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
-        [now, now, this.pid, this.host, JSON.stringify(options)],
-      );
-      return { id: row!.id, killed, resumed: false };
+      return { ...(await this.insertAudit(tx, options)), resumed: false };
     });
   }
 
