@@ -21,10 +21,11 @@ PACKAGES=(
 # squashfs-tools/zip/zstd/xz-utils/python3 to make the archives and AppImages
 # the artifact tests compare (rebuild itself unpacks only inside its
 # container), git and busybox-static for the pkgforge/builds tests: a loopback
-# git daemon and a tiny builder image) and for benchmarks (diffoscope, openssl, gcc for the compare bench's executables),
+# git daemon and a tiny builder image, postgresql for the audit farm: the tests
+# start their own throw-away clusters on 127.0.0.1 with initdb/pg_ctl) and for benchmarks (diffoscope, openssl, gcc for the compare bench's executables),
 # chosen by flag.
 TEST_PACKAGES=(
-  chromium docker-registry rustc minisign git busybox-static
+  chromium docker-registry rustc minisign git busybox-static postgresql
   squashfs-tools zip zstd xz-utils python3
   binutils-i686-linux-gnu binutils-arm-linux-gnueabihf binutils-riscv64-linux-gnu binutils-mips-linux-gnu
 )

@@ -48,6 +48,8 @@ export interface PackageLine {
   verifiedBy: number | null;
   durationMs: number | null;
   wallMs: number | null;
+  /** Distributed audits: the worker that verified it now, and whether it ran the arch natively. */
+  worker: { name: string; mode: 'native' | 'emulated' | null } | null;
   attempts: number | null;
   attemptVerdicts: VerifyVerdict[];
   /** Relative to the audit's report directory. */
@@ -77,6 +79,7 @@ export interface AuditSummary {
     skipped: number;
     elsewhere: number;
     notReached: number;
+    waiting: number;
     unresolved: number;
     /** Latest verdict of every selected package (verified now or reused). */
     verdicts: Record<VerifyVerdict, number>;
@@ -114,6 +117,7 @@ export function packageLine(it: AuditItem, reportDir: string): PackageLine {
     verifiedBy: r?.auditId ?? null,
     durationMs: r?.durationMs ?? null,
     wallMs: it.wallMs ?? null,
+    worker: now && r?.worker ? { name: r.worker, mode: r.workerMode } : null,
     attempts: r?.attempts ?? null,
     attemptVerdicts: r?.attemptVerdicts ?? [],
     report: {
@@ -197,6 +201,7 @@ export function summarize(input: {
       skipped: count('skipped'),
       elsewhere: count('elsewhere'),
       notReached: count('not-reached'),
+      waiting: count('waiting'),
       unresolved: count('unresolved'),
       verdicts,
       verifiedNow,
@@ -211,6 +216,24 @@ export function summarize(input: {
       html: link(input.reportDir, input.reports.html)!,
     },
   };
+}
+
+/** Statuses listed under "Not verified in this audit", with their reason. */
+const NOT_VERIFIED: readonly ItemStatus[] = ['unresolved', 'elsewhere', 'not-reached', 'waiting'];
+
+/** Which worker verified what (distributed audits; empty for a local one). */
+function workersOf(
+  s: AuditSummary,
+): Array<{ name: string; units: Array<{ pkg: string; arch: string; mode: string }> }> {
+  const by = new Map<string, Array<{ pkg: string; arch: string; mode: string }>>();
+  for (const p of s.packages) {
+    if (!p.worker) continue;
+    by.set(p.worker.name, [
+      ...(by.get(p.worker.name) ?? []),
+      { pkg: p.pkg, arch: p.arch, mode: p.worker.mode ?? 'native' },
+    ]);
+  }
+  return [...by.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, units]) => ({ name, units }));
 }
 
 // ---------------------------------------------------------------- words
@@ -232,6 +255,7 @@ const STATUS_WORD: Record<ItemStatus, string> = {
   elsewhere: 'taken by another audit',
   'not-reached': 'not reached',
   unresolved: 'not in the index',
+  waiting: 'waiting for a capable worker',
 };
 
 function changeSentence(p: PackageLine): string {
@@ -260,6 +284,7 @@ function headline(s: AuditSummary): string {
   const parts = [`${c.selected} packages`, `${c.verified} verified`, `${c.skipped} unchanged`];
   if (c.notReached) parts.push(`${c.notReached} not reached`);
   if (c.elsewhere) parts.push(`${c.elsewhere} taken by another audit`);
+  if (c.waiting) parts.push(`${c.waiting} waiting for a capable worker`);
   if (c.unresolved) parts.push(`${c.unresolved} not in the index`);
   return parts.join(', ');
 }
@@ -345,12 +370,19 @@ export function renderAuditMarkdown(s: AuditSummary): string {
       `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(mdLink('report', p.report.html ?? p.report.markdown))} |`,
     );
   }
-  const notes = s.packages.filter(
-    (p) => p.status === 'unresolved' || p.status === 'elsewhere' || p.status === 'not-reached',
-  );
+  const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     out.push('', '## Not verified in this audit', '');
     for (const p of notes) out.push(`- ${mdCode(p.pkg)} (${mdEscape(p.arch)}): ${mdEscape(p.detail)}`);
+  }
+  const byWorker = workersOf(s);
+  if (byWorker.length) {
+    out.push('', '## Workers', '');
+    for (const w of byWorker) {
+      out.push(
+        `- ${mdCode(w.name)}: ${w.units.map((u) => `${mdCode(u.pkg)} (${mdEscape(u.arch)}, ${mdEscape(u.mode)})`).join(', ')}`,
+      );
+    }
   }
   out.push('', `_${mdEscape(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}_`, '');
   return out.join('\n');
@@ -473,13 +505,18 @@ export function renderAuditHtml(s: AuditSummary): string {
   parts.push(
     `<div class="scroll"><table class="packages"><thead><tr><th>package</th><th>version</th><th>arch</th><th>repo</th><th>verdict</th><th>status</th><th>change</th><th>time</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
   );
-  const notes = s.packages.filter(
-    (p) => p.status === 'unresolved' || p.status === 'elsewhere' || p.status === 'not-reached',
-  );
+  const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     parts.push('<h2>Not verified in this audit</h2>');
     parts.push(
       `<ul>${notes.map((p) => `<li><code>${e(p.pkg)}</code> (${e(p.arch)}): ${e(p.detail)}</li>`).join('')}</ul>`,
+    );
+  }
+  const byWorker = workersOf(s);
+  if (byWorker.length) {
+    parts.push('<h2>Workers</h2>');
+    parts.push(
+      `<ul>${byWorker.map((w) => `<li><code>${e(w.name)}</code>: ${w.units.map((u) => `<code>${e(u.pkg)}</code> (${e(u.arch)}, ${e(u.mode)})`).join(', ')}</li>`).join('')}</ul>`,
     );
   }
   parts.push(`<footer>${e(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}</footer>`);

@@ -95,6 +95,12 @@ export const COMMANDS = {
     description: "print each file's SHA-256 and BLAKE3 (pkgforge's shasum and bsum), both from one read",
     load: () => import('./commands/hash.js'),
   },
+  worker: {
+    term: 'worker [options]',
+    description:
+      'one machine of an audit farm: take jobs a distributed `rebuild audit` queued in PostgreSQL, verify them with this machine’s engine, record the results',
+    load: () => import('./commands/worker.js'),
+  },
   history: {
     term: 'history [options] <pkg>',
     description: "a package's verdicts over time, from the audit database",
