@@ -18,37 +18,36 @@ export function positiveNumber(value: string): number {
 }
 
 /** `--image-map NAME=LOCAL_IMAGE`, repeatable. */
-export function collectImageMap(value: string, previous: Record<string, string>): Record<string, string> {
+export function collectImageMap(
+  value: string,
+  previous: Record<string, string> | undefined,
+): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be NAME=LOCAL_IMAGE');
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-/** The container options every building command takes (build, verify, audit). */
+/** The container options every building command takes (build, verify, audit): the same limits for all. */
 export interface ContainerFlags {
   network: 'none' | 'host';
   timeout?: number;
   memory?: number;
   pids?: number;
-  imageMap: Record<string, string>;
+  /** Absent when no --image-map was given. */
+  imageMap?: Record<string, string>;
 }
 
-export function addContainerOptions(cmd: Command, opts: { pids?: boolean } = {}): Command {
-  cmd
+export function addContainerOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
         .choices(['none', 'host'])
         .default('none'),
     )
     .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positiveNumber)
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber);
-  if (opts.pids) cmd.option('--pids <n>', 'process limit per container (default 4096)', positiveNumber);
-  return cmd.option(
-    '--image-map <name=image>',
-    'use a local image for a builder name (repeatable)',
-    collectImageMap,
-    {},
-  );
+    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
+    .option('--pids <n>', 'process limit per container (default 4096)', positiveNumber)
+    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectImageMap);
 }
 
 /** The limits the flags ask for (the engine's defaults fill in the rest). */

@@ -35,6 +35,7 @@ import {
 import { type ByteSource, FileSource } from './elf/source.js';
 import { describeHardening, hardeningDiffers, hardeningOf } from './hardening.js';
 import { hintFor } from './hints.js';
+import { layoutOf } from './layout.js';
 import { simulatePkgforgePostProcessing } from './postprocess.js';
 import {
   fileOffsetOf,
@@ -269,6 +270,7 @@ async function elfFacts(s: Side): Promise<ElfFacts> {
     segments: e.segments.length,
     hardening: s.hardening,
     accounting: s.acc.summary,
+    layout: layoutOf(e),
   };
   if (bid.buildId !== undefined) {
     facts.buildId = bid.buildId;

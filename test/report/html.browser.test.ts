@@ -86,5 +86,5 @@ describe('HTML report in headless chromium', () => {
       expect(head.toString('hex')).toBe('89504e470d0a1a0a');
       expect(run.pageRequests, name).toEqual([]);
     }
-  });
+  }, 180_000); // three chromium runs on a loaded machine; the bound only catches a hang
 });

@@ -1,69 +1,54 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { compare } from '../../forensics/compare.js';
-import type { Comparison } from '../../forensics/types.js';
 import { renderHtml, renderMarkdown, renderText } from '../../report/index.js';
-import { writeFileAtomic } from '../../util/atomic.js';
-import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodeForVerdict, exitCodeHelp } from '../exit-codes.js';
+import { addOutputOptions, type OutputFlags, writeOutputs } from '../outputs.js';
 
-interface CompareFlags {
-  json?: boolean;
-  markdown?: string;
-  html?: string;
+interface CompareFlags extends OutputFlags {
   postProcessing?: boolean;
+  exclude: string[];
 }
 
-/** Exit code for a verdict: 0 identical, 1 equivalent, 2 different. */
-export function exitCodeForVerdict(c: Comparison): number {
-  return c.verdict === 'identical'
-    ? ExitCode.ok
-    : c.verdict === 'equivalent'
-      ? ExitCode.equivalent
-      : ExitCode.different;
-}
-
-async function writeReport(path: string, content: string): Promise<void> {
-  try {
-    await writeFileAtomic(path, content);
-  } catch (err) {
-    throw new RebuildError(
-      'input',
-      `cannot write report: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      {
-        subject: path,
-        fix: 'choose a writable path for the report',
-        cause: err,
-      },
-    );
-  }
-}
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('compare')
     .description(
-      'compare two files (a = published, b = rebuilt) and explain every difference: exit 0 identical, 1 equivalent, 2 different, 3 bad input',
+      'Compare two files (a = published, b = rebuilt) and explain every difference: exit 0 identical, 1 equivalent, 2 different, 3 bad input',
     )
     .argument('<a>', 'the published file')
-    .argument('<b>', 'the rebuilt file')
-    .option('--json', 'print the comparison as one JSON document on stdout')
-    .option('--markdown <file>', 'also write a Markdown report')
-    .option('--html <file>', 'also write a self-contained HTML report')
+    .argument('<b>', 'the rebuilt file');
+  addOutputOptions(cmd, 'the comparison')
+    .option(
+      '--exclude <glob>',
+      'leave regions (sections, headers) whose name matches GLOB out of the report (repeatable; the verdict still counts them)',
+      collect,
+      [],
+    )
     .option('--no-post-processing', "skip simulating pkgforge's objcopy+strip")
+    .addHelpText('after', exitCodeHelp())
     .action(
       action(async (a: string, b: string, flags: CompareFlags) => {
         const c = await compare(resolve(a), resolve(b), { postProcessing: flags.postProcessing !== false });
-        if (flags.markdown) await writeReport(flags.markdown, renderMarkdown(c));
-        if (flags.html) await writeReport(flags.html, renderHtml(c));
-        if (flags.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
-        else {
-          process.stdout.write(
-            renderText(c, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }),
-          );
-        }
-        return exitCodeForVerdict(c);
+        const ropts = {
+          maxDiffLines: flags.maxDiffLines,
+          maxReportSize: flags.maxReportSize,
+          exclude: flags.exclude,
+        };
+        await writeOutputs(
+          flags,
+          {
+            text: (t) => renderText(c, { ...t, ...ropts }),
+            json: () => `${JSON.stringify(c, null, 2)}\n`,
+            markdown: () => renderMarkdown(c, ropts),
+            html: () => renderHtml(c, ropts),
+          },
+          [a, b],
+        );
+        return exitCodeForVerdict(c.verdict);
       }),
     );
 }

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
-import { verifyExitCode } from '../../verify/exit.js';
 import { replayVerification } from '../../verify/replay.js';
 import { renderVerifyText } from '../../verify/report.js';
 import { action } from '../action.js';
-import { VERIFY_EXIT_HELP } from './verify.js';
+import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
+import { terminal } from '../terminal.js';
 
 interface ReplayFlags {
   out?: string;
@@ -28,7 +28,7 @@ export function register(program: Command): void {
       'after',
       '\nThe artifact is fetched by its recorded manifest digest; a recipe whose digest differs is refused\n' +
         '(exit 6); the recorded builder image is used again when the engine still has it, otherwise\n' +
-        `the change is reported. Exits with the replayed verdict's code.${VERIFY_EXIT_HELP}`,
+        `the change is reported. Exits with the replayed verdict's code.\n${exitCodeHelp()}`,
     )
     .action(
       action(async (resultPath: string, flags: ReplayFlags) => {
@@ -43,7 +43,9 @@ export function register(program: Command): void {
           const { after, before, same, changes } = outcome;
           if (flags.json) process.stdout.write(`${JSON.stringify(after, null, 2)}\n`);
           else {
-            process.stdout.write(renderVerifyText(after, { color: process.stdout.isTTY }));
+            process.stdout.write(
+              renderVerifyText(after, { color: terminal().color, width: terminal().columns }),
+            );
             process.stdout.write(
               same
                 ? `\nsame verdict: ${after.verdict} (recorded ${before.startedAt})\n`

@@ -2,19 +2,13 @@ import { type Command, Option } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch } from '../../engine/types.js';
 import { isRebuildError, RebuildError } from '../../util/errors.js';
-import { verifyExitCode } from '../../verify/exit.js';
-import { renderVerifyText } from '../../verify/report.js';
+import { renderVerifyHtml, renderVerifyMarkdown, renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
+import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
-
-export const VERIFY_EXIT_HELP =
-  '\nExit codes: 0 reproducible, 1 equivalent (differs only in explained, benign ways),\n' +
-  '2 different, 3 bad input (unknown or ambiguous package, bad option), 4 build failed,\n' +
-  '5 environment (engine, emulator or builder image missing), 6 upstream integrity\n' +
-  '(the published file fails its own published checksums), 7 network (download failed\n' +
-  'after retries), 130 interrupted.';
 
 /** Levenshtein distance, for "did you mean" on command typos. */
 export function editDistance(a: string, b: string): number {
@@ -41,10 +35,9 @@ export function commandSuggestion(word: string, commands: string[]): string | un
   return best?.c;
 }
 
-interface VerifyFlags extends UpstreamFlags, ContainerFlags {
+interface VerifyFlags extends UpstreamFlags, ContainerFlags, OutputFlags {
   arch: Arch;
   out?: string;
-  json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
@@ -69,15 +62,15 @@ export function register(program: Command): void {
         .default(hostArch()),
     )
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
-    .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the build work directory (for debugging)');
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
+  addOutputOptions(cmd, 'the verification (JSON: result.json)');
   cmd.addHelpText(
     'after',
-    `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.${VERIFY_EXIT_HELP}`,
+    `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.\n${exitCodeHelp()}`,
   );
   cmd.action(
     action(async (query: string, flags: VerifyFlags, command: Command) => {
@@ -114,7 +107,7 @@ export function register(program: Command): void {
             keepWork: flags.keepWork,
             signal: controller.signal,
           },
-          createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
+          createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
         ).catch((err: unknown) => {
           // A package that is not found and looks like a command typo: say so.
           const guess = commandSuggestion(query, commands());
@@ -126,8 +119,12 @@ export function register(program: Command): void {
           }
           throw err;
         });
-        if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else process.stdout.write(renderVerifyText(result, { color: process.stdout.isTTY }));
+        await writeOutputs(flags, {
+          text: (t) => renderVerifyText(result, t),
+          json: () => `${JSON.stringify(result, null, 2)}\n`,
+          markdown: () => renderVerifyMarkdown(result),
+          html: () => renderVerifyHtml(result),
+        });
         return verifyExitCode(result);
       } finally {
         unregister();
