@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { REBUILD_VERSION } from '../util/version.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, exitCodeHelp } from './exit-codes.js';
 
 /** Each command lives in src/cli/commands/<name>.ts and registers itself. */
 type Registrar = (program: Command) => void;
@@ -30,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .version(REBUILD_VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', exitCodeHelp())
     .exitOverride();
   for (const register of await registrars()) register(program);
   try {

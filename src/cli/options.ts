@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Arch, type ContainerLimits, parseArch } from '../engine/types.js';
+import { type Arch, type ContainerLimits, hostArch, parseArch } from '../engine/types.js';
 
 /**
  * Option parsers shared by the commands that build (build, verify, audit):
@@ -9,6 +9,13 @@ export function parseArchOption(value: string): Arch {
   const arch = parseArch(value);
   if (!arch) throw new InvalidArgumentError('must be x86_64 or aarch64 (amd64/arm64 accepted)');
   return arch;
+}
+
+/** `--arch`, the same wording and default (this machine) for every command that takes one arch. */
+export function archOption(): Option {
+  return new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
+    .argParser(parseArchOption)
+    .default(hostArch(), `this machine, ${hostArch()}`);
 }
 
 export function positiveNumber(value: string): number {
@@ -44,9 +51,9 @@ export function addContainerOptions(cmd: Command): Command {
         .choices(['none', 'host'])
         .default('none'),
     )
-    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positiveNumber)
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber)
-    .option('--pids <n>', 'process limit per container (default 4096)', positiveNumber)
+    .option('--timeout <minutes>', 'wall-time limit of each build (default: 60)', positiveNumber)
+    .option('--memory <GiB>', 'memory limit per container (default: 4)', positiveNumber)
+    .option('--pids <n>', 'process limit per container (default: 4096)', positiveNumber)
     .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectImageMap);
 }
 

@@ -1,14 +1,14 @@
 import { relative } from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { buildRecipe } from '../../build/build.js';
 import type { BuildResult } from '../../build/result.js';
 import { onInterrupt } from '../../engine/cleanup.js';
-import { type Arch, hostArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
 import type { BuildSummaryView } from '../../report/build-view.js';
 import { renderBuildHtml, renderBuildMarkdown, renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
 import { buildExitCode, exitCodeHelp } from '../exit-codes.js';
-import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { addContainerOptions, archOption, type ContainerFlags, limitsFromFlags } from '../options.js';
 import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
 
 interface BuildFlags extends ContainerFlags, OutputFlags {
@@ -35,6 +35,7 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
     arch: r.arch,
     outDir: rel(r.outDir),
     status: r.status,
+    ...(r.verdict ? { verdict: r.verdict } : {}),
     outputs: r.outputs.map((o) => ({
       name: o.name,
       size: o.size,
@@ -80,11 +81,7 @@ export function register(program: Command): void {
     .command('build')
     .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
     .argument('<recipe>', 'path to an SBUILD recipe')
-    .addOption(
-      new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
-        .argParser(parseArchOption)
-        .default(hostArch()),
-    )
+    .addOption(archOption())
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--pkgver <version>', 'pin PKGVER/PKG_VER instead of running x_exec.pkgver')
     .option('--source-commit <sha>', 'check out this commit after every `git clone` the recipe runs');

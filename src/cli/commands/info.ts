@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Arch, hostArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
 import { resolvePackage } from '../../upstream/metadata.js';
 import { OciClient, TITLE } from '../../upstream/oci.js';
 import { findMainLayer } from '../../upstream/published.js';
@@ -11,7 +11,7 @@ import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../up
 import { archOption, table } from './search.js';
 
 interface InfoFlags extends UpstreamFlags {
-  arch?: Arch;
+  arch: Arch;
   json?: boolean;
   registry?: boolean;
 }
@@ -127,7 +127,7 @@ export function register(program: Command): void {
   addUpstreamOptions(cmd);
   cmd.action(
     action(async (query: string, flags: InfoFlags) => {
-      const arch = flags.arch ?? hostArch();
+      const arch = flags.arch;
       const { metadata, registry } = upstreamFromFlags(flags);
       const record = await resolvePackage(query, arch, metadata);
       let artifact: ArtifactView | null = null;

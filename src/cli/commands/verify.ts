@@ -1,12 +1,12 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
-import { type Arch, hostArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
 import { isRebuildError, RebuildError } from '../../util/errors.js';
 import { renderVerifyHtml, renderVerifyMarkdown, renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
-import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { addContainerOptions, archOption, type ContainerFlags, limitsFromFlags } from '../options.js';
 import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
@@ -56,11 +56,7 @@ export function register(program: Command): void {
       'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache/#pkgcache when several match',
     )
     .allowExcessArguments(true)
-    .addOption(
-      new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
-        .argParser(parseArchOption)
-        .default(hostArch()),
-    )
+    .addOption(archOption())
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
