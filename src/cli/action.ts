@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { onForcedStop } from '../engine/cleanup.js';
 import { isRebuildError, messageOf, type RebuildError } from '../util/errors.js';
+import { requireValidConfig } from './config.js';
 import { ExitCode, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
 import { jsonOnStdout } from './outputs.js';
 import { stderrColors, wrapForStderr } from './terminal.js';
@@ -10,6 +11,14 @@ onForcedStop((signal) => process.exit(exitCodeForSignal(signal)));
 
 /** The fix for a bug in rebuild: how to report it. */
 const INTERNAL_FIX = 'run again with REBUILD_DEBUG=1 for the stack trace and report it as a bug in rebuild';
+
+/** A fix for an error that came without one. */
+function fallbackFix(err: RebuildError): string {
+  if (/ENOENT|no such file/i.test(err.message)) return 'check the path: the file does not exist';
+  if (/EACCES|EPERM|permission/i.test(err.message)) return 'check the permissions of the file';
+  if (/cannot read|unreadable/i.test(err.message)) return 'check that the file exists and is readable';
+  return 'see `rebuild <command> --help` for what the command needs';
+}
 
 /** What `--json` prints on stdout when the command fails: scripts parse one JSON object either way. */
 export interface JsonError {
@@ -23,7 +32,7 @@ export function jsonError(err: unknown): JsonError {
         category: err.category,
         message: err.message,
         ...(err.subject ? { subject: err.subject } : {}),
-        fix: err.fix ?? 'see the message above',
+        fix: err.fix ?? fallbackFix(err),
         exitCode: exitCodeFor(err.category),
       },
     };
@@ -38,7 +47,7 @@ export function errorLines(err: RebuildError | Error | unknown): string {
   const c = stderrColors();
   if (isRebuildError(err)) {
     const head = err.subject ? `${err.subject}: ${err.message}` : err.message;
-    const fix = err.fix ?? 'see `rebuild <command> --help` for what the command needs';
+    const fix = err.fix ?? fallbackFix(err);
     return wrapForStderr(`${c.red('rebuild:')} ${head}\n  ${c.bold('fix:')} ${fix}`, 4);
   }
   return wrapForStderr(
@@ -63,6 +72,7 @@ export function action<A extends unknown[]>(
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
+      requireValidConfig();
       process.exitCode = await fn(...args);
     } catch (err) {
       process.stderr.write(`${errorLines(err)}\n`);

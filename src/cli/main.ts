@@ -18,6 +18,9 @@ async function registrars(): Promise<Registrar[]> {
     import('./commands/replay.js'),
     import('./commands/audit.js'),
     import('./commands/history.js'),
+    import('./commands/inspect.js'),
+    import('./commands/log.js'),
+    import('./commands/config.js'),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }
@@ -29,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
       'Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs',
     )
     .version(REBUILD_VERSION)
+    .option('--config <file>', 'read defaults from this YAML file (see `rebuild config`)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', exitCodeHelp())
     .exitOverride();

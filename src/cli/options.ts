@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Arch, type ContainerLimits, hostArch, parseArch } from '../engine/types.js';
+import { configArch, configValues } from './config.js';
 
 /**
  * Option parsers shared by the commands that build (build, verify, audit):
@@ -15,7 +16,10 @@ export function parseArchOption(value: string): Arch {
 export function archOption(): Option {
   return new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
     .argParser(parseArchOption)
-    .default(hostArch(), `this machine, ${hostArch()}`);
+    .default(
+      configArch() ?? hostArch(),
+      configArch() ? `${configArch()}, from the config file` : `this machine, ${hostArch()}`,
+    );
 }
 
 export function positiveNumber(value: string): number {
@@ -54,7 +58,16 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--timeout <minutes>', 'wall-time limit of each build (default: 60)', positiveNumber)
     .option('--memory <GiB>', 'memory limit per container (default: 4)', positiveNumber)
     .option('--pids <n>', 'process limit per container (default: 4096)', positiveNumber)
-    .option('--image-map <name=image>', 'use a local image for a builder name (repeatable)', collectImageMap);
+    .addOption(imageMapOption());
+}
+
+function imageMapOption(): Option {
+  const o = new Option(
+    '--image-map <name=image>',
+    'use a local image for a builder name (repeatable)',
+  ).argParser(collectImageMap);
+  const fromConfig = configValues().image_map;
+  return fromConfig ? o.default(fromConfig, 'image_map from the config file') : o;
 }
 
 /** The limits the flags ask for (the engine's defaults fill in the rest). */

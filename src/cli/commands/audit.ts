@@ -8,6 +8,7 @@ import { type Arch, hostArch, parseArch } from '../../engine/types.js';
 import type { RepoName } from '../../upstream/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
+import { configValues } from '../config.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, positiveNumber } from '../options.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
@@ -74,8 +75,8 @@ export function register(program: Command): void {
     .option('--name <glob>', 'index mode: only names (pkg, pkg_name or pkg_id) matching this glob')
     .option('--limit <n>', 'index mode: at most this many packages per arch', count('--limit', 1))
     .option('--arch <arches>', `arches to audit, comma-separated (default ${hostArch()})`, list)
-    .option('--jobs <n>', 'packages verified at once', count('--jobs', 1), 1)
-    .option('--db <path>', 'audit database', defaultDbPath())
+    .option('--jobs <n>', 'packages verified at once', count('--jobs', 1), configValues().jobs ?? 1)
+    .option('--db <path>', 'audit database', configValues().state_db ?? defaultDbPath())
     .option('--out <dir>', 'reports and per-package results (one audit-<id>/ per audit)', defaultReportsDir())
     .option('--recheck', 'verify again what is already verified with the same inputs')
     .option('--retry-failed', 'verify again packages whose last verdict (same inputs) was a build failure')

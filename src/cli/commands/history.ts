@@ -6,6 +6,7 @@ import { AuditStore } from '../../audit/store.js';
 import { parseArch } from '../../engine/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
+import { configValues } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
 
 export function register(program: Command): void {
@@ -14,7 +15,7 @@ export function register(program: Command): void {
     .description("a package's verdicts over time, from the audit database")
     .argument('<pkg>', 'pkg, pkg_id or unit (repo/pkg_id/pkg@arch); qualify a name with #bincache/#pkgcache')
     .option('--arch <arch>', 'only this arch')
-    .option('--db <path>', 'audit database', defaultDbPath())
+    .option('--db <path>', 'audit database', configValues().state_db ?? defaultDbPath())
     .option('--json', 'print the entries as JSON')
     .addHelpText(
       'after',
