@@ -17,7 +17,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('compare')
     .description(
-      'Compare two files (a = published, b = rebuilt) and explain every difference: exit 0 identical, 1 equivalent, 2 different, 3 bad input',
+      'compare two files (a = published, b = rebuilt) and explain every difference: exit 0 identical, 1 equivalent, 2 different, 3 bad input',
     )
     .argument('<a>', 'the published file')
     .argument('<b>', 'the rebuilt file');

@@ -8,7 +8,7 @@ import { ExitCode } from '../exit-codes.js';
 export function register(program: Command): void {
   program
     .command('config')
-    .description('Show the config file in use and the values it sets (validated)')
+    .description('show the config file in use and the values it sets (validated)')
     .option('--json', 'print one JSON document')
     .addHelpText(
       'after',

@@ -15,7 +15,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('inspect')
     .description(
-      'Print the recipe of record of a published package (the SBUILD it was built from), with its digest',
+      'print the recipe of record of a published package (the SBUILD it was built from), with its digest',
     )
     .argument('<pkg>', 'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache, #pkgcache or #<pkg_id>')
     .addOption(archOption())

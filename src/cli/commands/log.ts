@@ -63,7 +63,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('log')
     .description(
-      "Print a published package's build log; with --diff, compare it with the rebuild's, noise folded",
+      "print a published package's build log; with --diff, compare it with the rebuild's, noise folded",
     )
     .argument('<pkg>', 'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache, #pkgcache or #<pkg_id>')
     .addOption(archOption())
