@@ -22,7 +22,15 @@ export function byteMapFiles(c: Comparison, sideA: string, sideB: string): ByteM
     const headerRange = layout.find((l) => l.name === 'ELF header');
     const marks: MapRegion[] = [];
     differencesOf(c).forEach((d, i) => {
-      const r = d[side] ?? (d.region === 'header' ? headerRange : undefined);
+      const whole = d[side] ?? (d.region === 'header' ? headerRange : undefined);
+      // Where the bytes differ, when known: from the first differing byte (not the whole section).
+      const r =
+        whole && d[side] && d.firstDifference !== undefined && d.differingBytes !== undefined
+          ? {
+              offset: whole.offset + d.firstDifference,
+              size: Math.max(1, Math.min(whole.size - d.firstDifference, d.differingBytes)),
+            }
+          : whole;
       if (r)
         marks.push({
           name: d.region,
@@ -126,7 +134,15 @@ export function byteMapSvg(files: ByteMapFile[]): string {
       (p, q) => (PRIORITY[p.kind ?? 'explained'] ?? 0) - (PRIORITY[q.kind ?? 'explained'] ?? 0),
     )) {
       const kind = m.kind ?? 'explained';
-      const rect = `<rect x="${x(m.offset).toFixed(1)}" y="${laneY(2)}" width="${w(m.offset, m.size).toFixed(1)}" height="${LANE - 3}" fill="url(#p-${kind})" class="bm-mark bm-${kind}-mark" data-kind="${kind}"/>`;
+      // A few bytes in a large file still get a mark one can see (and click): at least 8 units wide,
+      // solid when too narrow for its pattern; the legend and the title still say what it is.
+      const mw = w(m.offset, m.size);
+      const narrow = mw < 8;
+      const mx = narrow ? Math.max(0, Math.min(W - 8, x(m.offset) - (8 - mw) / 2)) : x(m.offset);
+      const fill = narrow
+        ? `class="bm-mark bm-${kind} bm-${kind}-mark"`
+        : `fill="url(#p-${kind})" class="bm-mark bm-${kind}-mark"`;
+      const rect = `<rect x="${mx.toFixed(1)}" y="${laneY(2)}" width="${(narrow ? 8 : mw).toFixed(1)}" height="${LANE - 3}" ${fill} data-kind="${kind}"/>`;
       const title = `<title>${escapeHtml(m.name)} (${kind}): ${m.size.toLocaleString('en-US')} bytes at 0x${m.offset.toString(16)}</title>`;
       parts.push(m.anchor ? `<a href="#${m.anchor}">${title}${rect}</a>` : `<g>${title}${rect}</g>`);
     }
