@@ -6,6 +6,7 @@ import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
+import { failureHint } from '../report/failure-hints.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
@@ -191,7 +192,12 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         logTail: [...tail],
         fix: main.outcome.timedOut
           ? 'raise the limit with --timeout <minutes>'
-          : 'read build.log in the output directory',
+          : (failureHint({
+              exitCode: main.outcome.exitCode,
+              logTail: tail,
+              network: ctx.network,
+              memoryBytes: limits.memoryBytes,
+            }) ?? 'read build.log in the output directory'),
       };
       await finish();
       return result;
