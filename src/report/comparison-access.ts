@@ -54,3 +54,12 @@ export function explanationItems(e: Explanation): string[] {
   }
   return [e.detail];
 }
+
+/**
+ * A path as it is once the work is published: output is written into
+ * `.<name>.partial-<hex>` and renamed to `<name>`, so a report made inside
+ * the staging directory names the final place, not one that no longer exists.
+ */
+export function displayPath(p: string): string {
+  return p.replace(/(^|\/)\.([^/]+?)\.partial-[0-9a-f]+(?=\/|$)/g, '$1$2');
+}

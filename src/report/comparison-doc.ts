@@ -17,7 +17,7 @@ import type {
   Hardening,
 } from '../forensics/types.js';
 import { byteMapFiles, differenceAnchor } from './byte-map.js';
-import { differenceValues, explanationItems, groupedRegions } from './comparison-access.js';
+import { differenceValues, displayPath, explanationItems, groupedRegions } from './comparison-access.js';
 import { type Block, code, type Doc, type Rich, type Row, type Tone, tone, type WordPart } from './doc.js';
 import { bytes, dec, duration, hex, hexDec, sizeHexDec } from './format.js';
 import { hexRowsOf } from './hex-view.js';
@@ -115,7 +115,7 @@ function fileRows(a: FileFacts, b: FileFacts): Row[] {
       ...(differs ? { mark: markTone ?? 'warn' } : {}),
     });
   };
-  add('path', a.path, b.path, true, 'dim');
+  add('path', displayPath(a.path), displayPath(b.path), true, 'dim');
   add('size', sizeHexDec(a.size), sizeHexDec(b.size), false);
   add('sha256', a.sha256, b.sha256);
   add('blake3', a.blake3, b.blake3);

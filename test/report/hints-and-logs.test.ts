@@ -62,3 +62,26 @@ describe('config file', () => {
     expect(() => parseConfig('arch: [\n', 'c.yaml')).toThrow(/not valid YAML/);
   });
 });
+
+describe('times, strips and paths for people', () => {
+  it('local time with the zone, and relative', async () => {
+    const { localTime } = await import('../../src/report/format.js');
+    const now = new Date('2026-12-01T06:00:00Z');
+    expect(localTime('2026-12-01T04:00:00Z', now, 'Europe/Berlin')).toBe('2026-12-01 05:00 GMT+1 (2 h ago)');
+    expect(localTime('2026-11-28T06:00:00Z', now, 'UTC')).toBe('2026-11-28 06:00 UTC (3 days ago)');
+  });
+
+  it('a verdict strip reads without colour; staging paths are shown as published', async () => {
+    const { verdictStripSvg, verdictStripText } = await import('../../src/report/strip.js');
+    const nights = ['reproducible', 'reproducible', 'different'].map((verdict, i) => ({
+      at: `2026-11-2${i}`,
+      verdict,
+    }));
+    expect(verdictStripText(nights)).toBe('RRD');
+    expect(verdictStripSvg(nights)).toContain('aria-label="verdicts over the last 3 nights: RRD"');
+    const { displayPath } = await import('../../src/report/comparison-access.js');
+    expect(displayPath('/w/rebuild-out/x/.aarch64.partial-1a2b3c4d/build/x')).toBe(
+      '/w/rebuild-out/x/aarch64/build/x',
+    );
+  });
+});
