@@ -16,10 +16,11 @@ PACKAGES=(
   b3sum file ca-certificates
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
-# the loopback OCI registry) and for benchmarks (diffoscope), chosen by flag.
+# the loopback OCI registry, rustc for the forensic toolchain cases) and for
+# benchmarks (diffoscope), chosen by flag.
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) PACKAGES+=(chromium docker-registry) ;;
+    --with-test-tools) PACKAGES+=(chromium docker-registry rustc) ;;
     --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac

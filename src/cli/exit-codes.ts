@@ -29,6 +29,10 @@ export const ExitCode = {
   network: 7,
   /** the audit database cannot be used */
   state: 8,
+  /** `rebuild attest verify`: the signature does not verify with the key (an edited statement, another key) */
+  attestationInvalid: 9,
+  /** `rebuild attest verify`: validly signed, but about another file, or the bundle's result.json was edited */
+  attestationMismatch: 12,
   /** `rebuild audit`: something got worse (a regression, a new `different`, an upstream integrity failure) */
   auditRegressed: 10,
   /** `rebuild audit`: nothing regressed, but a package newly fails to build or could not be verified */
@@ -93,6 +97,14 @@ export const EXIT_CODES: Record<ExitCodeName, ExitCodeRow> = {
   },
   network: { code: 7, meaning: 'network: a download failed after retries', rebuilderd: 'FAIL' },
   state: { code: 8, meaning: 'the audit database cannot be used' },
+  attestationInvalid: {
+    code: 9,
+    meaning: 'attest verify: the signature does not verify with the key (edited statement, another key)',
+  },
+  attestationMismatch: {
+    code: 12,
+    meaning: "attest verify: validly signed, but about another file, or the bundle's result.json was edited",
+  },
   auditRegressed: {
     code: 10,
     meaning: 'audit: something got worse (regression, new different, upstream integrity failure)',

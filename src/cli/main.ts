@@ -21,6 +21,9 @@ async function registrars(): Promise<Registrar[]> {
     import('./commands/inspect.js'),
     import('./commands/log.js'),
     import('./commands/config.js'),
+    import('./commands/evidence.js'),
+    import('./commands/attest.js'),
+    import('./commands/keygen.js'),
   ]);
   return modules.map((m: { register: Registrar }) => m.register);
 }

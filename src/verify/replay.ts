@@ -14,9 +14,16 @@ import type { UpstreamApi } from './upstream.js';
 import { readVerifyResult, verifyRecord } from './verify.js';
 
 export interface ReplayOptions {
+  /** The result.json (or, with `before`, what it was read from: an evidence bundle). */
   resultPath: string;
+  /** The recorded result, when it was read from somewhere else than resultPath as JSON. */
+  before?: VerifyResult;
   /** Default: `<dir of result.json>.replay`. */
   outDir?: string;
+  /** Use the engine's default limits instead of the recorded ones (a bundle's are its sender's). */
+  defaultLimits?: boolean;
+  /** Override the recorded network mode (a bundle from someone else never chooses `host`). */
+  network?: 'none' | 'host';
   /** Override the recorded registry mirrors (the registry may have moved). */
   registry?: VerifyResult['inputs']['registry'];
   signal?: AbortSignal;
@@ -50,13 +57,20 @@ export function replayChanges(before: VerifyResult, after: VerifyResult): string
   return out;
 }
 
+/** `<dir of result.json>.replay`, or `<bundle without .tar.gz>.replay` beside a bundle. */
+function defaultReplayDir(resultPath: string, fromBundle: boolean): string {
+  return fromBundle
+    ? `${resultPath.replace(/\.tar\.gz$|\.tgz$/, '')}.replay`
+    : `${dirname(resultPath)}.replay`;
+}
+
 export async function replayVerification(
   opts: ReplayOptions,
   reporter: BuildReporter,
   upstream?: UpstreamApi,
 ): Promise<ReplayOutcome> {
   const resultPath = resolve(opts.resultPath);
-  const before = await readVerifyResult(resultPath);
+  const before = opts.before ?? (await readVerifyResult(resultPath));
   const inputs = before.inputs;
   const record = inputs.packageRecord;
   if (!record) {
@@ -87,9 +101,9 @@ export async function replayVerification(
       arch: inputs.arch,
       metadata: inputs.metadata,
       registry: opts.registry ?? inputs.registry,
-      outDir: opts.outDir ?? `${dirname(resultPath)}.replay`,
-      network: inputs.network,
-      limits: before.build?.inputs.limits,
+      outDir: opts.outDir ?? defaultReplayDir(resultPath, Boolean(opts.before)),
+      network: opts.network ?? inputs.network,
+      limits: opts.defaultLimits ? undefined : before.build?.inputs.limits,
       signal: opts.signal,
     },
     reporter,

@@ -4,6 +4,7 @@
  */
 import type { BuildResult } from '../build/result.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
+import type { ProvenanceFinding, ProvenanceOptions } from '../evidence/provenance.js';
 import type { Difference, Explanation } from '../forensics/types.js';
 import type { MetadataSource, PackageRecord, RegistryOptions } from '../upstream/types.js';
 import type { ErrorCategory } from '../util/errors.js';
@@ -36,6 +37,8 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Keep the build's work directory (debugging). */
   keepWork?: boolean;
+  /** Ask GitHub for pkgforge's build-provenance attestation of the published digest. */
+  provenance?: ProvenanceOptions;
 }
 
 /** Every input needed to run the same rebuild again (`rebuild replay result.json`). */
@@ -92,6 +95,8 @@ export interface VerifyResult {
   outDir: string;
   reports: { json: string; markdown?: string; html?: string };
   error?: { message: string; fix?: string; category?: ErrorCategory; subject?: string };
+  /** pkgforge's own build-provenance attestation for the published digest (when asked). */
+  provenance?: ProvenanceFinding;
   /** `rebuild replay`: the result this one re-ran, and whether the verdict stayed the same. */
   replayOf?: { result: string; verdict: VerifyVerdict; same: boolean; changes: string[] };
   startedAt: string;

@@ -20,6 +20,7 @@ import { detectEmulator, type EmulatorInfo } from '../engine/emulator.js';
 import type { Comparison } from '../forensics/types.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
+import { verdictSentence } from '../report/index.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
@@ -249,6 +250,13 @@ async function run(
       bsumOk: check.bsumOk,
     };
     await checksumFileNote(artifact, mainName, check.blake3, check.sha256, note);
+    if (opts.provenance) {
+      const { checkPkgforgeProvenance } = await import('../evidence/provenance.js');
+      result.provenance = await reporter.step("Asking for pkgforge's build provenance", () =>
+        checkPkgforgeProvenance(record.repo, check.sha256, { ...opts.provenance, signal: opts.signal }),
+      );
+      note(`pkgforge build provenance: ${result.provenance.status} — ${result.provenance.detail}`);
+    }
     if (!check.shasumOk || !check.bsumOk) {
       const bad = [
         check.shasumOk ? '' : `SHA-256 ${check.sha256} ≠ shasum ${record.shasum}`,
@@ -301,8 +309,10 @@ async function run(
       join(expectDir, 'CHECKSUM'),
       `BLAKE3: ${record.bsum} ./${mainProgram}\nSHA256: ${record.shasum} ./${mainProgram}\n`,
     );
+    const comparisons = new Map<string, Comparison>();
     const build = await buildRecipe(
       {
+        onComparison: (name, c) => comparisons.set(name, c),
         recipePath: join(pubDir, 'SBUILD'),
         arch: opts.arch,
         outDir: join(staging, 'build'),
@@ -323,7 +333,7 @@ async function run(
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
-    return await judge(result, build, mainProgram, join(outDir, 'build'), join(staging, 'build'), who);
+    return judge(result, build, mainProgram, comparisons.get(mainProgram), join(outDir, 'build'), who);
   } catch (err) {
     if (
       !isRebuildError(err) ||
@@ -511,14 +521,14 @@ function fixBuildPaths(
   }
 }
 
-async function judge(
+function judge(
   result: VerifyResult,
   build: BuildResult,
   mainProgram: string,
+  comparison: Comparison | undefined,
   buildOut: string,
-  buildStaged: string,
   who: string,
-): Promise<VerifyResult> {
+): VerifyResult {
   if (build.failure || build.status === 'failed') {
     result.verdict = 'build-failed';
     result.summary = `${who}: the rebuild failed: ${build.failure?.message ?? 'unknown failure'}`;
@@ -536,11 +546,6 @@ async function judge(
     result.summary = `${who}: the rebuilt ${out.name} has the published bytes (sha256 ${out.sha256.slice(0, 16)}…)`;
     return result;
   }
-  let comparison: Comparison | undefined;
-  if (out.comparison) {
-    const path = join(buildStaged, out.comparison.reports.json);
-    comparison = JSON.parse(await readFile(path, 'utf8')) as Comparison;
-  }
   if (!comparison) {
     result.verdict = 'different';
     result.summary = `${who}: the rebuilt ${out.name} does not match and could not be compared (see ${buildOut}/build.log)`;
@@ -555,11 +560,10 @@ async function judge(
         ? 'reproducible'
         : 'different';
   result.verdict = v;
-  const sentence = out.comparison?.summary.replace(/^[A-Z]+ — /, '') ?? '';
   result.summary =
     v === 'equivalent'
-      ? `${who}: the rebuilt ${out.name} ${sentence.replace(/^differs/, 'differs from the published file')}`
-      : `${who}: ${sentence}`;
+      ? `${who}: the rebuilt ${out.name} ${verdictSentence(comparison, 'differs from the published file')}`
+      : `${who}: ${verdictSentence(comparison)}`;
   return result;
 }
 
@@ -582,18 +586,23 @@ export async function readVerifyResult(path: string): Promise<VerifyResult> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new RebuildError('input', `cannot read the result (${err.code})`, { subject: path });
   });
+  return parseVerifyResult(text, path);
+}
+
+/** A result.json's text as a verification result, checked (pure). */
+export function parseVerifyResult(text: string, subject: string): VerifyResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new RebuildError('input', 'is not JSON', { subject: path });
+    throw new RebuildError('input', 'is not JSON', { subject });
   }
   const v = value as Partial<VerifyResult>;
   if (v?.schema !== 'rebuild.verify/1' || !v.inputs || !v.inputs.record) {
     throw new RebuildError(
       'input',
       `is not a verification result (schema ${JSON.stringify(v?.schema ?? null)}, want "rebuild.verify/1")`,
-      { subject: path, fix: 'pass the result.json that `rebuild <pkg>` wrote' },
+      { subject, fix: 'pass the result.json that `rebuild <pkg>` wrote' },
     );
   }
   return v as VerifyResult;

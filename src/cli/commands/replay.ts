@@ -1,12 +1,25 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
+import { isBundleFile, readBundle } from '../../evidence/bundle.js';
 import { replayVerification } from '../../verify/replay.js';
 import { renderVerifyText } from '../../verify/report.js';
+import type { VerifyResult } from '../../verify/types.js';
+import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
 import { terminal } from '../terminal.js';
+import { parseMirror } from '../upstream-options.js';
+
+/** The recorded result inside an evidence bundle, or undefined for a result.json (read by replay itself). */
+async function recordedResult(path: string): Promise<VerifyResult | undefined> {
+  if (!(await isBundleFile(path))) return undefined;
+  const entries = await readBundle(path);
+  return parseVerifyResult(entries.get('result.json')!.toString('utf8'), `${path}:result.json`);
+}
 
 interface ReplayFlags {
+  registryMirror?: string[];
+  network?: 'none' | 'host';
   out?: string;
   json?: boolean;
   verbose?: boolean;
@@ -19,8 +32,19 @@ export function register(program: Command): void {
     .description(
       're-run a recorded verification (result.json) with exactly its inputs and say whether the verdict is the same',
     )
-    .argument('<result.json>', 'a result.json written by `rebuild <pkg>`')
-    .option('--out <dir>', 'output directory (default: <dir of result.json>.replay)')
+    .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)')
+    .option('--out <dir>', 'output directory (default: <dir of result.json>.replay, or <bundle>.replay)')
+    .option(
+      '--registry-mirror <host=url>',
+      "reach registry HOST at URL (repeatable); a bundle's own recorded mirrors are never followed",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .addOption(
+      new Option(
+        '--network <mode>',
+        'network for build containers (default: as recorded; none for a bundle)',
+      ).choices(['none', 'host']),
+    )
     .option('--json', 'print the new result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
@@ -36,8 +60,25 @@ export function register(program: Command): void {
         const unregister = onInterrupt(() => controller.abort());
         try {
           const { createReporter } = await import('../progress.js');
+          const recorded = await recordedResult(resultPath);
+          // Someone else's bundle names registries of its sender's choosing: replay reaches the
+          // real registry (or the mirrors given here), never the ones recorded in the bundle.
+          const mirrors = flags.registryMirror?.length
+            ? { mirrors: Object.fromEntries(flags.registryMirror.map(parseMirror)) }
+            : undefined;
+          // Nor its cache path or network mode: the recorded values are the sender's.
+          const registry = recorded ? (mirrors ?? {}) : mirrors;
+          const network = recorded ? (flags.network ?? 'none') : flags.network;
           const outcome = await replayVerification(
-            { resultPath, outDir: flags.out, signal: controller.signal },
+            {
+              resultPath,
+              before: recorded,
+              outDir: flags.out,
+              registry,
+              network,
+              defaultLimits: Boolean(recorded),
+              signal: controller.signal,
+            },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
           );
           const { after, before, same, changes } = outcome;

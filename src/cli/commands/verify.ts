@@ -41,6 +41,23 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags, OutputFlags {
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
+  attest?: string;
+  provenance?: boolean;
+  provenanceApi?: string;
+}
+
+/**
+ * Whether (and where) to ask for pkgforge's build provenance: always with
+ * --provenance-api, never with --no-provenance, and by default only when
+ * talking to pkgforge itself (no mirror, no local index) so that offline and
+ * loopback runs never reach out to GitHub.
+ */
+function provenanceFrom(flags: VerifyFlags): { apiBase: string; token?: string } | undefined {
+  if (flags.provenance === false) return undefined;
+  const token = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+  if (flags.provenanceApi) return { apiBase: flags.provenanceApi, token };
+  const upstreamIsPkgforge = !flags.metadata && !flags.metadataBase && !(flags.registryMirror ?? []).length;
+  return upstreamIsPkgforge ? { apiBase: 'https://api.github.com', token } : undefined;
 }
 
 export function register(program: Command): void {
@@ -60,7 +77,13 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
-    .option('--keep-work', 'keep the build work directory (for debugging)');
+    .option('--keep-work', 'keep the build work directory (for debugging)')
+    .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)')
+    .option(
+      '--provenance-api <url>',
+      "check pkgforge's GitHub build-provenance attestation through this API (default: api.github.com when not mirrored)",
+    )
+    .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation");
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   addOutputOptions(cmd, 'the verification (JSON: result.json)');
@@ -85,6 +108,10 @@ export function register(program: Command): void {
           },
         );
       }
+      // A bad key fails before anything is fetched or built.
+      const signingKey = flags.attest
+        ? await (await import('../../evidence/keys.js')).loadSigningKey(flags.attest)
+        : undefined;
       const controller = new AbortController();
       const unregister = onInterrupt(() => controller.abort());
       try {
@@ -101,6 +128,7 @@ export function register(program: Command): void {
             limits: limitsFromFlags(flags),
             imageMap: flags.imageMap,
             keepWork: flags.keepWork,
+            provenance: provenanceFrom(flags),
             signal: controller.signal,
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
@@ -115,8 +143,17 @@ export function register(program: Command): void {
           }
           throw err;
         });
+        const attested =
+          signingKey && result.published.sha256
+            ? await (await import('../../evidence/attest.js')).attestResult(result.outDir, signingKey)
+            : undefined;
+        const attestation = attested
+          ? `\n  attestation      ${attested.path} (key ${signingKey?.keyid.slice(0, 16)}…)\n`
+          : signingKey
+            ? '\n  attestation      none: the published file was never fetched, so there is nothing to attest\n'
+            : '';
         await writeOutputs(flags, {
-          text: (t) => renderVerifyText(result, t),
+          text: (t) => renderVerifyText(result, t) + attestation,
           json: () => `${JSON.stringify(result, null, 2)}\n`,
           markdown: () => renderVerifyMarkdown(result),
           html: () => renderVerifyHtml(result),
