@@ -191,13 +191,6 @@ export function verifyExitCode(r: Pick<VerifyResult, 'verdict' | 'error'>): Exit
   }
 }
 
-/** An audit that ran: 10 when something got worse, 11 when something newly fails, else 0. */
-export function auditExitCode(worse: number, newFailures: number): ExitCodeValue {
-  if (worse > 0) return ExitCode.auditRegressed;
-  if (newFailures > 0) return ExitCode.auditNewFailures;
-  return ExitCode.ok;
-}
-
 /** A search or listing: nothing matched is bad input (3), like `history` of an unknown package. */
 export function exitCodeForMatches(count: number): ExitCodeValue {
   return count > 0 ? ExitCode.ok : ExitCode.input;

@@ -90,7 +90,7 @@ export function addContainerOptions(cmd: Command): Command {
     )
     .option(
       '--cpus <n>',
-      'CPUs per container, also what nproc shows inside (default: one per GiB of --memory, at most the host has)',
+      'number of CPUs per container, also what nproc shows inside (default: one per GiB of --memory, at most the host has)',
       boundedNumber(1, HOST_CPUS, 'CPUs (this host has)', true),
     )
     .option(
