@@ -16,11 +16,13 @@ PACKAGES=(
   b3sum file ca-certificates
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
-# the loopback OCI registry, rustc for the forensic toolchain cases) and for
-# benchmarks (diffoscope), chosen by flag.
+# the loopback OCI registry, rustc for the forensic toolchain cases,
+# squashfs-tools/zip/zstd/xz-utils/python3 to make
+# the archives and AppImages the artifact tests compare: rebuild itself unpacks
+# only inside its container) and for benchmarks (diffoscope), chosen by flag.
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) PACKAGES+=(chromium docker-registry rustc) ;;
+    --with-test-tools) PACKAGES+=(chromium docker-registry rustc squashfs-tools zip zstd xz-utils python3) ;;
     --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac

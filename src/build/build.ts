@@ -214,6 +214,8 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       runMainScript(ctx, ws, image, plan.runImage.role, renderScript(recipe), baseEnv(pkgver), onOutput),
     );
     result.inputs.innerImages = main.innerImages;
+    // The inner containers share the build's deadline: whichever timer fires first, the build timed out.
+    if (main.innerTimedOut && main.outcome.exitCode !== 0) main.outcome.timedOut = true;
     if (main.outcome.timedOut || main.outcome.exitCode !== 0 || main.outcome.oomKilled) {
       const message = main.outcome.timedOut
         ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`

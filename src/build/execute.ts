@@ -128,6 +128,8 @@ export interface MainRun {
   outcome: RunOutcome;
   /** Inner containers the kernel killed for exceeding the memory limit. */
   oomKilledInner: string[];
+  /** An inner container hit the build's time limit (which it shares with the host-runner). */
+  innerTimedOut: boolean;
   innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
 }
 
@@ -163,7 +165,7 @@ export async function runMainScript(
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),
     });
-    return { outcome, innerImages: [], oomKilledInner: [] };
+    return { outcome, innerImages: [], oomKilledInner: [], innerTimedOut: false };
   }
   const started = Date.now();
   const executor = new ShimExecutor({
@@ -205,6 +207,7 @@ export async function runMainScript(
     return {
       outcome,
       oomKilledInner: executor.records.filter((r) => r.oomKilled).map((r) => r.name),
+      innerTimedOut: executor.records.some((r) => r.timedOut),
       innerImages: executor.records.map((r) => ({
         name: r.name,
         asWritten: r.image,

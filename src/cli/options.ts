@@ -81,7 +81,7 @@ export function addContainerOptions(cmd: Command): Command {
     .option(
       '--timeout <minutes>',
       'wall-time limit of each build (default: 60)',
-      boundedNumber(1, 7 * 24 * 60, 'minutes'),
+      boundedNumber(0.05, 7 * 24 * 60, 'minutes'),
     )
     .option(
       '--memory <GiB>',

@@ -78,6 +78,7 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
   const cpuset = cpusetFor(limits);
   return {
     Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
+    ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
     NetworkMode: spec.network ?? 'none',
     Privileged: false,
     CapDrop: ['ALL'],

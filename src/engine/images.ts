@@ -36,7 +36,7 @@ import {
 import { type ContextFile, collectDir, contextHash, contextTar } from './build-context.js';
 import { claimTags, ImageState } from './image-state.js';
 import { followJsonStream } from './progress.js';
-import { type Arch, type BuiltImage, type ImageRole, PLATFORM } from './types.js';
+import { type Arch, type BuiltImage, hostArch, type ImageRole, PLATFORM } from './types.js';
 
 export { parseImageName, type ResolvedBuilder, resolveBuilderName } from './image-names.js';
 
@@ -124,7 +124,8 @@ export function inputsHashOf(value: unknown): string {
 
 /** Repository part of local tags: `rebuild/base`, `rebuild/debian-builder`, `rebuild/host-runner`. */
 export function repoFor(role: ImageRole, builder: string): string {
-  return role === 'base' ? 'rebuild/base' : `rebuild/${builder}`;
+  // Other root file system images (the unpacker) get their own repository.
+  return role === 'base' && builder === BASE_BUILDER ? 'rebuild/base' : `rebuild/${builder}`;
 }
 
 /** `rebuild/debian-builder:aarch64-<hash12>`. */
@@ -334,15 +335,50 @@ function since(t0: number): number {
  * suite, variant, dpkg options, arch, mmdebstrap version), or bootstrapped
  * with mmdebstrap and loaded with the right architecture.
  */
-export async function ensureBaseImage(
+export function ensureBaseImage(docker: Docker, arch: Arch, opts: EnsureOptions = {}): Promise<EnsuredImage> {
+  return ensureRootfsImage(
+    docker,
+    arch,
+    { builder: BASE_BUILDER, listFile: 'debian-builder.packages' },
+    opts,
+  );
+}
+
+/** Root file system images made by mmdebstrap: the builders' base, and the archive unpacker. */
+interface RootfsImage {
+  /** `builder` label (and tag repository part for non-base images). */
+  builder: string;
+  /** Package list under dockerfiles/. */
+  listFile: string;
+}
+
+/** `builder` label of the unpack image (tar, xz, zstd, unzip, bsdtar, squashfs-tools; host arch only). */
+export const UNPACK_BUILDER = 'unpack';
+
+/**
+ * The small image archives and AppImages are unpacked in (hostile input is
+ * never unpacked on the host): made like the base image, from
+ * dockerfiles/unpack.packages, for the host's own arch.
+ */
+export function ensureUnpackImage(docker: Docker, opts: EnsureOptions = {}): Promise<EnsuredImage> {
+  return ensureRootfsImage(
+    docker,
+    hostArch(),
+    { builder: UNPACK_BUILDER, listFile: 'unpack.packages' },
+    opts,
+  );
+}
+
+async function ensureRootfsImage(
   docker: Docker,
   arch: Arch,
-  opts: EnsureOptions = {},
+  image: RootfsImage,
+  opts: EnsureOptions,
 ): Promise<EnsuredImage> {
   const t0 = performance.now();
   const say = opts.onProgress;
   const assets = opts.assetsDir ?? defaultAssetsDir();
-  const listPath = join(assets, 'dockerfiles', 'debian-builder.packages');
+  const listPath = join(assets, 'dockerfiles', image.listFile);
   const packages = await readPackageList(listPath);
   const spec = {
     recipe: RECIPE_VERSION,
@@ -353,9 +389,11 @@ export async function ensureBaseImage(
     packages: [...packages].sort(),
     dpkg: BASE_DPKG_OPTIONS,
     args: mmdebstrapArgs(arch, [], '-'),
+    // The base's spec stays as it was (its hash names existing images).
+    ...(image.listFile === 'debian-builder.packages' ? {} : { image: image.builder }),
   };
   const specHash = inputsHashOf(spec);
-  const labelsBase = { [LABELS.role]: 'base', [LABELS.arch]: arch, [LABELS.builder]: BASE_BUILDER };
+  const labelsBase = { [LABELS.role]: 'base', [LABELS.arch]: arch, [LABELS.builder]: image.builder };
   const state = imageState();
 
   let version: string;
@@ -371,11 +409,11 @@ export async function ensureBaseImage(
   const inputsHash = inputsHashOf({ spec, mmdebstrap: version });
   const labels = { ...labelsBase, [LABELS.inputsHash]: inputsHash, [LABELS.specHash]: specHash };
   const tags = [
-    hashTagFor('base', BASE_BUILDER, arch, inputsHash),
-    floatingTagFor('base', BASE_BUILDER, arch),
+    hashTagFor('base', image.builder, arch, inputsHash),
+    floatingTagFor('base', image.builder, arch),
   ];
 
-  const key = { role: 'base' as const, builder: BASE_BUILDER, arch, inputsHash };
+  const key = { role: 'base' as const, builder: image.builder, arch, inputsHash };
   const found = await state.find(docker, key);
   if (found) {
     await claimTags(docker, state, found.id, tags, say);
@@ -390,7 +428,7 @@ export async function ensureBaseImage(
       return { ...again, tag: tags[0]!, reused: true, seconds: since(t0) };
     }
     say?.(
-      `base ${arch}: bootstrapping Debian ${BASE_SUITE} (${packages.length} packages) with mmdebstrap ${version}`,
+      `base ${arch}: bootstrapping Debian ${BASE_SUITE} for ${image.builder} (${packages.length} packages) with mmdebstrap ${version}`,
     );
     const id = await withTempDir(async (dir) => {
       const rootfs = join(dir, 'rootfs.tar');
@@ -414,7 +452,7 @@ export async function ensureBaseImage(
       id,
       arch,
       role: 'base' as const,
-      builder: BASE_BUILDER,
+      builder: image.builder,
       inputsHash,
       created: new Date(info.Created).toISOString(),
     };

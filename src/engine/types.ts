@@ -68,6 +68,8 @@ export interface RunSpec {
   env?: Record<string, string>;
   workdir?: string;
   mounts?: Mount[];
+  /** tmpfs mounts: container path → mount options (e.g. `size=1g`); counted in the memory limit. */
+  tmpfs?: Record<string, string>;
   /** `none` unless the user asked for `host`. */
   network?: 'none' | 'host';
   limits?: Partial<ContainerLimits>;

@@ -145,9 +145,18 @@ describe('malformed input gives a RebuildError naming what is wrong', () => {
       /program header table/,
     ],
   ];
+  // Section headers the loader never reads are set aside, with the reason, rather than refused.
+  const setAside = new Set(['truncated section header table', 'huge e_shnum', 'name table without NUL']);
   for (const [what, mutate, re] of cases) {
     it(what, async () => {
       const buf = mutate(Buffer.from(base.bytes));
+      if (setAside.has(what)) {
+        const elf = await readElf(new BufferSource(buf, '/x/file'));
+        expect(elf.sections).toEqual([]);
+        expect(elf.sectionProblem).toMatch(re);
+        expect(elf.segments.length).toBeGreaterThan(0);
+        return;
+      }
       const err = await readElf(new BufferSource(buf, '/x/file')).then(
         () => undefined,
         (e: unknown) => e,

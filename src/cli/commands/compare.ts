@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { compare } from '../../forensics/compare.js';
-import { renderHtml, renderMarkdown, renderText } from '../../report/index.js';
+import { type ArtifactComparison, compareArtifact } from '../../forensics/artifact.js';
+import { renderArtifactHtml, renderArtifactMarkdown, renderArtifactText } from '../../report/artifact.js';
+import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { exitCodeForVerdict, exitCodeHelp } from '../exit-codes.js';
 import { addOutputOptions, type OutputFlags, writeOutputs } from '../outputs.js';
@@ -9,9 +10,28 @@ import { addOutputOptions, type OutputFlags, writeOutputs } from '../outputs.js'
 interface CompareFlags extends OutputFlags {
   postProcessing?: boolean;
   exclude: string[];
+  appimageRuntime?: string;
+  maxUnpackedBytes?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Plain files keep the file document (rebuild.compare/1); archives print the artifact document. */
+function jsonDocument(c: ArtifactComparison): unknown {
+  const plain = c.file && c.members.length === 0 && c.archive.length === 0 && c.explanations.length === 0;
+  return plain && c.file?.verdict === c.verdict ? c.file : c;
+}
+
+function parseBytes(value: string): number {
+  const m = /^(\d+)([KMG]i?B?)?$/i.exec(value.trim());
+  const unit: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  if (!m?.[1]) {
+    throw new RebuildError('usage', `--max-unpacked-bytes: not a size: "${value}"`, {
+      fix: 'give bytes, or a number with K, M or G (e.g. 4G)',
+    });
+  }
+  return Number(m[1]) * (m[2] ? (unit[m[2][0]?.toLowerCase() ?? ''] ?? 1) : 1);
+}
 
 export function register(program: Command): void {
   const cmd = program
@@ -29,10 +49,20 @@ export function register(program: Command): void {
       [],
     )
     .option('--no-post-processing', "skip simulating pkgforge's objcopy+strip")
+    .option(
+      '--appimage-runtime <file>',
+      "a trusted AppImage runtime: lets appimagetool's runtime in a repacked AppImage be proven against it",
+    )
+    .option('--max-unpacked-bytes <size>', 'refuse archives that unpack to more than this (default: 2G)')
     .addHelpText('after', exitCodeHelp())
     .action(
       action(async (a: string, b: string, flags: CompareFlags) => {
-        const c = await compare(resolve(a), resolve(b), { postProcessing: flags.postProcessing !== false });
+        const c = await compareArtifact(resolve(a), resolve(b), {
+          postProcessing: flags.postProcessing !== false,
+          ...(flags.appimageRuntime ? { appimageRuntime: resolve(flags.appimageRuntime) } : {}),
+          ...(flags.maxUnpackedBytes ? { limits: { maxBytes: parseBytes(flags.maxUnpackedBytes) } } : {}),
+          onProgress: (line) => process.stderr.write(`${line}\n`),
+        });
         const ropts = {
           maxDiffLines: flags.maxDiffLines,
           maxReportSize: flags.maxReportSize,
@@ -41,10 +71,10 @@ export function register(program: Command): void {
         await writeOutputs(
           flags,
           {
-            text: (t) => renderText(c, { ...t, ...ropts }),
-            json: () => `${JSON.stringify(c, null, 2)}\n`,
-            markdown: () => renderMarkdown(c, ropts),
-            html: () => renderHtml(c, ropts),
+            text: (t) => renderArtifactText(c, { ...t, ...ropts }),
+            json: () => `${JSON.stringify(jsonDocument(c), null, 2)}\n`,
+            markdown: () => renderArtifactMarkdown(c, ropts),
+            html: () => renderArtifactHtml(c, ropts),
           },
           [a, b],
         );
