@@ -21,6 +21,7 @@ import {
   renderScript,
   versionsFromPkgverOutput,
 } from '../recipe/index.js';
+import { failureHint } from '../report/failure-hints.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
@@ -281,7 +282,12 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
           ? 'raise the limit with --timeout <minutes>'
           : main.outcome.oomKilled
             ? 'raise the limit with --memory <GiB>, or lower the parallelism with --cpus <n>'
-            : 'read build.log in the output directory',
+            : (failureHint({
+                exitCode: main.outcome.exitCode,
+                logTail: tail,
+                network: ctx.network,
+                memoryBytes: limits.memoryBytes,
+              }) ?? 'read build.log in the output directory'),
       };
       await finish();
       return result;

@@ -102,7 +102,10 @@ export async function runPkgverScript(
       onOutput(chunk);
     },
   });
-  const text = Buffer.concat(stdout).toString('utf8').trim();
+  // The log keeps one line per line: a version printed without a newline gets one.
+  const printed = Buffer.concat(stdout);
+  if (printed.length > 0 && printed[printed.length - 1] !== 0x0a) onOutput(Buffer.from('\n'));
+  const text = printed.toString('utf8').trim();
   const version = text;
   if (outcome.timedOut || outcome.exitCode !== 0 || !version) {
     const why = outcome.timedOut

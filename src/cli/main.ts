@@ -1,6 +1,6 @@
 import { Command, CommanderError, Help } from 'commander';
 import { REBUILD_VERSION } from '../util/version.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, exitCodeHelp } from './exit-codes.js';
 import { COMMAND_NAMES, COMMANDS, type CommandName, targetCommand } from './registry.js';
 
 /** Thrown by a placeholder command's action: the command line needs the real command. */
@@ -13,7 +13,9 @@ function newProgram(): Command {
       'Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs',
     )
     .version(REBUILD_VERSION)
+    .option('--config <file>', 'read defaults from this YAML file (see `rebuild config`)')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', exitCodeHelp())
     .exitOverride()
     .configureHelp({
       // Placeholders have no options or arguments: list them as the real command would.

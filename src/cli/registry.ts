@@ -101,6 +101,23 @@ export const COMMANDS = {
       'one machine of an audit farm: take jobs a distributed `rebuild audit` queued in PostgreSQL, verify them with this machine’s engine, record the results',
     load: () => import('./commands/worker.js'),
   },
+  inspect: {
+    term: 'inspect [options] <pkg>',
+    description:
+      'print the recipe of record of a published package (the SBUILD it was built from), with its digest',
+    load: () => import('./commands/inspect.js'),
+  },
+  log: {
+    term: 'log [options] <pkg> [result]',
+    description:
+      "print a published package's build log; with --diff, compare it with the rebuild's, noise folded",
+    load: () => import('./commands/log.js'),
+  },
+  config: {
+    term: 'config [options]',
+    description: 'show the config file in use and the values it sets (validated)',
+    load: () => import('./commands/config.js'),
+  },
   history: {
     term: 'history [options] <pkg>',
     description: "a package's verdicts over time, from the audit database",

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { Arch, ContainerLimits } from '../engine/types.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { ExitCode } from './exit-codes.js';
 import { parseMirror } from './upstream-options.js';
@@ -76,7 +77,8 @@ export function tomlTarget(query: string, flags: TomlFlags): string | undefined 
 export interface TomlRunFlags {
   arch: Arch;
   out?: string;
-  json?: boolean;
+  /** true or `-`: JSON on stdout; a path: JSON written there (and the text on stdout). */
+  json?: boolean | string;
   metadata?: string;
   registryMirror?: string[];
   cacheDir?: string;
@@ -111,8 +113,19 @@ export async function runTomlVerify(
     signal,
     log,
   });
-  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderPinnedText(result));
+  await emit(flags, result, () => renderPinnedText(result));
   return pinnedExitCode(result);
+}
+
+/** Prints the text, or the JSON on stdout (`--json`, `--json -`), or writes the JSON to `--json FILE`. */
+async function emit(flags: TomlRunFlags, value: unknown, text: () => string): Promise<void> {
+  const json = `${JSON.stringify(value, null, 2)}\n`;
+  if (flags.json === true || flags.json === '-') {
+    process.stdout.write(json);
+    return;
+  }
+  if (typeof flags.json === 'string') await writeFileAtomic(flags.json, json);
+  process.stdout.write(text());
 }
 
 /** `rebuild build path/to/build.toml --arch …`: build.py's build, archive and all. */
@@ -135,10 +148,11 @@ export async function runBuildsBuild(
     signal,
     log,
   });
-  process.stdout.write(
-    flags.json
-      ? `${JSON.stringify(r, null, 2)}\n`
-      : `${r.archive.path}\n  sha256 ${r.archive.sha256}\n  blake3 ${r.archive.blake3}\n  bytes  ${r.archive.size}\n  commit ${r.source.commit ?? '(pinned archive)'}, SOURCE_DATE_EPOCH ${r.source.epoch}, image ${r.image.pulledAs}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}`,
+  await emit(
+    flags,
+    r,
+    () =>
+      `${r.archive.path}\n  sha256 ${r.archive.sha256}\n  blake3 ${r.archive.blake3}\n  bytes  ${r.archive.size}\n  commit ${r.source.commit ?? '(pinned archive)'}, SOURCE_DATE_EPOCH ${r.source.epoch}, image ${r.image.pulledAs}\n${r.notes.map((n) => `  note: ${n}\n`).join('')}`,
   );
   return ExitCode.ok;
 }

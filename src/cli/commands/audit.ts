@@ -17,6 +17,7 @@ import { type Arch, hostArch, parseArch } from '../../engine/types.js';
 import type { RepoName } from '../../upstream/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
+import { configValues } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
 import { addContainerOptions, type ContainerFlags, limitsFromFlags, positiveNumber } from '../options.js';
 import { describe } from '../registry.js';
@@ -87,11 +88,11 @@ export function register(program: Command): void {
     .option('--name <glob>', 'index mode: only names (pkg, pkg_name or pkg_id) matching this glob')
     .option('--limit <n>', 'index mode: at most this many packages per arch', count('--limit', 1))
     .option('--arch <arches>', `arches to audit, comma-separated (default ${hostArch()})`, list)
-    .option('--jobs <n>', 'packages verified at once', count('--jobs', 1), 1)
+    .option('--jobs <n>', 'packages verified at once', count('--jobs', 1), configValues().jobs ?? 1)
     .option(
       '--db <path|url>',
       'audit database: an SQLite file, or a postgresql:// connection string (shared by a farm)',
-      defaultDbPath(),
+      configValues().state_db ?? defaultDbPath(),
     )
     .option('--out <dir>', 'reports and per-package results (one audit-<id>/ per audit)', defaultReportsDir())
     .option('--recheck', 'verify again what is already verified with the same inputs')

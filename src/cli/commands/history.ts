@@ -7,6 +7,7 @@ import { AuditStore } from '../../audit/store.js';
 import { parseArch } from '../../engine/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
+import { configValues } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
 import { describe } from '../registry.js';
 
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .option(
       '--db <path|url>',
       'audit database: an SQLite file or a postgresql:// connection string',
-      defaultDbPath(),
+      configValues().state_db ?? defaultDbPath(),
     )
     .option('--json', 'print the entries as JSON')
     .addHelpText(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Arch, hostArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
 import { profileById, requestForRecord, sourceOf } from '../../postprocess/index.js';
 import { resolvePackageWithNotes } from '../../upstream/metadata.js';
 import { OciClient, TITLE } from '../../upstream/oci.js';
@@ -14,7 +14,7 @@ import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../up
 import { archOption, table } from './search.js';
 
 interface InfoFlags extends UpstreamFlags {
-  arch?: Arch;
+  arch: Arch;
   json?: boolean;
   registry?: boolean;
 }
@@ -175,7 +175,7 @@ export function register(program: Command): void {
   addUpstreamOptions(cmd);
   cmd.action(
     action(async (query: string, flags: InfoFlags) => {
-      const arch = flags.arch ?? hostArch();
+      const arch = flags.arch;
       const { metadata, registry } = upstreamFromFlags(flags);
       const { record, notes } = await resolvePackageWithNotes(query, arch, metadata);
       for (const n of notes) process.stderr.write(`note: ${n}\n`);
