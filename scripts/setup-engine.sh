@@ -16,11 +16,11 @@ PACKAGES=(
   b3sum file ca-certificates
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
-# the loopback OCI registry, minisign to sign test artifacts, cross binutils so
+# the loopback OCI registry, rustc for the forensic toolchain cases, minisign to sign test artifacts, cross binutils so
 # post-processing is tested on i386, arm, riscv64 and mips files) and for
 # benchmarks (diffoscope), chosen by flag.
 TEST_PACKAGES=(
-  chromium docker-registry minisign
+  chromium docker-registry rustc minisign
   binutils-i686-linux-gnu binutils-arm-linux-gnueabihf binutils-riscv64-linux-gnu binutils-mips-linux-gnu
 )
 for arg in "$@"; do

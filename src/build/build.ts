@@ -1,10 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { reapOrphans } from '../engine/cleanup.js';
-import { DEFAULT_LIMITS } from '../engine/container.js';
+import { reapOrphans, removeContainersUsing } from '../engine/cleanup.js';
+import { DEFAULT_LIMITS, effectiveCpus } from '../engine/container.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
+import { describeHardening } from '../engine/hardening.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
+import type { Comparison } from '../forensics/types.js';
 import {
   applyPostProcessing,
   DEFAULT_BUILD_PROFILE,
@@ -21,14 +23,23 @@ import {
 } from '../recipe/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
+import { isProcessAlive } from '../util/process.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { collectOutputs } from './collect.js';
 import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } from './execute.js';
 import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
+import { BUILD_LOG_CAP_BYTES, CappedLog, LineSplitter } from './log-capture.js';
 import { CONTAINER_PATHS, planBuild } from './plan.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
-import { createWorkspace, publishStaging, RESULT_FILE, removeWorkspace } from './workspace.js';
+import {
+  createWorkspace,
+  outDirError,
+  publishStaging,
+  RESULT_FILE,
+  reapWorkspaces,
+  removeWorkspace,
+} from './workspace.js';
 
 export interface BuildOptions {
   recipePath: string;
@@ -53,6 +64,8 @@ export interface BuildOptions {
   recipeGeneration?: RecipeGeneration;
   /** `set -x` in the header (default: bash CI yes, sbuild no; pkgcache ran sbuild verbose). */
   trace?: boolean;
+  /** Receives each forensic comparison as a typed value (verify judges by it, never by its rendered files). */
+  onComparison?: (output: string, comparison: Comparison) => void;
 }
 
 /** How the build shows progress: steps (listr2 or plain lines) and log lines. */
@@ -72,7 +85,8 @@ export interface BuildReporter {
 export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): Promise<BuildResult> {
   const startedAt = new Date();
   const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
-  const limits: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const asked: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const limits: ContainerLimits = { ...asked, cpus: effectiveCpus(asked) };
   const postprocess = resolvePostProcessRequest(opts.postprocess ?? DEFAULT_BUILD_PROFILE);
   const generation: RecipeGeneration =
     opts.recipeGeneration ??
@@ -108,23 +122,35 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const emulator = await detectEmulator(opts.arch);
   const reaped = await reapOrphans(docker);
   if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
+  for (const dir of await reapWorkspaces((d) => removeContainersUsing(docker, d), isProcessAlive)) {
+    reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
+  }
   const engineVersion = await docker.version();
+  const hardening = await describeHardening(docker);
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });
+  // A full or failing disk surfaces when the log is closed (below), never as an unhandled error.
+  let logError: unknown;
+  logFile.on('error', (err) => {
+    logError ??= err;
+  });
+  const log = new CappedLog(logFile, BUILD_LOG_CAP_BYTES);
   const tail: string[] = [];
-  let partial = '';
+  let shownCap = false;
   const emit = (line: string) => {
     tail.push(line);
     if (tail.length > 40) tail.shift();
-    reporter.log(line);
+    if (!log.full) reporter.log(line);
+    else if (!shownCap) {
+      shownCap = true;
+      reporter.log(`[rebuild] more than ${log.cap} bytes of output: the rest is neither shown nor logged`);
+    }
   };
+  const lines = new LineSplitter(emit);
   const onOutput = (chunk: Buffer) => {
-    logFile.write(chunk);
-    const text = partial + chunk.toString('utf8');
-    const lines = text.split('\n');
-    partial = lines.pop() ?? '';
-    for (const l of lines) emit(l);
+    log.write(chunk);
+    lines.push(chunk);
   };
   const note = (line: string) => onOutput(Buffer.from(`[rebuild] ${line}\n`));
   for (const n of plan.notes) note(n);
@@ -161,6 +187,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       network: plan.network,
       limits,
       engine: { version: engineVersion.Version, apiVersion: engineVersion.ApiVersion },
+      hardening,
     },
     notes: plan.notes,
     outputs: [],
@@ -173,8 +200,14 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   };
 
   const finish = async () => {
-    if (partial) emit(partial);
-    await new Promise<void>((resolve) => logFile.end(resolve));
+    lines.flush();
+    const capNote = log.close();
+    if (capNote) result.notes = [...result.notes, capNote];
+    await new Promise<void>((resolve) => {
+      logFile.once('error', () => resolve());
+      logFile.end(resolve);
+    });
+    if (logError) throw logError;
     const finishedAt = new Date();
     result.finishedAt = finishedAt.toISOString();
     result.durationMs = finishedAt.getTime() - startedAt.getTime();
@@ -231,10 +264,12 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       ),
     );
     result.inputs.innerImages = main.innerImages;
-    if (main.outcome.timedOut || main.outcome.exitCode !== 0) {
+    if (main.outcome.timedOut || main.outcome.exitCode !== 0 || main.outcome.oomKilled) {
       const message = main.outcome.timedOut
         ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`
-        : `the build script exited with status ${main.outcome.exitCode}`;
+        : main.outcome.oomKilled
+          ? `the build container was killed for exceeding its memory limit (${(limits.memoryBytes / 1024 ** 3).toFixed(1)} GiB)`
+          : `the build script exited with status ${main.outcome.exitCode}`;
       result.failure = {
         message,
         exitCode: main.outcome.exitCode,
@@ -242,7 +277,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         logTail: [...tail],
         fix: main.outcome.timedOut
           ? 'raise the limit with --timeout <minutes>'
-          : 'read build.log in the output directory',
+          : main.outcome.oomKilled
+            ? 'raise the limit with --memory <GiB>, or lower the parallelism with --cpus <n>'
+            : 'read build.log in the output directory',
       };
       await finish();
       return result;
@@ -252,8 +289,9 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     result.skippedOutputs = collected.skipped;
     for (const s of collected.skipped) note(`not an output: ${s.name}: ${s.reason}`);
     if (!collected.files.includes(plan.mainProgram)) {
+      const oom = main.oomKilledInner.length > 0;
       result.failure = {
-        message: `the build did not produce ${plan.mainProgram} in $SBUILD_OUTDIR`,
+        message: `the build did not produce ${plan.mainProgram} in $SBUILD_OUTDIR${oom ? ` (inner container ${main.oomKilledInner.join(', ')} was killed for exceeding its memory limit)` : ''}`,
         logTail: [...tail],
         fix: 'read build.log in the output directory',
       };
@@ -272,6 +310,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         publishedDir,
         mainProgram: plan.mainProgram,
         note,
+        ...(opts.onComparison ? { onComparison: opts.onComparison } : {}),
       }),
     );
     result.outputs = verified.outputs;
@@ -284,12 +323,20 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     // A build failure inside a step keeps its log; anything else leaves nothing half-made.
     if (isRebuildError(err) && err.category === 'build') {
       result.failure = { message: err.message, fix: err.fix, logTail: [...tail] };
-      await finish().catch(() => undefined);
+      await finish().catch((e: unknown) => {
+        throw outDirError(ws.outDir, e);
+      });
       return result;
     }
     logFile.destroy();
-    throw err;
+    // Writing the outputs, log or result into --out failed (full, read-only): say so, leave nothing.
+    throw outDirError(ws.outDir, err);
   } finally {
-    await removeWorkspace(ws, { keepWork: opts.keepWork });
+    // Only once no container can write the work directory: removal then follows nothing the recipe planted.
+    const writers = await removeContainersUsing(docker, ws.root);
+    if (writers.stillThere.length > 0) {
+      reporter.log(`[rebuild] kept ${ws.root}: containers still use it (${writers.stillThere.join(', ')})`);
+      await removeWorkspace(ws, { keepWork: true });
+    } else await removeWorkspace(ws, { keepWork: opts.keepWork });
   }
 }

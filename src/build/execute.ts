@@ -85,7 +85,7 @@ export async function runPkgverScript(
   await writeScript(ws.pkgverScript, script);
   const stdout: Buffer[] = [];
   const outcome = await runContainer(ctx.docker, {
-    image: image.tag,
+    image: image.id,
     arch: ctx.arch,
     cmd: [CONTAINER_PATHS.pkgverScript],
     env,
@@ -123,6 +123,8 @@ export async function runPkgverScript(
 
 export interface MainRun {
   outcome: RunOutcome;
+  /** Inner containers the kernel killed for exceeding the memory limit. */
+  oomKilledInner: string[];
   innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
 }
 
@@ -147,7 +149,7 @@ export async function runMainScript(
   ];
   if (role === 'builder') {
     const outcome = await runContainer(ctx.docker, {
-      image: image.tag,
+      image: image.id,
       arch: ctx.arch,
       cmd: [CONTAINER_PATHS.script],
       env,
@@ -158,13 +160,14 @@ export async function runMainScript(
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),
     });
-    return { outcome, innerImages: [] };
+    return { outcome, innerImages: [], oomKilledInner: [] };
   }
   const started = Date.now();
   const executor = new ShimExecutor({
     docker: ctx.docker,
     arch: ctx.arch,
     work: { host: ws.sbuild, container: CONTAINER_PATHS.outDir },
+    helperImage: image.id,
     network: ctx.network,
     // Inner containers share the build's time budget.
     limits: {
@@ -184,12 +187,13 @@ export async function runMainScript(
   await server.start();
   try {
     const outcome = await runContainer(ctx.docker, {
-      image: image.tag,
+      image: image.id,
       arch: ctx.arch,
       cmd: [CONTAINER_PATHS.script],
       env: { ...env, REBUILD_SHIM_SOCKET: `${CONTAINER_PATHS.shimDir}/shim.sock` },
       workdir: CONTAINER_PATHS.outDir,
-      mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir }],
+      // Read-only: the recipe can reach the socket but never replace it or plant links beside it.
+      mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir, readOnly: true }],
       network: ctx.network,
       limits: ctx.limits,
       signal: ctx.signal,
@@ -197,6 +201,7 @@ export async function runMainScript(
     });
     return {
       outcome,
+      oomKilledInner: executor.records.filter((r) => r.oomKilled).map((r) => r.name),
       innerImages: executor.records.map((r) => ({
         name: r.name,
         asWritten: r.image,

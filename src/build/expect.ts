@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RebuildError } from '../util/errors.js';
+import { isRebuildError, RebuildError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 
 /** Checksums a user expects for one output file. */
 export interface Expected {
@@ -65,6 +66,9 @@ export function parseChecksumFile(
   return out;
 }
 
+/** A CHECKSUM file lists a few hashes; anything larger is not one. */
+const MAX_CHECKSUM_FILE_BYTES = 16 * 1024 ** 2;
+
 /** Published files beside a CHECKSUM, for forensics when a checksum differs. */
 export interface PublishedSet {
   expectations: Expectations;
@@ -80,12 +84,18 @@ export async function loadExpectations(path: string): Promise<PublishedSet> {
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new RebuildError('input', 'no such file or directory', { subject: path });
   const file = st.isDirectory() ? join(path, 'CHECKSUM') : path;
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new RebuildError('input', `cannot read the checksum file (${err.code})`, {
-      subject: file,
-      fix: st.isDirectory() ? 'put a CHECKSUM file in the directory' : undefined,
-    });
-  });
+  // Checked on the open handle: a FIFO or /dev/zero is refused instead of hanging or read without end.
+  const text = (
+    await readRegularFile(file, 'checksum file', MAX_CHECKSUM_FILE_BYTES).catch((err: unknown) => {
+      if (st.isDirectory() && isRebuildError(err) && /no such file/.test(err.message)) {
+        throw new RebuildError('input', 'the directory holds no CHECKSUM file', {
+          subject: path,
+          fix: 'put a CHECKSUM file in the directory',
+        });
+      }
+      throw err;
+    })
+  ).toString('utf8');
   return { expectations: parseChecksumFile(text, file), dir: st.isDirectory() ? path : undefined };
 }
 

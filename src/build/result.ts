@@ -1,4 +1,5 @@
 import type { EmulatorInfo } from '../engine/emulator.js';
+import type { ContainerHardening } from '../engine/hardening.js';
 import type { Arch } from '../engine/types.js';
 import type { Verdict } from '../forensics/types.js';
 import type { PostProcessRecord } from '../postprocess/apply.js';
@@ -60,8 +61,10 @@ export interface BuildResult {
     /** The builder of record's environment, script header and version semantics. */
     recipeEnv?: RecipeEnvOfRecord;
     network: 'none' | 'host';
-    limits: { memoryBytes: number; pids: number; timeoutMs: number };
+    limits: { memoryBytes: number; pids: number; timeoutMs: number; cpus?: number };
     engine: { version: string; apiVersion: string };
+    /** The defences in depth every container of the build had (capabilities, user namespace, …). */
+    hardening?: ContainerHardening;
   };
   notes: string[];
   outputs: OutputRecord[];

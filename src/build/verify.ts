@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compare } from '../forensics/compare.js';
-import type { Verdict } from '../forensics/types.js';
+import type { Comparison, Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
 import {
   type PostProcessProfile,
@@ -24,6 +24,8 @@ export interface VerifyInput {
   publishedDir?: string;
   mainProgram: string;
   note(line: string): void;
+  /** Receives each comparison as a typed value. */
+  onComparison?: (output: string, comparison: Comparison) => void;
 }
 
 export interface Verified {
@@ -97,6 +99,7 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
           html: `compare/${o.name}.html`,
         },
       };
+      input.onComparison?.(o.name, c);
       if (!verdict || VERDICT_RANK[c.verdict] > VERDICT_RANK[verdict]) verdict = c.verdict;
       input.note(`${o.name}: ${verdictLine(c)}`);
     } catch (err) {

@@ -1,3 +1,4 @@
+import { availableParallelism, totalmem } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Arch, type ContainerLimits, parseArch } from '../engine/types.js';
 
@@ -17,6 +18,27 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A number within [min, max] (a limit the engine could not honour is a usage error, not a silent clamp). */
+export function boundedNumber(
+  min: number,
+  max: number,
+  unit: string,
+  integer = false,
+): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}${unit ? ` ${unit}` : ''}`,
+      );
+    }
+    return n;
+  };
+}
+
+const HOST_GIB = Math.floor(totalmem() / 1024 ** 3);
+const HOST_CPUS = availableParallelism();
+
 /** `--image-map NAME=LOCAL_IMAGE`, repeatable. */
 export function collectImageMap(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -29,6 +51,7 @@ export interface ContainerFlags {
   network: 'none' | 'host';
   timeout?: number;
   memory?: number;
+  cpus?: number;
   pids?: number;
   imageMap: Record<string, string>;
 }
@@ -40,9 +63,27 @@ export function addContainerOptions(cmd: Command, opts: { pids?: boolean } = {})
         .choices(['none', 'host'])
         .default('none'),
     )
-    .option('--timeout <minutes>', 'wall-time limit of each build (default 60)', positiveNumber)
-    .option('--memory <GiB>', 'memory limit per container (default 4)', positiveNumber);
-  if (opts.pids) cmd.option('--pids <n>', 'process limit per container (default 4096)', positiveNumber);
+    .option(
+      '--timeout <minutes>',
+      'wall-time limit of each build (default 60)',
+      boundedNumber(1, 7 * 24 * 60, 'minutes'),
+    )
+    .option(
+      '--memory <GiB>',
+      'memory limit per container (default 4)',
+      boundedNumber(0.25, Math.max(1, HOST_GIB), 'GiB (this host has)'),
+    )
+    .option(
+      '--cpus <n>',
+      'CPUs per container, also what nproc shows inside (default: one per GiB of --memory, at most the host has)',
+      boundedNumber(1, HOST_CPUS, 'CPUs (this host has)', true),
+    );
+  if (opts.pids)
+    cmd.option(
+      '--pids <n>',
+      'process limit per container (default 4096)',
+      boundedNumber(16, 1_000_000, '', true),
+    );
   return cmd.option(
     '--image-map <name=image>',
     'use a local image for a builder name (repeatable)',
@@ -57,5 +98,6 @@ export function limitsFromFlags(flags: ContainerFlags): Partial<ContainerLimits>
     ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
     ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
     ...(flags.pids ? { pids: flags.pids } : {}),
+    ...(flags.cpus ? { cpus: flags.cpus } : {}),
   };
 }

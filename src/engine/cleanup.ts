@@ -85,3 +85,33 @@ export async function reapOrphans(docker: Docker): Promise<number> {
   }
   return removed;
 }
+
+/**
+ * Force-removes rebuild's containers that mount `hostDir` or anything below
+ * it, and says which could not be removed. A removed container runs no
+ * process, so afterwards nothing but rebuild can change that directory.
+ */
+export async function removeContainersUsing(
+  docker: Docker,
+  hostDir: string,
+): Promise<{ removed: string[]; stillThere: string[] }> {
+  const uses = (c: Docker.ContainerInfo) =>
+    (c.Mounts ?? []).some((m) => m.Source === hostDir || (m.Source ?? '').startsWith(`${hostDir}/`));
+  const list = async () =>
+    (await docker.listContainers({ all: true, filters: { label: [OWNER_LABEL] } })).filter(uses);
+  const removed: string[] = [];
+  // An engine that does not answer may still run them: then nothing is known to be safe.
+  const first = await list().catch(() => undefined);
+  if (!first) return { removed, stillThere: ['(the engine did not answer)'] };
+  for (const c of first) {
+    try {
+      await docker.getContainer(c.Id).remove({ force: true });
+      removed.push(c.Id.slice(0, 12));
+    } catch {
+      // reported below if it is still there
+    }
+  }
+  const after = await list().catch(() => undefined);
+  const stillThere = after ? after.map((c) => c.Id.slice(0, 12)) : ['(the engine did not answer)'];
+  return { removed, stillThere };
+}

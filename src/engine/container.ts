@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { messageOf, RebuildError } from '../util/errors.js';
@@ -12,31 +14,80 @@ export const DEFAULT_LIMITS: ContainerLimits = {
   timeoutMs: 60 * 60_000,
 };
 
-/** Capabilities no build needs and that widen what a hostile recipe can do. */
-const DROPPED_CAPS = [
-  'NET_RAW',
-  'NET_ADMIN',
-  'SYS_ADMIN',
-  'SYS_PTRACE',
-  'SYS_MODULE',
-  'MKNOD',
-  'AUDIT_WRITE',
-];
+/**
+ * Every capability is dropped; these few are given back because builds
+ * install packages (dpkg/apt change owners, modes and users, set file
+ * capabilities) and stop their own processes. Docker's default set also
+ * has MKNOD, NET_RAW, AUDIT_WRITE and SETPCAP, which no build needs.
+ */
+export const KEPT_CAPS = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'SETUID',
+  'SETGID',
+  'SETFCAP',
+  'KILL',
+  'SYS_CHROOT',
+  'NET_BIND_SERVICE',
+] as const;
+
+/** How long the last output may take to arrive after the container has exited. */
+const OUTPUT_DRAIN_MS = 2000;
+
+/** CPUs this process may run on, from the kernel's affinity list (`0-3,8`). */
+function allowedCpus(): number[] {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1]?.trim();
+    if (list) {
+      const cpus: number[] = [];
+      for (const part of list.split(',')) {
+        const [a, b] = part.split('-').map(Number);
+        if (a === undefined || !Number.isInteger(a)) continue;
+        for (let c = a; c <= (b ?? a); c++) cpus.push(c);
+      }
+      if (cpus.length > 0) return cpus;
+    }
+  } catch {
+    // not Linux: fall back to a count
+  }
+  return Array.from({ length: availableParallelism() }, (_, i) => i);
+}
+
+/** The CPU count a container gets: asked for, else one per GiB of memory; never more than the host has. */
+export function effectiveCpus(limits: ContainerLimits): number {
+  const host = allowedCpus().length;
+  const wanted = limits.cpus ?? Math.max(1, Math.floor(limits.memoryBytes / 1024 ** 3));
+  return Math.max(1, Math.min(host, Math.floor(wanted)));
+}
+
+function cpusetFor(limits: ContainerLimits): string | undefined {
+  const cpus = allowedCpus();
+  const n = effectiveCpus(limits);
+  return n >= cpus.length ? undefined : cpus.slice(0, n).join(',');
+}
 
 /**
  * The HostConfig every container gets: never privileged, only the given
- * mounts, network none unless host was asked for, memory/pids limits.
+ * mounts, network none unless host was asked for, every capability dropped
+ * but those builds need, no-new-privileges, memory/pids/CPU limits.
  */
 export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.HostConfig {
+  const cpuset = cpusetFor(limits);
   return {
     Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
     NetworkMode: spec.network ?? 'none',
     Privileged: false,
-    CapDrop: DROPPED_CAPS,
+    CapDrop: ['ALL'],
+    CapAdd: [...KEPT_CAPS],
     SecurityOpt: ['no-new-privileges'],
     Memory: limits.memoryBytes,
     MemorySwap: limits.memoryBytes,
     PidsLimit: limits.pids,
+    NanoCpus: effectiveCpus(limits) * 1e9,
+    ...(cpuset ? { CpusetCpus: cpuset } : {}),
     Init: true,
     AutoRemove: false,
   };
@@ -50,12 +101,20 @@ export function containerName(hint?: string): string {
 /**
  * Runs one command in a fresh container and waits for it, streaming its
  * output. The container is removed afterwards (unless `keep`), also when the
- * command fails, times out, or the caller aborts.
+ * command fails, times out, the caller aborts, or it cannot start.
  */
 export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOutcome> {
   const limits = { ...DEFAULT_LIMITS, ...spec.limits };
   const platform = PLATFORM[spec.arch];
   const started = Date.now();
+  const guard = spec.startGuard;
+  await guard?.enter();
+  let guarded = guard !== undefined;
+  const leaveGuard = async (startedId?: string) => {
+    if (!guarded) return;
+    guarded = false;
+    await guard?.leave(startedId);
+  };
   let container: Docker.Container;
   try {
     container = await docker.createContainer({
@@ -67,24 +126,32 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       WorkingDir: spec.workdir,
       User: spec.user,
-      Labels: ownerLabels(),
+      Labels: { ...spec.labels, ...ownerLabels() },
       Tty: false,
       AttachStdout: true,
       AttachStderr: true,
+      ...(spec.stdin ? { AttachStdin: true, OpenStdin: true, StdinOnce: true } : {}),
       HostConfig: hostConfigFor(spec, limits),
     } as Docker.ContainerCreateOptions);
   } catch (err) {
+    await leaveGuard();
     throw creationError(err, spec);
   }
   track(docker, container.id);
   let timedOut = false;
   let aborted = false;
+  let running = false;
   const onAbort = () => {
     aborted = true;
     void container.kill().catch(() => undefined);
   };
   try {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stream = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      ...(spec.stdin ? { stdin: true, hijack: true } : {}),
+    })) as NodeJS.ReadWriteStream;
     const out = new PassThrough();
     const err = new PassThrough();
     out.on('data', (c: Buffer) => spec.onOutput?.(c, 'stdout'));
@@ -97,8 +164,27 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
     });
     if (spec.signal?.aborted) throw interrupted();
     spec.signal?.addEventListener('abort', onAbort, { once: true });
-    await container.start();
+    try {
+      await container.start();
+      running = true;
+      await leaveGuard(container.id);
+    } catch (startErr) {
+      throw new RebuildError('environment', `cannot start a container: ${messageOf(startErr)}`, {
+        subject: spec.image,
+        cause: startErr,
+      });
+    } finally {
+      await leaveGuard();
+    }
     spec.onStart?.(container.id);
+    if (spec.stdin) {
+      const input = spec.stdin;
+      input.on('error', () => void container.kill().catch(() => undefined));
+      // Ended or destroyed, the container's stdin is closed either way.
+      input.on('end', () => stream.end());
+      input.on('close', () => stream.end());
+      input.pipe(stream, { end: false });
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       void container.kill().catch(() => undefined);
@@ -110,17 +196,26 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
       clearTimeout(timer);
     }
     // Let the last output arrive (bounded: the stream ends when the container does).
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+    let drain: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise((r) => (drain = setTimeout(r, OUTPUT_DRAIN_MS)))]);
+    clearTimeout(drain);
     if (aborted) throw interrupted();
+    const state = await container.inspect().then(
+      (i) => i.State,
+      () => undefined,
+    );
     return {
       containerId: container.id,
       exitCode: status.StatusCode,
       timedOut,
+      oomKilled: state?.OOMKilled === true,
       durationMs: Date.now() - started,
     };
   } finally {
+    await leaveGuard();
     spec.signal?.removeEventListener('abort', onAbort);
-    if (!spec.keep || aborted) {
+    // A container that never ran is of no use to `docker cp` either.
+    if (!spec.keep || aborted || !running) {
       await container.remove({ force: true }).catch(() => undefined);
       untrack(container.id);
     }

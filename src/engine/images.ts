@@ -34,6 +34,7 @@ import {
   runMmdebstrap,
 } from './base-image.js';
 import { type ContextFile, collectDir, contextHash, contextTar } from './build-context.js';
+import { claimTags, ImageState } from './image-state.js';
 import { followJsonStream } from './progress.js';
 import { type Arch, type BuiltImage, type ImageRole, PLATFORM } from './types.js';
 
@@ -55,8 +56,11 @@ export const LABELS = {
 export const BASE_BUILDER = `debian-${BASE_SUITE}`;
 export const DEFAULT_BUILDER = 'debian-builder';
 export const HOST_RUNNER = 'host-runner';
-/** Bump when the way images are made changes (not their inputs). */
-const RECIPE_VERSION = 1;
+/**
+ * Bump when the way images are made changes (not their inputs). 2: images
+ * are recorded by ID in rebuild's own state and built FROM the base's ID.
+ */
+const RECIPE_VERSION = 2;
 
 /** Extra folders (beside the Dockerfile) that go into a Dockerfile's build context. */
 const CONTEXT_DIRS: Readonly<Record<string, readonly string[]>> = {
@@ -95,6 +99,11 @@ export function cacheDir(): string {
   return join(xdg?.startsWith('/') ? xdg : join(homedir(), '.cache'), 'rebuild');
 }
 
+/** rebuild's record of the images it built (by content digest), under the cache. */
+export function imageState(): ImageState {
+  return new ImageState(join(cacheDir(), 'images'));
+}
+
 /** SHA-256 of a canonical JSON rendering (sorted keys). */
 export function inputsHashOf(value: unknown): string {
   const canon = (v: unknown): unknown => {
@@ -128,11 +137,6 @@ export function floatingTagFor(role: ImageRole, builder: string, arch: Arch): st
   return `${repoFor(role, builder)}:${arch}`;
 }
 
-function splitTag(tag: string): { repo: string; tag: string } {
-  const i = tag.lastIndexOf(':');
-  return { repo: tag.slice(0, i), tag: tag.slice(i + 1) };
-}
-
 function asRole(v: string | undefined): ImageRole | undefined {
   return v === 'base' || v === 'builder' || v === 'host-runner' ? v : undefined;
 }
@@ -162,11 +166,16 @@ function toBuiltImage(info: Docker.ImageInfo): BuiltImage | undefined {
   };
 }
 
-/** Images rebuild made, newest first within each role/builder/arch. */
-export async function listImages(docker: Docker): Promise<BuiltImage[]> {
+/**
+ * Images rebuild made (their IDs are in its own records; labels alone are
+ * no proof), newest first within each role/builder/arch.
+ */
+export async function listImages(docker: Docker, state = imageState()): Promise<BuiltImage[]> {
+  const ours = new Set((await state.all()).map((r) => r.id));
   const infos = await docker.listImages({ filters: { label: [LABELS.role] } });
   const out: BuiltImage[] = [];
   for (const info of infos) {
+    if (!ours.has(info.Id)) continue;
     const b = toBuiltImage(info);
     if (b) out.push(b);
   }
@@ -178,19 +187,6 @@ export async function listImages(docker: Docker): Promise<BuiltImage[]> {
       a.arch.localeCompare(b.arch) ||
       b.created.localeCompare(a.created),
   );
-}
-
-async function findByLabels(docker: Docker, labels: Record<string, string>): Promise<BuiltImage | undefined> {
-  const infos = await docker.listImages({
-    filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
-  });
-  const newest = infos.sort((a, b) => b.Created - a.Created)[0];
-  return newest ? toBuiltImage(newest) : undefined;
-}
-
-async function ensureTags(docker: Docker, id: string, tags: string[]): Promise<void> {
-  const image = docker.getImage(id);
-  for (const t of tags) await image.tag(splitTag(t));
 }
 
 /** Record of the image for build inputs: ID, registry digests (none for local images) and arch. */
@@ -360,13 +356,14 @@ export async function ensureBaseImage(
   };
   const specHash = inputsHashOf(spec);
   const labelsBase = { [LABELS.role]: 'base', [LABELS.arch]: arch, [LABELS.builder]: BASE_BUILDER };
+  const state = imageState();
 
   let version: string;
   try {
     version = await mmdebstrapVersion();
   } catch (err) {
     // Without mmdebstrap an existing base made from the same spec is still usable.
-    const existing = await findByLabels(docker, { ...labelsBase, [LABELS.specHash]: specHash });
+    const existing = await state.findBySpec(docker, arch, specHash);
     if (!existing) throw err;
     say?.(`base ${arch}: mmdebstrap is missing; reusing ${existing.tag} made from the same package list`);
     return { ...existing, reused: true, seconds: since(t0) };
@@ -378,17 +375,18 @@ export async function ensureBaseImage(
     floatingTagFor('base', BASE_BUILDER, arch),
   ];
 
-  const found = await findByLabels(docker, labels);
+  const key = { role: 'base' as const, builder: BASE_BUILDER, arch, inputsHash };
+  const found = await state.find(docker, key);
   if (found) {
-    await ensureTags(docker, found.id, tags);
+    await claimTags(docker, state, found.id, tags, say);
     return { ...found, tag: tags[0]!, reused: true, seconds: since(t0) };
   }
 
   await checkBinfmt(arch);
   return withLock(`base-${arch}-${inputsHash.slice(0, 12)}`, say, async () => {
-    const again = await findByLabels(docker, labels);
+    const again = await state.find(docker, key);
     if (again) {
-      await ensureTags(docker, again.id, tags);
+      await claimTags(docker, state, again.id, tags, say);
       return { ...again, tag: tags[0]!, reused: true, seconds: since(t0) };
     }
     say?.(
@@ -399,9 +397,10 @@ export async function ensureBaseImage(
       const tBoot = performance.now();
       await runMmdebstrap(arch, packages, rootfs, say, opts.signal);
       say?.(`base ${arch}: mmdebstrap took ${since(tBoot)} s`);
+      // Loaded untagged: the tags are claimed once the image is recorded as rebuild's.
       return loadRootfsImage(docker, rootfs, {
         arch,
-        tags,
+        tags: [],
         labels,
         env: [`PATH=${BASE_PATH}`, 'LANG=C.UTF-8'],
         cmd: ['bash'],
@@ -410,8 +409,7 @@ export async function ensureBaseImage(
       });
     });
     const info = await docker.getImage(id).inspect();
-    say?.(`base ${arch}: ${tags[0]} ${id.slice(7, 19)} in ${since(t0)} s`);
-    return {
+    const record = {
       tag: tags[0]!,
       id,
       arch,
@@ -419,9 +417,11 @@ export async function ensureBaseImage(
       builder: BASE_BUILDER,
       inputsHash,
       created: new Date(info.Created).toISOString(),
-      reused: false,
-      seconds: since(t0),
     };
+    await state.put({ ...record, specHash });
+    await claimTags(docker, state, id, tags, say);
+    say?.(`base ${arch}: ${tags[0]} ${id.slice(7, 19)} in ${since(t0)} s`);
+    return { ...record, reused: false, seconds: since(t0) };
   });
 }
 
@@ -494,23 +494,19 @@ async function buildOnBase(
   };
   const hashTag = hashTagFor(role, builder, arch, inputsHash);
   const tags = [hashTag, floatingTagFor(role, builder, arch)];
-  const findLabels = {
-    [LABELS.role]: role,
-    [LABELS.arch]: arch,
-    [LABELS.builder]: builder,
-    [LABELS.inputsHash]: inputsHash,
-  };
-  const found = await findByLabels(docker, findLabels);
+  const state = imageState();
+  const key = { role, builder, arch, inputsHash };
+  const found = await state.find(docker, key);
   if (found) {
-    await ensureTags(docker, found.id, tags);
+    await claimTags(docker, state, found.id, tags, say);
     return { ...found, tag: hashTag, reused: true, seconds: since(t0), base };
   }
 
   await checkBinfmt(arch);
   return withLock(`${builder}-${arch}-${inputsHash.slice(0, 12)}`, say, async () => {
-    const again = await findByLabels(docker, findLabels);
+    const again = await state.find(docker, key);
     if (again) {
-      await ensureTags(docker, again.id, tags);
+      await claimTags(docker, state, again.id, tags, say);
       return { ...again, tag: hashTag, reused: true, seconds: since(t0), base };
     }
     say?.(`${builder} ${arch}: building dockerfiles/${builder}.Dockerfile on ${base.tag}`);
@@ -518,10 +514,10 @@ async function buildOnBase(
     let result: Awaited<ReturnType<typeof followJsonStream>>;
     const tail: string[] = [];
     try {
+      // Untagged, FROM the base's ID: no tag anyone can move is followed, and none is moved before the image is recorded.
       const stream = (await docker.buildImage(contextTar(files), {
-        t: hashTag,
         platform,
-        buildargs: { BASE: base.tag },
+        buildargs: { BASE: base.id },
         labels,
         networkmode: 'none',
         forcerm: true,
@@ -550,7 +546,13 @@ async function buildOnBase(
         },
       );
     }
-    const info = await docker.getImage(hashTag).inspect();
+    const builtId = [...result.events].reverse().find((e) => typeof e.aux?.ID === 'string')?.aux?.ID;
+    if (!builtId) {
+      throw new RebuildError('environment', `building ${builder} for ${arch} reported no image ID`, {
+        subject: `dockerfiles/${builder}.Dockerfile`,
+      });
+    }
+    const info = await docker.getImage(builtId).inspect();
     if (info.Architecture !== PLATFORM[arch].architecture) {
       throw new RebuildError(
         'environment',
@@ -558,9 +560,7 @@ async function buildOnBase(
         { subject: hashTag },
       );
     }
-    await ensureTags(docker, info.Id, tags.slice(1));
-    say?.(`${builder} ${arch}: ${hashTag} ${info.Id.slice(7, 19)} in ${since(t0)} s`);
-    return {
+    const record = {
       tag: hashTag,
       id: info.Id,
       arch,
@@ -568,10 +568,11 @@ async function buildOnBase(
       builder,
       inputsHash,
       created: new Date(info.Created).toISOString(),
-      reused: false,
-      seconds: since(t0),
-      base,
     };
+    await state.put(record);
+    await claimTags(docker, state, info.Id, tags, say);
+    say?.(`${builder} ${arch}: ${hashTag} ${info.Id.slice(7, 19)} in ${since(t0)} s`);
+    return { ...record, reused: false, seconds: since(t0), base };
   });
 }
 

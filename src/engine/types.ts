@@ -53,6 +53,12 @@ export interface ContainerLimits {
   pids: number;
   /** Wall-clock limit in milliseconds (default 60 min). */
   timeoutMs: number;
+  /**
+   * CPUs a container may use (pinned with a cpuset, so `nproc` inside sees
+   * them too and `make -j$(nproc)` stays within the memory limit). Default:
+   * one per GiB of memory, at most the host's.
+   */
+  cpus?: number;
 }
 
 export interface RunSpec {
@@ -76,11 +82,25 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** Keep the (stopped) container for getArchive; the caller must remove it. */
   keep?: boolean;
+  /** Bytes written to the container's stdin (then closed). */
+  stdin?: NodeJS.ReadableStream;
+  /**
+   * Runs around creating and starting the container: `enter` before create,
+   * `leave` once the engine has set up its mounts (with the container's ID
+   * when it started). The docker shim freezes every container the recipe
+   * controls in between, so the bind sources it checked cannot be swapped
+   * before the engine mounts them.
+   */
+  startGuard?: { enter(): Promise<void>; leave(startedId: string | undefined): Promise<void> };
+  /** Extra labels (rebuild's owner labels are always set). */
+  labels?: Record<string, string>;
 }
 
 export interface RunOutcome {
   containerId: string;
   exitCode: number;
   timedOut: boolean;
+  /** The kernel killed the container for exceeding its memory limit. */
+  oomKilled: boolean;
   durationMs: number;
 }

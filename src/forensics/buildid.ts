@@ -1,6 +1,8 @@
 /**
  * Recomputes a GNU build-id the way linkers compute it, to tell whether a
- * file was modified after linking (strip, objcopy, patching all break it).
+ * file changed after linking (strip, objcopy, patching all break it). A
+ * mismatch in a file without a symbol table is worded as stripping, which
+ * post-processing does on purpose; the verdict never rests on this.
  *
  * GNU ld (bfd `elf_checksum_contents`, checked here by experiment on fresh
  * gcc/ld 2.40 binaries): the hash (sha1 or md5, by descriptor size) runs over
@@ -26,6 +28,16 @@ export interface BuildIdCheck {
   matches: boolean | null;
   /** The linker style that matched. */
   style?: 'gnu-ld' | 'lld' | 'whole-file';
+  /** For a person: what the match or mismatch means. */
+  status?: string;
+}
+
+/** The sentence for a build-id check (no cry of wolf for stripped files). */
+export function buildIdStatus(elf: ElfFile, matches: boolean | null): string {
+  if (matches === true) return 'matches the contents';
+  if (matches === null) return 'could not be recomputed';
+  const stripped = !elf.sections.some((s) => s.type === SHT.SYMTAB);
+  return stripped ? 'stripped after linking (expected for post-processed files)' : 'modified after linking';
 }
 
 /** Feeds [offset, offset+size) to `update`, with bytes in [zeroFrom, zeroTo) replaced by zeros. */
@@ -116,15 +128,17 @@ export async function checkBuildId(elf: ElfFile): Promise<BuildIdCheck> {
   if (!note) return { matches: null };
   const id = note.desc.toString('hex');
   const algo = note.desc.length === 20 ? 'sha1' : note.desc.length === 16 ? 'md5' : undefined;
-  if (!algo) return { buildId: id, matches: null };
+  if (!algo) return { buildId: id, matches: null, status: buildIdStatus(elf, null) };
   const from = note.descOffset;
   const to = from + note.desc.length;
   if (elf.sections.length > 0 && (await gnuLd(elf, algo, from, to)) === id) {
-    return { buildId: id, matches: true, style: 'gnu-ld' };
+    return { buildId: id, matches: true, style: 'gnu-ld', status: buildIdStatus(elf, true) };
   }
   const w = await wholeFile(elf, algo, from, to);
-  if (w.tree === id) return { buildId: id, matches: true, style: 'lld' };
-  if (w.flat === id) return { buildId: id, matches: true, style: 'whole-file' };
+  if (w.tree === id) return { buildId: id, matches: true, style: 'lld', status: buildIdStatus(elf, true) };
+  if (w.flat === id)
+    return { buildId: id, matches: true, style: 'whole-file', status: buildIdStatus(elf, true) };
   // A 16-byte id may be a random --build-id=uuid: nothing to recompute.
-  return { buildId: id, matches: algo === 'sha1' ? false : null };
+  const matches = algo === 'sha1' ? false : null;
+  return { buildId: id, matches, status: buildIdStatus(elf, matches) };
 }

@@ -70,8 +70,9 @@ export async function hardeningOf(elf: ElfFile): Promise<Hardening> {
   if (dynHit) stackProtector = true;
   else {
     const symHit = await hasSymbol(elf, SHT.SYMTAB, chk);
+    // Without a symbol table a missing dynamic import proves nothing (static or
+    // hidden __stack_chk_fail_local): not determinable, never "lost".
     if (symHit !== undefined) stackProtector = symHit;
-    else if (dynHit === false && !elf.segments.every((p) => p.type !== PT.INTERP)) stackProtector = false;
   }
   return {
     pie: elf.header.type === ET.DYN && ((flags1 & DF_1_PIE) !== 0 || interp !== undefined),
@@ -106,6 +107,8 @@ const RELRO_RANK = { none: 0, partial: 1, full: 2 } as const;
 function isLoss(field: keyof Hardening, a: Hardening, b: Hardening): boolean {
   if (field === 'relro') return RELRO_RANK[a.relro] < RELRO_RANK[b.relro];
   if (field === 'static') return false;
+  // A stack protector that cannot be seen (symbols stripped) is not determinable, not lost.
+  if (field === 'stackProtector') return b[field] === true && a[field] === false;
   return b[field] === true && a[field] !== true;
 }
 
@@ -117,7 +120,7 @@ export function hardeningDiffers(a: Hardening, b: Hardening): string[] {
 
 export function describeHardening(field: string, a: Hardening, b: Hardening): string {
   const f = field as keyof Hardening;
-  const show = (v: unknown) => (v === null ? 'unknown' : String(v));
+  const show = (v: unknown) => (v === null ? 'not determinable' : String(v));
   const label: Record<string, string> = {
     pie: 'PIE',
     relro: 'RELRO',

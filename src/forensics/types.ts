@@ -10,7 +10,7 @@ export type Verdict = 'identical' | 'equivalent' | 'different';
 export type Route =
   | 'identical' // same bytes
   | 'post-processing' // a == pkgforge's objcopy+strip applied to b
-  | 'accounting' // section-by-section accounting of both ELF files
+  | 'accounting' // the loader's view (program headers, mapped bytes) plus accounting of the bytes outside it
   | 'bytes'; // not ELF: compared as bytes (and text)
 
 export interface FileFacts {
@@ -41,6 +41,12 @@ export interface ElfFacts {
    * linker did (null: could not be recomputed, e.g. unknown hash style).
    */
   buildIdMatches?: boolean | null;
+  /**
+   * The build-id check in words: `matches the contents`, `stripped after
+   * linking (expected for post-processed files)`, `modified after linking`
+   * or `could not be recomputed`.
+   */
+  buildIdStatus?: string;
   hardening: Hardening;
   /** Byte accounting: where every byte of the file belongs. */
   accounting: AccountingSummary;
@@ -127,6 +133,18 @@ export interface Difference {
   context?: DiffContext;
 }
 
+/**
+ * Something a person should know that is not a difference: bytes no header
+ * accounts for that are the same on both sides, a side judged on its
+ * program headers alone, section headers that contradict the program headers.
+ */
+export interface Observation {
+  region: string;
+  detail: string;
+  a?: ByteRange;
+  b?: ByteRange;
+}
+
 export interface DiffContext {
   kind: 'hex' | 'disassembly' | 'text';
   /** Rendered lines for each side (hex dump or disassembly), or a unified diff in `unified`. */
@@ -162,6 +180,8 @@ export interface Comparison {
   b: FileFacts;
   explanations: Explanation[];
   differences: Difference[];
+  /** Reported, not differences (see Observation). Absent when there are none. */
+  observations?: Observation[];
   hardening?: HardeningComparison;
   postProcessing?: PostProcessingFacts;
   /** Whole-file text diff, when neither is ELF and both are text. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf, RebuildError } from '../util/errors.js';
+import { messageOf } from '../util/errors.js';
+import { readRegularFileSync } from '../util/regular-file.js';
 import { MAX_RECIPE_BYTES, parseRecipe } from './parse.js';
 import type { Recipe } from './types.js';
 
@@ -80,35 +81,8 @@ export function readRecipeFile(path: string): Recipe {
 
 /** A recipe with the SHA-256 of the exact bytes parsed (the recipe digest recorded as a build input). */
 export function loadRecipeFile(path: string): { recipe: Recipe; sha256: string } {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory())
-      throw new RebuildError('input', 'is a directory, not a recipe file', { subject: path });
-    size = st.size;
-  } catch (err) {
-    if (err instanceof RebuildError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new RebuildError(
-      'input',
-      code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${messageOf(err)}`,
-      {
-        subject: path,
-      },
-    );
-  }
-  if (size > MAX_RECIPE_BYTES)
-    throw new RebuildError(
-      'input',
-      `file is too large for a recipe (${(size / 1048576).toFixed(1)} MiB; limit ${MAX_RECIPE_BYTES / 1048576} MiB)`,
-      { subject: path },
-    );
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new RebuildError('input', `cannot read: ${messageOf(err)}`, { subject: path });
-  }
+  // Checked on the open handle: a FIFO or device is refused instead of hanging the read.
+  const bytes = readRegularFileSync(path, 'recipe file', MAX_RECIPE_BYTES);
   return {
     recipe: parseRecipe(bytes.toString('utf8'), path),
     sha256: createHash('sha256').update(bytes).digest('hex'),

@@ -296,8 +296,35 @@ type RecipeInput = z.infer<typeof recipeSchema>;
 // ---------------------------------------------------------------- YAML
 
 /** YAML node to JS, keeping numbers as the text that was written (`pkgver: 1.10` stays "1.10"). */
-function toLoose(node: unknown, doc: Document, depth = 0): unknown {
+/**
+ * What one recipe may expand to: YAML aliases can make a 4 MiB file stand
+ * for an exponential tree (an alias bomb), so aliases and the nodes visited
+ * are counted and parsing stops, with a clear error, well before memory or
+ * time run out (and the signal handlers stay responsive).
+ */
+const MAX_ALIASES = 1000;
+const MAX_NODES = 500_000;
+
+class ExpansionBudget {
+  aliases = 0;
+  nodes = 0;
+  constructor(readonly file: string) {}
+  visit(alias: boolean): void {
+    this.nodes++;
+    if (alias) this.aliases++;
+    if (this.aliases > MAX_ALIASES || this.nodes > MAX_NODES) {
+      throw new RebuildError(
+        'input',
+        `the YAML expands past ${this.aliases > MAX_ALIASES ? `${MAX_ALIASES} aliases` : `${MAX_NODES} nodes`} (an alias bomb?)`,
+        { subject: this.file, fix: 'a recipe needs few aliases; expand them or remove them' },
+      );
+    }
+  }
+}
+
+function toLoose(node: unknown, doc: Document, budget: ExpansionBudget, depth = 0): unknown {
   if (depth > 64) return null;
+  budget.visit(isAlias(node));
   if (isScalar(node)) {
     const v = node.value;
     if (typeof v === 'number' || typeof v === 'bigint') return node.source ?? String(v);
@@ -308,12 +335,12 @@ function toLoose(node: unknown, doc: Document, depth = 0): unknown {
     for (const p of node.items) {
       const k = isScalar(p.key) ? (p.key.source ?? String(p.key.value)) : String(p.key);
       if (k === '__proto__') continue;
-      o[k] = toLoose(p.value, doc, depth + 1);
+      o[k] = toLoose(p.value, doc, budget, depth + 1);
     }
     return o;
   }
-  if (isSeq(node)) return node.items.map((n) => toLoose(n, doc, depth + 1));
-  if (isAlias(node)) return toLoose(node.resolve(doc), doc, depth + 1);
+  if (isSeq(node)) return node.items.map((n) => toLoose(n, doc, budget, depth + 1));
+  if (isAlias(node)) return toLoose(node.resolve(doc), doc, budget, depth + 1);
   return node ?? null;
 }
 
@@ -434,7 +461,7 @@ export function parseRecipe(text: string, file: string): Recipe {
     const msg = e.message.split('\n')[0]!.replace(/:\s*$/, '');
     throw new RebuildError('input', `invalid YAML: ${msg}`, { subject: file, cause: e });
   }
-  const loose = toLoose(doc.contents, doc);
+  const loose = toLoose(doc.contents, doc, new ExpansionBudget(file));
   if (loose === null || typeof loose !== 'object' || Array.isArray(loose))
     throw new RebuildError(
       'input',

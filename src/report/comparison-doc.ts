@@ -51,15 +51,15 @@ export function differenceSummary(d: Difference): string {
   return bits.length ? `${d.region} (${bits.join(', ')})` : d.region;
 }
 
-/** The one sentence after the verdict word. */
-export function verdictSentence(c: Comparison): string {
+/** The one sentence after the verdict word (`differs` can name what it differs from). */
+export function verdictSentence(c: Comparison, differs = 'differs'): string {
   if (c.verdict === 'identical') return `same bytes (sha256 ${c.a.sha256.slice(0, 16)}…)`;
   if (c.verdict === 'equivalent') {
-    if (c.route === 'post-processing') return "differs only in ways pkgforge's post-processing explains";
+    if (c.route === 'post-processing') return `${differs} only in ways pkgforge's post-processing explains`;
     const kinds = [...new Set(c.explanations.map((e) => e.kind))];
     return kinds.length
-      ? `differs only in removable parts: ${kinds.join(', ')}`
-      : 'differs only in ways explained as benign';
+      ? `${differs} only in removable parts: ${kinds.join(', ')}`
+      : `${differs} only in ways explained as benign`;
   }
   if (c.differences.length === 0) return c.route === 'bytes' ? 'the bytes differ' : 'the files differ';
   const cats = new Set(c.differences.map((d) => regionCategory(d.region)));
@@ -133,7 +133,10 @@ function fileRows(a: FileFacts, b: FileFacts): Row[] {
       if (!e) return undefined;
       if (!e.buildId) return 'no build-id';
       if (e.buildIdMatches === true) return 'yes, matches the contents';
-      if (e.buildIdMatches === false) return 'NO: modified after linking';
+      if (e.buildIdMatches === false) {
+        const why = e.buildIdStatus ?? 'modified after linking';
+        return why.startsWith('stripped') ? `no: ${why}` : `NO: ${why}`;
+      }
       return 'could not be recomputed';
     };
     add('build-id ok', bidOk(ea), bidOk(eb), false);
@@ -167,7 +170,7 @@ function hardeningValue(key: keyof Hardening, h: Hardening | undefined): string 
   const v = h[key];
   if (key === 'relro') return String(v);
   if (key === 'nxStack') return yesNo(v as boolean | null, 'default (no PT_GNU_STACK)');
-  if (key === 'stackProtector') return yesNo(v as boolean | null, 'unknown (no symbols)');
+  if (key === 'stackProtector') return yesNo(v as boolean | null, 'not determinable (no symbols)');
   return yesNo(v as boolean);
 }
 
@@ -353,9 +356,9 @@ export function comparisonDoc(c: Comparison): Doc {
   const routeText: Record<Comparison['route'], string> = {
     identical: 'identical: both files have the same bytes; nothing else to compare.',
     'post-processing':
-      "post-processing: a equals b after pkgforge's CI post-processing (objcopy, then strip), simulated exactly.",
+      "post-processing: a equals b after pkgforge's CI post-processing (objcopy, then strip), simulated exactly on b only.",
     accounting:
-      'accounting: both ELF files compared section by section; only what is loaded and executed must match, removable parts are named.',
+      "accounting: the loader's view decides: every byte the kernel or loader reads must match (build-id descriptors aside); bytes outside it may differ only in named, removable sections.",
     bytes: 'bytes: not ELF, compared as bytes (with a text diff when both are text).',
   };
   blocks.push({ t: 'para', text: [code(c.route), ' — ', routeText[c.route].replace(/^[a-z-]+: /, '')] });
@@ -408,6 +411,13 @@ export function comparisonDoc(c: Comparison): Doc {
     });
   } else {
     blocks.push({ t: 'para', text: tone('dim', 'No benign differences.') });
+  }
+  if (c.observations?.length) {
+    blocks.push({ t: 'heading', level: 2, text: `Observations (${c.observations.length})` });
+    blocks.push({
+      t: 'list',
+      items: c.observations.map((o) => [code(o.region), ': ', o.detail]),
+    });
   }
 
   // Differences

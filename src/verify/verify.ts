@@ -21,6 +21,7 @@ import type { Comparison } from '../forensics/types.js';
 import { requestForRecord } from '../postprocess/select.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
+import { verdictSentence } from '../report/index.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
@@ -327,8 +328,10 @@ async function run(
       join(expectDir, 'CHECKSUM'),
       `BLAKE3: ${record.bsum} ./${mainProgram}\nSHA256: ${record.shasum} ./${mainProgram}\n`,
     );
+    const comparisons = new Map<string, Comparison>();
     const build = await buildRecipe(
       {
+        onComparison: (name, c) => comparisons.set(name, c),
         recipePath: join(pubDir, 'SBUILD'),
         arch: opts.arch,
         outDir: join(staging, 'build'),
@@ -354,8 +357,8 @@ async function run(
       result,
       build,
       mainProgram,
+      comparisons.get(mainProgram),
       join(outDir, 'build'),
-      join(staging, 'build'),
       who,
     );
     if (judged.signature) judged.summary = `${judged.summary} (${signatureLine(judged.signature)})`;
@@ -547,14 +550,14 @@ function fixBuildPaths(
   }
 }
 
-async function judge(
+function judge(
   result: VerifyResult,
   build: BuildResult,
   mainProgram: string,
+  comparison: Comparison | undefined,
   buildOut: string,
-  buildStaged: string,
   who: string,
-): Promise<VerifyResult> {
+): VerifyResult {
   if (build.failure || build.status === 'failed') {
     result.verdict = 'build-failed';
     result.summary = `${who}: the rebuild failed: ${build.failure?.message ?? 'unknown failure'}`;
@@ -572,11 +575,6 @@ async function judge(
     result.summary = `${who}: the rebuilt ${out.name} has the published bytes (sha256 ${out.sha256.slice(0, 16)}…)`;
     return result;
   }
-  let comparison: Comparison | undefined;
-  if (out.comparison) {
-    const path = join(buildStaged, out.comparison.reports.json);
-    comparison = JSON.parse(await readFile(path, 'utf8')) as Comparison;
-  }
   if (!comparison) {
     result.verdict = 'different';
     result.summary = `${who}: the rebuilt ${out.name} does not match and could not be compared (see ${buildOut}/build.log)`;
@@ -591,11 +589,10 @@ async function judge(
         ? 'reproducible'
         : 'different';
   result.verdict = v;
-  const sentence = out.comparison?.summary.replace(/^[A-Z]+ — /, '') ?? '';
   result.summary =
     v === 'equivalent'
-      ? `${who}: the rebuilt ${out.name} ${sentence.replace(/^differs/, 'differs from the published file')}`
-      : `${who}: ${sentence}`;
+      ? `${who}: the rebuilt ${out.name} ${verdictSentence(comparison, 'differs from the published file')}`
+      : `${who}: ${verdictSentence(comparison)}`;
   return result;
 }
 

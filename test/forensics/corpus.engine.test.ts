@@ -15,6 +15,7 @@ import { connectEngine } from '../../src/engine/docker.js';
 import { ensureBuilderImage } from '../../src/engine/images.js';
 import { ARCHES, type Arch } from '../../src/engine/types.js';
 import { compare } from '../../src/forensics/compare.js';
+import { type Attack, makeAttacks, parseRuns, RUN_SCRIPT } from './attacks.js';
 import {
   BUILD_SCRIPT,
   BUILT,
@@ -36,9 +37,11 @@ for (const arch of ARCHES) {
   describe(`corpus built in the ${arch} builder image`, () => {
     let dir: string;
     let log = '';
+    let image: { tag: string };
+    let attacks: Attack[] = [];
 
     beforeAll(async () => {
-      const image = await ensureBuilderImage(docker, arch);
+      image = await ensureBuilderImage(docker, arch);
       dir = await mkdtemp(join(tmpdir(), `rebuild-corpus-${arch}-`));
       const started = Date.now();
       const outcome = await runContainer(docker, {
@@ -62,6 +65,7 @@ for (const arch of ARCHES) {
       // the container is gone
       await expect(docker.getContainer(outcome.containerId).inspect()).rejects.toThrow();
       await makePatchedVariants(dir);
+      attacks = await makeAttacks(dir);
     });
 
     afterAll(async () => {
@@ -95,5 +99,35 @@ for (const arch of ARCHES) {
         await checkCase(dir, c, compare, expect);
       });
     }
+
+    it('red-team corpus: every attack gets its expected verdict, and the tampered files still run there', async () => {
+      const names = [...new Set(attacks.map((x) => x.name))];
+      let out = '';
+      const outcome = await runContainer(docker, {
+        image: image.tag,
+        arch,
+        cmd: ['sh', `/corpus/${RUN_SCRIPT}`, '/out', 'base', ...names],
+        mounts: [
+          { host: CORPUS_SOURCES, container: '/corpus', readOnly: true },
+          { host: dir, container: '/out', readOnly: true },
+        ],
+        network: 'none',
+        user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+        limits: { timeoutMs: 10 * 60_000 },
+        onOutput: (chunk) => {
+          out += chunk.toString();
+        },
+      });
+      expect(outcome.exitCode, out).toBe(0);
+      const runs = parseRuns(out);
+      const ref = runs.get('base');
+      expect(ref?.rc, out).toBe(0);
+      for (const x of attacks) {
+        const c = await compare(join(dir, x.name), join(dir, x.against));
+        const why = c.differences.map((d) => `${d.region}: ${d.detail}`).join('\n');
+        expect(c.verdict, `${arch} ${x.name} (${x.what}) vs ${x.against}\n${why}`).toBe(x.expect);
+        if (x.runs) expect(runs.get(x.name), `${arch} ${x.name} still runs like base`).toEqual(ref);
+      }
+    });
   });
 }

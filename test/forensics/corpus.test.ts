@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
+import { type Attack, makeAttacks, parseRuns, RUN_SCRIPT } from './attacks.js';
 import {
   BUILD_SCRIPT,
   CORPUS_CASES,
@@ -23,11 +24,13 @@ import {
 
 let dir: string;
 let facts: PatchFacts;
+let attacks: Attack[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rebuild-corpus-host-'));
   await execa('sh', [join(CORPUS_SOURCES, BUILD_SCRIPT), CORPUS_SOURCES, dir]);
   facts = await makePatchedVariants(dir);
+  attacks = await makeAttacks(dir);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -73,4 +76,23 @@ describe('compare() on the corpus (host toolchain)', () => {
       await checkCase(dir, c, compare, expect);
     });
   }
+});
+
+describe('red-team corpus (host toolchain)', () => {
+  it('every attack gets its expected verdict, and the tampered files still run', async () => {
+    const names = [...new Set(attacks.map((x) => x.name))];
+    const { stdout } = await execa('sh', [join(CORPUS_SOURCES, RUN_SCRIPT), dir, 'base', ...names]);
+    const runs = parseRuns(stdout);
+    const ref = runs.get('base');
+    expect(ref?.rc).toBe(0);
+    const seen: string[] = [];
+    for (const x of attacks) {
+      const c = await compare(join(dir, x.name), join(dir, x.against));
+      const why = JSON.stringify({ differences: c.differences.map((d) => `${d.region}: ${d.detail}`) });
+      seen.push(`${x.name} vs ${x.against}: ${c.verdict}`);
+      expect(c.verdict, `${x.name} (${x.what}) vs ${x.against}: ${why}`).toBe(x.expect);
+      if (x.runs) expect(runs.get(x.name), `${x.name} still runs like base`).toEqual(ref);
+    }
+    expect(seen.length).toBe(attacks.length);
+  });
 });

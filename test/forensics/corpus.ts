@@ -7,6 +7,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { buildIdNote, readElf } from '../../src/forensics/elf/reader.js';
+import { FileSource } from '../../src/forensics/elf/source.js';
 import type { ExplanationKind, Hint, Route, Verdict } from '../../src/forensics/types.js';
 
 export const CORPUS_SOURCES = join(import.meta.dirname, 'corpus');
@@ -50,6 +52,13 @@ export interface CorpusCase {
   hint?: Hint;
   /** compare() must reject with a clean input error instead of a verdict. */
   error?: boolean;
+  /**
+   * The build-ids differ. Where the toolchain puts the note in an executable
+   * LOAD (aarch64's default layout), its descriptor is loaded code-adjacent
+   * bytes and is not excused: the verdict is then `different`, blaming the
+   * note (and only it, besides `regions`).
+   */
+  buildIdDiffers?: boolean;
 }
 
 export const CORPUS_CASES: readonly CorpusCase[] = [
@@ -69,7 +78,14 @@ export const CORPUS_CASES: readonly CorpusCase[] = [
   },
   { name: '.comment removed', a: 'nocomment', b: 'base', verdict: 'equivalent', kinds: ['comment'] },
   { name: '.comment changed', a: 'base', b: 'comment-changed', verdict: 'equivalent', kinds: ['comment'] },
-  { name: 'build-id changed', a: 'base', b: 'buildid', verdict: 'equivalent', kinds: ['build-id'] },
+  {
+    name: 'build-id changed',
+    a: 'base',
+    b: 'buildid',
+    verdict: 'equivalent',
+    kinds: ['build-id'],
+    buildIdDiffers: true,
+  },
   {
     name: 'strip-all vs strip-debug',
     a: 'strip-all',
@@ -83,6 +99,7 @@ export const CORPUS_CASES: readonly CorpusCase[] = [
     b: 'dir-b',
     verdict: 'equivalent',
     kinds: ['build-id', 'debug'],
+    buildIdDiffers: true,
   },
   {
     name: 'non-allocated note section added',
@@ -148,6 +165,7 @@ export const CORPUS_CASES: readonly CorpusCase[] = [
     regions: ['.rodata'],
     exact: true,
     hint: 'timestamp',
+    buildIdDiffers: true,
   },
   {
     name: '__FILE__ from two dirs',
@@ -157,6 +175,7 @@ export const CORPUS_CASES: readonly CorpusCase[] = [
     regions: ['.rodata'],
     exact: true,
     hint: 'path',
+    buildIdDiffers: true,
   },
   { name: 'truncated file', a: 'base', b: 'truncated', error: true },
 ];
@@ -304,6 +323,17 @@ export async function checkCase(
     return;
   }
   const r = await compare(a, b);
+  const noteExec = c.buildIdDiffers === true && (await buildIdInExecutableLoad(b));
+  if (noteExec) {
+    // Not excused: the note is blamed, with the reason, and only it besides the case's regions.
+    const note = r.differences.filter((d) => d.region === '.note.gnu.build-id');
+    expectFn(r.verdict).toBe('different');
+    expectFn(note.length).toBe(1);
+    expectFn(note[0]?.detail).toContain('executable LOAD');
+    const others = r.differences.filter((d) => d.region !== '.note.gnu.build-id').map((d) => d.region);
+    expectFn(others.every((x) => c.regions?.includes(x) || !x.startsWith('.'))).toBe(true);
+    if (c.verdict === 'equivalent') return;
+  }
   const summary = JSON.stringify(
     { verdict: r.verdict, route: r.route, explanations: r.explanations, differences: r.differences },
     (k, v) => (k === 'context' ? undefined : v),
@@ -324,12 +354,33 @@ export async function checkCase(
   if (c.regions && c.exact) {
     const regions = r.differences.map((d) => d.region);
     // No other section may be blamed (segment:<n>/unaccounted views of the same bytes are fine).
-    const otherSections = regions.filter((x) => x.startsWith('.') && !c.regions?.includes(x));
+    const otherSections = regions.filter(
+      (x) => x.startsWith('.') && !c.regions?.includes(x) && !(noteExec && x === '.note.gnu.build-id'),
+    );
     expectFn(otherSections, summary).toEqual([]);
   }
   if (c.hint) {
     const hinted = r.differences.filter((d) => c.regions?.includes(d.region)).map((d) => d.hint);
     expectFn(hinted, summary).toContain(c.hint);
+  }
+}
+
+/** Whether the GNU build-id note of a file lies in an executable PT_LOAD. */
+export async function buildIdInExecutableLoad(path: string): Promise<boolean> {
+  const src = await FileSource.open(path);
+  try {
+    const elf = await readElf(src);
+    const note = buildIdNote(elf);
+    if (!note) return false;
+    return elf.segments.some(
+      (p) =>
+        p.type === 1 &&
+        (p.flags & 1) !== 0 &&
+        p.offset <= note.descOffset &&
+        note.descOffset < p.offset + p.filesz,
+    );
+  } finally {
+    await src.close();
   }
 }
 

@@ -103,7 +103,7 @@ async function rejection(p: Promise<unknown>): Promise<RebuildError> {
 }
 
 describe('fetchPublished against the real registry', () => {
-  it('fetches the files of record and the main file\'s .sig (not other .sig, not LICENSE), each verified, and they verify against the record', async () => {
+  it("fetches the files of record and the main file's .sig (not other .sig, not LICENSE), each verified, and they verify against the record", async () => {
     const o = opts(registry.url);
     const art = await fetchPublished(record, o);
     expect(Object.keys(art.files).sort()).toEqual([

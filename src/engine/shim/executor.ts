@@ -1,10 +1,10 @@
-import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { messageOf } from '../../util/errors.js';
 import { containerName, removeContainer, runContainer } from '../container.js';
-import { extractTarSafely, isInside } from '../safe-extract.js';
 import type { Arch, ContainerLimits, RunOutcome } from '../types.js';
+import { BoundedOutput } from './bounded-output.js';
+import { type CopyLimits, copyOut } from './copy-out.js';
 import {
   type CopyCommand,
   DockerArgvError,
@@ -12,7 +12,9 @@ import {
   parseDockerArgv,
   type RunCommand,
 } from './docker-argv.js';
+import { WorkFreezer } from './freezer.js';
 import type { JobIO, ShimRequest } from './server.js';
+import { PolicyError, realDirectoryBelow, workRelative } from './work-paths.js';
 
 export interface ShimContext {
   docker: Docker;
@@ -21,6 +23,10 @@ export interface ShimContext {
   work: { host: string; container: string };
   network: 'none' | 'host';
   limits: ContainerLimits;
+  /** The image `docker cp` runs its helper in (rebuild's host-runner: bash, tar, coreutils). */
+  helperImage: string;
+  /** Bounds on what the recipe's docker commands may make rebuild hold (defaults below). */
+  bounds?: Partial<ShimBounds>;
   /** Maps an image as the recipe wrote it to a local image for `arch`. */
   resolveImage(nameAsWritten: string): Promise<{ tag: string; id: string }>;
   /** Notes for the build log (policy decisions). */
@@ -31,13 +37,28 @@ export interface ShimContext {
 /** Docker's exit code for an error of the docker command itself. */
 const DOCKER_ERROR = 125;
 
+export interface ShimBounds {
+  /** Inner containers one build may start (default 64). */
+  maxContainers: number;
+  /** Output kept per inner container for `docker logs` (default 8 MiB; older output is dropped). */
+  logBytes: number;
+  copy: CopyLimits;
+}
+
+export const DEFAULT_SHIM_BOUNDS: ShimBounds = {
+  maxContainers: 64,
+  logBytes: 8 * 1024 ** 2,
+  copy: { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 },
+};
+
 interface Started {
   id: string;
   name: string;
   image: { asWritten: string; tag: string; id: string };
   done: Promise<RunOutcome>;
-  output: Buffer[];
-  removeOnExit: boolean;
+  output: BoundedOutput;
+  /** Work-directory paths (relative) mounted into it, re-checked before the engine mounts them again. */
+  binds: string[];
   settled: boolean;
 }
 
@@ -49,6 +70,7 @@ export interface InnerContainerRecord {
   imageId: string;
   exitCode?: number;
   timedOut?: boolean;
+  oomKilled?: boolean;
   policy: string[];
 }
 
@@ -59,8 +81,17 @@ export interface InnerContainerRecord {
 export class ShimExecutor {
   private readonly started = new Map<string, Started>();
   readonly records: InnerContainerRecord[] = [];
+  private readonly bounds: ShimBounds;
+  private readonly freezer: WorkFreezer;
 
-  constructor(private readonly ctx: ShimContext) {}
+  constructor(private readonly ctx: ShimContext) {
+    this.bounds = {
+      ...DEFAULT_SHIM_BOUNDS,
+      ...ctx.bounds,
+      copy: { ...DEFAULT_SHIM_BOUNDS.copy, ...ctx.bounds?.copy },
+    };
+    this.freezer = new WorkFreezer(ctx.docker, ctx.work.host);
+  }
 
   handle = async (req: ShimRequest, io: JobIO): Promise<number> => {
     let command: ReturnType<typeof parseDockerArgv>;
@@ -110,15 +141,17 @@ export class ShimExecutor {
       policy.push(`--network ${cmd.network} replaced by ${this.ctx.network}`);
     }
     for (const flag of cmd.ignored) policy.push(`${flag} ignored`);
-    const image = await this.ctx.resolveImage(cmd.image);
-    const mounts = [];
-    for (const v of cmd.volumes) {
-      mounts.push({
-        host: await this.hostPath(v.source, req.cwd, true),
-        container: v.target,
-        readOnly: v.readOnly,
-      });
+    if (this.records.length >= this.bounds.maxContainers) {
+      throw new PolicyError(`a build may start at most ${this.bounds.maxContainers} containers`);
     }
+    // Lexical only: the sources are checked (and created) with the recipe frozen, just before the engine mounts them.
+    const binds = cmd.volumes.map((v) => workRelative(v.source, req.cwd, this.ctx.work.container));
+    const image = await this.ctx.resolveImage(cmd.image);
+    const mounts = cmd.volumes.map((v, i) => ({
+      host: joinWork(this.ctx.work.host, binds[i]!),
+      container: v.target,
+      readOnly: v.readOnly,
+    }));
     const env: Record<string, string> = {};
     // The source pin follows the recipe into the builders it starts (runners/git-pin).
     const pin = req.env.REBUILD_SOURCE_COMMIT;
@@ -128,8 +161,8 @@ export class ShimExecutor {
       if (value !== undefined) env[e.name] = value;
     }
     for (const line of policy) this.ctx.log(`shim: docker run ${cmd.image}: ${line}`);
-    const name = cmd.name ?? `anon-${this.started.size + 1}`;
-    const output: Buffer[] = [];
+    const name = cmd.name ?? `anon-${this.records.length + 1}`;
+    const output = new BoundedOutput(this.bounds.logBytes);
     const record: InnerContainerRecord = {
       name,
       image: cmd.image,
@@ -142,8 +175,19 @@ export class ShimExecutor {
     const idKnown = new Promise<string>((r) => {
       resolveId = r;
     });
+    let started: Started | undefined;
+    const startGuard = this.freezer.startGuard(
+      async () => {
+        for (const rel of binds) await realDirectoryBelow(this.ctx.work.host, rel, { create: true });
+      },
+      (id) => {
+        if (started) started.id = id;
+        resolveId(id);
+      },
+    );
     const done = runContainer(this.ctx.docker, {
-      image: image.tag,
+      // By ID: a tag moved after the image was resolved is not followed.
+      image: image.id,
       arch: this.ctx.arch,
       cmd: cmd.args,
       entrypoint: cmd.entrypoint === undefined ? undefined : cmd.entrypoint === '' ? [] : [cmd.entrypoint],
@@ -156,43 +200,51 @@ export class ShimExecutor {
       name: containerName(name),
       keep: true,
       signal: this.ctx.signal,
-      onStart: (id) => resolveId(id),
+      startGuard,
       onOutput: (chunk, stream) => {
         output.push(chunk);
         if (!cmd.detach) (stream === 'stdout' ? io.stdout : io.stderr)(chunk);
       },
     });
-    const started: Started = {
+    const entry: Started = {
       id: '',
       name,
       image: { asWritten: cmd.image, ...image },
       done,
       output,
-      removeOnExit: cmd.remove,
+      binds,
       settled: false,
     };
-    this.started.set(name, started);
+    started = entry;
+    this.started.set(name, entry);
     done.then(
       (o) => {
-        started.settled = true;
+        entry.settled = true;
+        entry.id ||= o.containerId;
         record.exitCode = o.exitCode;
         record.timedOut = o.timedOut;
+        record.oomKilled = o.oomKilled;
       },
       () => {
-        started.settled = true;
+        entry.settled = true;
+        // It never ran (a refused mount, a failed start): runContainer removed it.
+        this.started.delete(name);
       },
     );
     if (cmd.detach) {
-      started.id = await Promise.race([idKnown, done.then((o) => o.containerId)]);
-      io.stdout(`${started.id}\n`);
+      entry.id = await Promise.race([idKnown, done.then((o) => o.containerId)]);
+      io.stdout(`${entry.id}\n`);
       return 0;
     }
     const outcome = await done;
-    started.id = outcome.containerId;
     if (cmd.remove) await this.forget(name);
     if (outcome.timedOut) {
       io.stderr(`docker (rebuild shim): container ${name} hit the time limit and was stopped\n`);
       return 137;
+    }
+    if (outcome.oomKilled) {
+      io.stderr(`docker (rebuild shim): container ${name} was killed for exceeding its memory limit\n`);
+      this.ctx.log(`shim: inner container ${name} was OOM-killed (memory limit)`);
     }
     return outcome.exitCode;
   }
@@ -209,39 +261,37 @@ export class ShimExecutor {
       return 1;
     }
     const id = inner.id || (await inner.done.then((o) => o.containerId));
-    const srcPath = cmd.source.path;
-    const contentsOnly = srcPath.endsWith('/.');
-    const destHost = await this.hostPath(cmd.dest.path, req.cwd, false);
-    const destStat = await stat(destHost).catch(() => undefined);
-    const archive = (await this.ctx.docker
-      .getContainer(id)
-      .getArchive({ path: srcPath })) as NodeJS.ReadableStream;
-    const subject = `docker cp ${cmd.source.container}:${srcPath}`;
-    // Docker names entries after the source's base name: `./…` for `dir/.`, `dir/…` for `dir`.
-    if (contentsOnly || destStat?.isDirectory()) {
-      await mkdir(destHost, { recursive: true });
-      const result = await extractTarSafely(archive as never, destHost, { subject });
-      this.noteRefused(result.refused, io);
-      return 0;
-    }
-    // The destination does not exist: the source itself is saved under that name.
-    const staging = join(this.ctx.work.host, `.rebuild-cp-${Date.now()}`);
-    try {
-      const result = await extractTarSafely(archive as never, staging, { subject });
-      this.noteRefused(result.refused, io);
-      const base = posix.basename(srcPath.replace(/\/+$/, '')) || '/';
-      await rename(join(staging, base === '/' ? '' : base), destHost);
-    } finally {
-      await rm(staging, { recursive: true, force: true });
+    const destRel = workRelative(cmd.dest.path, req.cwd, this.ctx.work.container);
+    const result = await copyOut({
+      docker: this.ctx.docker,
+      arch: this.ctx.arch,
+      helperImage: this.ctx.helperImage,
+      workHost: this.ctx.work.host,
+      destRel,
+      sourcePath: cmd.source.path,
+      limits: this.ctx.limits,
+      copyLimits: this.bounds.copy,
+      signal: this.ctx.signal,
+      // The engine mounts the source's volumes again to read it: their sources must still be real directories.
+      openArchive: async () => {
+        for (const rel of inner.binds) await realDirectoryBelow(this.ctx.work.host, rel, { create: false });
+        return (await this.ctx.docker
+          .getContainer(id)
+          .getArchive({ path: cmd.source.path })
+          .catch((err: unknown) => {
+            throw new PolicyError(
+              `no such path ${cmd.source.container}:${cmd.source.path} (${messageOf(err)})`,
+            );
+          })) as Readable;
+      },
+      frozen: (fn) => this.freezer.frozen(fn),
+    });
+    if (!result.ok) {
+      io.stderr(`docker (rebuild shim): docker cp failed: ${result.message}\n`);
+      this.ctx.log(`shim: docker cp ${cmd.source.container}:${cmd.source.path} failed: ${result.message}`);
+      return 1;
     }
     return 0;
-  }
-
-  private noteRefused(refused: { name: string; reason: string }[], io: JobIO): void {
-    for (const r of refused) {
-      io.stderr(`docker (rebuild shim): not copied: ${r.name}: ${r.reason}\n`);
-      this.ctx.log(`shim: cp refused ${r.name}: ${r.reason}`);
-    }
   }
 
   private async byName(cmd: NamesCommand, io: JobIO): Promise<number> {
@@ -260,15 +310,12 @@ export class ShimExecutor {
             code = 1;
             continue;
           }
+          await this.stopContainer(c);
           await this.forget(name);
           break;
         case 'stop':
         case 'kill':
-          await this.ctx.docker
-            .getContainer(c.id || (await c.done).containerId)
-            .kill()
-            .catch(() => undefined);
-          await c.done.catch(() => undefined);
+          await this.stopContainer(c);
           break;
         case 'wait': {
           const o = await c.done;
@@ -277,12 +324,22 @@ export class ShimExecutor {
         }
         case 'logs':
           await c.done.catch(() => undefined);
-          for (const chunk of c.output) io.stdout(chunk);
+          for (const chunk of c.output.replay()) io.stdout(chunk);
           break;
       }
       if (cmd.kind !== 'wait' && cmd.kind !== 'logs') io.stdout(`${name}\n`);
     }
     return code;
+  }
+
+  private async stopContainer(c: Started): Promise<void> {
+    if (!c.settled && c.id) {
+      await this.ctx.docker
+        .getContainer(c.id)
+        .kill()
+        .catch(() => undefined);
+    }
+    await c.done.catch(() => undefined);
   }
 
   private async forget(name: string): Promise<void> {
@@ -300,45 +357,17 @@ export class ShimExecutor {
     await Promise.allSettled(
       names.map(async (n) => {
         const c = this.started.get(n);
-        if (c && !c.settled) {
-          const id = c.id;
-          if (id)
-            await this.ctx.docker
-              .getContainer(id)
-              .kill()
-              .catch(() => undefined);
-        }
+        if (c) await this.stopContainer(c);
         await this.forget(n);
       }),
     );
   }
-
-  /**
-   * Maps a path the recipe names inside the host-runner container to the
-   * host. Only paths inside the work directory are allowed, and symlinks
-   * are resolved on the host so that a link cannot point a mount elsewhere.
-   */
-  private async hostPath(path: string, cwd: string, create: boolean): Promise<string> {
-    const inContainer = posix.resolve(cwd, path);
-    const root = this.ctx.work.container;
-    if (!(inContainer === root || inContainer.startsWith(`${root}/`))) {
-      throw new PolicyError(
-        `"${path}" is outside the work directory ${root}; rebuild mounts and copies only work directories`,
-      );
-    }
-    const rel = posix.relative(root, inContainer);
-    const host = join(this.ctx.work.host, rel);
-    if (create) await mkdir(host, { recursive: true });
-    const real = await realpath(host).catch(() => undefined);
-    const checked = real ?? join(await realpath(join(host, '..')).catch(() => host), basename(host));
-    if (!isInside(await realpath(this.ctx.work.host), checked)) {
-      throw new PolicyError(`"${path}" resolves outside the work directory through a symlink`);
-    }
-    return checked;
-  }
 }
 
-class PolicyError extends Error {}
+/** The host path of a work-directory path the recipe named (joined lexically; checked before use). */
+function joinWork(workHost: string, rel: string): string {
+  return rel === '' ? workHost : `${workHost}/${rel}`;
+}
 
 function platformMatches(platform: string, arch: Arch): boolean {
   const p = platform.toLowerCase();

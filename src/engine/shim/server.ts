@@ -22,6 +22,16 @@ export type ShimHandler = (request: ShimRequest, io: JobIO) => Promise<number>;
 /** Largest request body accepted (argv + environment). */
 const MAX_BODY = 4 * 1024 * 1024;
 
+/** Jobs whose exit code has not been fetched yet; more are refused (a recipe looping over the raw socket). */
+const MAX_OPEN_JOBS = 256;
+
+/**
+ * Output held for a reader that has not attached, or does not read (per
+ * stream). Larger than what `docker logs` replays at once (8 MiB), so a
+ * reader that does read gets all of it.
+ */
+const MAX_PENDING_BYTES = 24 * 1024 * 1024;
+
 /**
  * Decodes `cwd\0argc\0argv…\0env…\0` (see runners/docker-shim). Pure.
  */
@@ -47,29 +57,58 @@ interface Job {
   exit: Promise<number>;
 }
 
-/** Output kept until its one reader has taken it, then streamed live. */
-class StreamBuffer {
+/**
+ * Output kept until its one reader has taken it, then streamed live. Both
+ * what waits for the reader and what the reader has not consumed are
+ * bounded: beyond that, output is dropped and the reader is told how much.
+ */
+export class StreamBuffer {
   private chunks: Buffer[] = [];
+  private pending = 0;
+  private dropped = 0;
   private reader: ServerResponse | undefined;
   private ended = false;
 
+  constructor(private readonly maxPending = MAX_PENDING_BYTES) {}
+
   write(chunk: Buffer | string): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (this.reader) this.reader.write(buf);
-    else this.chunks.push(buf);
+    if (this.reader) {
+      if (this.reader.writableLength > this.maxPending) this.dropped += buf.length;
+      else this.reader.write(buf);
+      return;
+    }
+    if (this.pending + buf.length > this.maxPending) {
+      this.dropped += buf.length;
+      return;
+    }
+    this.chunks.push(buf);
+    this.pending += buf.length;
   }
 
   end(): void {
     this.ended = true;
-    this.reader?.end();
+    if (this.reader) this.finish(this.reader);
   }
 
   attach(res: ServerResponse): void {
+    if (this.reader) {
+      res.writeHead(409).end('this stream already has a reader\n');
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
     for (const c of this.chunks) res.write(c);
     this.chunks = [];
-    if (this.ended) res.end();
-    else this.reader = res;
+    this.pending = 0;
+    this.reader = res;
+    if (this.ended) this.finish(res);
+  }
+
+  private finish(res: ServerResponse): void {
+    if (this.dropped > 0) {
+      res.write(`\n[rebuild shim: ${this.dropped} bytes of output were dropped (not read in time)]\n`);
+    }
+    res.end();
   }
 }
 
@@ -82,6 +121,8 @@ class StreamBuffer {
 export class ShimServer {
   private server: Server | undefined;
   private readonly jobs = new Map<string, Job>();
+  /** Jobs whose exit code was fetched; forgotten once their output streams are closed too. */
+  private readonly done = new Set<string>();
 
   constructor(
     readonly socketPath: string,
@@ -126,7 +167,12 @@ export class ShimServer {
       }
       if (m[2] === 'stdout') job.out.attach(res);
       else if (m[2] === 'stderr') job.err.attach(res);
-      else res.writeHead(200).end(`${await job.exit}\n`);
+      else {
+        const code = await job.exit;
+        // The exit code is the last thing the shim script asks for: the job is done with.
+        this.done.add(m[1]!);
+        res.writeHead(200).end(`${code}\n`);
+      }
     } catch (err) {
       if (!res.headersSent) res.writeHead(500);
       res.end(`${err instanceof Error ? err.message : String(err)}\n`);
@@ -134,6 +180,14 @@ export class ShimServer {
   }
 
   private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const id of this.done) {
+      this.jobs.delete(id);
+      this.done.delete(id);
+    }
+    if (this.jobs.size >= MAX_OPEN_JOBS) {
+      res.writeHead(429).end(`more than ${MAX_OPEN_JOBS} docker commands at once\n`);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -144,7 +198,13 @@ export class ShimServer {
       }
       chunks.push(chunk);
     }
-    const request = decodeShimRequest(Buffer.concat(chunks));
+    let request: ShimRequest;
+    try {
+      request = decodeShimRequest(Buffer.concat(chunks));
+    } catch (e) {
+      res.writeHead(400).end(`${e instanceof Error ? e.message : String(e)}\n`);
+      return;
+    }
     const id = randomBytes(8).toString('hex');
     const out = new StreamBuffer();
     const err = new StreamBuffer();

@@ -44,6 +44,8 @@ export interface ElfHeader {
   /** e_shnum / e_shstrndx as stored (0 / SHN_XINDEX mean "see section 0"). */
   rawShnum: number;
   rawShstrndx: number;
+  /** e_phnum as stored (PN_XNUM means "see section 0"). */
+  rawPhnum: number;
 }
 
 export interface ProgramHeader {
@@ -105,6 +107,12 @@ export interface ElfFile {
   identPad: string;
   /** Section header 0 as hex ('' when there is no section header table). */
   section0: string;
+  /**
+   * Why the section headers were set aside (they lie past the end of the
+   * file, or name nothing readable): the file is then judged on its program
+   * headers alone. Absent when they were read.
+   */
+  sectionProblem?: string;
 }
 
 /** Sizes above this for tables we read whole (notes, dynamic, name tables) are refused. */
@@ -236,7 +244,9 @@ export function parseHeader(buf: Buffer, path: string, fileSize: number): ElfHea
     shstrndx: r.u16(at + 14),
     rawShnum: 0,
     rawShstrndx: 0,
+    rawPhnum: 0,
   };
+  h.rawPhnum = h.phnum;
   h.rawShnum = h.shnum;
   h.rawShstrndx = h.shstrndx;
   return h;
@@ -262,28 +272,42 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
   let phnum = h.phnum;
   let shdrBuf: Buffer | undefined;
   let section0 = '';
-  if (h.shoff !== 0) {
-    if (h.shentsize < shentMin) {
-      throw bad(path, `e_shentsize is ${h.shentsize}, smaller than a section header (${shentMin})`);
-    }
-    checkRange(elf, h.shoff, h.shentsize, 'section header table');
-    const first = await src.read(h.shoff, shentMin);
-    section0 = first.toString('hex');
-    const r0 = new Reader(first, little, 'section header 0', path);
-    if (shnum === 0) {
-      const real = r0.word(is64 ? 32 : 20, is64);
-      if (real > BigInt(MAX_COUNT))
-        throw bad(path, `section count (section 0 sh_size) ${real} is impossibly large`);
-      shnum = Number(real);
-    }
-    if (shstrndx === SHN_XINDEX) shstrndx = r0.u32(is64 ? 40 : 24);
-    if (phnum === PN_XNUM) phnum = r0.u32(is64 ? 44 : 28);
-    const tableSize = shnum * h.shentsize;
-    checkRange(elf, h.shoff, tableSize, `section header table (${shnum} entries of ${h.shentsize} bytes)`);
-    shdrBuf = await readRange(src, path, h.shoff, tableSize, 'section header table');
-  } else {
+  let sectionProblem: string | undefined;
+  // Section headers the loader never reads: when they are unreadable (past
+  // the end of the file, sstrip-like truncation), they are set aside and the
+  // file is judged on its program headers alone, unless the program header
+  // count itself lives in section 0.
+  const setAside = (err: unknown) => {
+    if (!(err instanceof RebuildError) || h.phnum === PN_XNUM) throw err;
+    sectionProblem = err.message.replace(/^malformed ELF: /, '');
+    shdrBuf = undefined;
+    section0 = '';
     shnum = 0;
-  }
+  };
+  if (h.shoff !== 0)
+    try {
+      if (h.shentsize < shentMin) {
+        throw bad(path, `e_shentsize is ${h.shentsize}, smaller than a section header (${shentMin})`);
+      }
+      checkRange(elf, h.shoff, h.shentsize, 'section header table');
+      const first = await src.read(h.shoff, shentMin);
+      section0 = first.toString('hex');
+      const r0 = new Reader(first, little, 'section header 0', path);
+      if (shnum === 0) {
+        const real = r0.word(is64 ? 32 : 20, is64);
+        if (real > BigInt(MAX_COUNT))
+          throw bad(path, `section count (section 0 sh_size) ${real} is impossibly large`);
+        shnum = Number(real);
+      }
+      if (shstrndx === SHN_XINDEX) shstrndx = r0.u32(is64 ? 40 : 24);
+      if (phnum === PN_XNUM) phnum = r0.u32(is64 ? 44 : 28);
+      const tableSize = shnum * h.shentsize;
+      checkRange(elf, h.shoff, tableSize, `section header table (${shnum} entries of ${h.shentsize} bytes)`);
+      shdrBuf = await readRange(src, path, h.shoff, tableSize, 'section header table');
+    } catch (err) {
+      setAside(err);
+    }
+  else shnum = 0;
 
   // Program header table.
   const phentMin = is64 ? 56 : 32;
@@ -331,64 +355,68 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
 
   // Section headers.
   const sections: SectionHeader[] = [];
-  if (shdrBuf) {
-    const r = new Reader(shdrBuf, little, 'section header table', path);
-    for (let i = 0; i < shnum; i++) {
-      const o = i * h.shentsize;
-      const sh: SectionHeader = is64
-        ? {
-            index: i,
-            name: '',
-            nameOffset: r.u32(o),
-            type: r.u32(o + 4),
-            flags: r.u64(o + 8),
-            addr: r.u64(o + 16),
-            offset: num(path, r.u64(o + 24), `section ${i} sh_offset`),
-            size: num(path, r.u64(o + 32), `section ${i} sh_size`),
-            link: r.u32(o + 40),
-            info: r.u32(o + 44),
-            addralign: r.u64(o + 48),
-            entsize: r.u64(o + 56),
-          }
-        : {
-            index: i,
-            name: '',
-            nameOffset: r.u32(o),
-            type: r.u32(o + 4),
-            flags: BigInt(r.u32(o + 8)),
-            addr: BigInt(r.u32(o + 12)),
-            offset: r.u32(o + 16),
-            size: r.u32(o + 20),
-            link: r.u32(o + 24),
-            info: r.u32(o + 28),
-            addralign: BigInt(r.u32(o + 32)),
-            entsize: BigInt(r.u32(o + 36)),
-          };
-      if (i === 0) {
-        // Section 0 may carry extended counts in sh_size/sh_link/sh_info; it has no contents.
-        sections.push({ ...sh, size: 0, offset: 0 });
-        continue;
+  if (shdrBuf)
+    try {
+      const r = new Reader(shdrBuf, little, 'section header table', path);
+      for (let i = 0; i < shnum; i++) {
+        const o = i * h.shentsize;
+        const sh: SectionHeader = is64
+          ? {
+              index: i,
+              name: '',
+              nameOffset: r.u32(o),
+              type: r.u32(o + 4),
+              flags: r.u64(o + 8),
+              addr: r.u64(o + 16),
+              offset: num(path, r.u64(o + 24), `section ${i} sh_offset`),
+              size: num(path, r.u64(o + 32), `section ${i} sh_size`),
+              link: r.u32(o + 40),
+              info: r.u32(o + 44),
+              addralign: r.u64(o + 48),
+              entsize: r.u64(o + 56),
+            }
+          : {
+              index: i,
+              name: '',
+              nameOffset: r.u32(o),
+              type: r.u32(o + 4),
+              flags: BigInt(r.u32(o + 8)),
+              addr: BigInt(r.u32(o + 12)),
+              offset: r.u32(o + 16),
+              size: r.u32(o + 20),
+              link: r.u32(o + 24),
+              info: r.u32(o + 28),
+              addralign: BigInt(r.u32(o + 32)),
+              entsize: BigInt(r.u32(o + 36)),
+            };
+        if (i === 0) {
+          // Section 0 may carry extended counts in sh_size/sh_link/sh_info; it has no contents.
+          sections.push({ ...sh, size: 0, offset: 0 });
+          continue;
+        }
+        if (sh.type !== SHT.NOBITS && sh.size > 0) {
+          checkRange(elf, sh.offset, sh.size, `section ${i} (type ${sh.type}) contents`);
+        }
+        sections.push(sh);
       }
-      if (sh.type !== SHT.NOBITS && sh.size > 0) {
-        checkRange(elf, sh.offset, sh.size, `section ${i} (type ${sh.type}) contents`);
+      // Names.
+      if (shnum > 0 && shstrndx !== 0) {
+        const strsec = sections[shstrndx];
+        if (!strsec) throw bad(path, `e_shstrndx ${shstrndx} is not a section (there are ${shnum})`);
+        if (strsec.type === SHT.NOBITS)
+          throw bad(path, `section name table (section ${shstrndx}) has no contents`);
+        const names = await readRange(src, path, strsec.offset, strsec.size, 'section name table');
+        for (const s of sections) {
+          if (s.index === 0) continue;
+          s.name = cString(names, s.nameOffset, path, `name of section ${s.index}`);
+        }
+      } else {
+        for (const s of sections) if (s.index !== 0) s.name = `section-${s.index}`;
       }
-      sections.push(sh);
+    } catch (err) {
+      setAside(err);
+      sections.length = 0;
     }
-    // Names.
-    if (shnum > 0 && shstrndx !== 0) {
-      const strsec = sections[shstrndx];
-      if (!strsec) throw bad(path, `e_shstrndx ${shstrndx} is not a section (there are ${shnum})`);
-      if (strsec.type === SHT.NOBITS)
-        throw bad(path, `section name table (section ${shstrndx}) has no contents`);
-      const names = await readRange(src, path, strsec.offset, strsec.size, 'section name table');
-      for (const s of sections) {
-        if (s.index === 0) continue;
-        s.name = cString(names, s.nameOffset, path, `name of section ${s.index}`);
-      }
-    } else {
-      for (const s of sections) if (s.index !== 0) s.name = `section-${s.index}`;
-    }
-  }
 
   const notes = await readNotes(src, path, h, sections, segments);
   const dynamic = await readDynamic(src, path, h, sections, segments);
@@ -406,6 +434,7 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
     typeName: typeName(h.type),
     identPad: head.subarray(9, 16).toString('hex'),
     section0,
+    ...(sectionProblem !== undefined ? { sectionProblem } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  * however large the file is. Every read is bounds-checked by the caller; the
  * source itself refuses reads past its end.
  */
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { RebuildError } from '../../util/errors.js';
 
@@ -50,7 +51,8 @@ export class FileSource implements ByteSource {
   static async open(path: string): Promise<FileSource> {
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      // O_NONBLOCK: a FIFO must not hang the open (the handle is checked to be a regular file below).
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw new RebuildError('input', `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
         subject: path,
@@ -122,5 +124,28 @@ export async function* chunks(
     }
     yield buf.subarray(0, n);
     pos += n;
+  }
+}
+
+/** Files up to this size are read once into memory for a comparison (thousands of small reads become none). */
+export const IN_MEMORY_LIMIT = 64 << 20;
+
+/**
+ * Opens a file for comparison: read whole when it is small enough (one read,
+ * then every positioned read is a slice), else positioned reads on a handle,
+ * so memory stays bounded however large the file.
+ */
+export async function openSource(
+  path: string,
+): Promise<ByteSource & { close(): Promise<void>; bytes?: Buffer }> {
+  const f = await FileSource.open(path);
+  if (f.size > IN_MEMORY_LIMIT) return f;
+  try {
+    const bytes = Buffer.allocUnsafe(f.size);
+    const n = await f.readInto(bytes, 0, f.size);
+    const whole = n === f.size ? bytes : bytes.subarray(0, n);
+    return Object.assign(new BufferSource(whole, path), { bytes: whole });
+  } finally {
+    await f.close();
   }
 }

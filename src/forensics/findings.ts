@@ -1,0 +1,36 @@
+/** What a route finds: differences (capped), explanations by kind, and observations. */
+import { ExplanationList } from './explanations.js';
+import type { Difference, Explanation, Observation } from './types.js';
+
+const MAX_DIFFERENCES = 200;
+const MAX_OBSERVATIONS = 50;
+
+export class Findings {
+  readonly differences: Difference[] = [];
+  readonly explanations = new ExplanationList();
+  readonly observations: Observation[] = [];
+  /** Differences found beyond the cap (still make the verdict `different`). */
+  dropped = 0;
+  diff(d: Difference): void {
+    if (this.differences.length < MAX_DIFFERENCES) this.differences.push(d);
+    else this.dropped++;
+  }
+  observe(o: Observation): void {
+    if (this.observations.length < MAX_OBSERVATIONS) this.observations.push(o);
+  }
+}
+
+/** A route's result, handed on as a typed value. */
+export interface RouteResult {
+  explanations: Explanation[];
+  differences: Difference[];
+  observations: Observation[];
+}
+
+export function resultOf(f: Findings, suffix?: Parameters<ExplanationList['render']>[0]): RouteResult {
+  return {
+    explanations: f.explanations.render(suffix),
+    differences: f.differences,
+    observations: f.observations,
+  };
+}

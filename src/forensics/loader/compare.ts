@@ -1,0 +1,317 @@
+/**
+ * Rule 1: the loader's view decides. Every byte the kernel or the dynamic
+ * loader reads (ELF header, program header table, every program header's
+ * file range) must be equal on both sides, at the same file offsets, with
+ * exactly two exceptions, each proven without section headers:
+ *  - the ELF header fields that only locate the section header table
+ *    (e_shoff, e_shentsize, e_shnum, e_shstrndx), which neither the kernel
+ *    nor ld.so reads;
+ *  - build-id descriptors (./buildid.ts).
+ * Since the program headers and every mapped byte are equal, so is
+ * everything derived from them: entry point, interpreter, dynamic section
+ * and what it points at (DT_NEEDED, rpath/runpath, init/fini arrays,
+ * relocations, symbol versions, GOT initial values), bss sizes, permissions.
+ * Section headers only name the regions found to differ (the rebuilt side's
+ * first: it is ours).
+ */
+import { compareRanges } from '../bytes.js';
+import { flagsString, PT, segmentTypeName } from '../elf/constants.js';
+import type { ElfFile, ProgramHeader } from '../elf/reader.js';
+import type { Findings } from '../findings.js';
+import { addContext, type Region } from '../region-context.js';
+import { sectionsByKey } from '../sections.js';
+import { type NamedRange, namesIn, type Side } from '../side.js';
+import type { Difference } from '../types.js';
+import { buildIdExemptions, type RefusedBuildId } from './buildid.js';
+import { type Interval, mergeIntervals, subtractIntervals } from './intervals.js';
+import { segmentAt } from './view.js';
+
+const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+
+export interface LoadedOptions {
+  context: boolean;
+}
+
+export async function compareLoaded(a: Side, b: Side, f: Findings, opts: LoadedOptions): Promise<void> {
+  await compareElfHeaders(a, b, f);
+  const phdrsEqual = await compareProgramHeaderTables(a, b, f);
+  const fixed = mergeIntervals([a.view.header, a.view.programHeaders, b.view.header, b.view.programHeaders]);
+  let exempt: Interval[] = [];
+  let refused: RefusedBuildId[] = [];
+  if (phdrsEqual) {
+    const ids = await buildIdExemptions(a, b);
+    refused = ids.refused;
+    for (const e of ids.exempt) {
+      const len = e.end - e.start;
+      const [da, db] = await Promise.all([a.src.read(e.start, len), b.src.read(e.start, len)]);
+      if (!da.equals(db)) {
+        f.explanations.add(
+          'build-id',
+          `descriptor of the ${e.owner} build-id note in ${e.where} at ${hex(e.start)} (a ${da.toString('hex')}, b ${db.toString('hex')})`,
+        );
+      }
+    }
+    exempt = mergeIntervals(ids.exempt);
+  }
+  const used = mergeIntervals([...a.view.used, ...b.view.used]);
+  const pieces = subtractIntervals(subtractIntervals(used, fixed), exempt);
+  const byRegion = new Map<string, Difference>();
+  for (const p of pieces) await comparePiece(a, b, p, f, byRegion, opts);
+  // Say why a differing build-id was not excused.
+  for (const r of refused) {
+    for (const d of byRegion.values()) {
+      if (d.a && d.a.offset <= r.start && r.start < d.a.offset + d.a.size) d.detail += ` — ${r.why}`;
+    }
+  }
+}
+
+/** ELF header bytes, all but the section-table fields, which are layout. */
+async function compareElfHeaders(a: Side, b: Side, f: Findings): Promise<void> {
+  const ha = a.elf.header;
+  const hb = b.elf.header;
+  const runtime: Array<[string, string, string]> = [
+    ['class', `ELF${ha.class}`, `ELF${hb.class}`],
+    ['endianness', ha.endian, hb.endian],
+    ['EI_VERSION', String(ha.identVersion), String(hb.identVersion)],
+    ['EI_OSABI', String(ha.osabi), String(hb.osabi)],
+    ['EI_ABIVERSION', String(ha.abiVersion), String(hb.abiVersion)],
+    ['EI_PAD', a.elf.identPad, b.elf.identPad],
+    ['e_type', a.elf.typeName, b.elf.typeName],
+    ['e_machine', a.elf.machineName, b.elf.machineName],
+    ['e_version', String(ha.version), String(hb.version)],
+    ['e_entry (entry point)', hex(ha.entry), hex(hb.entry)],
+    ['e_flags', hex(ha.flags), hex(hb.flags)],
+    ['e_phoff (program header table offset, used by the kernel)', hex(ha.phoff), hex(hb.phoff)],
+    ['e_ehsize', String(ha.ehsize), String(hb.ehsize)],
+    ['e_phentsize', String(ha.phentsize), String(hb.phentsize)],
+    ['e_phnum', String(ha.rawPhnum), String(hb.rawPhnum)],
+  ];
+  const named = runtime.filter(([, va, vb]) => va !== vb).map(([n, va, vb]) => `${n}: a ${va}, b ${vb}`);
+  // Raw bytes too, so that nothing in the header escapes the field list.
+  const la = a.view.header.end;
+  const lb = b.view.header.end;
+  const [ra, rb] = await Promise.all([a.src.read(0, la), b.src.read(0, lb)]);
+  for (const m of a.view.sectionTableFields) {
+    ra.fill(0, Math.min(m.start, la), Math.min(m.end, la));
+    rb.fill(0, Math.min(m.start, lb), Math.min(m.end, lb));
+  }
+  if (named.length > 0) {
+    for (const n of named) f.diff({ region: 'header', detail: `ELF header ${n}` });
+  } else if (!ra.equals(rb)) {
+    f.diff({
+      region: 'header',
+      detail: `ELF header bytes differ (${la} and ${lb} bytes)`,
+      a: { offset: 0, size: la },
+      b: { offset: 0, size: lb },
+    });
+  }
+  const layout: Array<[string, string, string]> = [
+    ['e_shoff', hex(ha.shoff), hex(hb.shoff)],
+    ['e_shnum', String(ha.rawShnum), String(hb.rawShnum)],
+    ['e_shentsize', String(ha.shentsize), String(hb.shentsize)],
+    ['e_shstrndx', String(ha.rawShstrndx), String(hb.rawShstrndx)],
+  ];
+  const moved = layout.filter(([, va, vb]) => va !== vb).map(([n, va, vb]) => `${n} a ${va}, b ${vb}`);
+  if (moved.length > 0) {
+    f.explanations.add('layout', `ELF header fields locating the section header table: ${moved.join('; ')}`);
+  }
+}
+
+/** The program header tables, byte for byte; true when equal. */
+async function compareProgramHeaderTables(a: Side, b: Side, f: Findings): Promise<boolean> {
+  const ia = a.view.programHeaders;
+  const ib = b.view.programHeaders;
+  const [ta, tb] = await Promise.all([
+    a.src.read(ia.start, ia.end - ia.start),
+    b.src.read(ib.start, ib.end - ib.start),
+  ]);
+  if (ta.equals(tb)) return true;
+  const details = describeProgramHeaderDifferences(a.elf, b.elf);
+  if (details.length === 0) details.push('program header tables differ');
+  for (const d of details.slice(0, 20)) f.diff({ region: 'header', detail: d });
+  if (details.length > 20)
+    f.diff({ region: 'header', detail: `… and ${details.length - 20} more program header differences` });
+  return false;
+}
+
+function describeProgramHeaderDifferences(a: ElfFile, b: ElfFile): string[] {
+  const byType = (list: ProgramHeader[]) => {
+    const m = new Map<number, ProgramHeader[]>();
+    for (const p of list) {
+      const l = m.get(p.type);
+      if (l) l.push(p);
+      else m.set(p.type, [p]);
+    }
+    return m;
+  };
+  const ma = byType(a.segments);
+  const mb = byType(b.segments);
+  const out: string[] = [];
+  if (a.segments.length !== b.segments.length) {
+    out.push(`program header count: a ${a.segments.length}, b ${b.segments.length}`);
+  }
+  const flagText = (x: number) => (x & ~7 ? `${flagsString(x)} (${hex(x)})` : flagsString(x));
+  for (const t of new Set([...ma.keys(), ...mb.keys()])) {
+    const la = ma.get(t) ?? [];
+    const lb = mb.get(t) ?? [];
+    const name = segmentTypeName(t);
+    for (let i = 0; i < Math.max(la.length, lb.length) && out.length < 40; i++) {
+      const pa = la[i];
+      const pb = lb[i];
+      const label = `program header ${name}${la.length > 1 || lb.length > 1 ? `[${i}]` : ''}`;
+      if (!pa || !pb) {
+        out.push(`${label} only in ${pa ? 'a' : 'b'}`);
+        continue;
+      }
+      const fields: string[] = [];
+      const cmp = (field: string, va: string, vb: string) => {
+        if (va !== vb) fields.push(`${field} a ${va}, b ${vb}`);
+      };
+      cmp('p_flags', flagText(pa.flags), flagText(pb.flags));
+      cmp('p_offset', hex(pa.offset), hex(pb.offset));
+      cmp('p_vaddr', hex(pa.vaddr), hex(pb.vaddr));
+      cmp('p_paddr', hex(pa.paddr), hex(pb.paddr));
+      cmp('p_filesz', hex(pa.filesz), hex(pb.filesz));
+      cmp('p_memsz', hex(pa.memsz), hex(pb.memsz));
+      cmp('p_align', hex(pa.align), hex(pb.align));
+      if (pa.index !== pb.index) fields.push(`position a ${pa.index}, b ${pb.index}`);
+      if (fields.length > 0) out.push(`${label}: ${fields.join('; ')}`);
+    }
+  }
+  return out;
+}
+
+/** Compares one loaded piece; on a difference, names it by sections (the rebuilt side's first). */
+async function comparePiece(
+  a: Side,
+  b: Side,
+  p: Interval,
+  f: Findings,
+  byRegion: Map<string, Difference>,
+  opts: LoadedOptions,
+): Promise<void> {
+  const clip = (s: Side, x: number) => Math.max(0, Math.min(x, s.elf.size));
+  const len = (s: Side, lo: number, hi: number) => clip(s, hi) - clip(s, lo);
+  const whole = await compareRanges(
+    a.src,
+    p.start,
+    len(a, p.start, p.end),
+    b.src,
+    p.start,
+    len(b, p.start, p.end),
+  );
+  if (whole.equal) return;
+  // Named by the rebuilt side's sections first (ours), then the published side's.
+  const parts: Part[] = [];
+  for (const part of splitByNames(b, p.start, p.end)) {
+    if (part.named) parts.push(part);
+    else parts.push(...splitByNames(a, part.start, part.end));
+  }
+  for (const part of parts) {
+    const r = await compareRanges(
+      a.src,
+      part.start,
+      len(a, part.start, part.end),
+      b.src,
+      part.start,
+      len(b, part.start, part.end),
+    );
+    if (r.equal) continue;
+    const seg = segmentAt(b.elf, part.start) ?? segmentAt(a.elf, part.start);
+    const region = part.named
+      ? (keyOf(part.side).get(part.named.section.index) ?? part.named.section.name)
+      : `segment:${seg?.index ?? 'none'}`;
+    // The region as a whole (a section, or this run of bytes no section covers).
+    const start = part.named ? part.named.section.offset : part.start;
+    const size = part.named ? part.named.section.size : part.end - part.start;
+    const first = part.start - start + (r.first ?? 0);
+    const prev = byRegion.get(region);
+    if (prev) {
+      prev.differingBytes = (prev.differingBytes ?? 0) + r.differing;
+      prev.detail = describe(
+        region,
+        part.named !== undefined,
+        prev.differingBytes,
+        prev.firstDifference ?? 0,
+        seg,
+        start,
+        size,
+      );
+      continue;
+    }
+    const d: Difference = {
+      region,
+      detail: describe(region, part.named !== undefined, r.differing, first, seg, start, size),
+      a: { offset: start, size: Math.max(0, Math.min(size, a.elf.size - start)) },
+      b: { offset: start, size: Math.max(0, Math.min(size, b.elf.size - start)) },
+      firstDifference: first,
+      differingBytes: r.differing,
+    };
+    const loadExec = seg?.type === PT.LOAD && (seg.flags & 1) !== 0;
+    const reg: Region = {
+      name: region,
+      offA: start,
+      lenA: d.a!.size,
+      offB: start,
+      lenB: d.b!.size,
+      exec: loadExec,
+      ...(seg?.type === PT.LOAD ? { addr: seg.vaddr + BigInt(start - seg.offset) } : {}),
+    };
+    await addContext(d, a.src, b.src, b.elf, reg, first, opts.context);
+    byRegion.set(region, d);
+    f.diff(d);
+  }
+}
+
+interface Part {
+  start: number;
+  end: number;
+  named?: NamedRange;
+  side: Side;
+}
+
+function splitByNames(side: Side, start: number, end: number): Part[] {
+  const parts: Part[] = [];
+  let pos = start;
+  for (const n of namesIn(side, start, end)) {
+    if (n.start > pos) parts.push({ start: pos, end: n.start, side });
+    const s = Math.max(pos, n.start);
+    const e = Math.min(end, n.end);
+    if (e > s) parts.push({ start: s, end: e, named: n, side });
+    pos = Math.max(pos, e);
+  }
+  if (pos < end) parts.push({ start: pos, end, side });
+  return parts;
+}
+
+function describe(
+  region: string,
+  named: boolean,
+  differing: number,
+  first: number,
+  seg: ProgramHeader | undefined,
+  start: number,
+  size: number,
+): string {
+  if (named) {
+    return `contents differ: ${differing} byte(s), the first at offset ${hex(first)} of the section (loaded: ${segText(seg)})`;
+  }
+  const at = seg ? ` at ${hex(seg.vaddr + BigInt(start - seg.offset))}` : '';
+  return `${differing} byte(s) of ${segText(seg)}${at} (${size} bytes no section covers, at file offset ${hex(start)}) differ${region ? '' : ''}`;
+}
+
+function segText(seg: ProgramHeader | undefined): string {
+  if (!seg) return 'read by the loader';
+  return `${segmentTypeName(seg.type)} segment ${seg.index}${seg.type === PT.LOAD ? ` ${flagsString(seg.flags)}` : ''}`;
+}
+
+const keyCache = new WeakMap<Side, Map<number, string>>();
+function keyOf(s: Side): Map<number, string> {
+  let m = keyCache.get(s);
+  if (!m) {
+    m = new Map();
+    for (const [k, sec] of sectionsByKey(s.elf)) m.set(sec.index, k);
+    keyCache.set(s, m);
+  }
+  return m;
+}

@@ -1,0 +1,702 @@
+/**
+ * The red-team corpus: tampered copies of the corpus binaries, crafted the
+ * way an attacker who has read compare()'s source would try to get them
+ * called equivalent. Each attack is a byte-level edit of a real binary built
+ * by the builder image's own toolchain (any class, endianness or machine),
+ * written in TypeScript so that the same attacks run on every arch.
+ *
+ * Every attack carries its expected verdict, written before it was first
+ * run, and whether the tampered file still runs (checked by the tests).
+ */
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DT, PF, PT, SHT } from '../../src/forensics/elf/constants.js';
+import { type ElfFile, readElf, type SectionHeader } from '../../src/forensics/elf/reader.js';
+import { BufferSource } from '../../src/forensics/elf/source.js';
+import type { Verdict } from '../../src/forensics/types.js';
+import { buildIdInExecutableLoad } from './corpus.js';
+
+export interface Attack {
+  /** File written into the corpus directory. */
+  name: string;
+  /** What was done, for the report. */
+  what: string;
+  /** The untampered reference it is compared with (b = rebuilt). */
+  against: string;
+  /** Expected verdict, written before the first run. */
+  expect: Verdict;
+  /** Whether the tampered file still runs and prints what the original prints. */
+  runs: boolean;
+  /** Expected verdict instead when the toolchain puts the build-id note in an executable LOAD. */
+  expectIfNoteExecutable?: Verdict;
+}
+
+/** Class- and endian-aware field access on a mutable copy. */
+class Edit {
+  readonly le: boolean;
+  readonly is64: boolean;
+  constructor(
+    readonly buf: Buffer,
+    readonly elf: ElfFile,
+  ) {
+    this.le = elf.header.endian === 'little';
+    this.is64 = elf.header.class === 64;
+  }
+  u16(off: number, v: number) {
+    if (this.le) this.buf.writeUInt16LE(v, off);
+    else this.buf.writeUInt16BE(v, off);
+  }
+  u32(off: number, v: number) {
+    if (this.le) this.buf.writeUInt32LE(v >>> 0, off);
+    else this.buf.writeUInt32BE(v >>> 0, off);
+  }
+  word(off: number, v: bigint) {
+    if (this.is64) {
+      if (this.le) this.buf.writeBigUInt64LE(v, off);
+      else this.buf.writeBigUInt64BE(v, off);
+    } else this.u32(off, Number(v & 0xffffffffn));
+  }
+  readWord(off: number): bigint {
+    if (this.is64) return this.le ? this.buf.readBigUInt64LE(off) : this.buf.readBigUInt64BE(off);
+    return BigInt(this.le ? this.buf.readUInt32LE(off) : this.buf.readUInt32BE(off));
+  }
+  /** Offset of a program header's fields. */
+  ph(index: number) {
+    const at = this.elf.header.phoff + index * this.elf.header.phentsize;
+    return this.is64
+      ? {
+          type: at,
+          flags: at + 4,
+          offset: at + 8,
+          vaddr: at + 16,
+          paddr: at + 24,
+          filesz: at + 32,
+          memsz: at + 40,
+        }
+      : {
+          type: at,
+          offset: at + 4,
+          vaddr: at + 8,
+          paddr: at + 12,
+          filesz: at + 16,
+          memsz: at + 20,
+          flags: at + 24,
+        };
+  }
+  section(name: string): SectionHeader {
+    const s = this.elf.sections.find((x) => x.name === name);
+    if (!s) throw new Error(`attack construction: no ${name}`);
+    return s;
+  }
+  /** Offset of a name in the section name table (a suffix of an existing name is fine). */
+  nameOffset(name: string): number {
+    const tab = this.elf.sections[this.elf.header.shstrndx]!;
+    const at = this.buf
+      .subarray(tab.offset, tab.offset + tab.size)
+      .indexOf(Buffer.from(`${name}\0`, 'latin1'));
+    if (at < 0) throw new Error(`attack construction: no name ${name} in .shstrtab`);
+    return at;
+  }
+}
+
+/** A section header entry (class and endian of the file). */
+function sectionHeaderBytes(e: Edit, s: Omit<SectionHeader, 'index' | 'name'>): Buffer {
+  const b = Buffer.alloc(e.elf.header.shentsize);
+  const w = new Edit(b, e.elf);
+  if (e.is64) {
+    w.u32(0, s.nameOffset);
+    w.u32(4, s.type);
+    w.word(8, s.flags);
+    w.word(16, s.addr);
+    w.word(24, BigInt(s.offset));
+    w.word(32, BigInt(s.size));
+    w.u32(40, s.link);
+    w.u32(44, s.info);
+    w.word(48, s.addralign);
+    w.word(56, s.entsize);
+  } else {
+    w.u32(0, s.nameOffset);
+    w.u32(4, s.type);
+    w.u32(8, Number(s.flags));
+    w.u32(12, Number(s.addr));
+    w.u32(16, s.offset);
+    w.u32(20, s.size);
+    w.u32(24, s.link);
+    w.u32(28, s.info);
+    w.u32(32, Number(s.addralign));
+    w.u32(36, Number(s.entsize));
+  }
+  return b;
+}
+
+/** Appends one section header (the table must end the file) and bumps e_shnum. */
+function withExtraSection(e: Edit, s: Omit<SectionHeader, 'index' | 'name'>): Buffer {
+  const h = e.elf.header;
+  if (h.shoff + h.shnum * h.shentsize !== e.buf.length)
+    throw new Error('attack construction: SHT is not last');
+  const out = Buffer.concat([e.buf, sectionHeaderBytes(e, s)]);
+  const o = new Edit(out, e.elf);
+  o.u16(e.is64 ? 60 : 48, h.shnum + 1);
+  return out;
+}
+
+interface Cave {
+  offset: number;
+  size: number;
+  vaddr: bigint;
+  load: number;
+}
+
+/** The largest run of bytes inside an executable LOAD that no section, header or table covers. */
+function findCave(elf: ElfFile): Cave {
+  let best: Cave | undefined;
+  for (const p of elf.segments) {
+    if (p.type !== PT.LOAD || (p.flags & PF.X) === 0) continue;
+    const covered = elf.sections
+      .filter((s) => s.index !== 0 && s.type !== SHT.NOBITS && s.size > 0)
+      .map((s) => [s.offset, s.offset + s.size] as const);
+    covered.push(
+      [0, elf.header.ehsize],
+      [elf.header.phoff, elf.header.phoff + elf.header.phnum * elf.header.phentsize],
+    );
+    covered.sort((x, y) => x[0] - y[0]);
+    let pos = p.offset;
+    const gaps: Array<[number, number]> = [];
+    for (const [s, t] of covered) {
+      if (t <= pos) continue;
+      if (s > pos) gaps.push([pos, Math.min(s, p.offset + p.filesz)]);
+      pos = Math.max(pos, t);
+    }
+    if (pos < p.offset + p.filesz) gaps.push([pos, p.offset + p.filesz]);
+    for (const [s, t] of gaps) {
+      if (t - s > (best?.size ?? 0))
+        best = { offset: s, size: t - s, vaddr: p.vaddr + BigInt(s - p.offset), load: p.index };
+    }
+  }
+  if (!best || best.size < 2) throw new Error('attack construction: no code cave in any executable LOAD');
+  return best;
+}
+
+/**
+ * A cave of at least `size` bytes in an executable LOAD: the largest gap if it
+ * is big enough, else the zero padding after the LOAD's end in the file, with
+ * the LOAD's p_filesz/p_memsz extended over it (the classic padding infection).
+ */
+function roomyCave(e: Edit, size: number): Cave {
+  const c = findCave(e.elf);
+  if (c.size >= size) return c;
+  for (const p of e.elf.segments) {
+    if (p.type !== PT.LOAD || (p.flags & PF.X) === 0) continue;
+    const end = p.offset + p.filesz;
+    const clash = e.elf.segments.some(
+      (q) => q.type === PT.LOAD && q !== p && q.offset < end + size && q.offset + q.filesz > end,
+    );
+    const zero = e.buf.subarray(end, end + size).every((x) => x === 0);
+    if (clash || !zero || end + size > e.buf.length || BigInt(p.filesz) !== p.memsz) continue;
+    const f = e.ph(p.index);
+    e.word(f.filesz, BigInt(p.filesz + size));
+    e.word(f.memsz, BigInt(p.filesz + size));
+    return { offset: end, size, vaddr: p.vaddr + BigInt(p.filesz), load: p.index };
+  }
+  throw new Error(`attack construction: no cave of ${size} bytes`);
+}
+
+/** Shellcode-looking bytes (int3 / brk patterns), clipped to the cave. */
+function payload(size: number): Buffer {
+  const b = Buffer.alloc(Math.min(size, 64));
+  for (let i = 0; i < b.length; i++) b[i] = [0xcc, 0x90, 0xd4, 0x20][i % 4]!;
+  return b;
+}
+
+/** A well-formed GNU build-id note whose descriptor is `desc`. */
+function buildIdNote(e: Edit, desc: Buffer): Buffer {
+  const n = Buffer.alloc(16 + desc.length);
+  const w = new Edit(n, e.elf);
+  w.u32(0, 4);
+  w.u32(4, desc.length);
+  w.u32(8, 3);
+  n.write('GNU\0', 12, 'latin1');
+  desc.copy(n, 16);
+  return n;
+}
+
+function dynamicEntryOffset(e: Edit, tag: number): number {
+  const dyn = e.section('.dynamic');
+  const ent = e.is64 ? 16 : 8;
+  for (let o = dyn.offset; o + ent <= dyn.offset + dyn.size; o += ent) {
+    if (e.readWord(o) === BigInt(tag)) return o;
+  }
+  throw new Error(`attack construction: no dynamic tag ${tag}`);
+}
+
+function dynstrOffsetOf(e: Edit, text: string): number {
+  const s = e.section('.dynstr');
+  const at = e.buf.subarray(s.offset, s.offset + s.size).indexOf(Buffer.from(`${text}\0`, 'latin1'));
+  if (at < 0) throw new Error(`attack construction: no ${text} in .dynstr`);
+  return at;
+}
+
+type Craft = (e: Edit) => Buffer;
+
+interface AttackSpec extends Attack {
+  from: string;
+  craft: Craft;
+}
+
+const caveWith = (e: Edit): Cave => {
+  const c = findCave(e.elf);
+  payload(c.size).copy(e.buf, c.offset);
+  return c;
+};
+
+const withCave: Craft = (e) => {
+  caveWith(e);
+  return e.buf;
+};
+
+/** A section header laid over the cave, with a given name, type and flags. */
+const coverCave =
+  (name: string, type: number, flags: bigint): Craft =>
+  (e) => {
+    const c = caveWith(e);
+    return withExtraSection(e, {
+      nameOffset: e.nameOffset(name),
+      type,
+      flags,
+      addr: flags & 2n ? c.vaddr : 0n,
+      offset: c.offset,
+      size: Math.min(c.size, 64),
+      link: 0,
+      info: 0,
+      addralign: 1n,
+      entsize: 0n,
+    });
+  };
+
+const SPECS: AttackSpec[] = [
+  {
+    name: 'atk-cave',
+    from: 'base',
+    against: 'base',
+    what: 'shellcode in the padding of the executable LOAD (bytes no section covers)',
+    expect: 'different',
+    runs: true,
+    craft: withCave,
+  },
+  {
+    name: 'atk-cave',
+    from: 'base',
+    against: 'pkgforge',
+    what: 'unstripped published file with a cave vs the post-processed rebuild (strip would zero the cave)',
+    expect: 'different',
+    runs: true,
+    craft: withCave,
+  },
+  {
+    name: 'atk-cave-stripped',
+    from: 'pkgforge',
+    against: 'base',
+    what: 'post-processed published file with a cave vs the unstripped rebuild (post-processing route)',
+    expect: 'different',
+    runs: true,
+    craft: withCave,
+  },
+  ...(
+    [
+      ['.comment', SHT.PROGBITS, 0n],
+      ['.comment', SHT.PROGBITS, 2n],
+      ['.note.ABI-tag', SHT.NOTE, 2n],
+      ['.note.ABI-tag', SHT.NOTE, 0n],
+      ['.debug_info', SHT.PROGBITS, 0n],
+      ['.symtab', SHT.SYMTAB, 0n],
+      ['.shstrtab', SHT.STRTAB, 0n],
+    ] as const
+  ).map(
+    ([n, t, fl], i): AttackSpec => ({
+      name: `atk-cover-${i}`,
+      from: 'base',
+      against: 'base',
+      what: `cave covered by an added section header named ${n}, type ${t}, ${fl & 2n ? 'allocated' : 'not allocated'}`,
+      expect: 'different',
+      runs: true,
+      craft: coverCave(n, t, fl),
+    }),
+  ),
+  {
+    name: 'atk-buildid-repointed',
+    from: 'base',
+    against: 'base',
+    what: 'a well-formed build-id note written into the cave, PT_NOTE and .note.gnu.build-id repointed at it',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const c = roomyCave(e, 48);
+      const note = buildIdNote(e, payload(Math.min(c.size - 16, 20)));
+      note.copy(e.buf, c.offset);
+      const bid = e.section('.note.gnu.build-id');
+      const ph = e.elf.segments.find(
+        (p) => p.type === PT.NOTE && p.offset <= bid.offset && bid.offset < p.offset + p.filesz,
+      );
+      if (!ph) throw new Error('attack construction: no PT_NOTE over the build-id');
+      const f = e.ph(ph.index);
+      e.word(f.offset, BigInt(c.offset));
+      e.word(f.vaddr, c.vaddr);
+      e.word(f.paddr, c.vaddr);
+      e.word(f.filesz, BigInt(note.length));
+      e.word(f.memsz, BigInt(note.length));
+      const sh = e.elf.header.shoff + bid.index * e.elf.header.shentsize;
+      e.word(sh + (e.is64 ? 16 : 12), c.vaddr);
+      e.word(sh + (e.is64 ? 24 : 16), BigInt(c.offset));
+      e.word(sh + (e.is64 ? 32 : 20), BigInt(note.length));
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-buildid-desc',
+    from: 'base',
+    against: 'base',
+    what: 'only the build-id descriptor rewritten in place (the one loaded difference the rules excuse)',
+    expect: 'equivalent',
+    expectIfNoteExecutable: 'different',
+    runs: true,
+    craft: (e) => {
+      const bid = e.section('.note.gnu.build-id');
+      e.buf.fill(0x41, bid.offset + 16, bid.offset + bid.size);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-note-payload',
+    from: 'base',
+    against: 'pkgforge',
+    what: 'payload in the loaded .note.ABI-tag descriptor of an unstripped published file (evidence strip would destroy)',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const s = e.section('.note.ABI-tag');
+      payload(s.size - 16).copy(e.buf, s.offset + 16);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-note-exec',
+    from: 'base',
+    against: 'base',
+    what: 'the LOAD holding the notes made executable (PF_X) and the build-id descriptor rewritten',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const bid = e.section('.note.gnu.build-id');
+      const load = e.elf.segments.find(
+        (p) => p.type === PT.LOAD && p.offset <= bid.offset && bid.offset < p.offset + p.filesz,
+      )!;
+      e.u32(e.ph(load.index).flags, load.flags | PF.X);
+      e.buf.fill(0xcc, bid.offset + 16, bid.offset + bid.size);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-note-to-load',
+    from: 'base',
+    against: 'base',
+    what: 'a PT_NOTE turned into an executable PT_LOAD',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const p = e.elf.segments.find((x) => x.type === PT.NOTE)!;
+      e.u32(e.ph(p.index).type, PT.LOAD);
+      e.u32(e.ph(p.index).flags, PF.R | PF.X);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-needed',
+    from: 'base',
+    against: 'base',
+    what: 'DT_DEBUG rewritten as an injected DT_NEEDED (libc again)',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const o = dynamicEntryOffset(e, 21);
+      e.word(o, BigInt(DT.NEEDED));
+      e.word(o + (e.is64 ? 8 : 4), BigInt(dynstrOffsetOf(e, 'libc.so.6')));
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-runpath',
+    from: 'base',
+    against: 'base',
+    what: 'DT_DEBUG rewritten as an injected DT_RUNPATH',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const o = dynamicEntryOffset(e, 21);
+      e.word(o, BigInt(DT.RUNPATH));
+      e.word(o + (e.is64 ? 8 : 4), BigInt(dynstrOffsetOf(e, 'libc.so.6')));
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-interp',
+    from: 'base',
+    against: 'base',
+    what: 'the interpreter path changed (the last character of PT_INTERP)',
+    expect: 'different',
+    runs: false,
+    craft: (e) => {
+      const p = e.elf.segments.find((x) => x.type === PT.INTERP)!;
+      e.buf[p.offset + p.filesz - 2] = 0x78;
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-init-array',
+    from: 'base',
+    against: 'base',
+    what: 'the .init_array entry (file value and its relocation addend) pointed at the .fini_array function',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const ia = e.section('.init_array');
+      const fa = e.section('.fini_array');
+      e.word(ia.offset, e.readWord(fa.offset));
+      const rela = e.elf.sections.find((s) => s.name === '.rela.dyn' || s.name === '.rel.dyn');
+      if (rela && rela.type === SHT.RELA) {
+        const ent = e.is64 ? 24 : 12;
+        let faAddend: bigint | undefined;
+        for (let o = rela.offset; o + ent <= rela.offset + rela.size; o += ent) {
+          if (e.readWord(o) === fa.addr) faAddend = e.readWord(o + 2 * (ent / 3));
+        }
+        for (let o = rela.offset; o + ent <= rela.offset + rela.size; o += ent) {
+          if (e.readWord(o) === ia.addr && faAddend !== undefined) e.word(o + 2 * (ent / 3), faAddend);
+        }
+      }
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-reloc',
+    from: 'base',
+    against: 'base',
+    what: 'one relocation entry changed (a bit of the last .rela.dyn/.rel.dyn entry)',
+    expect: 'different',
+    runs: false,
+    craft: (e) => {
+      const rela = e.elf.sections.find((s) => s.name === '.rela.dyn' || s.name === '.rel.dyn')!;
+      const at = rela.offset + rela.size - 1;
+      e.buf[at] = (e.buf[at] ?? 0) ^ 0x40;
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-got',
+    from: 'base',
+    against: 'base',
+    what: 'a GOT initial value changed',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const got = e.elf.sections.find((s) => s.name === '.got') ?? e.section('.got.plt');
+      const w = e.is64 ? 8 : 4;
+      const at = got.offset + got.size - w;
+      e.word(at, e.readWord(at) ^ 0x10n);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-eh-frame',
+    from: 'base',
+    against: 'base',
+    what: 'one byte of .eh_frame changed',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const s = e.section('.eh_frame');
+      e.buf[s.offset + s.size - 2] = (e.buf[s.offset + s.size - 2] ?? 0) ^ 0x01;
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-data-rwx',
+    from: 'base',
+    against: 'base',
+    what: 'the writable LOAD made executable (RW → RWX)',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const p = e.elf.segments.find((x) => x.type === PT.LOAD && (x.flags & PF.W) !== 0)!;
+      e.u32(e.ph(p.index).flags, p.flags | PF.X);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-stack-exec',
+    from: 'base',
+    against: 'base',
+    what: 'PT_GNU_STACK made executable',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const p = e.elf.segments.find((x) => x.type === PT.GNU_STACK)!;
+      e.u32(e.ph(p.index).flags, p.flags | PF.X);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-osabi',
+    from: 'base',
+    against: 'base',
+    what: 'e_ident EI_OSABI set to 3 (GNU)',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      e.buf[7] = 3;
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-eflags',
+    from: 'base',
+    against: 'base',
+    what: 'e_flags changed',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const at = 24 + 3 * (e.is64 ? 8 : 4);
+      e.u32(at, e.elf.header.flags ^ 0x100);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-sstrip',
+    from: 'base',
+    against: 'base',
+    what: 'sstrip-like: everything after the last segment cut off, section header fields zeroed (false alarm before)',
+    expect: 'equivalent',
+    runs: true,
+    craft: (e) => sstrip(e),
+  },
+  {
+    name: 'atk-sstrip-pkgforge',
+    from: 'pkgforge',
+    against: 'base',
+    what: 'sstrip-like cut of the post-processed file vs the unstripped rebuild',
+    expect: 'equivalent',
+    runs: true,
+    craft: (e) => sstrip(e),
+  },
+  {
+    name: 'atk-sstrip-cave',
+    from: 'base',
+    against: 'base',
+    what: 'sstrip-like file with a cave',
+    expect: 'different',
+    runs: true,
+    craft: (e) => sstrip(new Edit(withCave(e), e.elf)),
+  },
+  {
+    name: 'atk-sht-truncated',
+    from: 'base',
+    against: 'base',
+    what: 'e_shnum claims more section headers than the file holds (table runs past the end)',
+    expect: 'equivalent',
+    runs: true,
+    craft: (e) => {
+      e.u16(e.is64 ? 60 : 48, e.elf.header.shnum + 1000);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-sht-lying',
+    from: 'base',
+    against: 'base',
+    what: '.text section header lies (offset and size moved onto .rodata); the loaded bytes are untouched',
+    expect: 'equivalent',
+    runs: true,
+    craft: (e) => {
+      const t = e.section('.text');
+      const r = e.section('.rodata');
+      const sh = e.elf.header.shoff + t.index * e.elf.header.shentsize;
+      e.word(sh + (e.is64 ? 24 : 16), BigInt(r.offset));
+      e.word(sh + (e.is64 ? 32 : 20), BigInt(r.size));
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-sht-lying-cave',
+    from: 'base',
+    against: 'base',
+    what: 'lying .comment header moved over the cave (not allocated), with a cave payload',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const c = caveWith(e);
+      const s = e.section('.comment');
+      const sh = e.elf.header.shoff + s.index * e.elf.header.shentsize;
+      e.word(sh + (e.is64 ? 24 : 16), BigInt(c.offset));
+      e.word(sh + (e.is64 ? 32 : 20), BigInt(Math.min(c.size, 64)));
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-text',
+    from: 'base',
+    against: 'base',
+    what: 'one code byte changed in .text',
+    expect: 'different',
+    runs: false,
+    craft: (e) => {
+      const t = e.section('.text');
+      e.buf[t.offset + Math.floor(t.size / 2)] = (e.buf[t.offset + Math.floor(t.size / 2)] ?? 0) ^ 0xff;
+      return e.buf;
+    },
+  },
+];
+
+/** Cuts the file after its last segment and zeroes the section header fields (like sstrip). */
+function sstrip(e: Edit): Buffer {
+  let end = 0;
+  for (const p of e.elf.segments) end = Math.max(end, p.offset + p.filesz);
+  const out = Buffer.from(e.buf.subarray(0, end));
+  const o = new Edit(out, e.elf);
+  o.word(e.is64 ? 40 : 32, 0n);
+  o.u16(e.is64 ? 58 : 46, 0);
+  o.u16(e.is64 ? 60 : 48, 0);
+  o.u16(e.is64 ? 62 : 50, 0);
+  return out;
+}
+
+/** Writes every attack's file into `dir` (next to the corpus binaries); returns the attacks. */
+export async function makeAttacks(dir: string): Promise<Attack[]> {
+  const out: Attack[] = [];
+  const written = new Set<string>();
+  await chmod(join(dir, 'base'), 0o755);
+  for (const spec of SPECS) {
+    if (!written.has(spec.name)) {
+      const buf = Buffer.from(await readFile(join(dir, spec.from)));
+      const elf = await readElf(new BufferSource(buf, spec.from));
+      await writeFile(join(dir, spec.name), spec.craft(new Edit(buf, elf)));
+      await chmod(join(dir, spec.name), 0o755);
+      written.add(spec.name);
+    }
+    const { from: _f, craft: _c, ...attack } = spec;
+    if (attack.expectIfNoteExecutable && (await buildIdInExecutableLoad(join(dir, spec.against)))) {
+      attack.expect = attack.expectIfNoteExecutable;
+    }
+    out.push(attack);
+  }
+  return out;
+}
+
+/** One line per binary from run-attacks.sh: name → exit status and first output line. */
+export function parseRuns(text: string): Map<string, { rc: number; out: string }> {
+  const m = new Map<string, { rc: number; out: string }>();
+  for (const line of text.split('\n')) {
+    const r = /^(\S+) (\d+) ?(.*)$/.exec(line.trim());
+    if (r?.[1] && r[2]) m.set(r[1], { rc: Number(r[2]), out: r[3] ?? '' });
+  }
+  return m;
+}
+
+export const RUN_SCRIPT = 'run-attacks.sh';

@@ -1,0 +1,126 @@
+/**
+ * Header counts at their limits: 65,000 string-table sections in a 4 MB
+ * file, and 65,535 program headers (PN_XNUM, the count in section 0). Every
+ * loop over headers must be linear or n·log n; the bound below only catches
+ * a hang (the figures are in the README), it is not a timing assertion.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../src/forensics/compare.js';
+import { gcc, SOURCE } from './fixtures.js';
+
+let dir: string;
+let base: Buffer;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rebuild-limits-'));
+  base = await readFile(await gcc(join(dir, 'src'), join(dir, 'base'), SOURCE));
+}, 60_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const HANG = 60_000;
+
+/** x86_64 little-endian ELF64 only (the host gcc's output). */
+function withManySections(elf: Buffer, count: number, change = false): Buffer {
+  const shoff = Number(elf.readBigUInt64LE(0x28));
+  const shnum = elf.readUInt16LE(0x3c);
+  const shstrndx = elf.readUInt16LE(0x3e);
+  const table = Buffer.from(elf.subarray(shoff, shoff + shnum * 64));
+  const nameOff = table.readUInt32LE(shstrndx * 64); // reuse ".shstrtab" as every name
+  const blobAt = elf.length;
+  const chunk = 64;
+  const blob = Buffer.alloc(count * chunk);
+  for (let i = 0; i < count; i++) blob.write(`s${i}\0`, i * chunk, 'latin1');
+  if (change) blob[blob.length - 2] = 0x41;
+  const extra = Buffer.alloc(count * 64);
+  for (let i = 0; i < count; i++) {
+    const o = i * 64;
+    extra.writeUInt32LE(nameOff, o);
+    extra.writeUInt32LE(3, o + 4); // SHT_STRTAB
+    extra.writeBigUInt64LE(BigInt(blobAt + i * chunk), o + 24);
+    extra.writeBigUInt64LE(BigInt(chunk), o + 32);
+    extra.writeBigUInt64LE(1n, o + 48);
+  }
+  const newShoff = blobAt + blob.length;
+  const out = Buffer.concat([elf, blob, table, extra]);
+  out.writeBigUInt64LE(BigInt(newShoff), 0x28);
+  const total = shnum + count;
+  if (total >= 0xff00) {
+    out.writeUInt16LE(0, 0x3c); // the count lives in section 0's sh_size
+    out.writeBigUInt64LE(BigInt(total), newShoff + 32);
+  } else out.writeUInt16LE(total, 0x3c);
+  return out;
+}
+
+/** 65,535 program headers: the real ones, then PT_NOTEs over the first note (PN_XNUM). */
+function withManyProgramHeaders(elf: Buffer, change = false): Buffer {
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phnum = elf.readUInt16LE(0x38);
+  const shoff = Number(elf.readBigUInt64LE(0x28));
+  const real = Buffer.from(elf.subarray(phoff, phoff + phnum * 56));
+  let note: Buffer | undefined;
+  for (let i = 0; i < phnum; i++)
+    if (real.readUInt32LE(i * 56) === 4) note ??= real.subarray(i * 56, i * 56 + 56);
+  const count = 0xffff;
+  const table = Buffer.alloc(count * 56);
+  real.copy(table, 0);
+  for (let i = phnum; i < count; i++) note!.copy(table, i * 56);
+  if (change) table.writeUInt32LE(7, (count - 1) * 56 + 4); // one flag word of the last header
+  const newPhoff = elf.length;
+  const out = Buffer.concat([elf, table]);
+  out.writeBigUInt64LE(BigInt(newPhoff), 0x20);
+  out.writeUInt16LE(0xffff, 0x38); // PN_XNUM: the count is section 0's sh_info
+  out.writeUInt32LE(count, shoff + 44);
+  return out;
+}
+
+async function timed<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${HANG} ms: a hang`)), HANG);
+  });
+  try {
+    return await Promise.race([p, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('header counts at their limits', () => {
+  it(
+    '65,000 string-table sections (4 MB): a sound verdict either way',
+    async () => {
+      const a = join(dir, 'many-sections');
+      const b = join(dir, 'many-sections-changed');
+      await writeFile(a, withManySections(base, 65_000));
+      await writeFile(b, withManySections(base, 65_000, true));
+      const same = await timed(compare(a, a));
+      expect(same.verdict).toBe('identical');
+      const c = await timed(compare(a, b, { postProcessing: false }));
+      // Not-loaded string tables of no registered kind: a difference, named.
+      expect(c.verdict).toBe('different');
+      const vsBase = await timed(compare(join(dir, 'base'), a, { postProcessing: false }));
+      expect(vsBase.verdict).toBe('different');
+    },
+    4 * HANG,
+  );
+
+  it(
+    '65,535 program headers (PN_XNUM): a sound verdict either way',
+    async () => {
+      const a = join(dir, 'many-phdrs');
+      const b = join(dir, 'many-phdrs-changed');
+      await writeFile(a, withManyProgramHeaders(base));
+      await writeFile(b, withManyProgramHeaders(base, true));
+      const c = await timed(compare(a, b, { postProcessing: false }));
+      expect(c.verdict).toBe('different');
+      expect(c.differences.map((d) => d.region)).toContain('header');
+      const vsBase = await timed(compare(a, join(dir, 'base'), { postProcessing: false }));
+      expect(vsBase.verdict).toBe('different');
+    },
+    4 * HANG,
+  );
+});
