@@ -198,6 +198,11 @@ async function run(
   let mainName = mainFileName(record);
   const result = unattemptedResult(record, opts, startedAt, { outDir, inputs, mainName });
   const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
+  if (record.hasRecipeOfRecord === false) {
+    note(
+      "no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the published file is still checked, but rebuilding needs a recipe: `rebuild build FILE --expect <published dir>`",
+    );
+  }
   try {
     // 1. The files of record.
     const fetchRecord = c.replay?.manifestDigest
@@ -287,7 +292,7 @@ async function run(
     if (!sbuild) {
       throw new RebuildError('upstream', 'the artifact has no SBUILD (the recipe of record)', {
         subject: artifact.reference,
-        fix: 'verify a package published with its SBUILD (pkgforge 2025 and later)',
+        fix: 'pkgforge published no recipe for this build: rebuild a recipe yourself with `rebuild build FILE --expect <published dir>` (e.g. the soarpkgs recipe of that date)',
       });
     }
     const { recipe, sha256: recipeSha } = loadRecipeFile(join(pubDir, 'SBUILD'));
@@ -348,7 +353,7 @@ async function run(
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
-    const judged = judge(
+    const judged = await judge(
       result,
       build,
       mainProgram,

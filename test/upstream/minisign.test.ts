@@ -47,7 +47,7 @@ describe('minisign', () => {
     expect(parsePublicKey(PKGFORGE_MINISIGN_KEYS.soarpkgs).key).toHaveLength(32);
     const pub = await keypair('a');
     const text = await readFile(key('a.pub'), 'utf8');
-    expect(text).toContain(`minisign public key ${pub.keyId}`); // the id as minisign prints it
+    expect(text).toContain(`minisign public key ${pub.keyId.replace(/^0+/, '')}`); // minisign prints the id without leading zeros
     expect(() => parsePublicKey('RWQ=')).toThrow(MinisignFormatError);
     expect(() => parsePublicKey('not base64 !')).toThrow(MinisignFormatError);
   });
