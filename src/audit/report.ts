@@ -6,8 +6,10 @@
  * then counts per verdict; then every package with its verdict, timings and a
  * link to its own report. Pure functions: writing the files is the caller's.
  */
-import { relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { ExitCode } from '../cli/exit-codes.js';
+import { ATTESTATION_FILE } from '../evidence/bundle.js';
 import { duration } from '../report/format.js';
 import { escapeHtml, htmlPage } from '../report/html.js';
 import { mdCode, mdEscape } from '../report/markdown.js';
@@ -25,6 +27,8 @@ export const VERDICTS: readonly VerifyVerdict[] = [
 ];
 
 export interface ReportLinks {
+  /** The signed statement beside the result (`rebuild audit --attest KEY`). */
+  attestation?: string;
   html?: string;
   markdown?: string;
   json?: string;
@@ -124,6 +128,9 @@ export function packageLine(it: AuditItem, reportDir: string): PackageLine {
       ...(r?.reportHtml ? { html: link(reportDir, r.reportHtml) } : {}),
       ...(r?.reportMarkdown ? { markdown: link(reportDir, r.reportMarkdown) } : {}),
       ...(r?.reportJson ? { json: link(reportDir, r.reportJson) } : {}),
+      ...(r?.reportJson && existsSync(join(dirname(r.reportJson), ATTESTATION_FILE))
+        ? { attestation: link(reportDir, join(dirname(r.reportJson), ATTESTATION_FILE)) }
+        : {}),
     },
   };
 }
@@ -353,7 +360,7 @@ export function renderAuditMarkdown(s: AuditSummary): string {
         ? `**${mdEscape(CHANGE_TITLE[c.change!])}**`
         : mdEscape(CHANGE_TITLE[c.change!]);
       out.push(
-        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(mdLink('report', c.report.html ?? c.report.markdown))} |`,
+        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(reportLinksMd(c.report))} |`,
       );
     }
   }
@@ -367,7 +374,7 @@ export function renderAuditMarkdown(s: AuditSummary): string {
   );
   for (const p of s.packages) {
     out.push(
-      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(mdLink('report', p.report.html ?? p.report.markdown))} |`,
+      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(reportLinksMd(p.report))} |`,
     );
   }
   const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
@@ -397,6 +404,17 @@ function href(rel: string | undefined): string | undefined {
     .split('/')
     .map((seg) => (seg === '..' || seg === '.' ? seg : encodeURIComponent(seg)))
     .join('/');
+}
+
+/** The report link, and the signed statement's when the result was attested. */
+function reportLinksMd(r: ReportLinks): string {
+  return [mdLink('report', r.html ?? r.markdown), mdLink('attestation', r.attestation)]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+function reportLinksHtml(r: ReportLinks): string {
+  return [a('report', r.html), a('attestation', r.attestation)].filter(Boolean).join(' · ');
 }
 
 function a(text: string, rel: string | undefined): string {
@@ -481,7 +499,7 @@ export function renderAuditHtml(s: AuditSummary): string {
     const rows = s.changes
       .map((c) => {
         const bad = WORSE.includes(c.change!);
-        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${a('report', c.report.html)}</td></tr>`;
+        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${reportLinksHtml(c.report)}</td></tr>`;
       })
       .join('');
     parts.push(
@@ -499,7 +517,7 @@ export function renderAuditHtml(s: AuditSummary): string {
   const rows = s.packages
     .map((p) => {
       const bad = p.change !== null && WORSE.includes(p.change);
-      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${a('report', p.report.html)}</td></tr>`;
+      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${reportLinksHtml(p.report)}</td></tr>`;
     })
     .join('');
   parts.push(

@@ -4,6 +4,7 @@ import {
   dbLocation,
   defaultDbPath,
   defaultReportsDir,
+  realVerifier,
   runAuditRequest,
 } from '../../audit/audit.js';
 import { createAuditProgress } from '../../audit/console.js';
@@ -12,6 +13,7 @@ import { farmStatus, renderFarmStatus } from '../../audit/farm/status.js';
 import { DEFAULT_RETRY, parseDeadline } from '../../audit/policy.js';
 import { renderAuditText } from '../../audit/report.js';
 import { AuditStore } from '../../audit/store.js';
+import type { Verifier } from '../../audit/types.js';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { type Arch, hostArch, parseArch } from '../../engine/types.js';
 import type { RepoName } from '../../upstream/types.js';
@@ -52,6 +54,7 @@ function count(name: string, min: number) {
 }
 
 interface AuditFlags extends UpstreamFlags, ContainerFlags {
+  attest?: string;
   packages?: string;
   repo?: string[];
   type?: string[];
@@ -73,6 +76,15 @@ interface AuditFlags extends UpstreamFlags, ContainerFlags {
   distributed?: boolean;
   needs?: string;
   lease?: number;
+}
+
+/** With --attest: a verifier that signs each result (the key is read before anything runs). */
+export async function attestingDeps(keyPath: string | undefined): Promise<{ verify?: Verifier }> {
+  if (!keyPath) return {};
+  const { loadSigningKey } = await import('../../evidence/keys.js');
+  const { attestingVerifier } = await import('../../evidence/attesting-verifier.js');
+  const key = await loadSigningKey(keyPath);
+  return { verify: attestingVerifier(realVerifier, key) };
 }
 
 export function register(program: Command): void {
@@ -121,6 +133,10 @@ export function register(program: Command): void {
     )
     .option('--json', 'print the summary (summary.json) to stdout instead of text')
     .option('--quiet', 'print only the summary')
+    .option(
+      '--attest <key>',
+      'sign every verdict with this Ed25519 key (attestation.intoto.jsonl beside each result)',
+    )
     .option('--verbose', 'one line per package even in a terminal')
     .option(
       '--distributed',
@@ -208,6 +224,15 @@ export function register(program: Command): void {
           });
         }
       }
+      if (flags.distributed && flags.attest) {
+        throw new RebuildError(
+          'usage',
+          'a distributed audit verifies nothing itself: --attest goes to the workers',
+          {
+            fix: 'run each `rebuild worker` with --attest KEY',
+          },
+        );
+      }
       if (!flags.distributed && (flags.needs || flags.lease)) {
         throw new RebuildError('usage', '--needs and --lease apply to a distributed audit', {
           fix: 'add --distributed (with --db postgresql://…), or drop them',
@@ -255,7 +280,7 @@ export function register(program: Command): void {
               },
               {},
             )
-          : await runAuditRequest(request, { progress });
+          : await runAuditRequest(request, { progress, ...(await attestingDeps(flags.attest)) });
         process.stdout.write(
           flags.json ? `${JSON.stringify(run.summary, null, 2)}\n` : renderAuditText(run.summary, run.dir),
         );

@@ -8,8 +8,10 @@ import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 import { describe } from '../registry.js';
+import { attestingDeps } from './audit.js';
 
 interface WorkerFlags {
+  attest?: string;
   db?: string;
   arch?: string[];
   native?: boolean;
@@ -83,6 +85,10 @@ export function register(program: Command): void {
       whole('--max-jobs', 1),
     )
     .option('--quiet', 'print nothing but errors')
+    .option(
+      '--attest <key>',
+      'sign every verdict with this Ed25519 key (attestation.intoto.jsonl beside each result)',
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 stopped after --max-jobs; 130 stopped by SIGINT/SIGTERM (its running jobs go back\n' +
@@ -96,17 +102,20 @@ export function register(program: Command): void {
         const controller = new AbortController();
         const off = onInterrupt(() => controller.abort());
         try {
-          const code = await runWorker({
-            db: dbLocation(flags.db ?? ''),
-            arches,
-            tags,
-            jobs: flags.jobs,
-            outDir: flags.out,
-            signal: controller.signal,
-            ...(flags.name ? { name: flags.name } : {}),
-            ...(flags.maxJobs ? { maxJobs: flags.maxJobs } : {}),
-            ...(flags.quiet ? {} : { log: (l: string) => process.stderr.write(`${l}\n`) }),
-          });
+          const code = await runWorker(
+            {
+              db: dbLocation(flags.db ?? ''),
+              arches,
+              tags,
+              jobs: flags.jobs,
+              outDir: flags.out,
+              signal: controller.signal,
+              ...(flags.name ? { name: flags.name } : {}),
+              ...(flags.maxJobs ? { maxJobs: flags.maxJobs } : {}),
+              ...(flags.quiet ? {} : { log: (l: string) => process.stderr.write(`${l}\n`) }),
+            },
+            await attestingDeps(flags.attest),
+          );
           return code === 130 ? ExitCode.interrupted : ExitCode.ok;
         } finally {
           off();
