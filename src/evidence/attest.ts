@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { hashBytes, hashFile } from '../hash/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { messageOf, RebuildError } from '../util/errors.js';
-import type { VerifyResult } from '../verify/types.js';
 import { ATTESTATION_FILE, isBundleFile, readBundle, readRegular, readResultOf } from './bundle.js';
 import { asEnvelope, type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, signEnvelope, verifyEnvelope } from './dsse.js';
 import type { SigningKey, VerifyingKey } from './keys.js';
