@@ -108,7 +108,7 @@ export const COMMANDS = {
     load: () => import('./commands/inspect.js'),
   },
   log: {
-    term: 'log [options] <pkg> [result]',
+    term: 'log [options] <pkg>',
     description:
       "print a published package's build log; with --diff, compare it with the rebuild's, noise folded",
     load: () => import('./commands/log.js'),

@@ -40,12 +40,15 @@ export function addTomlOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--pkg-version <version>', 'TOML era: verify this version file (default the newest)'),
+      new Option(
+        '--pkg-version <version>',
+        'verify this version file of a TOML-era package (default the newest)',
+      ),
     )
     .addOption(
       new Option(
         '--url-mirror <prefix=url>',
-        'TOML era: download pinned URLs starting with PREFIX from URL instead (repeatable)',
+        'download the pinned URLs of TOML-era packages that start with PREFIX from URL instead (repeatable)',
       ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     );
 }
