@@ -11,21 +11,33 @@
  *    bench if it is ever called (nothing may be rebuilt).
  * 2. The throughput of a real audit of the shipped examples (real verifier,
  *    engine, loopback registry), first run and an unchanged second run.
+ * 3. The unchanged audit again after 30 nights of history (30 results per
+ *    package), on SQLite and on PostgreSQL: the latest-result table keeps
+ *    it flat (target: within 1.2× of one night).
+ * 4. The farm's queue overhead per job at 10,000 jobs (coordinator and
+ *    workers in this process, real PostgreSQL and pg-boss, a no-op
+ *    verifier), end to end, with 1 and 2 workers. Target: under 5 ms per job.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAuditRequest } from '../src/audit/audit.js';
+import { runDistributedAudit } from '../src/audit/farm/coordinator.js';
+import { runWorker } from '../src/audit/farm/worker.js';
 import { DEFAULT_RETRY } from '../src/audit/policy.js';
+import { AuditStore } from '../src/audit/store.js';
 import type { Verifier } from '../src/audit/types.js';
 import { connectEngine } from '../src/engine/docker.js';
 import type { PackageRecord } from '../src/upstream/types.js';
 import type { VerifyOptions, VerifyResult } from '../src/verify/types.js';
 import { unattemptedResult } from '../src/verify/verify.js';
+import { type RunningPostgres, startPostgres } from '../test/helpers/postgres.js';
 import { publishExample } from '../test/helpers/publish.js';
 import { recordFor, startMetadataServer, startRegistry } from '../test/helpers/registry.js';
 
 const N = Number(process.env.AUDIT_BENCH_PACKAGES ?? 10_000);
+const JOBS = Number(process.env.AUDIT_BENCH_JOBS ?? 10_000);
+const NIGHTS = 30;
 const TARGET_MS = 20;
 
 /** N records as pkgforge publishes them (strings), each with its own name, id, artifact and hashes. */
@@ -85,6 +97,57 @@ function seedVerifier(): Verifier & { calls: number } {
   return v;
 }
 
+/** Median of 3 runs, ms; each must skip all `n` packages. */
+async function medianMs(
+  fn: () => Promise<{ summary: { counts: { skipped: number } } }>,
+  n: number,
+): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const r = await fn();
+    times.push(performance.now() - t0);
+    if (r.summary.counts.skipped !== n)
+      throw new Error(`unchanged audit skipped ${r.summary.counts.skipped} of ${n}`);
+  }
+  return times.sort((a, b) => a - b)[1]!;
+}
+
+/**
+ * Copies the newest night `nights` times (new audits, the same verdicts), in
+ * SQL the two stores share, and points the latest-result table at the newest
+ * copy: what 30 nights of audits leave behind, without 30 × N verifications.
+ */
+async function addNights(db: string, nights: number): Promise<void> {
+  const store = await AuditStore.open(db);
+  try {
+    for (let i = 0; i < nights; i++) {
+      await store.db.transaction(async (tx) => {
+        const last = (await tx.get<{ id: number }>('SELECT max(audit_id) AS id FROM results'))!.id;
+        const a = (await tx.get<{ id: number }>(
+          `INSERT INTO audits (started_at, heartbeat_at, status, pid, host, options)
+           SELECT started_at, heartbeat_at, 'finished', pid, host, options FROM audits WHERE id = ? RETURNING id`,
+          [last],
+        ))!.id;
+        const cols = `unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date, ghcr_pkg, record_key, inputs_hash,
+          inputs, image_tag, image_id, emulator, recipe_digest, verdict, summary, published_sha256, published_blake3,
+          rebuilt_sha256, rebuilt_blake3, explanations, differences, error, started_at, finished_at, duration_ms,
+          attempts, attempt_verdicts, out_dir, report_json, report_md, report_html, log_path, change, prev_id`;
+        await tx.run(
+          `INSERT INTO results (audit_id, ${cols}) SELECT ?, ${cols} FROM results WHERE audit_id = ?`,
+          [a, last],
+        );
+        await tx.run(
+          `UPDATE latest SET result_id = (SELECT max(r.id) FROM results r WHERE r.unit = latest.unit AND r.audit_id = ?)`,
+          [a],
+        );
+      });
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 const neverCalled: Verifier = async (rec) => {
   throw new Error(`the unchanged audit tried to verify ${rec.pkg}`);
 };
@@ -137,6 +200,80 @@ export async function run(log: (line: string) => void): Promise<string[]> {
       summary.push(
         `unchanged audit of ${N.toLocaleString('en-US')} packages: ${(median / 1000).toFixed(2)} s median of 3 = ${per.toFixed(3)} ms/package (target < ${TARGET_MS} ms: ${per < TARGET_MS ? 'met' : 'NOT MET'})`,
       );
+      // ---- 3. the same after 30 nights, on both stores
+      let pgs: RunningPostgres | undefined;
+      try {
+        pgs = await startPostgres();
+      } catch (err) {
+        summary.push(`30 nights of history, queue overhead: skipped (${(err as Error).message})`);
+      }
+      if (pgs) {
+        try {
+          const pgUrl = await pgs.createDatabase('bench_history');
+          for (const [name, db] of [
+            ['SQLite', req.db],
+            ['PostgreSQL', pgUrl],
+          ] as const) {
+            const r = { ...req, db, reportsDir: join(work, `hist-${name}`) };
+            if (name === 'PostgreSQL') await runAuditRequest(r, { verify: seedVerifier(), engine });
+            const one = await medianMs(() => runAuditRequest(r, { verify: neverCalled, engine }), N);
+            await addNights(db, NIGHTS - 1);
+            const thirty = await medianMs(() => runAuditRequest(r, { verify: neverCalled, engine }), N);
+            const ratio = thirty / one;
+            log(
+              `${name}: unchanged audit ${(one / N).toFixed(3)} ms/package after 1 night, ${(thirty / N).toFixed(3)} after ${NIGHTS}`,
+            );
+            summary.push(
+              `unchanged audit of ${N.toLocaleString('en-US')} packages, ${NIGHTS} nights of history, ${name}: ${(thirty / N).toFixed(3)} ms/package, ${ratio.toFixed(2)}× one night (target ≤ 1.2×: ${ratio <= 1.2 ? 'met' : 'NOT MET'})`,
+            );
+          }
+          // ---- 4. queue overhead
+          const jobRecords = records.slice(0, Math.min(JOBS, records.length));
+          meta.set({ bincache: { x86_64: jobRecords }, pkgcache: { x86_64: [] } });
+          const perWorkers: number[] = [];
+          for (const workers of [1, 2]) {
+            const db = await pgs.createDatabase(`bench_queue_${workers}`);
+            const t0 = performance.now();
+            const controller = new AbortController();
+            const noop = seedVerifier();
+            const running = Array.from({ length: workers }, (_, i) =>
+              runWorker(
+                {
+                  db,
+                  name: `bench-${i}`,
+                  arches: [{ arch: 'x86_64', mode: 'native' }],
+                  tags: {},
+                  jobs: 1,
+                  outDir: join(work, `queue-${workers}`),
+                  pollMs: 50,
+                  signal: controller.signal,
+                },
+                { verify: noop, engine: null },
+              ),
+            );
+            const run = await runDistributedAudit(
+              { ...req, db, reportsDir: join(work, `queue-${workers}`), pollMs: 200 },
+              { engine: null },
+            );
+            const ms = performance.now() - t0;
+            controller.abort();
+            await Promise.all(running);
+            if (run.summary.counts.verified !== jobRecords.length || noop.calls !== jobRecords.length) {
+              throw new Error(
+                `queue bench: ${run.summary.counts.verified} of ${jobRecords.length} verified, ${noop.calls} calls`,
+              );
+            }
+            perWorkers.push(ms);
+            log(`queue: ${jobRecords.length} jobs, ${workers} worker(s): ${(ms / 1000).toFixed(1)} s`);
+          }
+          const per = perWorkers[0]! / jobRecords.length;
+          summary.push(
+            `farm queue, ${jobRecords.length.toLocaleString('en-US')} jobs, no-op verifier, end to end: ${per.toFixed(2)} ms/job with 1 worker (target < 5 ms: ${per < 5 ? 'met' : 'NOT MET'}), ${(perWorkers[1]! / jobRecords.length).toFixed(2)} ms/job with 2 (${(perWorkers[0]! / perWorkers[1]!).toFixed(2)}× the throughput; workers in one process)`,
+          );
+        } finally {
+          await pgs.stop();
+        }
+      }
     } finally {
       await meta.stop();
     }

@@ -16,14 +16,23 @@ PACKAGES=(
   b3sum file ca-certificates
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
-# the loopback OCI registry, rustc for the forensic toolchain cases,
-# squashfs-tools/zip/zstd/xz-utils/python3 to make
-# the archives and AppImages the artifact tests compare: rebuild itself unpacks
-# only inside its container) and for benchmarks (diffoscope), chosen by flag.
+# the loopback OCI registry, rustc for the forensic toolchain cases, minisign to sign test artifacts, cross binutils so
+# post-processing is tested on i386, arm, riscv64 and mips files,
+# squashfs-tools/zip/zstd/xz-utils/python3 to make the archives and AppImages
+# the artifact tests compare (rebuild itself unpacks only inside its
+# container), git and busybox-static for the pkgforge/builds tests: a loopback
+# git daemon and a tiny builder image, postgresql for the audit farm: the tests
+# start their own throw-away clusters on 127.0.0.1 with initdb/pg_ctl) and for benchmarks (diffoscope, openssl, gcc for the compare bench's executables),
+# chosen by flag.
+TEST_PACKAGES=(
+  chromium docker-registry rustc minisign git busybox-static postgresql
+  squashfs-tools zip zstd xz-utils python3
+  binutils-i686-linux-gnu binutils-arm-linux-gnueabihf binutils-riscv64-linux-gnu binutils-mips-linux-gnu
+)
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) PACKAGES+=(chromium docker-registry rustc squashfs-tools zip zstd xz-utils python3) ;;
-    --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine) ;;
+    --with-test-tools) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+    --with-bench-tools) PACKAGES+=(diffoscope-minimal hyperfine openssl gcc libc6-dev) ;;
     *) log "unknown option $arg (known: --with-test-tools --with-bench-tools)"; exit 2 ;;
   esac
 done

@@ -16,9 +16,10 @@ import type { MetadataSource, RegistryOptions } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { verifyRecord } from '../verify/verify.js';
+import { isPostgresUrl } from './db/sql.js';
 import type { Environment, RetryPolicy } from './policy.js';
 import { type AuditSummary, renderAuditHtml, renderAuditMarkdown, summarize } from './report.js';
-import { type AuditProgress, runAudit } from './run.js';
+import { type AuditOutcome, type AuditProgress, runAudit } from './run.js';
 import {
   type IndexFilter,
   parsePackagesList,
@@ -42,6 +43,11 @@ export function defaultDbPath(): string {
 /** `${XDG_STATE_HOME:-~/.local/state}/rebuild/audits` (one `audit-<id>/` per audit). */
 export function defaultReportsDir(): string {
   return join(stateDir(), 'audits');
+}
+
+/** `--db` as the store opens it: a connection string as given, a file path made absolute. */
+export function dbLocation(db: string): string {
+  return isPostgresUrl(db) ? db : resolve(db);
 }
 
 export interface AuditRequest {
@@ -126,8 +132,7 @@ export async function loadSelection(
 }
 
 export async function runAuditRequest(req: AuditRequest, over: AuditDepsOverride = {}): Promise<AuditRun> {
-  const dbPath = resolve(req.db);
-  const store = AuditStore.open(dbPath, over.store);
+  const store = await AuditStore.open(dbLocation(req.db), over.store);
   try {
     const { selection } = await loadSelection(req);
     const docker = over.engine === undefined ? await connectEngine() : over.engine;
@@ -171,38 +176,52 @@ export async function runAuditRequest(req: AuditRequest, over: AuditDepsOverride
         ...(over.progress ? { progress: over.progress } : {}),
       },
     );
-    const dir = outcome.dir;
-    await mkdir(dir, { recursive: true });
-    const reports = {
-      json: join(dir, 'summary.json'),
-      markdown: join(dir, 'report.md'),
-      html: join(dir, 'report.html'),
-    };
-    const status = outcome.interrupted ? 'interrupted' : 'finished';
-    const summary = summarize({
-      audit: { ...store.audit(outcome.auditId)!, status },
-      database: dbPath,
-      items: outcome.items,
-      reportDir: dir,
-      reports,
-      deadline: req.deadline,
-      deadlineReached: outcome.deadlineReached,
-      interrupted: outcome.interrupted,
-      killed: outcome.killed,
-      finishedAt: outcome.finishedAt,
-    });
-    const exitCode = outcome.interrupted ? ExitCode.interrupted : summary.exit.code;
-    if (outcome.interrupted)
-      summary.exit = { code: exitCode, meaning: 'interrupted: the rest is left for the next audit' };
-    await writeJsonAtomic(reports.json, summary);
-    await writeFileAtomic(reports.markdown, renderAuditMarkdown(summary));
-    await writeFileAtomic(reports.html, renderAuditHtml(summary));
-    await pointLatest(reportsDir, `audit-${outcome.auditId}`);
-    store.finishAudit(outcome.auditId, { status, exitCode, reportDir: dir });
-    return { summary, exitCode, dir, reports };
+    return await writeMorningReport(store, reportsDir, outcome, req.deadline);
   } finally {
-    store.close();
+    await store.close();
   }
+}
+
+/**
+ * The morning report of a finished (or interrupted) audit, local or
+ * distributed: summary.json, report.md and report.html in its directory,
+ * `<reports>/latest` pointing at it, and the audit closed with its exit code.
+ */
+export async function writeMorningReport(
+  store: AuditStore,
+  reportsDir: string,
+  outcome: AuditOutcome,
+  deadline?: Date,
+): Promise<AuditRun> {
+  const dir = outcome.dir;
+  await mkdir(dir, { recursive: true });
+  const reports = {
+    json: join(dir, 'summary.json'),
+    markdown: join(dir, 'report.md'),
+    html: join(dir, 'report.html'),
+  };
+  const status = outcome.interrupted ? 'interrupted' : 'finished';
+  const summary = summarize({
+    audit: { ...(await store.audit(outcome.auditId))!, status },
+    database: store.path,
+    items: outcome.items,
+    reportDir: dir,
+    reports,
+    deadline,
+    deadlineReached: outcome.deadlineReached,
+    interrupted: outcome.interrupted,
+    killed: outcome.killed,
+    finishedAt: outcome.finishedAt,
+  });
+  const exitCode = outcome.interrupted ? ExitCode.interrupted : summary.exit.code;
+  if (outcome.interrupted)
+    summary.exit = { code: exitCode, meaning: 'interrupted: the rest is left for the next audit' };
+  await writeJsonAtomic(reports.json, summary);
+  await writeFileAtomic(reports.markdown, renderAuditMarkdown(summary));
+  await writeFileAtomic(reports.html, renderAuditHtml(summary));
+  await pointLatest(reportsDir, `audit-${outcome.auditId}`);
+  await store.finishAudit(outcome.auditId, { status, exitCode, reportDir: dir });
+  return { summary, exitCode, dir, reports };
 }
 
 /** `<reports>/latest` → the newest audit's directory (replaced atomically). */

@@ -15,6 +15,7 @@ const STATUS: Record<AuditItem['status'], string> = {
   elsewhere: 'elsewhere',
   'not-reached': 'not reached',
   unresolved: 'unresolved',
+  waiting: 'waiting',
 };
 
 /** `[ 3/12] reproducible  hello-rb 1.0.0 x86_64 bincache  12.3 s  (regression)` */
@@ -34,7 +35,9 @@ export function itemLine(it: AuditItem, n: number, total: number): string {
     it.status === 'unresolved'
       ? `${it.pkg}: ${it.detail}`
       : `${it.pkg} ${it.version} ${it.arch} ${it.repo}${it.status === 'skipped' && r ? ` (${r.verdict})` : ''}${
-          it.status === 'elsewhere' || it.status === 'not-reached' ? `: ${it.detail}` : ''
+          it.status === 'elsewhere' || it.status === 'not-reached' || it.status === 'waiting'
+            ? `: ${it.detail}`
+            : ''
         }`;
   return clean(`[${String(n).padStart(w)}/${total}] ${word.padEnd(18)} ${what}${time}${change}`);
 }

@@ -6,8 +6,10 @@
  * then counts per verdict; then every package with its verdict, timings and a
  * link to its own report. Pure functions: writing the files is the caller's.
  */
-import { relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { ExitCode } from '../cli/exit-codes.js';
+import { ATTESTATION_FILE } from '../evidence/bundle.js';
 import { duration } from '../report/format.js';
 import { escapeHtml, htmlPage } from '../report/html.js';
 import { mdCode, mdEscape } from '../report/markdown.js';
@@ -25,6 +27,8 @@ export const VERDICTS: readonly VerifyVerdict[] = [
 ];
 
 export interface ReportLinks {
+  /** The signed statement beside the result (`rebuild audit --attest KEY`). */
+  attestation?: string;
   html?: string;
   markdown?: string;
   json?: string;
@@ -48,6 +52,8 @@ export interface PackageLine {
   verifiedBy: number | null;
   durationMs: number | null;
   wallMs: number | null;
+  /** Distributed audits: the worker that verified it now, and whether it ran the arch natively. */
+  worker: { name: string; mode: 'native' | 'emulated' | null } | null;
   attempts: number | null;
   attemptVerdicts: VerifyVerdict[];
   /** Relative to the audit's report directory. */
@@ -77,6 +83,7 @@ export interface AuditSummary {
     skipped: number;
     elsewhere: number;
     notReached: number;
+    waiting: number;
     unresolved: number;
     /** Latest verdict of every selected package (verified now or reused). */
     verdicts: Record<VerifyVerdict, number>;
@@ -114,12 +121,16 @@ export function packageLine(it: AuditItem, reportDir: string): PackageLine {
     verifiedBy: r?.auditId ?? null,
     durationMs: r?.durationMs ?? null,
     wallMs: it.wallMs ?? null,
+    worker: now && r?.worker ? { name: r.worker, mode: r.workerMode } : null,
     attempts: r?.attempts ?? null,
     attemptVerdicts: r?.attemptVerdicts ?? [],
     report: {
       ...(r?.reportHtml ? { html: link(reportDir, r.reportHtml) } : {}),
       ...(r?.reportMarkdown ? { markdown: link(reportDir, r.reportMarkdown) } : {}),
       ...(r?.reportJson ? { json: link(reportDir, r.reportJson) } : {}),
+      ...(r?.reportJson && existsSync(join(dirname(r.reportJson), ATTESTATION_FILE))
+        ? { attestation: link(reportDir, join(dirname(r.reportJson), ATTESTATION_FILE)) }
+        : {}),
     },
   };
 }
@@ -197,6 +208,7 @@ export function summarize(input: {
       skipped: count('skipped'),
       elsewhere: count('elsewhere'),
       notReached: count('not-reached'),
+      waiting: count('waiting'),
       unresolved: count('unresolved'),
       verdicts,
       verifiedNow,
@@ -211,6 +223,24 @@ export function summarize(input: {
       html: link(input.reportDir, input.reports.html)!,
     },
   };
+}
+
+/** Statuses listed under "Not verified in this audit", with their reason. */
+const NOT_VERIFIED: readonly ItemStatus[] = ['unresolved', 'elsewhere', 'not-reached', 'waiting'];
+
+/** Which worker verified what (distributed audits; empty for a local one). */
+function workersOf(
+  s: AuditSummary,
+): Array<{ name: string; units: Array<{ pkg: string; arch: string; mode: string }> }> {
+  const by = new Map<string, Array<{ pkg: string; arch: string; mode: string }>>();
+  for (const p of s.packages) {
+    if (!p.worker) continue;
+    by.set(p.worker.name, [
+      ...(by.get(p.worker.name) ?? []),
+      { pkg: p.pkg, arch: p.arch, mode: p.worker.mode ?? 'native' },
+    ]);
+  }
+  return [...by.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, units]) => ({ name, units }));
 }
 
 // ---------------------------------------------------------------- words
@@ -232,6 +262,7 @@ const STATUS_WORD: Record<ItemStatus, string> = {
   elsewhere: 'taken by another audit',
   'not-reached': 'not reached',
   unresolved: 'not in the index',
+  waiting: 'waiting for a capable worker',
 };
 
 function changeSentence(p: PackageLine): string {
@@ -260,6 +291,7 @@ function headline(s: AuditSummary): string {
   const parts = [`${c.selected} packages`, `${c.verified} verified`, `${c.skipped} unchanged`];
   if (c.notReached) parts.push(`${c.notReached} not reached`);
   if (c.elsewhere) parts.push(`${c.elsewhere} taken by another audit`);
+  if (c.waiting) parts.push(`${c.waiting} waiting for a capable worker`);
   if (c.unresolved) parts.push(`${c.unresolved} not in the index`);
   return parts.join(', ');
 }
@@ -328,7 +360,7 @@ export function renderAuditMarkdown(s: AuditSummary): string {
         ? `**${mdEscape(CHANGE_TITLE[c.change!])}**`
         : mdEscape(CHANGE_TITLE[c.change!]);
       out.push(
-        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(mdLink('report', c.report.html ?? c.report.markdown))} |`,
+        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(reportLinksMd(c.report))} |`,
       );
     }
   }
@@ -342,15 +374,22 @@ export function renderAuditMarkdown(s: AuditSummary): string {
   );
   for (const p of s.packages) {
     out.push(
-      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(mdLink('report', p.report.html ?? p.report.markdown))} |`,
+      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(reportLinksMd(p.report))} |`,
     );
   }
-  const notes = s.packages.filter(
-    (p) => p.status === 'unresolved' || p.status === 'elsewhere' || p.status === 'not-reached',
-  );
+  const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     out.push('', '## Not verified in this audit', '');
     for (const p of notes) out.push(`- ${mdCode(p.pkg)} (${mdEscape(p.arch)}): ${mdEscape(p.detail)}`);
+  }
+  const byWorker = workersOf(s);
+  if (byWorker.length) {
+    out.push('', '## Workers', '');
+    for (const w of byWorker) {
+      out.push(
+        `- ${mdCode(w.name)}: ${w.units.map((u) => `${mdCode(u.pkg)} (${mdEscape(u.arch)}, ${mdEscape(u.mode)})`).join(', ')}`,
+      );
+    }
   }
   out.push('', `_${mdEscape(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}_`, '');
   return out.join('\n');
@@ -365,6 +404,17 @@ function href(rel: string | undefined): string | undefined {
     .split('/')
     .map((seg) => (seg === '..' || seg === '.' ? seg : encodeURIComponent(seg)))
     .join('/');
+}
+
+/** The report link, and the signed statement's when the result was attested. */
+function reportLinksMd(r: ReportLinks): string {
+  return [mdLink('report', r.html ?? r.markdown), mdLink('attestation', r.attestation)]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+function reportLinksHtml(r: ReportLinks): string {
+  return [a('report', r.html), a('attestation', r.attestation)].filter(Boolean).join(' · ');
 }
 
 function a(text: string, rel: string | undefined): string {
@@ -449,7 +499,7 @@ export function renderAuditHtml(s: AuditSummary): string {
     const rows = s.changes
       .map((c) => {
         const bad = WORSE.includes(c.change!);
-        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${a('report', c.report.html)}</td></tr>`;
+        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${reportLinksHtml(c.report)}</td></tr>`;
       })
       .join('');
     parts.push(
@@ -467,19 +517,24 @@ export function renderAuditHtml(s: AuditSummary): string {
   const rows = s.packages
     .map((p) => {
       const bad = p.change !== null && WORSE.includes(p.change);
-      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${a('report', p.report.html)}</td></tr>`;
+      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${reportLinksHtml(p.report)}</td></tr>`;
     })
     .join('');
   parts.push(
     `<div class="scroll"><table class="packages"><thead><tr><th>package</th><th>version</th><th>arch</th><th>repo</th><th>verdict</th><th>status</th><th>change</th><th>time</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
   );
-  const notes = s.packages.filter(
-    (p) => p.status === 'unresolved' || p.status === 'elsewhere' || p.status === 'not-reached',
-  );
+  const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     parts.push('<h2>Not verified in this audit</h2>');
     parts.push(
       `<ul>${notes.map((p) => `<li><code>${e(p.pkg)}</code> (${e(p.arch)}): ${e(p.detail)}</li>`).join('')}</ul>`,
+    );
+  }
+  const byWorker = workersOf(s);
+  if (byWorker.length) {
+    parts.push('<h2>Workers</h2>');
+    parts.push(
+      `<ul>${byWorker.map((w) => `<li><code>${e(w.name)}</code>: ${w.units.map((u) => `<code>${e(u.pkg)}</code> (${e(u.arch)}, ${e(u.mode)})`).join(', ')}</li>`).join('')}</ul>`,
     );
   }
   parts.push(`<footer>${e(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}</footer>`);

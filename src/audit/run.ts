@@ -81,7 +81,7 @@ export interface AuditOutcome {
   finishedAt: string;
 }
 
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
     const t = setTimeout(done, ms);
@@ -105,7 +105,12 @@ export function unitOutDir(root: string, unit: Unit): string {
   return join(root, 'packages', r.arch, safeSegment(r.repo), safeSegment(r.pkgId), safeSegment(r.pkg));
 }
 
-function itemOf(unit: Unit, status: AuditItem['status'], detail: string, result?: StoredResult): AuditItem {
+export function itemOf(
+  unit: Unit,
+  status: AuditItem['status'],
+  detail: string,
+  result?: StoredResult,
+): AuditItem {
   const r = unit.record;
   return {
     unit: unit.key,
@@ -186,7 +191,69 @@ export function toNewResult(
   };
 }
 
-class Interrupted extends Error {}
+/** The verification was interrupted (Ctrl-C, SIGTERM): nothing to record. */
+export class Interrupted extends Error {}
+
+/**
+ * Verifies one unit as the retry policy says: build failures and errors
+ * again with backoff, a `different` that would be a regression or new
+ * confirmed by further attempts, none started past the deadline. Shared by
+ * the local scheduler and the distributed worker.
+ */
+export async function verifyWithRetries(
+  unit: Unit,
+  prev: StoredResult | undefined,
+  outDir: string,
+  config: Pick<AuditConfig, 'verify' | 'retry' | 'deadline' | 'signal'>,
+  deps: Pick<AuditDeps, 'verify'> & {
+    progress: AuditProgress;
+    now: () => Date;
+    sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  },
+): Promise<{ result: VerifyResult; verdicts: VerifyVerdict[] }> {
+  const { progress, now, sleep } = deps;
+  const verdicts: VerifyVerdict[] = [];
+  let result: VerifyResult | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const opts: VerifyOptions = {
+      ...config.verify,
+      query: unit.query,
+      arch: unit.record.arch,
+      outDir,
+      ...(config.signal ? { signal: config.signal } : {}),
+    };
+    progress.started(unit, attempt);
+    const reporter: BuildReporter = {
+      step: async (title, fn) => {
+        progress.log(unit, title);
+        return fn();
+      },
+      log: (line) => progress.log(unit, line),
+    };
+    const t = now();
+    try {
+      result = await deps.verify(unit.record, opts, reporter);
+    } catch (err) {
+      if (config.signal?.aborted || (isRebuildError(err) && err.category === 'interrupted')) {
+        throw new Interrupted();
+      }
+      result = errorResult(unit, opts, err, t);
+    }
+    verdicts.push(result.verdict);
+    if (config.signal?.aborted) break;
+    const wouldBe = classifyChange(prev, { verdict: result.verdict, version: unit.record.version });
+    const delay = retryDelay(result.verdict, attempt, config.retry, wouldBe);
+    if (delay === undefined) break;
+    if (config.deadline && now().getTime() + delay >= config.deadline.getTime()) break;
+    progress.log(
+      unit,
+      `attempt ${attempt}: ${result.verdict}; trying again in ${Math.round(delay / 1000)} s`,
+    );
+    await sleep(delay, config.signal);
+    if (config.signal?.aborted) break;
+  }
+  return { result, verdicts };
+}
 
 export async function runAudit(
   units: readonly Unit[],
@@ -199,16 +266,13 @@ export async function runAudit(
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? sleepFor;
   const startedAt = now().toISOString();
-  const { id: auditId, killed } = store.beginAudit(config.options);
-  store.setSelected(auditId, units.length);
+  const { id: auditId, killed } = await store.beginAudit(config.options);
+  await store.setSelected(auditId, units.length);
   const auditDir = config.outDir(auditId);
-  store.setReportDir(auditId, auditDir);
+  await store.setReportDir(auditId, auditDir);
   const beat = setInterval(() => {
-    try {
-      store.heartbeat(auditId);
-    } catch {
-      // a busy database: the next beat will do (claims last ttl, far longer than a beat)
-    }
+    // a busy database: the next beat will do (claims last ttl, far longer than a beat)
+    store.heartbeat(auditId).catch(() => undefined);
   }, config.heartbeatMs ?? 60_000);
   beat.unref();
 
@@ -217,7 +281,7 @@ export async function runAudit(
   let interrupted = false;
   try {
     // 1. What is already done.
-    const latest = store.latestAll();
+    const latest = await store.latestAll();
     const queue: Array<{ unit: Unit; prev: StoredResult | undefined; reason: string }> = [];
     const skipped: AuditItem[] = [];
     for (const unit of units) {
@@ -226,7 +290,7 @@ export async function runAudit(
       if (d.skip) skipped.push(itemOf(unit, 'skipped', d.reason, prev));
       else queue.push({ unit, prev, reason: d.reason });
     }
-    store.recordItems(auditId, [...unresolved, ...skipped]);
+    await store.recordItems(auditId, [...unresolved, ...skipped]);
     for (const it of [...unresolved, ...skipped]) items.set(it.unit, it);
     progress.planned({ auditId, selected: units.length, toVerify: queue.length, killed });
     for (const it of unresolved) progress.item(it);
@@ -259,10 +323,10 @@ export async function runAudit(
       const t0 = Date.now();
       const early = notStarted(unit);
       if (early) {
-        store.recordItems(auditId, [early]);
+        await store.recordItems(auditId, [early]);
         return finish(early);
       }
-      const claim = store.claim(unit.key, auditId);
+      const claim = await store.claim(unit.key, auditId);
       if (!claim.ok) {
         const h = claim.holder;
         const it = itemOf(
@@ -270,80 +334,45 @@ export async function runAudit(
           'elsewhere',
           `audit #${h.auditId} (pid ${h.pid} on ${h.host}) is verifying it`,
         );
-        store.recordItems(auditId, [it]);
+        await store.recordItems(auditId, [it]);
         return finish(it);
       }
       try {
         // Another audit may have finished it since this one looked.
-        const fresh = store.latest(unit.key);
+        const fresh = await store.latest(unit.key);
         if (fresh && fresh.id !== q.prev?.id) {
           const d = decideSkip(unit.record, fresh, deps.env, { retryFailed: config.retryFailed });
           if (d.skip && !config.recheck) {
-            store.release(unit.key, auditId);
+            await store.release(unit.key, auditId);
             const it = itemOf(
               unit,
               'skipped',
               `verified meanwhile by audit #${fresh.auditId}: ${fresh.verdict}`,
               fresh,
             );
-            store.recordItems(auditId, [it]);
+            await store.recordItems(auditId, [it]);
             return finish(it);
           }
         }
         const prev = fresh ?? q.prev;
-        const outDir = unitOutDir(auditDir, unit);
-        const verdicts: VerifyVerdict[] = [];
-        let result: VerifyResult | undefined;
-        for (let attempt = 1; ; attempt++) {
-          const opts: VerifyOptions = {
-            ...config.verify,
-            query: unit.query,
-            arch: unit.record.arch,
-            outDir,
-            ...(config.signal ? { signal: config.signal } : {}),
-          };
-          progress.started(unit, attempt);
-          const reporter: BuildReporter = {
-            step: async (title, fn) => {
-              progress.log(unit, title);
-              return fn();
-            },
-            log: (line) => progress.log(unit, line),
-          };
-          const t = now();
-          try {
-            result = await deps.verify(unit.record, opts, reporter);
-          } catch (err) {
-            if (config.signal?.aborted || (isRebuildError(err) && err.category === 'interrupted')) {
-              throw new Interrupted();
-            }
-            result = errorResult(unit, opts, err, t);
-          }
-          verdicts.push(result.verdict);
-          if (config.signal?.aborted) break;
-          const wouldBe = classifyChange(prev, { verdict: result.verdict, version: unit.record.version });
-          const delay = retryDelay(result.verdict, attempt, config.retry, wouldBe);
-          if (delay === undefined) break;
-          if (config.deadline && now().getTime() + delay >= config.deadline.getTime()) break;
-          progress.log(
-            unit,
-            `attempt ${attempt}: ${result.verdict}; trying again in ${Math.round(delay / 1000)} s`,
-          );
-          await sleep(delay, config.signal);
-          if (config.signal?.aborted) break;
-        }
-        const stored = store.recordResult(
+        const { result, verdicts } = await verifyWithRetries(unit, prev, unitOutDir(auditDir, unit), config, {
+          ...deps,
+          progress,
+          now,
+          sleep,
+        });
+        const stored = (await store.recordResult(
           auditId,
-          toNewResult(unit, result!, verdicts, now()),
+          toNewResult(unit, result, verdicts, now()),
           Date.now() - t0,
-        );
+        ))!;
         return finish({ ...itemOf(unit, 'verified', stored.summary, stored), wallMs: Date.now() - t0 });
       } catch (err) {
-        store.release(unit.key, auditId);
+        await store.release(unit.key, auditId);
         if (err instanceof Interrupted) {
           interrupted = true;
           const it = itemOf(unit, 'not-reached', 'interrupted while it was being verified');
-          store.recordItems(auditId, [it]);
+          await store.recordItems(auditId, [it]);
           return finish(it);
         }
         throw err;

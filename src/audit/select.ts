@@ -80,7 +80,7 @@ export function filterRecords(records: readonly PackageRecord[], f: IndexFilter)
   const types = f.types?.map((t) => t.toLowerCase());
   return records.filter(
     (r) =>
-      (!f.repos || f.repos.includes(r.repo)) &&
+      (!f.repos || (f.repos as readonly string[]).includes(r.repo)) &&
       (!types || (r.pkgType !== undefined && types.includes(r.pkgType.toLowerCase()))) &&
       (!re || re.test(r.pkg) || re.test(r.pkgName) || re.test(r.pkgId)),
   );

@@ -1,25 +1,33 @@
 /**
- * The audit database: SQLite through better-sqlite3, WAL, a busy timeout,
- * every write in a transaction, the schema versioned by `user_version`.
+ * The audit database, on SQLite (the embedded default) or PostgreSQL
+ * (`--db postgresql://…`): the same schema, migrations and SQL on both,
+ * through the small driver interface of ./db/sql.ts. Every write is one
+ * transaction that excludes the other writers.
  *
- * It keeps every audit, every verdict (results), what each audit did with
- * each selected package (items), and the claims that stop two audits from
- * verifying the same package at once. A claim names its owner (pid, host)
- * and expires unless its owner keeps it alive; a claim whose owner is a dead
- * process on this host is taken over at once (an audit killed with SIGKILL).
+ * It keeps every audit, every verdict (results, and the latest per unit),
+ * what each audit did with each selected package (items), the claims that
+ * stop two audits from verifying the same package at once, and, for a
+ * distributed audit, its queue jobs and the workers. A claim names its owner
+ * (pid, host) and expires unless its owner keeps it alive; a claim whose
+ * owner is a dead process on this host is taken over at once (an audit
+ * killed with SIGKILL).
  */
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Arch } from '../engine/types.js';
 import { RebuildError } from '../util/errors.js';
 import type { VerifyVerdict } from '../verify/types.js';
+import { PostgresDatabase } from './db/postgres.js';
+import {
+  isPostgresUrl,
+  type SqlDatabase,
+  type SqlExec,
+  type SqlTransaction,
+  type SqlValue,
+} from './db/sql.js';
+import { SqliteDatabase, sqliteError } from './db/sqlite.js';
 import { classifyChange } from './policy.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { migrationFor, SCHEMA_VERSION } from './schema.js';
 import type { AuditItem, AuditRunRow, ChangeKind, StoredResult } from './types.js';
-
-const SQLITE_MAGIC = 'SQLite format 3\0';
 
 export interface StoreOptions {
   /** Clock (tests). */
@@ -37,8 +45,19 @@ export interface StoreOptions {
 /** The fields of a result that come from verifying (the store adds ids and the change). */
 export type NewResult = Omit<
   StoredResult,
-  'id' | 'auditId' | 'change' | 'prevId' | 'prevVerdict' | 'prevVersion'
+  'id' | 'auditId' | 'change' | 'prevId' | 'prevVerdict' | 'prevVersion' | 'worker' | 'workerMode' | 'jobId'
 > & { inputs?: unknown };
+
+/** Who produced a result in a distributed audit, and the queue job it completes. */
+export interface ResultSource {
+  worker: string;
+  workerMode: 'native' | 'emulated';
+  jobId: string;
+  /** The job's lease token: the result is recorded only while this worker still holds the job. */
+  lease: string;
+  /** Completes the queue job inside the same transaction; false when the queue no longer has it active. */
+  complete: (tx: SqlTransaction) => Promise<boolean>;
+}
 
 export type ClaimOutcome =
   | { ok: true; tookOver?: { auditId: number; pid: number; host: string } }
@@ -50,53 +69,6 @@ export function defaultPidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const FIX_NOT_DB =
-  'point --db at an audit database (or a path that does not exist yet); this file was left as it is';
-
-/** Refuses anything that exists and is not an SQLite database, before SQLite touches it. */
-function checkFile(path: string): void {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new RebuildError('state', `cannot read the audit database: ${(err as Error).message}`, {
-      subject: path,
-      fix: 'check the path and its permissions',
-    });
-  }
-  if (!st.isFile()) {
-    throw new RebuildError('state', 'is not a file, so it cannot be the audit database', {
-      subject: path,
-      fix: FIX_NOT_DB,
-    });
-  }
-  if (st.size === 0) return;
-  const head = Buffer.alloc(16);
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    readSync(fd, head, 0, 16, 0);
-  } catch (err) {
-    throw new RebuildError('state', `cannot read the audit database: ${(err as Error).message}`, {
-      subject: path,
-      fix: 'check the permissions of the file',
-    });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  if (head.toString('latin1') !== SQLITE_MAGIC) {
-    throw new RebuildError(
-      'state',
-      'is not an SQLite database (wrong header), so it cannot be the audit database',
-      {
-        subject: path,
-        fix: FIX_NOT_DB,
-      },
-    );
   }
 }
 
@@ -140,12 +112,16 @@ interface ResultRow {
   log_path: string | null;
   change: string;
   prev_id: number | null;
+  worker?: string | null;
+  worker_mode?: string | null;
+  job_id?: string | null;
   prev_verdict?: string | null;
   prev_version?: string | null;
 }
 
 const RESULT_COLUMNS = `r.*, p.verdict AS prev_verdict, p.version AS prev_version`;
 const RESULT_FROM = `results r LEFT JOIN results p ON p.id = r.prev_id`;
+const LATEST_FROM = `latest l JOIN results r ON r.id = l.result_id LEFT JOIN results p ON p.id = r.prev_id`;
 
 function toResult(r: ResultRow): StoredResult {
   return {
@@ -190,6 +166,9 @@ function toResult(r: ResultRow): StoredResult {
     prevId: r.prev_id,
     prevVerdict: (r.prev_verdict ?? null) as VerifyVerdict | null,
     prevVersion: r.prev_version ?? null,
+    worker: r.worker ?? null,
+    workerMode: (r.worker_mode ?? null) as StoredResult['workerMode'],
+    jobId: r.job_id ?? null,
   };
 }
 
@@ -224,18 +203,129 @@ function toAudit(r: AuditRowRaw): AuditRunRow {
   };
 }
 
+/** A worker as registered in the database (`rebuild audit status`, routing). */
+export interface WorkerRow {
+  name: string;
+  host: string;
+  pid: number;
+  /** Arches it builds, each native or emulated. */
+  arches: Array<{ arch: Arch; mode: 'native' | 'emulated' }>;
+  nativeArch: Arch;
+  tags: Record<string, string>;
+  jobs: number;
+  busy: number;
+  startedAt: string;
+  heartbeatAt: string;
+  stoppedAt: string | null;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'given-up';
+
+export interface JobRow {
+  id: string;
+  auditId: number;
+  unit: string;
+  queue: string;
+  arch: Arch;
+  needs: Record<string, string>;
+  priority: number;
+  state: JobState;
+  worker: string | null;
+  workerMode: 'native' | 'emulated' | null;
+  attempts: number;
+  resultId: number | null;
+  enqueuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+interface JobRowRaw {
+  id: string;
+  audit_id: number;
+  unit: string;
+  queue: string;
+  arch: string;
+  needs: string;
+  priority: number;
+  state: JobState;
+  worker: string | null;
+  worker_mode: string | null;
+  attempts: number;
+  result_id: number | null;
+  enqueued_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+function toJob(r: JobRowRaw): JobRow {
+  return {
+    id: r.id,
+    auditId: r.audit_id,
+    unit: r.unit,
+    queue: r.queue,
+    arch: r.arch as Arch,
+    needs: JSON.parse(r.needs) as Record<string, string>,
+    priority: r.priority,
+    state: r.state,
+    worker: r.worker,
+    workerMode: r.worker_mode as JobRow['workerMode'],
+    attempts: r.attempts,
+    resultId: r.result_id,
+    enqueuedAt: r.enqueued_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+interface WorkerRowRaw {
+  name: string;
+  host: string;
+  pid: number;
+  arches: string;
+  native_arch: string;
+  tags: string;
+  jobs: number;
+  busy: number;
+  started_at: string;
+  heartbeat_at: string;
+  stopped_at: string | null;
+}
+
+function toWorker(r: WorkerRowRaw): WorkerRow {
+  return {
+    name: r.name,
+    host: r.host,
+    pid: r.pid,
+    arches: JSON.parse(r.arches) as WorkerRow['arches'],
+    nativeArch: r.native_arch as Arch,
+    tags: JSON.parse(r.tags) as Record<string, string>,
+    jobs: r.jobs,
+    busy: r.busy,
+    startedAt: r.started_at,
+    heartbeatAt: r.heartbeat_at,
+    stoppedAt: r.stopped_at,
+  };
+}
+
+const ITEM_UPSERT = `INSERT INTO items (audit_id, unit, repo, pkg, pkg_id, arch, version, status, detail, result_id, wall_ms)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (audit_id, unit) DO UPDATE SET repo = excluded.repo, pkg = excluded.pkg, pkg_id = excluded.pkg_id,
+    arch = excluded.arch, version = excluded.version, status = excluded.status, detail = excluded.detail,
+    result_id = excluded.result_id, wall_ms = excluded.wall_ms`;
+
 export class AuditStore {
+  /** Where the database is, safe to print (no password). */
   readonly path: string;
   readonly pid: number;
   readonly host: string;
-  private readonly db: Database.Database;
+  readonly db: SqlDatabase;
   private readonly now: () => Date;
-  private readonly ttlMs: number;
+  readonly ttlMs: number;
   private readonly pidAlive: (pid: number) => boolean;
 
-  private constructor(path: string, db: Database.Database, opts: StoreOptions) {
-    this.path = path;
+  private constructor(db: SqlDatabase, opts: StoreOptions) {
     this.db = db;
+    this.path = db.location;
     this.now = opts.now ?? (() => new Date());
     this.pid = opts.pid ?? process.pid;
     this.host = opts.host ?? hostname();
@@ -244,103 +334,61 @@ export class AuditStore {
   }
 
   /**
-   * Opens (or creates) the database at `path` and brings its schema up to
-   * date. Anything that is not an audit database is refused with a
-   * RebuildError('state') naming the file, and left untouched.
+   * Opens (or creates) the database — an SQLite file path, or a
+   * `postgresql://` connection string — and brings its schema up to date.
+   * Anything that is not an audit database is refused with a
+   * RebuildError('state') naming it, and left untouched.
    */
-  static open(path: string, opts: StoreOptions = {}): AuditStore {
-    checkFile(path);
+  static async open(location: string, opts: StoreOptions = {}): Promise<AuditStore> {
+    const db: SqlDatabase = isPostgresUrl(location)
+      ? await PostgresDatabase.open(location)
+      : SqliteDatabase.open(location, opts.busyTimeoutMs);
     try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (err) {
-      throw new RebuildError(
-        'state',
-        `cannot create the directory of the audit database: ${(err as Error).message}`,
-        {
-          subject: path,
-          fix: 'choose a writable --db path',
-        },
-      );
-    }
-    let db: Database.Database;
-    try {
-      db = new Database(path, { timeout: opts.busyTimeoutMs ?? 30_000 });
-    } catch (err) {
-      throw new RebuildError('state', `cannot open the audit database: ${(err as Error).message}`, {
-        subject: path,
-        fix: 'choose a writable --db path',
-      });
-    }
-    try {
-      // Read first: a file that is not a database fails here, before any write.
-      const version = db.pragma('user_version', { simple: true }) as number;
+      const version = await db.schemaVersion();
       if (version > SCHEMA_VERSION) {
         throw new RebuildError(
           'state',
           `was written by a newer rebuild (schema ${version}; this rebuild knows up to ${SCHEMA_VERSION})`,
-          { subject: path, fix: 'upgrade rebuild, or use another --db' },
+          { subject: db.location, fix: 'upgrade rebuild, or use another --db' },
         );
       }
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 30_000}`);
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (String(mode).toLowerCase() !== 'wal') {
-        throw new RebuildError(
-          'state',
-          `cannot switch the audit database to WAL mode (got ${String(mode)})`,
-          {
-            subject: path,
-            fix: 'put the database on a local file system',
-          },
-        );
-      }
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      const store = new AuditStore(path, db, opts);
-      store.migrate();
+      const store = new AuditStore(db, opts);
+      await store.migrate();
       return store;
     } catch (err) {
-      db.close();
-      if (err instanceof RebuildError) throw err;
-      const code = (err as { code?: string }).code ?? '';
-      const notDb = code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT';
-      throw new RebuildError(
-        'state',
-        notDb
-          ? `is not a usable audit database (${(err as Error).message})`
-          : `cannot use the audit database: ${(err as Error).message}`,
-        { subject: path, fix: notDb ? FIX_NOT_DB : 'check the file and its permissions', cause: err },
-      );
+      await db.close();
+      throw db.dialect === 'sqlite' ? sqliteError(err, db.location) : err;
     }
   }
 
   /** Applies the migrations this database lacks, each in its own transaction. */
-  private migrate(): void {
+  private async migrate(): Promise<void> {
     for (;;) {
-      const applied = this.db.transaction(() => {
-        const version = this.db.pragma('user_version', { simple: true }) as number;
+      const applied = await this.db.transaction(async (tx) => {
+        const version = await this.db.schemaVersion(tx);
         if (version >= SCHEMA_VERSION) return false;
-        this.db.exec(MIGRATIONS[version]!);
-        this.db.pragma(`user_version = ${version + 1}`);
+        await tx.exec(migrationFor(this.db.dialect, version));
+        await this.db.setSchemaVersion(tx, version + 1);
         return true;
       });
-      if (!applied.immediate()) return;
+      if (!applied) return;
     }
   }
 
-  schemaVersion(): number {
-    return this.db.pragma('user_version', { simple: true }) as number;
+  schemaVersion(): Promise<number> {
+    return this.db.schemaVersion();
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  close(): Promise<void> {
+    return this.db.close();
   }
 
-  private iso(offsetMs = 0): string {
+  iso(offsetMs = 0): string {
     return new Date(this.now().getTime() + offsetMs).toISOString();
   }
 
-  /** Whether an owner (audit or claim) still counts as alive. */
-  private ownerAlive(pid: number, host: string, expiresAt: string): boolean {
+  /** Whether an owner (audit, claim or worker) still counts as alive. */
+  ownerAlive(pid: number, host: string, expiresAt: string): boolean {
     if (expiresAt <= this.iso()) return false;
     if (host === this.host) return this.pidAlive(pid);
     return true;
@@ -348,88 +396,113 @@ export class AuditStore {
 
   // ---------------------------------------------------------------- audits
 
+  private async markDeadAudits(tx: SqlExec): Promise<AuditRunRow[]> {
+    const running = await tx.all<AuditRowRaw>(`SELECT * FROM audits WHERE status = 'running'`);
+    const killed: AuditRunRow[] = [];
+    for (const a of running) {
+      const expires = new Date(Date.parse(a.heartbeat_at) + this.ttlMs).toISOString();
+      if (!this.ownerAlive(a.pid, a.host, expires)) {
+        await tx.run(`UPDATE audits SET status = 'killed', finished_at = ? WHERE id = ?`, [this.iso(), a.id]);
+        await tx.run('DELETE FROM claims WHERE audit_id = ?', [a.id]);
+        killed.push(toAudit({ ...a, status: 'killed' }));
+      }
+    }
+    return killed;
+  }
+
+  /** Marks dead audits killed and records a new running one, in `tx`. */
+  private async insertAudit(
+    tx: SqlExec,
+    options: Record<string, unknown>,
+  ): Promise<{ id: number; killed: AuditRunRow[] }> {
+    const killed = await this.markDeadAudits(tx);
+    const now = this.iso();
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO audits (started_at, heartbeat_at, status, pid, host, options) VALUES (?, ?, 'running', ?, ?, ?) RETURNING id`,
+      [now, now, this.pid, this.host, JSON.stringify(options)],
+    );
+    return { id: row!.id, killed };
+  }
+
   /**
    * Starts an audit: marks audits whose process is gone as `killed` (their
    * claims become free), then records this one as running.
    */
-  beginAudit(options: Record<string, unknown>): { id: number; killed: AuditRunRow[] } {
-    return this.db
-      .transaction(() => {
-        const running = this.db
-          .prepare(`SELECT * FROM audits WHERE status = 'running'`)
-          .all() as AuditRowRaw[];
-        const killed: AuditRunRow[] = [];
-        for (const a of running) {
-          const expires = new Date(Date.parse(a.heartbeat_at) + this.ttlMs).toISOString();
-          if (!this.ownerAlive(a.pid, a.host, expires)) {
-            this.db
-              .prepare(`UPDATE audits SET status = 'killed', finished_at = ? WHERE id = ?`)
-              .run(this.iso(), a.id);
-            this.db.prepare('DELETE FROM claims WHERE audit_id = ?').run(a.id);
-            killed.push(toAudit({ ...a, status: 'killed' }));
-          }
-        }
+  async beginAudit(options: Record<string, unknown>): Promise<{ id: number; killed: AuditRunRow[] }> {
+    return this.db.transaction(async (tx) => {
+      return this.insertAudit(tx, options);
+    });
+  }
+
+  /**
+   * A distributed audit's coordinator restarted: takes over the newest
+   * distributed audit that is unfinished and whose coordinator is gone, so
+   * its queued and running jobs stay its own (nothing lost, nothing queued
+   * twice). Without one, begins a new audit.
+   */
+  async resumeOrBeginAudit(
+    options: Record<string, unknown>,
+  ): Promise<{ id: number; killed: AuditRunRow[]; resumed: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const candidates = await tx.all<AuditRowRaw>(
+        `SELECT * FROM audits WHERE status = 'running' OR (status = 'killed' AND id IN (SELECT audit_id FROM jobs WHERE state IN ('queued','running'))) ORDER BY id DESC`,
+      );
+      for (const a of candidates) {
+        const opts = JSON.parse(a.options) as Record<string, unknown>;
+        if (opts.distributed !== true) continue;
+        const expires = new Date(Date.parse(a.heartbeat_at) + this.ttlMs).toISOString();
+        if (a.status === 'running' && this.ownerAlive(a.pid, a.host, expires)) continue;
         const now = this.iso();
-        const info = this.db
-          .prepare(
-            `INSERT INTO audits (started_at, heartbeat_at, status, pid, host, options) VALUES (?, ?, 'running', ?, ?, ?)`,
-          )
-          .run(now, now, this.pid, this.host, JSON.stringify(options));
-        return { id: Number(info.lastInsertRowid), killed };
-      })
-      .immediate();
+        await tx.run(
+          `UPDATE audits SET status = 'running', finished_at = NULL, heartbeat_at = ?, pid = ?, host = ? WHERE id = ?`,
+          [now, this.pid, this.host, a.id],
+        );
+        return { id: a.id, killed: [], resumed: true };
+      }
+      return { ...(await this.insertAudit(tx, options)), resumed: false };
+    });
   }
 
   /** Keeps this audit and its claims alive. */
-  heartbeat(auditId: number): void {
-    this.db
-      .transaction(() => {
-        this.db.prepare('UPDATE audits SET heartbeat_at = ? WHERE id = ?').run(this.iso(), auditId);
-        this.db
-          .prepare('UPDATE claims SET heartbeat_at = ?, expires_at = ? WHERE audit_id = ?')
-          .run(this.iso(), this.iso(this.ttlMs), auditId);
-      })
-      .immediate();
+  async heartbeat(auditId: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('UPDATE audits SET heartbeat_at = ? WHERE id = ?', [this.iso(), auditId]);
+      await tx.run('UPDATE claims SET heartbeat_at = ?, expires_at = ? WHERE audit_id = ?', [
+        this.iso(),
+        this.iso(this.ttlMs),
+        auditId,
+      ]);
+    });
   }
 
-  setSelected(auditId: number, selected: number): void {
-    this.db.prepare('UPDATE audits SET selected = ? WHERE id = ?').run(selected, auditId);
+  async setSelected(auditId: number, selected: number): Promise<void> {
+    await this.db.run('UPDATE audits SET selected = ? WHERE id = ?', [selected, auditId]);
   }
 
-  finishAudit(
+  async finishAudit(
     auditId: number,
     end: { status: AuditRunRow['status']; exitCode?: number; reportDir?: string; error?: string },
-  ): void {
-    this.db
-      .transaction(() => {
-        this.db
-          .prepare(
-            'UPDATE audits SET status = ?, finished_at = ?, exit_code = ?, report_dir = coalesce(?, report_dir), error = ? WHERE id = ?',
-          )
-          .run(
-            end.status,
-            this.iso(),
-            end.exitCode ?? null,
-            end.reportDir ?? null,
-            end.error ?? null,
-            auditId,
-          );
-        this.db.prepare('DELETE FROM claims WHERE audit_id = ?').run(auditId);
-      })
-      .immediate();
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        'UPDATE audits SET status = ?, finished_at = ?, exit_code = ?, report_dir = coalesce(?, report_dir), error = ? WHERE id = ?',
+        [end.status, this.iso(), end.exitCode ?? null, end.reportDir ?? null, end.error ?? null, auditId],
+      );
+      await tx.run('DELETE FROM claims WHERE audit_id = ?', [auditId]);
+    });
   }
 
-  setReportDir(auditId: number, dir: string): void {
-    this.db.prepare('UPDATE audits SET report_dir = ? WHERE id = ?').run(dir, auditId);
+  async setReportDir(auditId: number, dir: string): Promise<void> {
+    await this.db.run('UPDATE audits SET report_dir = ? WHERE id = ?', [dir, auditId]);
   }
 
-  audit(id: number): AuditRunRow | undefined {
-    const r = this.db.prepare('SELECT * FROM audits WHERE id = ?').get(id) as AuditRowRaw | undefined;
+  async audit(id: number): Promise<AuditRunRow | undefined> {
+    const r = await this.db.get<AuditRowRaw>('SELECT * FROM audits WHERE id = ?', [id]);
     return r ? toAudit(r) : undefined;
   }
 
-  audits(limit = 50): AuditRunRow[] {
-    return (this.db.prepare('SELECT * FROM audits ORDER BY id DESC LIMIT ?').all(limit) as AuditRowRaw[]).map(
+  async audits(limit = 50): Promise<AuditRunRow[]> {
+    return (await this.db.all<AuditRowRaw>('SELECT * FROM audits ORDER BY id DESC LIMIT ?', [limit])).map(
       toAudit,
     );
   }
@@ -440,201 +513,228 @@ export class AuditStore {
    * Claims a unit for an audit, atomically. Fails when another audit holds
    * it and is alive; takes over a claim whose owner is dead or expired.
    */
-  claim(unit: string, auditId: number): ClaimOutcome {
-    return this.db
-      .transaction((): ClaimOutcome => {
-        const c = this.db.prepare('SELECT * FROM claims WHERE unit = ?').get(unit) as
-          | { audit_id: number; pid: number; host: string; heartbeat_at: string; expires_at: string }
-          | undefined;
-        let tookOver: { auditId: number; pid: number; host: string } | undefined;
-        if (c) {
-          if (c.audit_id === auditId) return { ok: true };
-          if (this.ownerAlive(c.pid, c.host, c.expires_at)) {
-            return {
-              ok: false,
-              holder: { auditId: c.audit_id, pid: c.pid, host: c.host, heartbeatAt: c.heartbeat_at },
-            };
-          }
-          tookOver = { auditId: c.audit_id, pid: c.pid, host: c.host };
-          this.db.prepare('DELETE FROM claims WHERE unit = ?').run(unit);
-        }
-        const now = this.iso();
-        this.db
-          .prepare(
-            'INSERT INTO claims (unit, audit_id, pid, host, claimed_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          )
-          .run(unit, auditId, this.pid, this.host, now, now, this.iso(this.ttlMs));
-        return tookOver ? { ok: true, tookOver } : { ok: true };
-      })
-      .immediate();
-  }
-
-  release(unit: string, auditId: number): void {
-    this.db.prepare('DELETE FROM claims WHERE unit = ? AND audit_id = ?').run(unit, auditId);
-  }
-
-  claims(): Array<{ unit: string; auditId: number; pid: number; host: string; expiresAt: string }> {
-    return (
-      this.db
-        .prepare('SELECT unit, audit_id, pid, host, expires_at FROM claims ORDER BY unit')
-        .all() as Array<{
-        unit: string;
+  async claim(unit: string, auditId: number): Promise<ClaimOutcome> {
+    return this.db.transaction(async (tx): Promise<ClaimOutcome> => {
+      const c = await tx.get<{
         audit_id: number;
         pid: number;
         host: string;
+        heartbeat_at: string;
         expires_at: string;
-      }>
-    ).map((c) => ({ unit: c.unit, auditId: c.audit_id, pid: c.pid, host: c.host, expiresAt: c.expires_at }));
+      }>('SELECT * FROM claims WHERE unit = ?', [unit]);
+      let tookOver: { auditId: number; pid: number; host: string } | undefined;
+      if (c) {
+        if (c.audit_id === auditId) return { ok: true };
+        if (this.ownerAlive(c.pid, c.host, c.expires_at)) {
+          return {
+            ok: false,
+            holder: { auditId: c.audit_id, pid: c.pid, host: c.host, heartbeatAt: c.heartbeat_at },
+          };
+        }
+        tookOver = { auditId: c.audit_id, pid: c.pid, host: c.host };
+        await tx.run('DELETE FROM claims WHERE unit = ?', [unit]);
+      }
+      const now = this.iso();
+      await tx.run(
+        'INSERT INTO claims (unit, audit_id, pid, host, claimed_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [unit, auditId, this.pid, this.host, now, now, this.iso(this.ttlMs)],
+      );
+      return tookOver ? { ok: true, tookOver } : { ok: true };
+    });
+  }
+
+  async release(unit: string, auditId: number): Promise<void> {
+    await this.db.run('DELETE FROM claims WHERE unit = ? AND audit_id = ?', [unit, auditId]);
+  }
+
+  async claims(): Promise<
+    Array<{ unit: string; auditId: number; pid: number; host: string; expiresAt: string }>
+  > {
+    const rows = await this.db.all<{
+      unit: string;
+      audit_id: number;
+      pid: number;
+      host: string;
+      expires_at: string;
+    }>('SELECT unit, audit_id, pid, host, expires_at FROM claims ORDER BY unit');
+    return rows.map((c) => ({
+      unit: c.unit,
+      auditId: c.audit_id,
+      pid: c.pid,
+      host: c.host,
+      expiresAt: c.expires_at,
+    }));
   }
 
   // ---------------------------------------------------------------- results
 
   /** The last verdict for a unit that says something (errors excluded). */
-  latest(unit: string): StoredResult | undefined {
-    const r = this.db
-      .prepare(
-        `SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE r.unit = ? AND r.verdict != 'error' ORDER BY r.id DESC LIMIT 1`,
-      )
-      .get(unit) as ResultRow | undefined;
+  async latest(unit: string, q: SqlExec = this.db): Promise<StoredResult | undefined> {
+    const r = await q.get<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${LATEST_FROM} WHERE l.unit = ?`, [unit]);
     return r ? toResult(r) : undefined;
   }
 
-  /** `latest` for every unit at once (one query: what an audit of 10,000 packages needs). */
-  latestAll(): Map<string, StoredResult> {
-    const rows = this.db
-      .prepare(
-        `SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM}
-         WHERE r.id IN (SELECT max(id) FROM results WHERE verdict != 'error' GROUP BY unit)`,
-      )
-      .all() as ResultRow[];
+  /**
+   * `latest` for every unit at once: one pass over the latest table, whose
+   * size is the number of units, not of nights audited.
+   */
+  async latestAll(): Promise<Map<string, StoredResult>> {
+    const rows = await this.db.all<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${LATEST_FROM}`);
     const out = new Map<string, StoredResult>();
     for (const r of rows) out.set(r.unit, toResult(r));
     return out;
   }
 
-  result(id: number): StoredResult | undefined {
-    const r = this.db.prepare(`SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE r.id = ?`).get(id) as
-      | ResultRow
-      | undefined;
+  async result(id: number, q: SqlExec = this.db): Promise<StoredResult | undefined> {
+    const r = await q.get<ResultRow>(`SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE r.id = ?`, [id]);
     return r ? toResult(r) : undefined;
   }
 
   /**
    * Records one verdict, its change against the previous verdict for the same
    * unit, this audit's item for it, and releases the claim: one transaction.
+   * With a source (a distributed worker), the same transaction checks that
+   * the worker still holds the job, marks the job done and completes it in
+   * the queue; when it no longer holds it, nothing is written and the
+   * result is `undefined` (the job was given to another worker).
    */
-  recordResult(auditId: number, res: NewResult, wallMs?: number, why?: string): StoredResult {
+  async recordResult(
+    auditId: number,
+    res: NewResult,
+    wallMs?: number,
+    why?: string,
+    source?: ResultSource,
+  ): Promise<StoredResult | undefined> {
     return this.db
-      .transaction(() => {
-        const prev = this.latest(res.unit);
+      .transaction(async (tx) => {
+        if (source) {
+          const held = await tx.get<{ id: string }>(
+            `SELECT id FROM jobs WHERE id = ? AND state = 'running' AND worker = ? AND lease = ?`,
+            [source.jobId, source.worker, source.lease],
+          );
+          if (!held) return undefined;
+        }
+        const prev = await this.latest(res.unit, tx);
         const change = classifyChange(prev, res);
-        const info = this.db
-          .prepare(
-            `INSERT INTO results (audit_id, unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date, ghcr_pkg,
-              record_key, inputs_hash, inputs, image_tag, image_id, emulator, recipe_digest, verdict, summary,
-              published_sha256, published_blake3, rebuilt_sha256, rebuilt_blake3, explanations, differences, error,
-              started_at, finished_at, duration_ms, attempts, attempt_verdicts, out_dir, report_json, report_md,
-              report_html, log_path, change, prev_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            auditId,
-            res.unit,
-            res.repo,
-            res.pkg,
-            res.pkgId,
-            res.arch,
-            res.version,
-            res.shasum,
-            res.bsum,
-            res.buildDate,
-            res.ghcrPkg,
-            res.recordKey,
-            res.inputsHash,
-            res.inputs === undefined ? null : JSON.stringify(res.inputs),
-            res.imageTag,
-            res.imageId,
-            res.emulator,
-            res.recipeDigest,
-            res.verdict,
-            res.summary,
-            res.publishedSha256,
-            res.publishedBlake3,
-            res.rebuiltSha256,
-            res.rebuiltBlake3,
-            JSON.stringify(res.explanations),
-            JSON.stringify(res.differences),
-            res.error ? JSON.stringify(res.error) : null,
-            res.startedAt,
-            res.finishedAt,
-            Math.round(res.durationMs),
-            res.attempts,
-            JSON.stringify(res.attemptVerdicts),
-            res.outDir,
-            res.reportJson,
-            res.reportMarkdown,
-            res.reportHtml,
-            res.logPath,
-            change,
-            prev?.id ?? null,
+        const values: SqlValue[] = [
+          auditId,
+          res.unit,
+          res.repo,
+          res.pkg,
+          res.pkgId,
+          res.arch,
+          res.version,
+          res.shasum,
+          res.bsum,
+          res.buildDate,
+          res.ghcrPkg,
+          res.recordKey,
+          res.inputsHash,
+          res.inputs === undefined ? null : JSON.stringify(res.inputs),
+          res.imageTag,
+          res.imageId,
+          res.emulator,
+          res.recipeDigest,
+          res.verdict,
+          res.summary,
+          res.publishedSha256,
+          res.publishedBlake3,
+          res.rebuiltSha256,
+          res.rebuiltBlake3,
+          JSON.stringify(res.explanations),
+          JSON.stringify(res.differences),
+          res.error ? JSON.stringify(res.error) : null,
+          res.startedAt,
+          res.finishedAt,
+          Math.round(res.durationMs),
+          res.attempts,
+          JSON.stringify(res.attemptVerdicts),
+          res.outDir,
+          res.reportJson,
+          res.reportMarkdown,
+          res.reportHtml,
+          res.logPath,
+          change,
+          prev?.id ?? null,
+          source?.worker ?? null,
+          source?.workerMode ?? null,
+          source?.jobId ?? null,
+        ];
+        const row = await tx.get<{ id: number }>(
+          `INSERT INTO results (audit_id, unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date, ghcr_pkg,
+          record_key, inputs_hash, inputs, image_tag, image_id, emulator, recipe_digest, verdict, summary,
+          published_sha256, published_blake3, rebuilt_sha256, rebuilt_blake3, explanations, differences, error,
+          started_at, finished_at, duration_ms, attempts, attempt_verdicts, out_dir, report_json, report_md,
+          report_html, log_path, change, prev_id, worker, worker_mode, job_id)
+         VALUES (${values.map(() => '?').join(', ')}) RETURNING id`,
+          values,
+        );
+        const id = row!.id;
+        if (res.verdict !== 'error') {
+          await tx.run(
+            'INSERT INTO latest (unit, result_id) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET result_id = excluded.result_id',
+            [res.unit, id],
           );
-        const id = Number(info.lastInsertRowid);
-        this.db
-          .prepare(
-            `INSERT OR REPLACE INTO items (audit_id, unit, repo, pkg, pkg_id, arch, version, status, detail, result_id, wall_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'verified', ?, ?, ?)`,
-          )
-          .run(
-            auditId,
-            res.unit,
-            res.repo,
-            res.pkg,
-            res.pkgId,
-            res.arch,
-            res.version,
-            why ?? res.summary,
+        }
+        await tx.run(ITEM_UPSERT, [
+          auditId,
+          res.unit,
+          res.repo,
+          res.pkg,
+          res.pkgId,
+          res.arch,
+          res.version,
+          'verified',
+          why ?? res.summary,
+          id,
+          wallMs === undefined ? null : Math.round(wallMs),
+        ]);
+        await tx.run('DELETE FROM claims WHERE unit = ? AND audit_id = ?', [res.unit, auditId]);
+        if (source) {
+          await tx.run(`UPDATE jobs SET state = 'done', result_id = ?, finished_at = ? WHERE id = ?`, [
             id,
-            wallMs === undefined ? null : Math.round(wallMs),
-          );
-        this.db.prepare('DELETE FROM claims WHERE unit = ? AND audit_id = ?').run(res.unit, auditId);
-        return this.result(id)!;
+            this.iso(),
+            source.jobId,
+          ]);
+          // Not active in the queue any more: roll everything back (the queue gave it to someone else).
+          if (!(await source.complete(tx))) throw new LeaseLost();
+        }
+        return (await this.result(id, tx))!;
       })
-      .immediate();
+      .catch((err: unknown) => {
+        if (err instanceof LeaseLost || (err as { cause?: unknown }).cause instanceof LeaseLost)
+          return undefined;
+        throw err;
+      });
   }
 
   /** Records the items that were not verified (skipped, elsewhere, not reached …) in one transaction. */
-  recordItems(auditId: number, items: AuditItem[]): void {
+  async recordItems(auditId: number, items: AuditItem[], q?: SqlTransaction): Promise<void> {
     if (items.length === 0) return;
-    const stmt = this.db.prepare(
-      `INSERT OR REPLACE INTO items (audit_id, unit, repo, pkg, pkg_id, arch, version, status, detail, result_id, wall_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.db
-      .transaction(() => {
-        for (const it of items) {
-          stmt.run(
-            auditId,
-            it.unit,
-            it.repo,
-            it.pkg,
-            it.pkgId,
-            it.arch,
-            it.version,
-            it.status,
-            it.detail,
-            it.result?.id ?? null,
-            it.wallMs === undefined ? null : Math.round(it.wallMs),
-          );
-        }
-      })
-      .immediate();
+    const write = async (tx: SqlExec) => {
+      for (const it of items) {
+        await tx.run(ITEM_UPSERT, [
+          auditId,
+          it.unit,
+          it.repo,
+          it.pkg,
+          it.pkgId,
+          it.arch,
+          it.version,
+          it.status,
+          it.detail,
+          it.result?.id ?? null,
+          it.wallMs === undefined ? null : Math.round(it.wallMs),
+        ]);
+      }
+    };
+    if (q) await write(q);
+    else await this.db.transaction(write);
   }
 
   /** What an audit did with every unit it selected. */
-  items(auditId: number): AuditItem[] {
-    const rows = this.db
-      .prepare('SELECT * FROM items WHERE audit_id = ? ORDER BY unit')
-      .all(auditId) as Array<{
+  async items(auditId: number): Promise<AuditItem[]> {
+    const rows = await this.db.all<{
       unit: string;
       repo: string;
       pkg: string;
@@ -645,9 +745,16 @@ export class AuditStore {
       detail: string;
       result_id: number | null;
       wall_ms: number | null;
-    }>;
+    }>('SELECT * FROM items WHERE audit_id = ? ORDER BY unit', [auditId]);
+    const results = new Map<number, StoredResult>();
+    for (const r of await this.db.all<ResultRow>(
+      `SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE r.id IN (SELECT result_id FROM items WHERE audit_id = ?)`,
+      [auditId],
+    )) {
+      results.set(r.id, toResult(r));
+    }
     return rows.map((r) => {
-      const result = r.result_id === null ? undefined : this.result(r.result_id);
+      const result = r.result_id === null ? undefined : results.get(r.result_id);
       return {
         unit: r.unit,
         repo: r.repo,
@@ -664,11 +771,12 @@ export class AuditStore {
   }
 
   /** Results recorded by one audit, in order. */
-  resultsOf(auditId: number): StoredResult[] {
+  async resultsOf(auditId: number): Promise<StoredResult[]> {
     return (
-      this.db
-        .prepare(`SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE r.audit_id = ? ORDER BY r.id`)
-        .all(auditId) as ResultRow[]
+      await this.db.all<ResultRow>(
+        `SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE r.audit_id = ? ORDER BY r.id`,
+        [auditId],
+      )
     ).map(toResult);
   }
 
@@ -676,10 +784,10 @@ export class AuditStore {
    * A package's verdicts over time, oldest first. `query` matches `pkg`,
    * `pkg_id` or the unit key, optionally qualified `name#repo`.
    */
-  history(query: string, arch?: Arch): StoredResult[] {
+  async history(query: string, arch?: Arch): Promise<StoredResult[]> {
     const [name, repo] = query.split('#', 2) as [string, string | undefined];
     const where = ['(r.pkg = ? OR r.pkg_id = ? OR r.unit = ?)'];
-    const args: unknown[] = [name, name, name];
+    const args: SqlValue[] = [name, name, name];
     if (repo) {
       where.push('r.repo = ?');
       args.push(repo);
@@ -689,15 +797,180 @@ export class AuditStore {
       args.push(arch);
     }
     return (
-      this.db
-        .prepare(`SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE ${where.join(' AND ')} ORDER BY r.id`)
-        .all(...args) as ResultRow[]
+      await this.db.all<ResultRow>(
+        `SELECT ${RESULT_COLUMNS} FROM ${RESULT_FROM} WHERE ${where.join(' AND ')} ORDER BY r.id`,
+        args,
+      )
     ).map(toResult);
   }
 
   /** Row counts (tests, `--json`). */
-  counts(): { audits: number; results: number; items: number; claims: number } {
-    const n = (t: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-    return { audits: n('audits'), results: n('results'), items: n('items'), claims: n('claims') };
+  async counts(): Promise<{ audits: number; results: number; items: number; claims: number; jobs: number }> {
+    const n = async (t: string) =>
+      Number((await this.db.get<{ n: number | string }>(`SELECT count(*) AS n FROM ${t}`))!.n);
+    return {
+      audits: await n('audits'),
+      results: await n('results'),
+      items: await n('items'),
+      claims: await n('claims'),
+      jobs: await n('jobs'),
+    };
+  }
+
+  // ---------------------------------------------------------------- distributed: jobs
+
+  /** The job of a unit that is queued or running (any audit). */
+  async openJob(unit: string, q: SqlExec = this.db): Promise<JobRow | undefined> {
+    const r = await q.get<JobRowRaw>(`SELECT * FROM jobs WHERE unit = ? AND state IN ('queued','running')`, [
+      unit,
+    ]);
+    return r ? toJob(r) : undefined;
+  }
+
+  async insertJob(
+    tx: SqlExec,
+    job: {
+      id: string;
+      auditId: number;
+      unit: string;
+      queue: string;
+      arch: Arch;
+      needs: Record<string, string>;
+      priority: number;
+    },
+  ): Promise<void> {
+    await tx.run(
+      `INSERT INTO jobs (id, audit_id, unit, queue, arch, needs, priority, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+      [
+        job.id,
+        job.auditId,
+        job.unit,
+        job.queue,
+        job.arch,
+        JSON.stringify(job.needs),
+        job.priority,
+        this.iso(),
+      ],
+    );
+  }
+
+  /**
+   * A worker took a job from the queue: it now holds it under a new lease
+   * token (a worker that lost the job when its lease expired can no longer
+   * record a result for it). False when the job is already done.
+   */
+  async startJob(
+    jobId: string,
+    worker: string,
+    mode: 'native' | 'emulated',
+    lease: string,
+  ): Promise<JobRow | undefined> {
+    return this.db.transaction(async (tx) => {
+      const n = await tx.run(
+        `UPDATE jobs SET state = 'running', worker = ?, worker_mode = ?, lease = ?, attempts = attempts + 1, started_at = ?
+         WHERE id = ? AND state IN ('queued','running')`,
+        [worker, mode, lease, this.iso(), jobId],
+      );
+      if (n === 0) return undefined;
+      const r = await tx.get<JobRowRaw>('SELECT * FROM jobs WHERE id = ?', [jobId]);
+      return r ? toJob(r) : undefined;
+    });
+  }
+
+  /** A job that will not run (its deadline passed, or the queue gave up on it), with its item. */
+  async endJob(jobId: string, item: AuditItem | undefined, tx?: SqlTransaction): Promise<void> {
+    const write = async (q: SqlTransaction) => {
+      await q.run(
+        `UPDATE jobs SET state = 'given-up', finished_at = ? WHERE id = ? AND state IN ('queued','running')`,
+        [this.iso(), jobId],
+      );
+      const j = await q.get<{ audit_id: number }>('SELECT audit_id FROM jobs WHERE id = ?', [jobId]);
+      if (item && j) await this.recordItems(j.audit_id, [item], q);
+    };
+    if (tx) await write(tx);
+    else await this.db.transaction(write);
+  }
+
+  async jobs(filter: { auditId?: number; states?: JobState[] } = {}): Promise<JobRow[]> {
+    const where: string[] = [];
+    const args: SqlValue[] = [];
+    if (filter.auditId !== undefined) {
+      where.push('audit_id = ?');
+      args.push(filter.auditId);
+    }
+    if (filter.states) {
+      where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+      args.push(...filter.states);
+    }
+    return (
+      await this.db.all<JobRowRaw>(
+        `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY priority DESC, enqueued_at, id`,
+        args,
+      )
+    ).map(toJob);
+  }
+
+  /**
+   * Queues that hold unfinished jobs, with their arch and needs (what a
+   * worker may fetch from). Running ones count: a job whose worker died
+   * is still `running` here until another worker takes it from the queue.
+   */
+  async openQueues(): Promise<Array<{ queue: string; arch: Arch; needs: Record<string, string> }>> {
+    const rows = await this.db.all<{ queue: string; arch: string; needs: string }>(
+      `SELECT queue, arch, needs, max(priority) AS top FROM jobs WHERE state IN ('queued','running')
+       GROUP BY queue, arch, needs ORDER BY top DESC, queue`,
+    );
+    return rows.map((r) => ({
+      queue: r.queue,
+      arch: r.arch as Arch,
+      needs: JSON.parse(r.needs) as Record<string, string>,
+    }));
+  }
+
+  // ---------------------------------------------------------------- distributed: workers
+
+  async registerWorker(
+    w: Omit<WorkerRow, 'busy' | 'startedAt' | 'heartbeatAt' | 'stoppedAt'>,
+  ): Promise<void> {
+    const now = this.iso();
+    await this.db.run(
+      `INSERT INTO workers (name, host, pid, arches, native_arch, tags, jobs, busy, started_at, heartbeat_at, stopped_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)
+       ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, arches = excluded.arches,
+         native_arch = excluded.native_arch, tags = excluded.tags, jobs = excluded.jobs, busy = 0,
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+      [
+        w.name,
+        w.host,
+        w.pid,
+        JSON.stringify(w.arches),
+        w.nativeArch,
+        JSON.stringify(w.tags),
+        w.jobs,
+        now,
+        now,
+      ],
+    );
+  }
+
+  async workerBeat(name: string, busy: number): Promise<void> {
+    await this.db.run('UPDATE workers SET heartbeat_at = ?, busy = ? WHERE name = ?', [
+      this.iso(),
+      busy,
+      name,
+    ]);
+  }
+
+  async workerStopped(name: string): Promise<void> {
+    await this.db.run('UPDATE workers SET stopped_at = ?, busy = 0 WHERE name = ?', [this.iso(), name]);
+  }
+
+  /** Workers, each with whether it counts as alive (heartbeat within `aliveMs`, not stopped). */
+  async workers(aliveMs: number): Promise<Array<WorkerRow & { alive: boolean }>> {
+    const rows = (await this.db.all<WorkerRowRaw>('SELECT * FROM workers ORDER BY name')).map(toWorker);
+    const cutoff = this.iso(-aliveMs);
+    return rows.map((w) => ({ ...w, alive: w.stoppedAt === null && w.heartbeatAt > cutoff }));
   }
 }
+
+class LeaseLost extends Error {}

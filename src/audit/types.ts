@@ -68,7 +68,9 @@ export type ItemStatus =
   /** the deadline came (or the audit was interrupted) before it started */
   | 'not-reached'
   /** the list named something the index does not have, or several things */
-  | 'unresolved';
+  | 'unresolved'
+  /** distributed: queued, but no live worker has what it needs (it stays queued) */
+  | 'waiting';
 
 /** One row of `results`: a verdict for one unit at one version, as stored. */
 export interface StoredResult {
@@ -116,6 +118,10 @@ export interface StoredResult {
   prevId: number | null;
   prevVerdict: VerifyVerdict | null;
   prevVersion: string | null;
+  /** Distributed audits: the worker that verified it, how it ran the arch, and its queue job. */
+  worker: string | null;
+  workerMode: 'native' | 'emulated' | null;
+  jobId: string | null;
 }
 
 /** One selected unit's outcome in one audit (verified or not). */

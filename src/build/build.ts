@@ -7,7 +7,21 @@ import { detectEmulator } from '../engine/emulator.js';
 import { describeHardening } from '../engine/hardening.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import type { Comparison } from '../forensics/types.js';
-import { loadRecipeFile, recipeEnv, renderScript } from '../recipe/index.js';
+import {
+  applyPostProcessing,
+  DEFAULT_BUILD_PROFILE,
+  type PostProcessRequest,
+  resolvePostProcessRequest,
+} from '../postprocess/index.js';
+import {
+  envOfRecord,
+  loadRecipeFile,
+  type RecipeGeneration,
+  recipeEnv,
+  renderScript,
+  versionsFromPkgverOutput,
+} from '../recipe/index.js';
+import { failureHint } from '../report/failure-hints.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
@@ -17,7 +31,6 @@ import { type EngineContext, resolveRunImage, runMainScript, runPkgverScript } f
 import { type Expectations, expectationFromFlags, loadExpectations } from './expect.js';
 import { BUILD_LOG_CAP_BYTES, CappedLog, LineSplitter } from './log-capture.js';
 import { CONTAINER_PATHS, planBuild } from './plan.js';
-import { applyPkgforgePostProcessing } from './postprocess.js';
 import type { BuildResult } from './result.js';
 import { verifyOutputs } from './verify.js';
 import {
@@ -46,6 +59,12 @@ export interface BuildOptions {
   env?: Record<string, string>;
   keepWork?: boolean;
   signal?: AbortSignal;
+  /** Which of pkgforge's post-processing profiles to apply (default DEFAULT_BUILD_PROFILE). */
+  postprocess?: PostProcessRequest;
+  /** Which builder of record's environment and script header (default: the profile's, else by recipe dialect). */
+  recipeGeneration?: RecipeGeneration;
+  /** `set -x` in the header (default: bash CI yes, sbuild no; pkgcache ran sbuild verbose). */
+  trace?: boolean;
   /** Receives each forensic comparison as a typed value (verify judges by it, never by its rendered files). */
   onComparison?: (output: string, comparison: Comparison) => void;
 }
@@ -69,6 +88,22 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
   const asked: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const limits: ContainerLimits = { ...asked, cpus: effectiveCpus(asked) };
+  const postprocess = resolvePostProcessRequest(opts.postprocess ?? DEFAULT_BUILD_PROFILE);
+  const generation: RecipeGeneration =
+    opts.recipeGeneration ??
+    (postprocess.profile?.generation === 'sbuild'
+      ? 'sbuild'
+      : postprocess.profile?.generation === 'bash-ci'
+        ? 'bash-ci'
+        : recipe.dialect === '2026'
+          ? 'sbuild'
+          : 'bash-ci');
+  // pkgcache ran `sbuild --log-level verbose`, which writes `set -x`
+  const envRecord = envOfRecord(
+    generation,
+    recipe.shell,
+    opts.trace ?? (postprocess.profile?.id === 'pkgcache-sbuild' ? true : undefined),
+  );
   const plan = planBuild(recipe, { arch: opts.arch, pkgver: opts.pkgver, network: opts.network, limits });
   const expectations: Expectations = new Map();
   let publishedDir: string | undefined;
@@ -149,6 +184,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       innerImages: [],
       emulator,
       pkgver: { source: plan.pkgver.source, value: plan.pkgver.value },
+      recipeEnv: envRecord,
       network: plan.network,
       limits,
       engine: { version: engineVersion.Version, apiVersion: engineVersion.ApiVersion },
@@ -190,27 +226,43 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       `emulator: ${emulator.kind === 'native' ? 'native' : `${emulator.version} via ${emulator.handler} (flags ${emulator.flags})`}`,
     );
 
-    const baseEnv = (pkgver: string) => ({
+    const baseEnv = (pkgver: string, remotePkgver?: string) => ({
       ...opts.env,
       ...recipeEnv(recipe, {
         arch: opts.arch,
         pkgver,
+        generation,
+        ...(remotePkgver !== undefined ? { remotePkgver } : {}),
         outdir: CONTAINER_PATHS.outDir,
         tmpdir: CONTAINER_PATHS.tmpDir,
       }),
     });
     let pkgver = plan.pkgver.value ?? '';
+    let remotePkgver: string | undefined;
     if (plan.pkgver.source === 'script' && recipe.pkgverScript) {
       const script = `#!/usr/bin/env ${recipe.shell}\n${recipe.pkgverScript}\n`;
-      pkgver = await reporter.step('Version (x_exec.pkgver)', () =>
+      const printed = await reporter.step('Version (x_exec.pkgver)', () =>
         runPkgverScript(ctx, ws, image, script, baseEnv(''), onOutput),
       );
+      const v = versionsFromPkgverOutput(generation, printed);
+      pkgver = v.pkgver;
+      remotePkgver = v.remotePkgver;
       result.inputs.pkgver.value = pkgver;
+      if (remotePkgver !== pkgver) result.inputs.pkgver.remote = remotePkgver;
     }
     note(`PKGVER=${pkgver || '(none)'} (${plan.pkgver.source})`);
+    note(`environment of record: ${generation} (${envRecord.source}): ${envRecord.versionSemantics}`);
 
     const main = await reporter.step(`Running ${recipe.pkg} (${plan.mode})`, () =>
-      runMainScript(ctx, ws, image, plan.runImage.role, renderScript(recipe), baseEnv(pkgver), onOutput),
+      runMainScript(
+        ctx,
+        ws,
+        image,
+        plan.runImage.role,
+        renderScript(recipe, envRecord),
+        baseEnv(pkgver, remotePkgver),
+        onOutput,
+      ),
     );
     result.inputs.innerImages = main.innerImages;
     // The inner containers share the build's deadline: whichever timer fires first, the build timed out.
@@ -230,7 +282,12 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
           ? 'raise the limit with --timeout <minutes>'
           : main.outcome.oomKilled
             ? 'raise the limit with --memory <GiB>, or lower the parallelism with --cpus <n>'
-            : 'read build.log in the output directory',
+            : (failureHint({
+                exitCode: main.outcome.exitCode,
+                logTail: tail,
+                network: ctx.network,
+                memoryBytes: limits.memoryBytes,
+              }) ?? 'read build.log in the output directory'),
       };
       await finish();
       return result;
@@ -250,7 +307,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       return result;
     }
     result.postProcessing = await reporter.step("Post-processing like pkgforge's CI", () =>
-      applyPkgforgePostProcessing(ws.staging, { pkgType: recipe.pkgType ?? '', onLog: note }),
+      applyPostProcessing(ws.staging, { ...postprocess, onLog: note }),
     );
     const verified = await reporter.step('Hashing and verifying', () =>
       verifyOutputs({

@@ -73,7 +73,7 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
   };
 }
 
-/** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns its last line. */
+/** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns what it printed, trimmed (the builder of record reads it). */
 export async function runPkgverScript(
   ctx: EngineContext,
   ws: Workspace,
@@ -102,8 +102,11 @@ export async function runPkgverScript(
       onOutput(chunk);
     },
   });
-  const lines = Buffer.concat(stdout).toString('utf8').trim().split('\n');
-  const version = lines.at(-1)?.trim() ?? '';
+  // The log keeps one line per line: a version printed without a newline gets one.
+  const printed = Buffer.concat(stdout);
+  if (printed.length > 0 && printed[printed.length - 1] !== 0x0a) onOutput(Buffer.from('\n'));
+  const text = printed.toString('utf8').trim();
+  const version = text;
   if (outcome.timedOut || outcome.exitCode !== 0 || !version) {
     const why = outcome.timedOut
       ? 'timed out after 60 s'

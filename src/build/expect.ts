@@ -1,5 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hashFile } from '../hash/digest.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
 import { readRegularFile } from '../util/regular-file.js';
 
@@ -96,7 +97,31 @@ export async function loadExpectations(path: string): Promise<PublishedSet> {
       throw err;
     })
   ).toString('utf8');
-  return { expectations: parseChecksumFile(text, file), dir: st.isDirectory() ? path : undefined };
+  const expectations = parseChecksumFile(text, file);
+  if (st.isDirectory()) await checkPublishedAgainstChecksum(path, expectations, file);
+  return { expectations, dir: st.isDirectory() ? path : undefined };
+}
+
+/**
+ * A published file beside its CHECKSUM must match it: otherwise the
+ * directory is not what was published (a truncated download, a file swapped
+ * in), and comparing a rebuild with it would explain the wrong bytes.
+ */
+async function checkPublishedAgainstChecksum(dir: string, expectations: Expectations, checksumFile: string) {
+  for (const [name, want] of expectations) {
+    if (name.includes('/') || name === '..') continue;
+    const p = join(dir, name);
+    const st = await lstat(p).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    const got = await hashFile(p);
+    if (checkDigests(want, got) === 'mismatch') {
+      const kind = want.blake3 !== undefined && want.blake3 !== got.blake3 ? 'BLAKE3' : 'SHA-256';
+      throw new RebuildError('upstream', `${name} does not match its own ${kind} in ${checksumFile}`, {
+        subject: p,
+        fix: 'download the published files again (or pass only the CHECKSUM file as --expect)',
+      });
+    }
+  }
 }
 
 /** `--expect-bsum`/`--expect-shasum` for the main file. */

@@ -2,8 +2,9 @@ import type { EmulatorInfo } from '../engine/emulator.js';
 import type { ContainerHardening } from '../engine/hardening.js';
 import type { Arch } from '../engine/types.js';
 import type { Verdict } from '../forensics/types.js';
+import type { PostProcessRecord } from '../postprocess/apply.js';
+import type { RecipeEnvOfRecord } from '../recipe/index.js';
 import type { RecipeMode } from '../recipe/types.js';
-import type { PostProcessRecord } from './postprocess.js';
 
 /**
  * `<outdir>/result.json`: everything a person or a script needs to know about
@@ -29,6 +30,12 @@ export interface OutputRecord {
   unstripped?: { path: string; size: number; sha256: string; blake3: string };
   expected?: { sha256?: string; blake3?: string; source: string };
   check?: 'match' | 'mismatch';
+  /**
+   * The chosen post-processing profile did not reproduce the expected bytes,
+   * but this plausible one (near a boundary date, or no date) did, applied to
+   * the same rebuilt original.
+   */
+  reproducedBy?: { profile: string; steps: string[] };
   comparison?: {
     verdict: Verdict;
     against: string;
@@ -50,7 +57,9 @@ export interface BuildResult {
     image: ImageInput;
     innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
     emulator: EmulatorInfo;
-    pkgver: { value?: string; source: string };
+    pkgver: { value?: string; source: string; remote?: string };
+    /** The builder of record's environment, script header and version semantics. */
+    recipeEnv?: RecipeEnvOfRecord;
     network: 'none' | 'host';
     limits: { memoryBytes: number; pids: number; timeoutMs: number; cpus?: number };
     engine: { version: string; apiVersion: string };

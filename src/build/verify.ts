@@ -3,10 +3,16 @@ import { join } from 'node:path';
 import { compare } from '../forensics/compare.js';
 import type { Comparison, Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
+import {
+  type PostProcessProfile,
+  type PostProcessRecord,
+  profileById,
+  readElfFacts,
+  simulatePostProcessing,
+} from '../postprocess/index.js';
 import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
-import type { PostProcessRecord } from './postprocess.js';
 import type { BuildStatus, OutputRecord } from './result.js';
 
 export interface VerifyInput {
@@ -38,9 +44,10 @@ const VERDICT_RANK: Record<Verdict, number> = { identical: 0, equivalent: 1, dif
  */
 export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   const outputs: OutputRecord[] = [];
+  const deleted = new Set(input.postProcessing?.deleted ?? []);
   const names = (input.postProcessing?.files ?? []).reduce(
-    (acc, f) => (f.renamedFrom ? acc.map((n) => (n === f.renamedFrom ? f.name : n)) : acc),
-    [...input.files],
+    (acc, f) => (f.renamedFrom ? [...new Set(acc.map((n) => (n === f.renamedFrom ? f.name : n)))] : acc),
+    input.files.filter((n) => !deleted.has(n)),
   );
   for (const name of names.sort()) {
     const digests = await hashFile(join(input.dir, name));
@@ -59,6 +66,15 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       `${name}: sha256 ${digests.sha256} blake3 ${digests.blake3}${record.check ? ` (${record.check})` : ''}`,
     );
     outputs.push(record);
+  }
+  for (const o of outputs.filter((x) => x.check === 'mismatch' && x.expected)) {
+    const by = await reproducedByAlternative(input, o);
+    if (!by) continue;
+    o.reproducedBy = by;
+    o.check = 'match';
+    input.note(
+      `${o.name}: the published bytes are what post-processing profile ${by.profile} makes of this rebuild`,
+    );
   }
   const missing = [...input.expectations.keys()].filter((k) => !names.includes(k));
   const checked = outputs.filter((o) => o.check);
@@ -97,4 +113,37 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   else if (missing.length === 0 && checked.every((o) => o.check === 'match')) status = 'reproducible';
   else status = 'mismatch';
   return { outputs, missing, status, verdict };
+}
+
+/**
+ * Tries the other plausible post-processing profiles on the rebuilt original
+ * (before post-processing) and returns the first whose output has exactly the
+ * expected digests.
+ */
+async function reproducedByAlternative(
+  input: VerifyInput,
+  o: OutputRecord,
+): Promise<OutputRecord['reproducedBy'] | undefined> {
+  const alternatives = (input.postProcessing?.alternatives ?? [])
+    .map((id) => profileById(id))
+    .filter((p): p is PostProcessProfile => p !== undefined);
+  if (alternatives.length === 0 || !o.expected) return undefined;
+  const original = join(input.dir, o.unstripped?.path ?? o.name);
+  const facts = await readElfFacts(original);
+  if (!facts) return undefined;
+  const sim = await simulatePostProcessing(original, alternatives, {
+    machine: facts.ident.machine,
+    class: facts.ident.class,
+    endian: facts.ident.endian,
+  });
+  try {
+    for (const r of sim.results) {
+      if (!('outputPath' in r)) continue;
+      if (checkDigests(o.expected, await hashFile(r.outputPath)) === 'match')
+        return { profile: r.profile, steps: r.steps };
+    }
+    return undefined;
+  } finally {
+    await sim.cleanup();
+  }
 }

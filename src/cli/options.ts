@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Arch, type ContainerLimits, parseArch } from '../engine/types.js';
+import { type Arch, type ContainerLimits, hostArch, parseArch } from '../engine/types.js';
+import { configArch, configValues } from './config.js';
 
 /**
  * Option parsers shared by the commands that build (build, verify, audit):
@@ -10,6 +11,16 @@ export function parseArchOption(value: string): Arch {
   const arch = parseArch(value);
   if (!arch) throw new InvalidArgumentError('must be x86_64 or aarch64 (amd64/arm64 accepted)');
   return arch;
+}
+
+/** `--arch`, the same wording and default (this machine) for every command that takes one arch. */
+export function archOption(): Option {
+  return new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
+    .argParser(parseArchOption)
+    .default(
+      configArch() ?? hostArch(),
+      configArch() ? `${configArch()}, from the config file` : `this machine, ${hostArch()}`,
+    );
 }
 
 export function positiveNumber(value: string): number {
@@ -40,24 +51,28 @@ const HOST_GIB = Math.floor(totalmem() / 1024 ** 3);
 const HOST_CPUS = availableParallelism();
 
 /** `--image-map NAME=LOCAL_IMAGE`, repeatable. */
-export function collectImageMap(value: string, previous: Record<string, string>): Record<string, string> {
+export function collectImageMap(
+  value: string,
+  previous: Record<string, string> | undefined,
+): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be NAME=LOCAL_IMAGE');
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-/** The container options every building command takes (build, verify, audit). */
+/** The container options every building command takes (build, verify, audit): the same limits for all. */
 export interface ContainerFlags {
   network: 'none' | 'host';
   timeout?: number;
   memory?: number;
   cpus?: number;
   pids?: number;
-  imageMap: Record<string, string>;
+  /** Absent when no --image-map was given. */
+  imageMap?: Record<string, string>;
 }
 
-export function addContainerOptions(cmd: Command, opts: { pids?: boolean } = {}): Command {
-  cmd
+export function addContainerOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
         .choices(['none', 'host'])
@@ -65,31 +80,34 @@ export function addContainerOptions(cmd: Command, opts: { pids?: boolean } = {})
     )
     .option(
       '--timeout <minutes>',
-      'wall-time limit of each build (default 60)',
+      'wall-time limit of each build (default: 60)',
       boundedNumber(0.05, 7 * 24 * 60, 'minutes'),
     )
     .option(
       '--memory <GiB>',
-      'memory limit per container (default 4)',
+      'memory limit per container (default: 4)',
       boundedNumber(0.25, Math.max(1, HOST_GIB), 'GiB (this host has)'),
     )
     .option(
       '--cpus <n>',
-      'CPUs per container, also what nproc shows inside (default: one per GiB of --memory, at most the host has)',
+      'number of CPUs per container, also what nproc shows inside (default: one per GiB of --memory, at most the host has)',
       boundedNumber(1, HOST_CPUS, 'CPUs (this host has)', true),
-    );
-  if (opts.pids)
-    cmd.option(
+    )
+    .option(
       '--pids <n>',
-      'process limit per container (default 4096)',
+      'process limit per container (default: 4096)',
       boundedNumber(16, 1_000_000, '', true),
-    );
-  return cmd.option(
+    )
+    .addOption(imageMapOption());
+}
+
+function imageMapOption(): Option {
+  const o = new Option(
     '--image-map <name=image>',
     'use a local image for a builder name (repeatable)',
-    collectImageMap,
-    {},
-  );
+  ).argParser(collectImageMap);
+  const fromConfig = configValues().image_map;
+  return fromConfig ? o.default(fromConfig, 'image_map from the config file') : o;
 }
 
 /** The limits the flags ask for (the engine's defaults fill in the rest). */

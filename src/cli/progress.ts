@@ -1,5 +1,9 @@
-import { Listr } from 'listr2';
+import { Listr, PRESET_TIMER } from 'listr2';
 import type { BuildReporter } from '../build/build.js';
+import { columnsOf } from './terminal.js';
+
+/** Log lines under a running step are redrawn at most this often (a QEMU build prints thousands). */
+const REDRAW_MS = 250;
 
 /**
  * Progress for long work: a listr2 view in a terminal (each step a task, the
@@ -11,6 +15,15 @@ export function createReporter(opts: { verbose?: boolean; quiet?: boolean } = {}
   if (opts.quiet) return { step: (_t, fn) => fn(), log: () => undefined };
   if (!tty) return plainReporter();
   let current: { output: string } | undefined;
+  let pending: string | undefined;
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    last = Date.now();
+    if (current && pending !== undefined) current.output = pending;
+    pending = undefined;
+  };
   return {
     async step(title, fn) {
       let value: unknown;
@@ -20,23 +33,35 @@ export function createReporter(opts: { verbose?: boolean; quiet?: boolean } = {}
             title,
             task: async (_ctx, task) => {
               current = task;
-              value = await fn();
-              current = undefined;
+              try {
+                value = await fn();
+              } finally {
+                if (timer) clearTimeout(timer);
+                timer = undefined;
+                pending = undefined;
+                current = undefined;
+              }
             },
-            rendererOptions: { bottomBar: 6 },
+            rendererOptions: { bottomBar: 6, timer: PRESET_TIMER },
           },
         ],
         {
           renderer: 'default',
           exitOnError: true,
-          rendererOptions: { collapseErrors: false },
+          rendererOptions: { collapseErrors: false, timer: PRESET_TIMER },
           registerSignalListeners: false,
         },
       ).run();
       return value as Awaited<ReturnType<typeof fn>>;
     },
     log(line) {
-      if (current) current.output = line.slice(0, (process.stderr.columns ?? 100) - 4);
+      if (!current) return;
+      // A terminal that reports 0 columns gets 80 (not one character per line).
+      pending = line.slice(0, Math.max(20, columnsOf(process.stderr) - 4));
+      if (timer) return;
+      const wait = REDRAW_MS - (Date.now() - last);
+      if (wait <= 0) flush();
+      else timer = setTimeout(flush, wait);
     },
   };
 }

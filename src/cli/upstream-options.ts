@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { MetadataSource, RegistryOptions } from '../upstream/types.js';
 import { RebuildError } from '../util/errors.js';
+import { configValues } from './config.js';
 
 /** The parsed flags (commander camel-cases them). */
 export interface UpstreamFlags {
@@ -84,6 +85,16 @@ export function upstreamFromFlags(flags: UpstreamFlags): {
 } {
   const metadata: MetadataSource = {};
   const registry: RegistryOptions = {};
+  // The config file fills in what the command line leaves out.
+  const cfg = configValues();
+  flags = {
+    ...flags,
+    metadataBase: flags.metadataBase ?? cfg.metadata_base,
+    cacheDir: flags.cacheDir ?? cfg.cache_dir,
+  };
+  if (cfg.registry_mirrors && !(flags.registryMirror && flags.registryMirror.length > 0)) {
+    registry.mirrors = { ...cfg.registry_mirrors };
+  }
   if (flags.metadata) {
     metadata.override = /^(https?|file):/i.test(flags.metadata) ? flags.metadata : resolve(flags.metadata);
   }

@@ -36,10 +36,26 @@ export async function removeAllTracked(): Promise<void> {
 const interruptHandlers = new Set<() => void>();
 
 /**
+ * What happens once a forced stop has removed the containers. The engine
+ * does not choose exit codes: the CLI registers this (src/cli/exit-codes.ts
+ * owns the code); without one, the signal is raised again with its default
+ * action, so the process ends the way the signal asks.
+ */
+let forcedStop: (signal: NodeJS.Signals) => void = (signal) => {
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+};
+
+/** Sets what ends the process after a forced stop (see `forcedStop`). */
+export function onForcedStop(handler: (signal: NodeJS.Signals) => void): void {
+  forcedStop = handler;
+}
+
+/**
  * Registers a graceful reaction to Ctrl-C/SIGTERM (typically aborting an
  * AbortController so the work unwinds and cleans up). Returns the unregister
  * function. If the work has not unwound 15 s after the signal, or a second
- * signal comes, the tracked containers are force-removed and the process exits.
+ * signal comes, the tracked containers are force-removed and `forcedStop` runs.
  */
 export function onInterrupt(handler: () => void): () => void {
   interruptHandlers.add(handler);
@@ -53,7 +69,7 @@ function installSignalHandlers(): void {
   let received = 0;
   const forceExit = (signal: NodeJS.Signals) => {
     process.stderr.write(`\nrebuild: ${signal}: removing ${live.size} container(s)…\n`);
-    void removeAllTracked().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void removeAllTracked().finally(() => forcedStop(signal));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {

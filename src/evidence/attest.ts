@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { hashBytes, hashFile } from '../hash/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { messageOf, RebuildError } from '../util/errors.js';
-import type { VerifyResult } from '../verify/types.js';
-import { ATTESTATION_FILE, isBundleFile, readBundle, readRegular } from './bundle.js';
+import { ATTESTATION_FILE, isBundleFile, readBundle, readRegular, readResultOf } from './bundle.js';
 import { asEnvelope, type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, signEnvelope, verifyEnvelope } from './dsse.js';
 import type { SigningKey, VerifyingKey } from './keys.js';
 import { asStatement, type Statement, statementFor } from './statement.js';
@@ -27,27 +26,14 @@ export interface Attested {
 
 /** Signs the result.json of an output directory; writes the envelope beside it. */
 export async function attestResult(outDir: string, key: SigningKey): Promise<Attested> {
-  const resultPath = join(outDir, 'result.json');
-  const raw = await readRegular(resultPath, 64 * 1024 * 1024);
-  if (!raw) {
-    throw new RebuildError('input', 'no result.json to attest', {
-      subject: outDir,
-      fix: 'give the output directory of `rebuild <pkg>` or its result.json',
-    });
-  }
-  let result: VerifyResult;
-  try {
-    result = JSON.parse(raw.bytes.toString('utf8')) as VerifyResult;
-  } catch (err) {
-    throw new RebuildError('input', `result.json is not JSON: ${messageOf(err)}`, { subject: resultPath });
-  }
-  if (result.schema !== 'rebuild.verify/1' || !result.published?.sha256) {
+  const { result, bytes, path: resultPath } = await readResultOf(outDir);
+  if (!result.published?.sha256) {
     throw new RebuildError('input', 'not a verification result with a published file to attest', {
       subject: resultPath,
       fix: 'attest results of `rebuild <pkg>` that got as far as fetching the published file',
     });
   }
-  const statement = statementFor(result, hashBytes(raw.bytes).sha256);
+  const statement = statementFor(result, hashBytes(bytes).sha256);
   const envelope = signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, key);
   const path = join(outDir, ATTESTATION_FILE);
   await writeFileAtomic(path, `${JSON.stringify(envelope)}\n`);

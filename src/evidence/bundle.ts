@@ -164,14 +164,15 @@ export interface CollectOptions {
   limits?: BundleLimits;
 }
 
-/** Everything a bundle holds, read from an output directory. */
-export async function collectEvidence(
+/**
+ * The result.json of an output directory, as its bytes (what gets signed and
+ * bundled) and as a verification result (schema checked). Bounded, no links.
+ */
+export async function readResultOf(
   outDir: string,
-  opts: CollectOptions = {},
-): Promise<{ result: VerifyResult; entries: BundleEntry[]; manifest: BundleManifest }> {
-  const limits = opts.limits ?? DEFAULT_BUNDLE_LIMITS;
-  const resultPath = join(outDir, 'result.json');
-  const raw = await readRegular(resultPath, 64 * 1024 * 1024);
+): Promise<{ result: VerifyResult; bytes: Buffer; path: string }> {
+  const path = join(outDir, 'result.json');
+  const raw = await readRegular(path, 64 * 1024 * 1024);
   if (!raw) {
     throw new RebuildError('input', 'no result.json here', {
       subject: outDir,
@@ -182,15 +183,25 @@ export async function collectEvidence(
   try {
     result = JSON.parse(raw.bytes.toString('utf8')) as VerifyResult;
   } catch (err) {
-    throw new RebuildError('input', `result.json is not JSON: ${messageOf(err)}`, { subject: resultPath });
+    throw new RebuildError('input', `result.json is not JSON: ${messageOf(err)}`, { subject: path });
   }
-  if (result.schema !== 'rebuild.verify/1') {
-    throw new RebuildError('input', `not a verification result (schema ${String(result.schema)})`, {
-      subject: resultPath,
-      fix: 'bundles are made from `rebuild <pkg>` results (schema rebuild.verify/1)',
+  if (result?.schema !== 'rebuild.verify/1') {
+    throw new RebuildError('input', `not a verification result (schema ${String(result?.schema)})`, {
+      subject: path,
+      fix: 'give the result of `rebuild <pkg>` (schema rebuild.verify/1)',
     });
   }
-  const entries: BundleEntry[] = [{ name: 'result.json', bytes: raw.bytes, from: 'result.json' }];
+  return { result, bytes: raw.bytes, path };
+}
+
+/** Everything a bundle holds, read from an output directory. */
+export async function collectEvidence(
+  outDir: string,
+  opts: CollectOptions = {},
+): Promise<{ result: VerifyResult; entries: BundleEntry[]; manifest: BundleManifest }> {
+  const limits = opts.limits ?? DEFAULT_BUNDLE_LIMITS;
+  const { result, bytes } = await readResultOf(outDir);
+  const entries: BundleEntry[] = [{ name: 'result.json', bytes, from: 'result.json' }];
   const add = async (rel: string, name: string, kind: 'text' | 'binary') => {
     const max = kind === 'text' ? limits.maxTextBytes : limits.maxBinaryBytes;
     const got = await readRegular(join(outDir, rel), max, kind === 'text');

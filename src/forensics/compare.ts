@@ -17,6 +17,7 @@
  * n·log n in their counts.
  */
 import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
+import { hashPair } from '../hash/pair.js';
 import { isRebuildError } from '../util/errors.js';
 import { isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
@@ -59,13 +60,26 @@ type Source = ByteSource & { bytes?: Buffer };
 /** Hashes from the bytes in memory when the file was read whole (one read), else streamed. */
 const digestsOf = async (s: Source): Promise<Digests> => (s.bytes ? hashBytes(s.bytes) : hashFile(s.name));
 
+/** Both files' digests; bytes that are the same are hashed once (streamed files compared while read). */
+async function digestsOfPair(a: Source, b: Source): Promise<[Digests, Digests]> {
+  if (a.bytes && b.bytes) {
+    const da = hashBytes(a.bytes);
+    return [da, a.bytes.equals(b.bytes) ? { ...da } : hashBytes(b.bytes)];
+  }
+  if (!a.bytes && !b.bytes) {
+    const pair = await hashPair(a.name, b.name);
+    return [pair.a, pair.b];
+  }
+  return Promise.all([digestsOf(a), digestsOf(b)]);
+}
+
 async function compareSources(
   srcA: Source,
   srcB: Source,
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
-  const [da, db] = await Promise.all([digestsOf(srcA), digestsOf(srcB)]);
+  const [da, db] = await digestsOfPair(srcA, srcB);
   const identical = da.sha256 === db.sha256 && da.size === db.size;
   const [elfA, elfB] = await Promise.all([isElf(srcA), isElf(srcB)]);
   const base = (path: string, d: typeof da): FileFacts => ({

@@ -6,8 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
-import { execa } from 'execa';
+import { createTwoFilesPatch, diffArrays } from 'diff';
 import { findBinutils } from './binutils.js';
 import { EM } from './elf/constants.js';
 import type { DiffContext } from './types.js';
@@ -48,8 +47,12 @@ export function printableStrings(buf: Buffer, min = 4): string[] {
   return out;
 }
 
-/** A unified diff of the printable strings of two windows, trimmed to `maxLines`. */
-export function stringsContext(a: Buffer, b: Buffer, region: string, maxLines = 40): DiffContext {
+/**
+ * A unified diff of the printable strings of two windows, trimmed to
+ * `maxLines`; undefined when the strings are the same (the bytes between
+ * them differ: a hex view shows that better than an empty diff).
+ */
+export function stringsContext(a: Buffer, b: Buffer, region: string, maxLines = 40): DiffContext | undefined {
   const sa = printableStrings(a);
   const sb = printableStrings(b);
   const patch = createTwoFilesPatch(
@@ -66,6 +69,7 @@ export function stringsContext(a: Buffer, b: Buffer, region: string, maxLines = 
   const lines = patch
     .split('\n')
     .filter((l) => !l.startsWith('====') && l !== '\\ No newline at end of file');
+  if (!lines.some((l) => l.startsWith('@@'))) return undefined;
   const trimmed =
     lines.length > maxLines
       ? [...lines.slice(0, maxLines), `… (${lines.length - maxLines} more lines)`]
@@ -124,7 +128,7 @@ export async function disassemblyContext(
     const run = async (buf: Buffer, name: string) => {
       const file = join(dir, name);
       await writeFile(file, buf);
-      const r = await execa(
+      const r = await (await import('execa')).execa(
         tools.objdump,
         [
           '-D',
@@ -147,16 +151,67 @@ export async function disassemblyContext(
         const mark = diffAddr >= here && diffAddr < next ? '>' : ' ';
         return `${mark} ${l.replace(/\t/g, '  ').trimEnd()}`;
       });
-      // Keep it short: a few instructions before and after the difference.
-      const at = marked.findIndex((l) => l.startsWith('>'));
-      return at < 0 ? marked.slice(0, 10) : marked.slice(Math.max(0, at - 4), at + 6);
+      return marked;
     };
     const [da, db] = await Promise.all([run(a, 'a.bin'), run(b, 'b.bin')]);
     if (!da || !db || da.length === 0) return undefined;
-    return { kind: 'disassembly', a: da, b: db };
+    const [aa, ab] = alignInstructions(da, db);
+    // Keep it short: a few instructions before and after the difference.
+    const at = Math.max(
+      0,
+      aa.findIndex((l) => l.startsWith('>')),
+    );
+    const from = Math.max(0, at - 4);
+    return { kind: 'disassembly', a: aa.slice(from, at + 7), b: ab.slice(from, at + 7) };
   } catch {
     return undefined;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** An instruction without its address: the same instruction moved elsewhere compares equal. */
+function instructionKey(line: string): string {
+  return line.replace(/^[> ]\s*[0-9a-f]+:\s*/, '').trim();
+}
+
+/**
+ * Aligns two disassemblies by diffing their instructions (jsdiff), not by
+ * index: an inserted instruction leaves a gap (an empty line) on the other
+ * side instead of shifting every line after it.
+ */
+export function alignInstructions(a: readonly string[], b: readonly string[]): [string[], string[]] {
+  const ka = a.map(instructionKey);
+  const kb = b.map(instructionKey);
+  const outA: string[] = [];
+  const outB: string[] = [];
+  let ia = 0;
+  let ib = 0;
+  const parts = diffArrays(ka, kb);
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p];
+    if (!part) continue;
+    const n = part.count ?? part.value.length;
+    if (!part.added && !part.removed) {
+      for (let k = 0; k < n; k++) {
+        outA.push(a[ia++] ?? '');
+        outB.push(b[ib++] ?? '');
+      }
+    } else if (part.removed) {
+      // A removal followed by an addition is a change: pair them line by line.
+      const next = parts[p + 1];
+      const m = next?.added ? (next.count ?? next.value.length) : 0;
+      for (let k = 0; k < Math.max(n, m); k++) {
+        outA.push(k < n ? (a[ia++] ?? '') : '');
+        outB.push(k < m ? (b[ib++] ?? '') : '');
+      }
+      if (m > 0) p++;
+    } else {
+      for (let k = 0; k < n; k++) {
+        outA.push('');
+        outB.push(b[ib++] ?? '');
+      }
+    }
+  }
+  return [outA, outB];
 }

@@ -88,6 +88,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     loaded: false,
     names: (s) =>
       !isAlloc(s) &&
+      // gdb runs the scripts this section names or inlines when the file is debugged.
+      s.name !== '.debug_gdb_scripts' &&
       (s.name.startsWith('.debug_') ||
         s.name.startsWith('.zdebug_') ||
         DEBUG_NAMES.has(s.name) ||

@@ -54,8 +54,17 @@ async function outsideOf(s: Side, f: Findings): Promise<Outside> {
       }
       if (rel === 'straddles') continue;
     }
+    // Page padding of a loaded segment is in memory: a section there is not removable.
+    const inMemory = relation(s.view.mapped, sec.offset, sec.offset + sec.size) !== 'outside';
+    if (inMemory && !isAlloc(sec) && contradictions++ < 10) {
+      f.observe({
+        region: key,
+        detail: `${s.label}'s section ${key} lies in the page padding of a loaded segment, which is mapped into memory: it is compared as loaded bytes, not as a removable section`,
+        [s.label]: { offset: sec.offset, size: sec.size },
+      });
+    }
     sections.set(key, sec);
-    kinds.set(key, isAlloc(sec) ? undefined : nonLoadedKind(sec, ctx));
+    kinds.set(key, isAlloc(sec) || inMemory ? undefined : nonLoadedKind(sec, ctx));
     named.push({ start: sec.offset, end: sec.offset + sec.size });
   }
   let table: Interval | undefined;
@@ -90,8 +99,35 @@ export async function compareOutside(a: Side, b: Side, f: Findings, withContext:
   }
   const [oa, ob] = [await outsideOf(a, f), await outsideOf(b, f)];
   await compareSections(a, oa, b, ob, f, withContext);
-  // The section header table describes sections that are compared one by one.
-  if (oa.table && ob.table) {
+  // The section header table describes sections that are compared one by one,
+  // unless it sits in memory (a loaded segment's page padding).
+  const tableInMemory = (s: Side, t: Interval | undefined) =>
+    t !== undefined && relation(s.view.mapped, t.start, t.end) !== 'outside';
+  if (tableInMemory(a, oa.table) || tableInMemory(b, ob.table)) {
+    const same =
+      oa.table &&
+      ob.table &&
+      oa.table.start === ob.table.start &&
+      (
+        await compareRanges(
+          a.src,
+          oa.table.start,
+          oa.table.end - oa.table.start,
+          b.src,
+          ob.table.start,
+          ob.table.end - ob.table.start,
+        )
+      ).equal;
+    if (!same) {
+      f.diff({
+        region: 'section header table',
+        detail:
+          'the section header tables differ and one lies in the page padding of a loaded segment, which is mapped into memory',
+        ...(oa.table ? { a: { offset: oa.table.start, size: oa.table.end - oa.table.start } } : {}),
+        ...(ob.table ? { b: { offset: ob.table.start, size: ob.table.end - ob.table.start } } : {}),
+      });
+    }
+  } else if (oa.table && ob.table) {
     const la = oa.table.end - oa.table.start;
     const lb = ob.table.end - ob.table.start;
     if (!(await compareRanges(a.src, oa.table.start, la, b.src, ob.table.start, lb)).equal) {

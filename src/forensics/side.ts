@@ -5,6 +5,7 @@ import { SHT } from './elf/constants.js';
 import type { ElfFile, SectionHeader } from './elf/reader.js';
 import type { ByteSource } from './elf/source.js';
 import { hardeningOf } from './hardening.js';
+import { layoutOf } from './layout.js';
 import { type LoaderView, loaderView } from './loader/view.js';
 import type { ElfFacts, Hardening } from './types.js';
 
@@ -87,6 +88,7 @@ export async function elfFacts(s: Side): Promise<ElfFacts> {
     segments: e.segments.length,
     hardening: s.hardening,
     accounting: s.acc.summary,
+    layout: layoutOf(e),
   };
   if (bid.buildId !== undefined) {
     facts.buildId = bid.buildId;

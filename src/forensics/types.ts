@@ -50,6 +50,15 @@ export interface ElfFacts {
   hardening: Hardening;
   /** Byte accounting: where every byte of the file belongs. */
   accounting: AccountingSummary;
+  /** Where headers, sections and loadable segments lie in the file (for the byte map). */
+  layout?: LayoutEntry[];
+}
+
+export interface LayoutEntry {
+  kind: 'header' | 'table' | 'segment' | 'section';
+  name: string;
+  offset: number;
+  size: number;
 }
 
 export interface Hardening {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createBLAKE3 } from 'hash-wasm';
 import { RebuildError } from '../util/errors.js';
+import { CHUNK_SIZE, HashPipeline } from './pipeline.js';
+import { readChunks, readerOf } from './read.js';
 
 /** SHA-256 and BLAKE3 of one file, as lowercase hex, with its size. */
 export interface Digests {
@@ -18,24 +19,42 @@ interface Blake3 {
 }
 
 /**
- * BLAKE3 from the native @napi-rs/blake-hash (2.2 GB/s here) when its binary
- * exists for this platform, else hash-wasm's WebAssembly build (0.6 GB/s).
- * Both are measured by `npm run bench -- hash`.
+ * BLAKE3 from the native @napi-rs/blake-hash when its binary exists for this
+ * platform, else hash-wasm's WebAssembly build (about a quarter of the speed,
+ * and only on the calling thread). Both are measured by `npm run bench -- hash`.
  */
 type NativeBlake3 = { new (): { update(b: Uint8Array): unknown; digest(f: 'hex'): string } };
-const native: NativeBlake3 | undefined = (() => {
+const require = createRequire(import.meta.url);
+const nativeModule: string | undefined = (() => {
+  let main: string;
   try {
-    return (createRequire(import.meta.url)('@napi-rs/blake-hash') as { Blake3Hasher: NativeBlake3 })
-      .Blake3Hasher;
+    main = require.resolve('@napi-rs/blake-hash');
   } catch {
     return undefined;
   }
+  // The package's loader asks process.report whether libc is glibc (tens of ms at every
+  // start-up): on Linux try the glibc binding it depends on first, then the loader.
+  const candidates = [
+    ...(process.platform === 'linux' ? [`@napi-rs/blake-hash-linux-${process.arch}-gnu`] : []),
+    '@napi-rs/blake-hash',
+  ];
+  const fromPackage = createRequire(main);
+  for (const name of candidates) {
+    try {
+      const path = fromPackage.resolve(name);
+      if (typeof (fromPackage(path) as { Blake3Hasher?: unknown }).Blake3Hasher === 'function') return path;
+    } catch {}
+  }
+  return undefined;
 })();
+const native = nativeModule
+  ? (require(nativeModule) as { Blake3Hasher: NativeBlake3 }).Blake3Hasher
+  : undefined;
 
 export const BLAKE3_IMPLEMENTATION = native ? '@napi-rs/blake-hash (native)' : 'hash-wasm (WebAssembly)';
 
-// hash-wasm's hashers are created asynchronously: make one up front (top-level await) and re-init it.
-const wasm = native ? undefined : await createBLAKE3();
+// hash-wasm's hashers are created asynchronously: make one up front, and only when it is needed.
+const wasm = native ? undefined : await (await import('hash-wasm')).createBLAKE3();
 
 export function createBlake3(): Blake3 {
   if (native) {
@@ -47,55 +66,106 @@ export function createBlake3(): Blake3 {
   return { update: (c) => h.update(c), hex: () => h.digest('hex') };
 }
 
-/** 1 MiB reads: measured 60% faster than the 64 KiB stream default here. */
-const CHUNK = 1 << 20;
-
 /**
- * Hashes a file with SHA-256 (node:crypto, OpenSSL) and BLAKE3 (native,
- * @napi-rs/blake-hash) in a single read: each chunk feeds both hashers.
+ * Files at least this large are hashed on two worker threads (SHA-256 and
+ * BLAKE3 beside the reads); smaller ones on the calling thread, where they
+ * take less time than starting the workers (measured by the hash bench).
  */
-export async function hashFile(path: string): Promise<Digests> {
-  let handle: Awaited<ReturnType<typeof open>>;
+export const PARALLEL_MIN_SIZE = 16 << 20;
+
+/** A pipeline when the workers can load native BLAKE3 (else the calling thread hashes). */
+export function createPipeline(): HashPipeline | undefined {
+  return nativeModule ? new HashPipeline(nativeModule) : undefined;
+}
+
+/** Opens a regular file for reading; errors name the file. */
+export async function openRegular(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
-    throw new RebuildError('input', `cannot read: ${why}`, {
-      subject: path,
-      cause: err,
-    });
+    throw new RebuildError('input', `cannot read: ${why}`, { subject: path, cause: err });
   }
   try {
-    if (!(await handle.stat()).isFile()) {
-      throw new RebuildError('input', 'not a regular file', { subject: path });
-    }
-    const sha = createHash('sha256');
-    const b3 = createBlake3();
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      const chunk = bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
-      sha.update(chunk);
-      b3.update(chunk);
-      size += bytesRead;
-    }
-    return { size, sha256: sha.digest('hex'), blake3: b3.hex() };
+    const st = await handle.stat();
+    if (!st.isFile()) throw new RebuildError('input', 'not a regular file', { subject: path });
+    return { handle, size: st.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/**
+ * Hashes a file with SHA-256 (node:crypto, OpenSSL) and BLAKE3 in a single
+ * read: each chunk feeds both hashers.
+ */
+export async function hashFile(path: string): Promise<Digests> {
+  const { handle, size } = await openRegular(path);
+  try {
+    return await hashOpenFile(path, handle, size);
   } finally {
     await handle.close();
   }
 }
 
+/** hashFile of a file already open; `size` (from its stat) picks the thread(s). */
+export async function hashOpenFile(path: string, handle: FileHandle, size: number): Promise<Digests> {
+  const pipeline = size >= PARALLEL_MIN_SIZE ? createPipeline() : undefined;
+  return pipeline ? hashInPipeline(pipeline, path, handle) : hashOnThisThread(handle);
+}
+
+async function hashInPipeline(pipeline: HashPipeline, path: string, handle: FileHandle): Promise<Digests> {
+  try {
+    let size = 0;
+    await readChunks(pipeline, path, 0, readerOf(pipeline, handle), (c) => {
+      pipeline.submit(c.slot, c.length);
+      size += c.length;
+    });
+    return { size, ...(await pipeline.digest()) };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** Reads of 1 MiB on this thread, each fed to both hashers in turn. */
+async function hashOnThisThread(handle: FileHandle): Promise<Digests> {
+  const h = newHashers();
+  const buf = Buffer.allocUnsafe(2 * CHUNK_SIZE);
+  let at = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, 0, buf.length, at);
+    if (bytesRead === 0) break;
+    h.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return { size: at, ...h.digest() };
+}
+
+/** Both hashers on the calling thread. */
+export interface Hashers {
+  update(chunk: Uint8Array): void;
+  digest(): { sha256: string; blake3: string };
+}
+
+export function newHashers(): Hashers {
+  const sha = createHash('sha256');
+  const b3 = createBlake3();
+  return {
+    update: (c) => {
+      sha.update(c);
+      b3.update(c);
+    },
+    digest: () => ({ sha256: sha.digest('hex'), blake3: b3.hex() }),
+  };
+}
+
 /** Digests of bytes already in memory (small files, tests). */
 export function hashBytes(bytes: Uint8Array): Digests {
-  const b3 = createBlake3();
-  b3.update(bytes);
-  return {
-    size: bytes.byteLength,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    blake3: b3.hex(),
-  };
+  const h = newHashers();
+  h.update(bytes);
+  return { size: bytes.byteLength, ...h.digest() };
 }

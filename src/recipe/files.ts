@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf } from '../util/errors.js';
 import { readRegularFileSync } from '../util/regular-file.js';
+import { dialectForName } from './dialects/index.js';
 import { MAX_RECIPE_BYTES, parseRecipe } from './parse.js';
 import type { Recipe } from './types.js';
 
@@ -12,8 +13,9 @@ export interface RecipeTarget {
   error?: string;
 }
 
+/** A file some recipe dialect reads (SBUILD, pkg.toml, build.toml). */
 function isRecipeName(name: string): boolean {
-  return name.endsWith('.yaml') || name.endsWith('.yml') || name === 'SBUILD' || name.endsWith('.SBUILD');
+  return dialectForName(name) !== undefined;
 }
 
 /** Recipe files below `dir`, skipping hidden directories (`.github`, `.git`) and node_modules; symlinked directories are not followed. */
@@ -37,7 +39,7 @@ function walk(dir: string, out: string[]): void {
 
 /**
  * Expand CLI arguments: a file stays as given; a directory becomes every
- * `*.yaml`, `*.yml` and `SBUILD` file below it, sorted by path. Arguments
+ * `*.yaml`, `*.yml`, `SBUILD`, `pkg.toml` and `build.toml` file below it, sorted by path. Arguments
  * that cannot be read become entries with an error (order is kept).
  */
 export function collectRecipeFiles(args: string[]): RecipeTarget[] {
@@ -67,7 +69,10 @@ export function collectRecipeFiles(args: string[]): RecipeTarget[] {
     }
     found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (found.length === 0)
-      out.push({ file: arg, error: 'no recipe files (*.yaml, *.yml, SBUILD) below this directory' });
+      out.push({
+        file: arg,
+        error: 'no recipe files (*.yaml, *.yml, SBUILD, pkg.toml, build.toml) below this directory',
+      });
     for (const f of found) out.push({ file: f });
   }
   return out;

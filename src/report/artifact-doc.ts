@@ -7,7 +7,7 @@
  */
 import type { ArtifactComparison, MemberComparison } from '../forensics/artifact/types.js';
 import type { Verdict } from '../forensics/types.js';
-import { comparisonDoc, SIDE_A, SIDE_B } from './comparison-doc.js';
+import { comparisonDoc, type ReportOptions, SIDE_A, SIDE_B } from './comparison-doc.js';
 import { type Block, code, type Doc, type Row, type Tone, tone } from './doc.js';
 import { bytes, duration } from './format.js';
 
@@ -74,13 +74,13 @@ function demote(blocks: Block[]): Block[] {
   return blocks.map((b) => (b.t === 'heading' ? { ...b, level: 3 } : b));
 }
 
-export function artifactDoc(c: ArtifactComparison): Doc {
+export function artifactDoc(c: ArtifactComparison, opts: ReportOptions = {}): Doc {
   const blocks: Block[] = [
     { t: 'verdict', word: c.verdict.toUpperCase(), tone: VERDICT_TONE[c.verdict], text: artifactSentence(c) },
   ];
   // A plain file: the file report, under the artifact's verdict.
   if (c.file && c.members.length === 0) {
-    const inner = comparisonDoc(c.file);
+    const inner = comparisonDoc(c.file, opts);
     if (c.verdict === c.file.verdict && c.explanations.length === 0 && c.archive.length === 0) return inner;
     return {
       ...inner,
@@ -119,7 +119,7 @@ export function artifactDoc(c: ArtifactComparison): Doc {
   for (const r of detailed) {
     blocks.push({ t: 'heading', level: 2, text: ['Member ', code(r.label.trim())] });
     blocks.push(
-      ...demote(comparisonDoc(r.m.comparison as NonNullable<MemberComparison['comparison']>).blocks),
+      ...demote(comparisonDoc(r.m.comparison as NonNullable<MemberComparison['comparison']>, opts).blocks),
     );
   }
   return {

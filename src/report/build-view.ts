@@ -69,6 +69,15 @@ export interface BuildSummaryView {
   logPath?: string;
   resultPath?: string;
   failure?: { message: string; fix?: string; logTail: string[] };
+  /** For a mismatch: the forensic verdict of the main file (worst of all outputs). */
+  verdict?: Verdict;
+}
+
+/** The headline word: a mismatch says what the forensics found (EQUIVALENT in amber, DIFFERENT in red). */
+function headline(r: BuildSummaryView): { word: string; tone: Tone } {
+  if (r.status === 'mismatch' && r.verdict === 'equivalent') return { word: 'EQUIVALENT', tone: 'warn' };
+  if (r.status === 'mismatch' && r.verdict === 'different') return { word: 'DIFFERENT', tone: 'bad' };
+  return { word: r.status.toUpperCase(), tone: STATUS_TONE[r.status] };
 }
 
 const STATUS_TONE: Record<BuildStatus, Tone> = {
@@ -118,12 +127,7 @@ function comparisonRich(c: BuildComparisonView): Rich {
 
 export function buildDoc(r: BuildSummaryView): Doc {
   const blocks: Block[] = [];
-  blocks.push({
-    t: 'verdict',
-    word: r.status.toUpperCase(),
-    tone: STATUS_TONE[r.status],
-    text: buildSentence(r),
-  });
+  blocks.push({ t: 'verdict', ...headline(r), text: buildSentence(r) });
 
   const kv: Array<[string, Rich]> = [];
   const pkgBits = [
@@ -167,7 +171,9 @@ export function buildDoc(r: BuildSummaryView): Doc {
       o.match === true
         ? tone('ok', 'matches')
         : o.match === false
-          ? tone('bad', 'MISMATCH')
+          ? o.comparison?.verdict === 'equivalent'
+            ? tone('warn', 'EQUIVALENT (checksum differs)')
+            : tone('bad', 'MISMATCH')
           : tone('dim', 'no expectation');
     const flags = [
       o.stripped === true ? 'stripped like pkgforge' : o.stripped === false ? 'not stripped' : '',

@@ -4,6 +4,9 @@
  * hardening of both sides, the byte accounting of both sides, and a text
  * diff for non-ELF text files.
  */
+
+import { diffWordsWithSpace } from 'diff';
+import picomatch from 'picomatch';
 import type {
   AccountingSummary,
   ByteRange,
@@ -13,14 +16,17 @@ import type {
   FileFacts,
   Hardening,
 } from '../forensics/types.js';
-import { type Block, code, type Doc, type Rich, type Row, type Tone, tone } from './doc.js';
+import { byteMapFiles, differenceAnchor } from './byte-map.js';
+import { differenceValues, displayPath, explanationItems, groupedRegions } from './comparison-access.js';
+import { type Block, code, type Doc, type Rich, type Row, type Tone, tone, type WordPart } from './doc.js';
 import { bytes, dec, duration, hex, hexDec, sizeHexDec } from './format.js';
+import { hexRowsOf } from './hex-view.js';
+import { keptLines, type ReportOptions } from './options.js';
+
+export type { ReportOptions } from './options.js';
 
 export const SIDE_A = 'a (published)';
 export const SIDE_B = 'b (rebuilt)';
-
-/** Context lines kept per side; longer contexts are cut with a note. */
-const MAX_CONTEXT_LINES = 400;
 
 // ---------------------------------------------------------------------------
 // The verdict sentence
@@ -69,9 +75,10 @@ export function verdictSentence(c: Comparison, differs = 'differs'): string {
   else if (cats.has('section')) lead = 'code or data differs';
   else if (cats.has('header')) lead = 'header fields differ';
   else lead = 'bytes that nothing accounts for';
-  const shown = c.differences.slice(0, 3).map(differenceSummary);
-  const more = c.differences.length - shown.length;
-  return `${lead}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+  // A few: each with where it differs; many: grouped and counted ("7 program headers, entry point, .text").
+  if (c.differences.length <= 3) return `${lead}: ${c.differences.map(differenceSummary).join('; ')}`;
+  const hints = [...new Set(c.differences.flatMap((d) => (d.hint ? [d.hint] : [])))];
+  return `${lead}: ${groupedRegions(c.differences)}${hints.length ? ` (some look like a ${hints.join(' or a ')})` : ''}`;
 }
 
 /** `DIFFERENT — code or data differs: .text (1 byte at +0x1a2)`. */
@@ -108,7 +115,7 @@ function fileRows(a: FileFacts, b: FileFacts): Row[] {
       ...(differs ? { mark: markTone ?? 'warn' } : {}),
     });
   };
-  add('path', a.path, b.path, true, 'dim');
+  add('path', displayPath(a.path), displayPath(b.path), true, 'dim');
   add('size', sizeHexDec(a.size), sizeHexDec(b.size), false);
   add('sha256', a.sha256, b.sha256);
   add('blake3', a.blake3, b.blake3);
@@ -235,16 +242,29 @@ function accountingRows(
   add('program headers', (x) => x.programHeaders);
   add('sections', (x) => x.sections);
   add('section header table', (x) => x.sectionHeaders);
+  add('segment bytes outside sections', (x) => x.segments ?? 0);
   add('zero padding', (x) => x.zeroPadding);
   add('unaccounted', (x) => x.unaccounted, true);
   add('trailing', (x) => x.trailing, true);
-  const total = (x: AccountingSummary) =>
-    x.header + x.programHeaders + x.sections + x.sectionHeaders + x.zeroPadding + x.unaccounted + x.trailing;
-  add('total accounted', total);
+  add('total accounted', accountedTotal);
   rows.push({
     cells: ['file size', hexDec(sa), hexDec(sb), sa !== sb ? '≠' : ''],
   });
   return rows;
+}
+
+/** The sum of every accounting category (equal to the file size when nothing overlaps or is missing). */
+export function accountedTotal(x: AccountingSummary): number {
+  return (
+    x.header +
+    x.programHeaders +
+    x.sections +
+    x.sectionHeaders +
+    (x.segments ?? 0) +
+    x.zeroPadding +
+    x.unaccounted +
+    x.trailing
+  );
 }
 
 const HARDENING_WORDS =
@@ -257,40 +277,131 @@ export function orderChanges(changes: readonly string[]): string[] {
   return [...hard, ...rest];
 }
 
-function contextBlocks(ctx: DiffContext, title: string): Block[] {
-  const out: Block[] = [];
-  const cut = (lines: string[]) =>
-    lines.length > MAX_CONTEXT_LINES
-      ? [...lines.slice(0, MAX_CONTEXT_LINES), `… ${dec(lines.length - MAX_CONTEXT_LINES)} more lines`]
-      : lines;
-  const what = ctx.kind === 'disassembly' ? 'disassembly' : ctx.kind === 'hex' ? 'hex dump' : 'text';
-  if (ctx.a || ctx.b) {
-    out.push({
-      t: 'sideBySide',
-      title: `${title}: ${what}`,
-      titles: [SIDE_A, SIDE_B],
-      a: cut(ctx.a ?? []),
-      b: cut(ctx.b ?? []),
-    });
-  }
-  if (ctx.unified !== undefined) {
-    out.push({
-      t: 'code',
-      title: `${title}: ${ctx.kind === 'text' ? 'text diff' : `${what} diff`}`,
-      lines: cut(diffLines(ctx.unified)),
-      diff: true,
+/** Keeps the first lines under --max-diff-lines, with a line saying how many were cut. */
+function cutLines(lines: string[], opts: ReportOptions): string[] {
+  const keep = keptLines(lines.length, opts.maxDiffLines);
+  return keep < lines.length
+    ? [
+        ...lines.slice(0, keep),
+        `… ${dec(lines.length - keep)} more lines not shown (--max-diff-lines ${keep})`,
+      ]
+    : lines;
+}
+
+/** Disassembly lines compared without their address column (moved code is the same code). */
+const insnKey = (l: string) => l.replace(/^[> ]\s*[0-9a-f]+:\s*/, '').trim();
+
+/** Word-level marks for a unified diff: each `-` line paired with the `+` line that follows it in its hunk. */
+export function wordMarks(lines: readonly string[]): Array<WordPart[] | undefined> {
+  const out: Array<WordPart[] | undefined> = lines.map(() => undefined);
+  for (let i = 0; i < lines.length; ) {
+    const isDel = (l: string | undefined) => !!l && l.startsWith('-') && !l.startsWith('---');
+    const isAdd = (l: string | undefined) => !!l && l.startsWith('+') && !l.startsWith('+++');
+    if (!isDel(lines[i])) {
+      i++;
+      continue;
+    }
+    const dels: number[] = [];
+    while (isDel(lines[i])) dels.push(i++);
+    const adds: number[] = [];
+    while (isAdd(lines[i])) adds.push(i++);
+    dels.forEach((di, k) => {
+      const ai = adds[k];
+      if (ai === undefined) return;
+      const a = (lines[di] ?? '').slice(1);
+      const b = (lines[ai] ?? '').slice(1);
+      const parts = diffWordsWithSpace(a, b);
+      out[di] = [
+        { text: '-' },
+        ...parts.filter((p) => !p.added).map((p) => ({ text: p.value, changed: p.removed })),
+      ];
+      out[ai] = [
+        { text: '+' },
+        ...parts.filter((p) => !p.removed).map((p) => ({ text: p.value, changed: p.added })),
+      ];
     });
   }
   return out;
 }
 
+function contextBlocks(ctx: DiffContext, title: string, opts: ReportOptions): Block[] {
+  const out: Block[] = [];
+  const hexRows = hexRowsOf(ctx);
+  if (hexRows) {
+    const keep = keptLines(hexRows.length, opts.maxDiffLines);
+    out.push({
+      t: 'hexDiff',
+      title: `${title}: bytes, changed ones highlighted`,
+      titles: [SIDE_A, SIDE_B],
+      rows: hexRows.slice(0, keep),
+    });
+    if (keep < hexRows.length) {
+      out.push({
+        t: 'para',
+        text: tone('dim', `… ${dec(hexRows.length - keep)} more rows not shown (--max-diff-lines ${keep})`),
+      });
+    }
+    return out;
+  }
+  const what =
+    ctx.kind === 'disassembly'
+      ? 'disassembly (aligned, changed instructions marked)'
+      : ctx.kind === 'hex'
+        ? 'hex dump'
+        : 'text';
+  if (ctx.a || ctx.b) {
+    const a = cutLines(ctx.a ?? [], opts);
+    const b = cutLines(ctx.b ?? [], opts);
+    const n = Math.max(a.length, b.length);
+    const changed =
+      ctx.kind === 'disassembly'
+        ? Array.from(
+            { length: n },
+            (_, i) =>
+              insnKey(a[i] ?? '') !== insnKey(b[i] ?? '') ||
+              (a[i] ?? '').startsWith('>') ||
+              (b[i] ?? '').startsWith('>'),
+          )
+        : undefined;
+    out.push({
+      t: 'sideBySide',
+      title: `${title}: ${what}`,
+      titles: [SIDE_A, SIDE_B],
+      a,
+      b,
+      ...(changed ? { changed } : {}),
+    });
+  }
+  if (ctx.unified !== undefined) {
+    const lines = cutLines(diffLines(ctx.unified), opts);
+    if (lines.some((l) => l.startsWith('@@'))) {
+      out.push({
+        t: 'code',
+        title: `${title}: ${ctx.kind === 'text' ? 'text diff' : `${what} diff`}`,
+        lines,
+        diff: true,
+        words: wordMarks(lines),
+      });
+    }
+  }
+  return out;
+}
+
+/** A unified diff's lines without jsdiff's `=====` banner and "No newline" notes. */
 function diffLines(unified: string): string[] {
-  const lines = unified.split('\n');
+  const lines = unified
+    .split('\n')
+    .filter((l) => !/^={10,}$/.test(l) && !l.startsWith('Index: ') && l !== '\\ No newline at end of file');
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
 
-function differenceBlocks(d: Difference, i: number): Block[] {
+function differenceBlocks(
+  d: Difference,
+  i: number,
+  opts: ReportOptions,
+  textDiff: string | undefined,
+): Block[] {
   const head: Rich[] = [`${i + 1}. `, code(d.region, 'bad'), ` — ${d.detail}`];
   if (d.hint) head.push(' ', tone('hint', `[${d.hint}]`));
   const rows: Array<[string, Rich]> = [];
@@ -306,8 +417,14 @@ function differenceBlocks(d: Difference, i: number): Block[] {
       ),
     ]);
   }
-  rows.push([SIDE_A, d.a ? rangeText(d.a) : tone('dim', 'absent')]);
-  rows.push([SIDE_B, d.b ? rangeText(d.b) : tone('dim', 'absent')]);
+  const values = differenceValues(d);
+  if (values) {
+    rows.push([SIDE_A, code(values.a, 'bad')]);
+    rows.push([SIDE_B, code(values.b, 'bad')]);
+  } else if (d.a || d.b) {
+    rows.push([SIDE_A, d.a ? rangeText(d.a) : tone('dim', 'absent')]);
+    rows.push([SIDE_B, d.b ? rangeText(d.b) : tone('dim', 'absent')]);
+  }
   if (d.firstDifference !== undefined) {
     const abs: string[] = [];
     if (d.a) abs.push(`a ${hex(d.a.offset + d.firstDifference)}`);
@@ -319,16 +436,19 @@ function differenceBlocks(d: Difference, i: number): Block[] {
   }
   if (d.differingBytes !== undefined) rows.push(['differing bytes', sizeHexDec(d.differingBytes)]);
   const blocks: Block[] = [
-    { t: 'heading', level: 3, text: head },
+    { t: 'heading', level: 3, text: head, id: differenceAnchor(i) },
     { t: 'kv', rows },
   ];
-  if (d.context) blocks.push(...contextBlocks(d.context, d.region));
+  // A whole-file text diff is shown once, under "Text diff".
+  if (d.context && !(d.context.unified !== undefined && d.context.unified === textDiff)) {
+    blocks.push(...contextBlocks(d.context, d.region, opts));
+  }
   return blocks;
 }
 
 // ---------------------------------------------------------------------------
 
-export function comparisonDoc(c: Comparison): Doc {
+export function comparisonDoc(c: Comparison, opts: ReportOptions = {}): Doc {
   const blocks: Block[] = [];
   blocks.push({
     t: 'verdict',
@@ -336,6 +456,7 @@ export function comparisonDoc(c: Comparison): Doc {
     tone: VERDICT_TONE[c.verdict],
     text: verdictSentence(c),
   });
+  const isExcluded = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : () => false;
   const counts: string[] = [];
   if (c.verdict !== 'identical') {
     counts.push(
@@ -345,6 +466,10 @@ export function comparisonDoc(c: Comparison): Doc {
       `${c.differences.length} ${c.differences.length === 1 ? 'difference' : 'differences'} not explained`,
     );
     blocks.push({ t: 'para', text: tone('dim', counts.join(', ')) });
+  }
+  if (c.verdict !== 'identical') {
+    const files = byteMapFiles(c, SIDE_A, SIDE_B);
+    if (files.some((f) => f.layout.length > 0 || f.marks.length > 0)) blocks.push({ t: 'byteMap', files });
   }
 
   // Files
@@ -381,7 +506,12 @@ export function comparisonDoc(c: Comparison): Doc {
   }
 
   // Explanations
-  blocks.push({ t: 'heading', level: 2, text: `Explanations (${c.explanations.length})` });
+  blocks.push({
+    t: 'heading',
+    level: 2,
+    text: `Explanations (${c.explanations.length})`,
+    id: 'explanations',
+  });
   if (pp?.changes.length) {
     blocks.push({
       t: 'para',
@@ -403,12 +533,21 @@ export function comparisonDoc(c: Comparison): Doc {
         cells: [
           code(e.kind),
           e.region ? code(e.region) : tone('dim', '—'),
-          e.detail,
+          explanationItems(e).length > 1 ? `${explanationItems(e).length} items, listed below` : e.detail,
           e.a ? rangeText(e.a) : tone('dim', '—'),
           e.b ? rangeText(e.b) : tone('dim', '—'),
         ],
       })),
     });
+    for (const e of c.explanations) {
+      const items = explanationItems(e);
+      if (items.length < 2) continue;
+      blocks.push({
+        t: 'table',
+        headers: ['#', `${e.kind}${e.region ? ` (${e.region})` : ''}`],
+        rows: items.map((it, k) => ({ cells: [dec(k + 1), it] })),
+      });
+    }
   } else {
     blocks.push({ t: 'para', text: tone('dim', 'No benign differences.') });
   }
@@ -431,9 +570,20 @@ export function comparisonDoc(c: Comparison): Doc {
       ),
     });
   }
+  const excluded: string[] = [];
   c.differences.forEach((d, i) => {
-    blocks.push(...differenceBlocks(d, i));
+    if (isExcluded(d.region)) excluded.push(d.region);
+    else blocks.push(...differenceBlocks(d, i, opts, c.textDiff));
   });
+  if (excluded.length) {
+    blocks.push({
+      t: 'para',
+      text: tone(
+        'dim',
+        `${excluded.length} left out by --exclude (still counted in the verdict): ${[...new Set(excluded)].join(', ')}`,
+      ),
+    });
+  }
 
   // Hardening
   const ha = c.hardening?.a ?? c.a.elf?.hardening;
@@ -459,7 +609,7 @@ export function comparisonDoc(c: Comparison): Doc {
   const aa = c.a.elf?.accounting;
   const ab = c.b.elf?.accounting;
   if (aa || ab) {
-    blocks.push({ t: 'heading', level: 2, text: 'Byte accounting' });
+    blocks.push({ t: 'heading', level: 2, text: 'Byte accounting', id: 'accounting' });
     blocks.push({
       t: 'table',
       headers: ['', SIDE_A, SIDE_B, ''],
@@ -475,18 +625,38 @@ export function comparisonDoc(c: Comparison): Doc {
         ranges.push([`${side}: `, tone('bad', `${sizeHexDec(r.size)} at ${hexDec(r.offset)}`)]);
       }
     }
+    const gaps = [
+      ['a', aa, c.a.size],
+      ['b', ab, c.b.size],
+    ] as const;
+    const short = gaps.filter(([, acc, size]) => acc && accountedTotal(acc) !== size);
     if (ranges.length) {
       blocks.push({ t: 'para', text: 'Unaccounted and trailing ranges:' });
       blocks.push({ t: 'list', items: ranges });
-    } else {
-      blocks.push({ t: 'para', text: tone('dim', 'Every byte of both files is accounted for.') });
+    } else if (short.length === 0) {
+      blocks.push({
+        t: 'para',
+        text: tone('dim', 'Every byte of both files is accounted for: the totals equal the file sizes.'),
+      });
+    }
+    for (const [side, acc, size] of short) {
+      if (!acc) continue;
+      const d = size - accountedTotal(acc);
+      blocks.push({
+        t: 'para',
+        text: tone(
+          'bad',
+          `${side}: the accounted total is ${hexDec(accountedTotal(acc))}, ${d > 0 ? `${dec(d)} bytes short of` : `${dec(-d)} bytes over`} the file size ${hexDec(size)} (overlapping or missing ranges).`,
+        ),
+      });
     }
   }
 
   // Whole-file text diff
   if (c.textDiff !== undefined) {
     blocks.push({ t: 'heading', level: 2, text: 'Text diff' });
-    blocks.push({ t: 'code', title: 'unified diff, a → b', lines: diffLines(c.textDiff), diff: true });
+    const lines = cutLines(diffLines(c.textDiff), opts);
+    blocks.push({ t: 'code', title: 'unified diff, a → b', lines, diff: true, words: wordMarks(lines) });
   }
 
   return {

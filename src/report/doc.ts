@@ -38,7 +38,7 @@ export type Block =
       /** The rest of the sentence. */
       text: string;
     }
-  | { t: 'heading'; level: 2 | 3; text: Rich }
+  | { t: 'heading'; level: 2 | 3; text: Rich /** Anchor the byte map links to. */; id?: string }
   | { t: 'para'; text: Rich }
   | { t: 'list'; items: Rich[]; ordered?: boolean }
   | { t: 'kv'; rows: Array<[string, Rich]> }
@@ -58,8 +58,54 @@ export type Block =
       lines: string[];
       /** Lines of a unified diff (`+`, `-`, `@@`). */
       diff?: boolean;
+      /** Per line of a diff: the words, with the changed ones marked (word-level highlight). */
+      words?: Array<WordPart[] | undefined>;
     }
-  | { t: 'sideBySide'; title?: string; titles: [string, string]; a: string[]; b: string[] };
+  | {
+      t: 'sideBySide';
+      title?: string;
+      titles: [string, string];
+      a: string[];
+      b: string[];
+      /** Per row, whether it differs (aligned rows; default: the two lines differ as text). */
+      changed?: boolean[];
+    }
+  | { t: 'hexDiff'; title: string; titles: [string, string]; rows: HexRow[] }
+  | { t: 'byteMap'; files: ByteMapFile[] };
+
+/** A word of a diff line; `changed` words are highlighted. */
+export interface WordPart {
+  text: string;
+  changed?: boolean;
+}
+
+/** One 16-byte row of a side-by-side hex view: two-digit bytes (undefined past the end). */
+export interface HexRow {
+  offset: number;
+  a: Array<string | undefined>;
+  b: Array<string | undefined>;
+}
+
+/** What a stretch of a file is, for the byte map. */
+export type MapKind = 'differs' | 'explained' | 'unaccounted';
+
+export interface MapRegion {
+  name: string;
+  offset: number;
+  size: number;
+  kind?: MapKind;
+  /** The id of the heading that details it. */
+  anchor?: string;
+}
+
+export interface ByteMapFile {
+  label: string;
+  size: number;
+  /** Headers, sections and segments, to scale (the background). */
+  layout: MapRegion[];
+  /** Differing, explained and unaccounted ranges (drawn on top). */
+  marks: MapRegion[];
+}
 
 export interface Doc {
   /** For the HTML <title>. */
@@ -90,3 +136,32 @@ export function plain(r: Rich): string {
 export const code = (text: string, tone?: Tone): Span =>
   tone ? { text, code: true, tone } : { text, code: true };
 export const tone = (t: Tone, text: string): Span => ({ text, tone: t });
+
+/**
+ * Keeps blocks while their rendered size stays under `max` bytes (0 or
+ * undefined: all), and says what was cut in a last paragraph.
+ */
+export function cutBlocks(blocks: Block[], size: (b: Block) => number, max: number | undefined): Block[] {
+  if (!max) return blocks;
+  let total = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i] as Block;
+    total += size(block);
+    if (total > max && i > 0) {
+      const rest = blocks.length - i;
+      const headings = blocks.slice(i).filter((b) => b.t === 'heading').length;
+      return [
+        ...blocks.slice(0, i),
+        {
+          t: 'para',
+          text: tone(
+            'warn',
+            `Report cut at ${max.toLocaleString('en-US')} bytes (--max-report-size): ${rest} more blocks` +
+              `${headings ? ` under ${headings} headings` : ''} not shown; the JSON output has everything.`,
+          ),
+        },
+      ];
+    }
+  }
+  return blocks;
+}

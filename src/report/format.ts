@@ -170,3 +170,41 @@ export function longestBacktickRun(s: string): number {
   for (const m of s.matchAll(/`+/g)) best = Math.max(best, m[0].length);
   return best;
 }
+
+/**
+ * A time for people: local, with the zone, and how long ago
+ * (`2026-12-01 04:12 CET (2 h ago)`). `timeZone` for tests.
+ */
+export function localTime(iso: string, now: Date = new Date(), timeZone?: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+    ...(timeZone ? { timeZone } : {}),
+  }).formatToParts(t);
+  const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
+  const stamp = `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  return `${stamp} (${relativeTime(t, now)})`;
+}
+
+/** `just now`, `5 min ago`, `2 h ago`, `3 days ago`, `in 2 h`. */
+export function relativeTime(t: Date, now: Date = new Date()): string {
+  const s = Math.round((now.getTime() - t.getTime()) / 1000);
+  const a = Math.abs(s);
+  const v =
+    a < 60
+      ? 'just now'
+      : a < 3600
+        ? `${Math.round(a / 60)} min`
+        : a < 86400 * 2
+          ? `${Math.round(a / 3600)} h`
+          : `${Math.round(a / 86400)} days`;
+  if (v === 'just now') return v;
+  return s >= 0 ? `${v} ago` : `in ${v}`;
+}

@@ -4,26 +4,15 @@
  * anything even if something slipped through. Every piece of data is
  * HTML-escaped after `clean`; light and dark colour schemes.
  */
-import type { Block, Doc, Rich, Tone } from './doc.js';
-import { spans } from './doc.js';
-import { clean, codeLine } from './format.js';
+import { BYTE_MAP_CSS, byteMapSvg } from './byte-map.js';
+import type { Block, Doc, Rich, Tone, WordPart } from './doc.js';
+import { cutBlocks, spans } from './doc.js';
+import { codeLine } from './format.js';
+import { asciiOf, byteDiffers, rowDiffers } from './hex-view.js';
+import { escapeHtml } from './html-escape.js';
+import type { ReportOptions } from './options.js';
 
-export function escapeHtml(s: string): string {
-  return clean(s).replace(/[&<>"']/g, (ch) => {
-    switch (ch) {
-      case '&':
-        return '&amp;';
-      case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
-      case '"':
-        return '&quot;';
-      default:
-        return '&#39;';
-    }
-  });
-}
+export { escapeHtml };
 
 /** For code lines: tabs expanded, then escaped. */
 function escapeCode(s: string): string {
@@ -75,7 +64,7 @@ function block(b: Block): string {
         b.word,
       )}</span> <span class="sentence">— ${escapeHtml(b.text)}</span></h1></header>`;
     case 'heading':
-      return `<h${b.level}>${inline(b.text)}</h${b.level}>`;
+      return `<h${b.level}${b.id ? ` id="${escapeHtml(b.id)}"` : ''}>${inline(b.text)}</h${b.level}>`;
     case 'para':
       return `<p>${inline(b.text)}</p>`;
     case 'list':
@@ -98,14 +87,20 @@ function block(b: Block): string {
     }
     case 'code': {
       const body = b.lines
-        .map((l) => {
+        .map((l, i) => {
           const cls = b.diff ? diffLineClass(l) : '';
-          return cls ? `<span class="${cls}">${escapeCode(l)}</span>` : escapeCode(l);
+          const words = b.words?.[i];
+          const text = words ? wordsHtml(words, l.startsWith('+') ? 'w-add' : 'w-del') : escapeCode(l);
+          return cls ? `<span class="${cls}">${text}</span>` : text;
         })
         .join('\n');
       const pre = `<pre class="code${b.diff ? ' diff' : ''}">${body}</pre>`;
       return details(escapeHtml(b.title ?? (b.diff ? 'diff' : 'code')), pre, b.lines.length);
     }
+    case 'byteMap':
+      return `<figure class="bm">${byteMapSvg(b.files)}<figcaption class="t-dim">Both files to scale: segments, sections, and what differs (click a region for its detail).</figcaption></figure>`;
+    case 'hexDiff':
+      return details(escapeHtml(b.title), hexTable(b), b.rows.length);
     case 'sideBySide': {
       const side = (title: string, lines: string[], other: string[], cls: string) => {
         const body =
@@ -113,7 +108,9 @@ function block(b: Block): string {
             ? '<span class="t-dim">(nothing on this side)</span>'
             : lines
                 .map((l, i) =>
-                  l !== (other[i] ?? '') ? `<span class="${cls}">${escapeCode(l)}</span>` : escapeCode(l),
+                  (b.changed ? b.changed[i] : l !== (other[i] ?? ''))
+                    ? `<span class="${cls}">${escapeCode(l === '' ? ' ' : l)}</span>`
+                    : escapeCode(l),
                 )
                 .join('\n');
         return `<div class="side"><div class="side-title">${escapeHtml(title)}</div><pre class="code">${body}</pre></div>`;
@@ -122,6 +119,33 @@ function block(b: Block): string {
       return details(escapeHtml(b.title ?? 'context'), body, Math.max(b.a.length, b.b.length));
     }
   }
+}
+
+function wordsHtml(words: WordPart[], cls: string): string {
+  return words
+    .map((w) => (w.changed ? `<mark class="${cls}">${escapeCode(w.text)}</mark>` : escapeCode(w.text)))
+    .join('');
+}
+
+/** Side-by-side hex: offset, a's 16 bytes, b's 16 bytes; differing bytes in <mark> (bold and underlined too). */
+function hexTable(b: Extract<Block, { t: 'hexDiff' }>): string {
+  const cells = (bytes: Array<string | undefined>, r: Parameters<typeof byteDiffers>[0]) =>
+    bytes
+      .map((h, i) =>
+        h === undefined
+          ? '  '
+          : byteDiffers(r, i)
+            ? `<mark class="hx">${escapeHtml(h)}</mark>`
+            : escapeHtml(h),
+      )
+      .join(' ');
+  const rows = b.rows
+    .map(
+      (r) =>
+        `<tr${rowDiffers(r) ? ' class="hx-row"' : ''}><th scope="row">${r.offset.toString(16).padStart(8, '0')}</th><td>${cells(r.a, r)}</td><td class="hx-ascii">${escapeHtml(asciiOf(r.a))}</td><td>${cells(r.b, r)}</td><td class="hx-ascii">${escapeHtml(asciiOf(r.b))}</td></tr>`,
+    )
+    .join('');
+  return `<div class="scroll"><table class="hex"><thead><tr><th scope="col">offset</th><th scope="col" colspan="2">${escapeHtml(b.titles[0])}</th><th scope="col" colspan="2">${escapeHtml(b.titles[1])}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 const CSS = `
@@ -170,6 +194,15 @@ pre.code span{display:inline-block;min-width:100%}
 @media (max-width:800px){.sbs{grid-template-columns:1fr}.sbs .side+.side{border-left:0}}
 .t-ok{color:var(--ok)}.t-warn{color:var(--warn)}.t-bad{color:var(--bad);font-weight:600}.t-dim{color:var(--muted)}.t-strong{font-weight:600}
 mark.t-hint{background:var(--hint-bg);color:var(--hint-fg);padding:0 3px;border-radius:3px;font-weight:600}
+table.hex{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;white-space:pre}
+table.hex th,table.hex td{padding:1px 8px;border-width:0 1px 0 0}
+table.hex tr.hx-row th{color:var(--bad);font-weight:700}
+mark.hx,mark.w-del,mark.w-add{font-weight:700;text-decoration:underline;color:inherit;border-radius:2px;padding:0 1px}
+mark.hx{background:var(--hint-bg)}mark.w-del{background:#f7b9b4}mark.w-add{background:#a9e5b8}
+@media (prefers-color-scheme:dark){mark.w-del{background:#7a2b26}mark.w-add{background:#235c32}}
+.hx-ascii{color:var(--muted)}
+figure.bm{margin:12px 0}
+${BYTE_MAP_CSS}
 footer{margin-top:36px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:8px;overflow-wrap:anywhere}
 `
   .trim()
@@ -201,8 +234,10 @@ ${body}
 `;
 }
 
-export function renderDocHtml(doc: Doc): string {
-  const body = doc.blocks.map(block).join('\n');
+export function renderDocHtml(doc: Doc, opts: ReportOptions = {}): string {
+  const body = cutBlocks(doc.blocks, (b) => block(b).length, opts.maxReportSize)
+    .map(block)
+    .join('\n');
   const footer = doc.footer ? `\n<footer>${escapeHtml(doc.footer)}</footer>` : '';
   return htmlPage(doc.title, CSS, `${body}${footer}`);
 }

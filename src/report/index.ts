@@ -7,7 +7,7 @@
  */
 import type { Comparison } from '../forensics/types.js';
 import { type BuildSummaryView, buildDoc } from './build-view.js';
-import { comparisonDoc } from './comparison-doc.js';
+import { comparisonDoc, type ReportOptions } from './comparison-doc.js';
 import { renderDocHtml } from './html.js';
 import { renderDocMarkdown } from './markdown.js';
 import { renderDocText, type TextOptions } from './text.js';
@@ -20,23 +20,24 @@ export type {
   ExpectedDigests,
 } from './build-view.js';
 export { buildSentence } from './build-view.js';
+export type { ReportOptions } from './comparison-doc.js';
 export { differenceSummary, orderChanges, verdictLine, verdictSentence } from './comparison-doc.js';
 export { escapeHtml } from './html.js';
 export type { TextOptions } from './text.js';
 
 /** The comparison for a terminal: fits `width` columns, ANSI colour only with `color: true`. */
-export function renderText(c: Comparison, opts: TextOptions = {}): string {
-  return renderDocText(comparisonDoc(c), opts);
+export function renderText(c: Comparison, opts: TextOptions & ReportOptions = {}): string {
+  return renderDocText(comparisonDoc(c, opts), opts);
 }
 
 /** The comparison as GitHub-flavoured Markdown. */
-export function renderMarkdown(c: Comparison): string {
-  return renderDocMarkdown(comparisonDoc(c));
+export function renderMarkdown(c: Comparison, opts: ReportOptions = {}): string {
+  return renderDocMarkdown(comparisonDoc(c, opts), opts);
 }
 
 /** The comparison as one self-contained HTML page (no network, no scripts). */
-export function renderHtml(c: Comparison): string {
-  return renderDocHtml(comparisonDoc(c));
+export function renderHtml(c: Comparison, opts: ReportOptions = {}): string {
+  return renderDocHtml(comparisonDoc(c, opts), opts);
 }
 
 /** The result of `rebuild build` for a terminal. */

@@ -3,9 +3,12 @@
  * blocks. Data is escaped so that a `|`, a backtick or a `<tag>` in a path or
  * a section name cannot break a table, a code span or inject HTML.
  */
+import { byteMapText } from './byte-map.js';
 import type { Block, Doc, Rich, Span } from './doc.js';
-import { spans } from './doc.js';
+import { cutBlocks, spans } from './doc.js';
 import { clean, codeLine, longestBacktickRun } from './format.js';
+import { hexViewLines } from './hex-text.js';
+import type { ReportOptions } from './options.js';
 
 /** Escapes Markdown punctuation (and `|`, which matters in tables). */
 export function mdEscape(s: string): string {
@@ -61,7 +64,13 @@ function block(b: Block): string[] {
     case 'verdict':
       return [`# ${mdEscape(b.word)} — ${mdEscape(b.text)}`];
     case 'heading':
-      return [`${'#'.repeat(b.level)} ${inline(b.text)}`];
+      return [
+        `${b.id ? `<a id="${b.id.replace(/[^a-z0-9-]/g, '')}"></a>\n\n` : ''}${'#'.repeat(b.level)} ${inline(b.text)}`,
+      ];
+    case 'byteMap':
+      return ['**Byte map** (both files to scale)', '', ...fenced(byteMapText(b.files, 64), 'text')];
+    case 'hexDiff':
+      return [`**${mdEscape(b.title)}**`, '', ...fenced(hexViewLines(b, 100, false), 'text')];
     case 'para':
       return [inline(b.text)];
     case 'list':
@@ -92,8 +101,10 @@ function block(b: Block): string[] {
   }
 }
 
-export function renderDocMarkdown(doc: Doc): string {
-  const parts = doc.blocks.map((b) => block(b).join('\n'));
+export function renderDocMarkdown(doc: Doc, opts: ReportOptions = {}): string {
+  const parts = cutBlocks(doc.blocks, (b) => block(b).join('\n').length + 2, opts.maxReportSize).map((b) =>
+    block(b).join('\n'),
+  );
   if (doc.footer) parts.push('---', `_${mdEscape(doc.footer)}_`);
   return `${parts.join('\n\n')}\n`;
 }

@@ -4,10 +4,14 @@
  * asked for. Strings from the data go through `clean`, so escape sequences in
  * a path or a section name cannot reach the terminal.
  */
-import { type Block, type Doc, plain, type Rich, type Row, spans, type Tone } from './doc.js';
+import { createColors } from 'picocolors';
+import { byteMapText } from './byte-map.js';
+import { type Block, cutBlocks, type Doc, plain, type Rich, type Row, spans, type Tone } from './doc.js';
 import { clean, codeLine, padEnd, width as strWidth, truncEnd } from './format.js';
+import { hexViewLines } from './hex-text.js';
+import type { ReportOptions } from './options.js';
 
-export interface TextOptions {
+export interface TextOptions extends Pick<ReportOptions, 'maxReportSize'> {
   /** ANSI colour (default false). */
   color?: boolean;
   /** Terminal width in columns (default 100, clamped to 60…200). */
@@ -19,21 +23,30 @@ interface Ch {
   tone: Tone | undefined;
 }
 
-const ANSI: Record<Tone, string> = {
-  ok: '\x1b[32m',
-  warn: '\x1b[33m',
-  bad: '\x1b[31m',
-  hint: '\x1b[1;35m',
-  dim: '\x1b[2m',
-  strong: '\x1b[1m',
+type Colors = ReturnType<typeof createColors>;
+
+const TONE_COLOR: Record<Tone, (c: Colors, s: string) => string> = {
+  ok: (c, s) => c.green(s),
+  warn: (c, s) => c.yellow(s),
+  bad: (c, s) => c.red(s),
+  hint: (c, s) => c.bold(c.magenta(s)),
+  dim: (c, s) => c.dim(s),
+  strong: (c, s) => c.bold(s),
 };
-const RESET = '\x1b[0m';
 
 class Painter {
-  constructor(readonly color: boolean) {}
+  readonly c: Colors;
+  constructor(readonly color: boolean) {
+    this.c = createColors(color);
+  }
   paint(text: string, t: Tone | undefined, bold = false): string {
     if (!this.color || text === '' || (!t && !bold)) return text;
-    return `${bold ? '\x1b[1m' : ''}${t ? ANSI[t] : ''}${text}${RESET}`;
+    const toned = t ? TONE_COLOR[t](this.c, text) : text;
+    return bold ? this.c.bold(toned) : toned;
+  }
+  /** A changed word or byte: inverse video in colour. */
+  changed(text: string): string {
+    return this.color ? this.c.inverse(this.c.bold(text)) : text;
   }
   line(chars: Ch[]): string {
     let out = '';
@@ -120,9 +133,27 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     });
   };
 
-  const codeLines = (lines: string[], indent: number, diff: boolean) => {
+  const codeLines = (
+    lines: string[],
+    indent: number,
+    diff: boolean,
+    words?: Extract<Block, { t: 'code' }>['words'],
+  ) => {
     const avail = W - indent;
-    for (const raw of lines) {
+    lines.forEach((raw, li) => {
+      const w = words?.[li];
+      if (w && p.color && strWidth(codeLine(raw)) <= avail) {
+        // Word-level highlight in colour (inverse); without colour the line stays as it is.
+        const del = raw.startsWith('-');
+        const t: Tone = del ? 'bad' : 'ok';
+        const text = w
+          .map((part) =>
+            part.changed ? p.changed(p.paint(codeLine(part.text), t)) : p.paint(codeLine(part.text), t),
+          )
+          .join('');
+        out.push(' '.repeat(indent) + text);
+        return;
+      }
       const l = truncEnd(codeLine(raw), avail);
       let t: Tone | undefined;
       if (diff) {
@@ -132,7 +163,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
         else if (l.startsWith('@@')) t = 'dim';
       }
       out.push(' '.repeat(indent) + p.paint(l, t));
-    }
+    });
   };
 
   const table = (headers: string[], rows: Row[], compare: boolean) => {
@@ -259,7 +290,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
           p.paint(truncEnd(block.titles[1], colW), 'strong'),
       );
       for (let i = 0; i < rows; i++) {
-        const differs = (a[i] ?? '') !== (b[i] ?? '');
+        const differs = block.changed ? block.changed[i] === true : (a[i] ?? '') !== (b[i] ?? '');
         const la = truncEnd(a[i] ?? '', colW);
         const lb = truncEnd(b[i] ?? '', colW);
         out.push(
@@ -278,7 +309,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       out.push(' '.repeat(indent) + p.paint(truncEnd(title, W - indent), 'strong'));
       if (lines.length === 0) out.push(' '.repeat(indent) + p.paint('(nothing on this side)', 'dim'));
       lines.forEach((l, i) => {
-        const differs = l !== (other[i] ?? '');
+        const differs = block.changed ? block.changed[i] === true : l !== (other[i] ?? '');
         out.push(
           ' '.repeat(indent - 2) +
             (differs ? p.paint('≠ ', 'warn') : '  ') +
@@ -290,7 +321,8 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     side(block.titles[1], b, a, 'ok');
   };
 
-  doc.blocks.forEach((block, bi) => {
+  const drawn = cutBlocks(doc.blocks, (b) => JSON.stringify(b).length, opts.maxReportSize);
+  drawn.forEach((block, bi) => {
     if (bi > 0) out.push('');
     switch (block.t) {
       case 'verdict': {
@@ -333,7 +365,23 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
         break;
       case 'code':
         if (block.title) out.push(`  ${p.paint(`${truncEnd(clean(block.title), W - 3)}:`, 'dim')}`);
-        codeLines(block.lines, 4, block.diff === true);
+        codeLines(block.lines, 4, block.diff === true, block.words);
+        break;
+      case 'byteMap':
+        out.push(`  ${p.paint('Byte map (both files to scale):', 'dim')}`);
+        for (const l of byteMapText(block.files, W - 6)) {
+          out.push(
+            `  ${l.startsWith('|') ? [...l].map((ch) => (ch === 'X' ? p.paint(ch, 'bad') : ch === '~' ? p.paint(ch, 'warn') : ch === '!' ? p.paint(ch, 'strong') : ch)).join('') : truncEnd(clean(l), W - 2)}`,
+          );
+        }
+        break;
+      case 'hexDiff':
+        out.push(`  ${p.paint(`${truncEnd(clean(block.title), W - 3)}:`, 'dim')}`);
+        for (const l of hexViewLines(block, W - 4, p.color, (t, ch) =>
+          ch ? p.changed(p.paint(t, 'bad')) : t,
+        )) {
+          out.push(`    ${l}`);
+        }
         break;
       case 'sideBySide':
         sideBySide(block);

@@ -28,6 +28,8 @@ export interface MetadataIndex extends ParsedIndex {
   arch: Arch;
   /** URLs or files read. */
   sources: string[];
+  /** What was not read and why, when the rest was enough (e.g. a repository with no index for this arch). */
+  notes?: string[];
 }
 
 /** `<base>/<repo>/<arch>-Linux.json`, base from the source, `REBUILD_METADATA_URL`, or pkgforge's. */
@@ -190,19 +192,43 @@ export async function loadMetadata(source: MetadataSource, arch: Arch): Promise<
   }
   const base = metadataBase(source);
   const repos = source.repos && source.repos.length > 0 ? source.repos : [...REPOS];
-  const parts = await Promise.all(
+  const settled = await Promise.allSettled(
     repos.map(async (repo) => {
       const url = isUrl(base) ? indexUrl(base, repo, arch) : join(resolve(base), repo, `${arch}-Linux.json`);
       const text = isUrl(base) ? await fetchIndexText(url, source) : (await readOverride(url, source)).text;
       return { url, parsed: parseIndex(parseJson(text, url), repo, arch, url) };
     }),
   );
+  const parts = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const notes: string[] = [];
+  for (const [i, r] of settled.entries()) {
+    if (r.status === 'fulfilled') continue;
+    // A repository without an index for this arch (HTTP 404) is a note when another answered;
+    // any other failure could hide the record asked for, so it stays fatal.
+    if (parts.length > 0 && isMissingIndex(r.reason)) {
+      notes.push(
+        `${repos[i]} has no ${arch} index (${(r.reason as Error).message}); only ${parts.map((p) => p.url).join(', ')} was searched`,
+      );
+      continue;
+    }
+    throw r.reason;
+  }
   return {
     arch,
     records: parts.flatMap((p) => p.parsed.records.filter((r) => r.arch === arch)),
     invalid: parts.flatMap((p) => p.parsed.invalid),
     sources: parts.map((p) => p.url),
+    ...(notes.length > 0 ? { notes } : {}),
   };
+}
+
+/** An index that does not exist (HTTP 404, or a missing file under a local base). */
+function isMissingIndex(err: unknown): boolean {
+  if (!(err instanceof RebuildError)) return false;
+  return (
+    (err.category === 'network' && / HTTP 404$/.test(err.message)) ||
+    (err.category === 'input' && /ENOENT/.test(err.message))
+  );
 }
 
 /** Loads the metadata for `arch` and returns the one record `query` names (see `matchPackage`). */
@@ -211,6 +237,25 @@ export async function resolvePackage(
   arch: Arch,
   source: MetadataSource = {},
 ): Promise<PackageRecord> {
+  return (await resolvePackageWithNotes(query, arch, source)).record;
+}
+
+/** resolvePackage, with the index's notes (repositories not searched) to show the user. */
+export async function resolvePackageWithNotes(
+  query: string,
+  arch: Arch,
+  source: MetadataSource = {},
+): Promise<{ record: PackageRecord; notes: string[] }> {
   const index = await loadMetadata(source, arch);
-  return matchPackage(index, query, arch);
+  try {
+    return { record: matchPackage(index, query, arch), notes: index.notes ?? [] };
+  } catch (err) {
+    if (err instanceof RebuildError && index.notes?.length) {
+      throw new RebuildError(err.category, err.message, {
+        ...(err.subject ? { subject: err.subject } : {}),
+        fix: `${err.fix ?? ''}${err.fix ? '; ' : ''}note: ${index.notes.join('; ')}`,
+      });
+    }
+    throw err;
+  }
 }

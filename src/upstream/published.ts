@@ -76,7 +76,7 @@ export async function fetchPublished(
       );
     }
     const prog = main.name;
-    wanted = ['SBUILD', prog, `${prog}.log`, `${prog}.version`, 'CHECKSUM'].filter((n) =>
+    wanted = ['SBUILD', prog, `${prog}.sig`, `${prog}.log`, `${prog}.version`, 'CHECKSUM'].filter((n) =>
       layers.some((l) => l.name === n),
     );
   }

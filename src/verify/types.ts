@@ -37,6 +37,8 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Keep the build's work directory (debugging). */
   keepWork?: boolean;
+  /** minisign public key (base64 line or .pub text) instead of the repository's default. */
+  minisignKey?: string;
   /** Ask GitHub for pkgforge's build-provenance attestation of the published digest. */
   provenance?: ProvenanceOptions;
 }
@@ -86,6 +88,15 @@ export interface VerifyResult {
     source: string;
     shasumOk: boolean;
     bsumOk: boolean;
+  };
+  /** The minisign signature of the published main file (`<file>.sig` in the artifact). */
+  signature?: {
+    status: 'ok' | 'none' | 'bad';
+    /** The key checked against: `repository <repo>` or `--minisign-key`, and its id. */
+    key: string;
+    keyId?: string;
+    trustedComment?: string;
+    reason?: string;
   };
   rebuilt?: { name: string; sha256: string; blake3: string; size: number };
   explanations: Explanation[];

@@ -18,6 +18,7 @@ import { checkOutDir, RESULT_FILE } from '../build/workspace.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator, type EmulatorInfo } from '../engine/emulator.js';
 import type { Comparison } from '../forensics/types.js';
+import { requestForRecord } from '../postprocess/select.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
 import { verdictSentence } from '../report/index.js';
@@ -27,6 +28,7 @@ import { isRebuildError, RebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
+import { checkSignature, signatureLine } from './signature.js';
 import type { VerifyInputs, VerifyOptions, VerifyResult, VerifyVerdict } from './types.js';
 import { defaultUpstream, type UpstreamApi } from './upstream.js';
 
@@ -196,6 +198,11 @@ async function run(
   let mainName = mainFileName(record);
   const result = unattemptedResult(record, opts, startedAt, { outDir, inputs, mainName });
   const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
+  if (record.hasRecipeOfRecord === false) {
+    note(
+      "no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the published file is still checked, but rebuilding needs a recipe: `rebuild build FILE --expect <published dir>`",
+    );
+  }
   try {
     // 1. The files of record.
     const fetchRecord = c.replay?.manifestDigest
@@ -236,7 +243,19 @@ async function run(
       };
     }
 
-    // 2. The published file against its own published checksums, before anything else.
+    // 2a. Its minisign signature against the repository's key, before anything is built.
+    result.signature = await reporter.step('Checking the minisign signature', () =>
+      checkSignature(record, artifact.files, mainName, opts.minisignKey),
+    );
+    note(signatureLine(result.signature));
+    if (result.signature.status === 'bad') {
+      result.verdict = 'upstream-integrity';
+      result.summary = `${who}: ${signatureLine(result.signature)}; nothing was rebuilt`;
+      inputs.pins.image.reason = 'not rebuilt (upstream integrity failure)';
+      return result;
+    }
+
+    // 2b. The published file against its own published checksums, before anything else.
     const check = await reporter.step('Checking the published file against bsum/shasum', () =>
       upstream.verifyFile(record, main),
     );
@@ -263,7 +282,7 @@ async function run(
         check.bsumOk ? '' : `BLAKE3 ${check.blake3} ≠ bsum ${record.bsum}`,
       ].filter(Boolean);
       result.verdict = 'upstream-integrity';
-      result.summary = `${who}: the published ${mainName} does not match its published checksums (${bad.join('; ')}); nothing was rebuilt`;
+      result.summary = `${who}: the published ${mainName} does not match its published checksums (${bad.join('; ')}); ${signatureLine(result.signature)}; nothing was rebuilt`;
       inputs.pins.image.reason = 'not rebuilt (upstream integrity failure)';
       return result;
     }
@@ -273,7 +292,7 @@ async function run(
     if (!sbuild) {
       throw new RebuildError('upstream', 'the artifact has no SBUILD (the recipe of record)', {
         subject: artifact.reference,
-        fix: 'verify a package published with its SBUILD (pkgforge 2025 and later)',
+        fix: 'pkgforge published no recipe for this build: rebuild a recipe yourself with `rebuild build FILE --expect <published dir>` (e.g. the soarpkgs recipe of that date)',
       });
     }
     const { recipe, sha256: recipeSha } = loadRecipeFile(join(pubDir, 'SBUILD'));
@@ -324,6 +343,7 @@ async function run(
         env: pin?.env,
         keepWork: opts.keepWork,
         signal: opts.signal,
+        postprocess: requestForRecord(record.repo, record.buildDate),
       },
       reporter,
     );
@@ -333,7 +353,16 @@ async function run(
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
-    return judge(result, build, mainProgram, comparisons.get(mainProgram), join(outDir, 'build'), who);
+    const judged = await judge(
+      result,
+      build,
+      mainProgram,
+      comparisons.get(mainProgram),
+      join(outDir, 'build'),
+      who,
+    );
+    if (judged.signature) judged.summary = `${judged.summary} (${signatureLine(judged.signature)})`;
+    return judged;
   } catch (err) {
     if (
       !isRebuildError(err) ||

@@ -19,7 +19,7 @@ export const EVIL_ID = '<img src=x onerror=alert(1)>';
 export const EVIL_VERSION = '1.0"><b>bold</b>|`x`|[link](javascript:alert(1))';
 
 export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; reportDir: string }> {
-  const store = AuditStore.open(join(dir, 'audit.db'));
+  const store = await AuditStore.open(join(dir, 'audit.db'));
   try {
     const answers: Record<string, VerifyVerdict>[] = [
       { a: 'reproducible', b: 'different', [EVIL_PKG]: 'reproducible' },
@@ -58,7 +58,7 @@ export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; r
     const reportDir = out.dir;
     await mkdir(reportDir, { recursive: true });
     const summary = summarize({
-      audit: store.audit(out.auditId)!,
+      audit: (await store.audit(out.auditId))!,
       database: join(dir, 'audit.db'),
       items: out.items,
       reportDir,
@@ -74,6 +74,6 @@ export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; r
     });
     return { summary, reportDir };
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -79,5 +79,5 @@ describe('audit report in headless chromium', () => {
       expect((await readFile(png)).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
       expect(run.pageRequests, name).toEqual([]);
     }
-  });
+  }, 300_000); // hang bound only: several Chromium runs, each bounded by the helper's 90 s
 });

@@ -40,7 +40,7 @@ describe('audit summary', () => {
     expect(evil.report.html).not.toMatch(/[<>"' ]/);
   });
 
-  it('exit codes: 0 nothing worse, 10 worse, 11 only new failures', () => {
+  it('exit codes: 0 nothing worse, 10 worse, 11 only new failures', async () => {
     const line = (change: string) => ({ change }) as never;
     expect(auditExitCode([]).code).toBe(0);
     expect(auditExitCode([line('fixed'), line('new-version')]).code).toBe(0);
@@ -100,9 +100,9 @@ describe('audit summary', () => {
   it('history: one block per package and arch, oldest first', async () => {
     await twoAudits(dir);
     const { AuditStore } = await import('../../src/audit/store.js');
-    const store = AuditStore.open(`${dir}/audit.db`);
-    const h = store.history('a');
-    store.close();
+    const store = await AuditStore.open(`${dir}/audit.db`);
+    const h = await store.history('a');
+    await store.close();
     expect(historyEntries(h).map((e) => [e.auditId, e.verdict, e.change])).toEqual([
       [1, 'reproducible', 'first'],
       [2, 'different', 'regression'],

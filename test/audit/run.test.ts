@@ -21,10 +21,10 @@ let store: AuditStore;
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
-  store = AuditStore.open(join(dir, 'audit.db'));
+  store = await AuditStore.open(join(dir, 'audit.db'));
 });
 afterEach(async () => {
-  store.close();
+  await store.close();
   await cleanup();
 });
 
@@ -109,12 +109,16 @@ describe('runAudit', () => {
       ['c', 'skipped', 'different'],
     ]);
     expect(second.items[0]!.detail).toContain(`audit #${first.auditId}`);
-    expect(store.items(second.auditId).map((i) => i.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect((await store.items(second.auditId)).map((i) => i.status)).toEqual([
+      'skipped',
+      'skipped',
+      'skipped',
+    ]);
 
     const third = await runAudit(us, [], config({ recheck: true }), deps(v.verify));
     expect(third.items.every((i) => i.status === 'verified')).toBe(true);
     expect(third.items.map((i) => i.result?.change)).toEqual(['unchanged', 'unchanged', 'unchanged']);
-    expect(store.counts().results).toBe(6);
+    expect((await store.counts()).results).toBe(6);
   });
 
   it('a new version, republished bytes or a changed builder image are verified again', async () => {
@@ -130,10 +134,7 @@ describe('runAudit', () => {
       ['c', 'verified'],
     ]);
     expect(out.items[0]!.result?.change).toBe('new-version');
-    const reasons = store
-      .items(out.auditId)
-      .map((i) => i.status)
-      .join(',');
+    const reasons = (await store.items(out.auditId)).map((i) => i.status).join(',');
     expect(reasons).toBe('verified,verified,verified');
     v.reset();
     // same image as recorded now (img2 was never recorded: the fake verifier records img1) → a and b skip
@@ -237,13 +238,13 @@ describe('runAudit', () => {
   });
 
   it('a unit claimed by another live audit is left to it', async () => {
-    const other = AuditStore.open(join(dir, 'audit.db'), { pid: 424242, host: 'elsewhere.example' });
-    const oid = other.beginAudit({}).id;
+    const other = await AuditStore.open(join(dir, 'audit.db'), { pid: 424242, host: 'elsewhere.example' });
+    const oid = (await other.beginAudit({})).id;
     const [a, b] = units('a', 'b');
-    other.claim(b!.key, oid);
+    await other.claim(b!.key, oid);
     const v = fakeVerifier({});
     const out = await runAudit([a!, b!], [], config(), deps(v.verify));
-    other.close();
+    await other.close();
     expect(v.calls.map((c) => c.pkg)).toEqual(['a']);
     expect(out.items[1]).toMatchObject({ status: 'elsewhere' });
     expect(out.items[1]!.detail).toContain(`audit #${oid}`);
@@ -262,8 +263,8 @@ describe('runAudit', () => {
     const out = await runAudit(units('a', 'b', 'c'), [], config({ signal: ac.signal }), deps(v));
     expect(out.interrupted).toBe(true);
     expect(out.items.map((i) => i.status)).toEqual(['verified', 'not-reached', 'not-reached']);
-    expect(store.claims()).toEqual([]);
-    expect(store.counts().results).toBe(1);
+    expect(await store.claims()).toEqual([]);
+    expect((await store.counts()).results).toBe(1);
   });
 
   it('a verifier that throws gives an `error` verdict for that package; the others go on', async () => {

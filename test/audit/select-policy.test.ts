@@ -191,4 +191,51 @@ describe('examples/audit', () => {
       for (const f of flags) expect(help, `${name}: ${f}`).toContain(`${f} `);
     }
   });
+
+  it('the farm units and compose file use only options the commands have', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { rebuild } = await import('../helpers/cli.js');
+    const help = {
+      'rebuild audit': (await rebuild(['audit', '--help'])).stdout,
+      'rebuild worker': (await rebuild(['worker', '--help'])).stdout,
+    };
+    for (const [name, cmd] of [
+      ['rebuild-audit-coordinator.service', 'rebuild audit'],
+      ['rebuild-worker@.service', 'rebuild worker'],
+    ] as const) {
+      const text = await readFile(new URL(`../../examples/audit/${name}`, import.meta.url), 'utf8');
+      const line = text.split('\n').find((l) => l.startsWith('ExecStart=') && l.includes(cmd));
+      expect(line, name).toBeDefined();
+      for (const m of line!.matchAll(/\s(--[a-z][a-z-]*)/g))
+        expect(help[cmd], `${name}: ${m[1]}`).toContain(`${m[1]} `);
+    }
+    const compose = await readFile(new URL('../../examples/audit/compose.yaml', import.meta.url), 'utf8');
+    for (const m of compose.matchAll(/"(--[a-z][a-z-]*)"/g))
+      expect(help['rebuild worker']).toContain(`${m[1]} `);
+    expect(compose).not.toMatch(/postgresql:\/\/[^@"\s]*:[^@"\s]*@postgres/); // no password in a worker's command line
+  });
+
+  it('the shipped cron and systemd files avoid the known traps', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const read = (n: string) => readFile(new URL(`../../examples/audit/${n}`, import.meta.url), 'utf8');
+    const body = (t: string) => t.split('\n').filter((l) => !l.startsWith('#'));
+    const user = body(await read('rebuild-audit.service'));
+    // a user unit cannot order itself after system units
+    expect(user.filter((l) => /^(After|Wants|Requires)=/.test(l))).toEqual([]);
+    // a stop (exit 130, interrupted) does not mark the unit failed
+    for (const n of [
+      'rebuild-audit.service',
+      'rebuild-audit-coordinator.service',
+      'rebuild-worker@.service',
+    ]) {
+      expect(body(await read(n)), n).toContain('SuccessExitStatus=130');
+    }
+    // Persistent=true catches up at boot: the deadline must be a duration from the start, not a time of day
+    for (const n of ['crontab', 'rebuild-audit.service', 'rebuild-audit-coordinator.service']) {
+      const line = body(await read(n)).find((l) => l.includes('--deadline'))!;
+      expect(line, n).toMatch(/--deadline \d+h/);
+    }
+    // cron's PATH has no npm-installed binaries
+    expect(body(await read('crontab')).some((l) => /^PATH=.*\/usr\/local\/bin/.test(l))).toBe(true);
+  });
 });

@@ -19,8 +19,11 @@ let dir: string;
 let cleanup: () => Promise<void>;
 const open: AuditStore[] = [];
 
-function openStore(path: string, opts: Parameters<typeof AuditStore.open>[1] = {}): AuditStore {
-  const s = AuditStore.open(path, opts);
+async function openStore(
+  path: string,
+  opts: Parameters<typeof AuditStore.open>[1] = {},
+): Promise<AuditStore> {
+  const s = await AuditStore.open(path, opts);
   open.push(s);
   return s;
 }
@@ -30,7 +33,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const s of open.splice(0)) s.close();
+  for (const s of open.splice(0)) await s.close();
   await cleanup();
 });
 
@@ -41,11 +44,11 @@ function deadPid(): number {
 }
 
 describe('schema', () => {
-  it('creates a WAL database at the current schema version, and reopening changes nothing', () => {
+  it('creates a WAL database at the current schema version, and reopening changes nothing', async () => {
     const path = join(dir, 'sub', 'dir', 'audit.db');
-    const s = openStore(path);
-    expect(s.schemaVersion()).toBe(SCHEMA_VERSION);
-    s.close();
+    const s = await openStore(path);
+    expect(await s.schemaVersion()).toBe(SCHEMA_VERSION);
+    await s.close();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (
@@ -54,31 +57,31 @@ describe('schema', () => {
       }[]
     ).map((t) => t.name);
     raw.close();
-    expect(tables).toEqual(['audits', 'claims', 'items', 'results']);
-    const again = openStore(path);
-    expect(again.schemaVersion()).toBe(SCHEMA_VERSION);
-    expect(again.counts()).toEqual({ audits: 0, results: 0, items: 0, claims: 0 });
+    expect(tables).toEqual(['audits', 'claims', 'items', 'jobs', 'latest', 'results', 'workers']);
+    const again = await openStore(path);
+    expect(await again.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(await again.counts()).toEqual({ audits: 0, results: 0, items: 0, claims: 0, jobs: 0 });
   });
 
-  it('migrates an older database forward (version 0 → current), keeping its own tables', () => {
+  it('migrates an older database forward (version 0 → current), keeping its own tables', async () => {
     const path = join(dir, 'old.db');
     const raw = new Database(path);
     raw.exec("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('kept')");
     raw.close();
-    const s = openStore(path);
-    expect(s.schemaVersion()).toBe(SCHEMA_VERSION);
-    s.close();
+    const s = await openStore(path);
+    expect(await s.schemaVersion()).toBe(SCHEMA_VERSION);
+    await s.close();
     const check = new Database(path, { readonly: true });
     expect(check.prepare('SELECT x FROM notes').get()).toEqual({ x: 'kept' });
     check.close();
   });
 
-  it('refuses a database written by a newer rebuild', () => {
+  it('refuses a database written by a newer rebuild', async () => {
     const path = join(dir, 'newer.db');
     const raw = new Database(path);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     raw.close();
-    expect(() => openStore(path)).toThrow(/newer rebuild/);
+    await expect(openStore(path)).rejects.toThrow(/newer rebuild/);
   });
 });
 
@@ -95,7 +98,7 @@ describe('a file that is not a database', () => {
       await writeFile(path, bytes);
       let err: unknown;
       try {
-        openStore(path);
+        await openStore(path);
       } catch (e) {
         err = e;
       }
@@ -110,108 +113,108 @@ describe('a file that is not a database', () => {
     });
   }
 
-  it('a directory', () => {
-    expect(() => openStore(dir)).toThrow(/is not a file/);
+  it('a directory', async () => {
+    await expect(openStore(dir)).rejects.toThrow(/is not a file/);
   });
 });
 
 describe('transactions', () => {
-  it('a result that cannot be recorded leaves no row behind (results, items, claims)', () => {
+  it('a result that cannot be recorded leaves no row behind (results, items, claims)', async () => {
     const path = join(dir, 'a.db');
-    const s = openStore(path);
-    const { id } = s.beginAudit({});
+    const s = await openStore(path);
+    const { id } = await s.beginAudit({});
     const u = unit('hello');
-    expect(s.claim(u.key, id).ok).toBe(true);
+    expect((await s.claim(u.key, id)).ok).toBe(true);
     // Fault injection: the items insert (after the results insert) fails.
     const raw = new Database(path);
     raw.exec("CREATE TRIGGER fail BEFORE INSERT ON items BEGIN SELECT RAISE(ABORT, 'injected'); END");
-    expect(() => s.recordResult(id, newResult(u, 'reproducible'))).toThrow(/injected/);
-    expect(s.counts()).toMatchObject({ results: 0, items: 0, claims: 1 });
+    await expect(s.recordResult(id, newResult(u, 'reproducible'))).rejects.toThrow(/injected/);
+    expect(await s.counts()).toMatchObject({ results: 0, items: 0, claims: 1 });
     raw.exec('DROP TRIGGER fail');
     raw.close();
-    const r = s.recordResult(id, newResult(u, 'reproducible'));
+    const r = (await s.recordResult(id, newResult(u, 'reproducible')))!;
     expect(r.id).toBeGreaterThan(0);
-    expect(s.counts()).toMatchObject({ results: 1, items: 1, claims: 0 });
+    expect(await s.counts()).toMatchObject({ results: 1, items: 1, claims: 0 });
   });
 });
 
 describe('claims', () => {
-  it('one audit at a time per unit; the owner may re-claim; release frees it', () => {
+  it('one audit at a time per unit; the owner may re-claim; release frees it', async () => {
     const path = join(dir, 'c.db');
     const alive = () => true;
-    const a = openStore(path, { pid: 1001, host: 'h', pidAlive: alive });
-    const b = openStore(path, { pid: 1002, host: 'h', pidAlive: alive });
-    const ida = a.beginAudit({}).id;
-    const idb = b.beginAudit({}).id;
+    const a = await openStore(path, { pid: 1001, host: 'h', pidAlive: alive });
+    const b = await openStore(path, { pid: 1002, host: 'h', pidAlive: alive });
+    const ida = (await a.beginAudit({})).id;
+    const idb = (await b.beginAudit({})).id;
     const u = unit('x').key;
-    expect(a.claim(u, ida)).toEqual({ ok: true });
-    const refused = b.claim(u, idb);
+    expect(await a.claim(u, ida)).toEqual({ ok: true });
+    const refused = await b.claim(u, idb);
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.holder).toMatchObject({ auditId: ida, pid: 1001, host: 'h' });
-    expect(a.claim(u, ida).ok).toBe(true);
-    a.release(u, ida);
-    expect(b.claim(u, idb)).toEqual({ ok: true });
+    expect((await a.claim(u, ida)).ok).toBe(true);
+    await a.release(u, ida);
+    expect(await b.claim(u, idb)).toEqual({ ok: true });
   });
 
-  it('a claim whose owner is dead on this host is taken over at once', () => {
+  it('a claim whose owner is dead on this host is taken over at once', async () => {
     const path = join(dir, 'd.db');
     const dead = deadPid();
     expect(defaultPidAlive(dead)).toBe(false);
     expect(defaultPidAlive(process.pid)).toBe(true);
-    const a = openStore(path, { pid: dead });
-    const b = openStore(path);
-    const ida = a.beginAudit({}).id;
-    const idb = b.beginAudit({}).id;
+    const a = await openStore(path, { pid: dead });
+    const b = await openStore(path);
+    const ida = (await a.beginAudit({})).id;
+    const idb = (await b.beginAudit({})).id;
     const u = unit('y').key;
-    expect(a.claim(u, ida).ok).toBe(true);
-    const took = b.claim(u, idb);
+    expect((await a.claim(u, ida)).ok).toBe(true);
+    const took = await b.claim(u, idb);
     expect(took).toEqual({ ok: true, tookOver: { auditId: ida, pid: dead, host: b.host } });
-    expect(b.claims()).toEqual([expect.objectContaining({ unit: u, auditId: idb, pid: process.pid })]);
+    expect(await b.claims()).toEqual([expect.objectContaining({ unit: u, auditId: idb, pid: process.pid })]);
   });
 
-  it('a claim from another host lives until it expires; a heartbeat extends it', () => {
+  it('a claim from another host lives until it expires; a heartbeat extends it', async () => {
     const path = join(dir, 'e.db');
     let t = Date.parse('2026-01-01T00:00:00Z');
     const now = () => new Date(t);
-    const a = openStore(path, { pid: 7, host: 'other-host', now, ttlMs: 60_000 });
-    const b = openStore(path, { now, ttlMs: 60_000 });
-    const ida = a.beginAudit({}).id;
-    const idb = b.beginAudit({}).id;
+    const a = await openStore(path, { pid: 7, host: 'other-host', now, ttlMs: 60_000 });
+    const b = await openStore(path, { now, ttlMs: 60_000 });
+    const ida = (await a.beginAudit({})).id;
+    const idb = (await b.beginAudit({})).id;
     const u = unit('z').key;
-    expect(a.claim(u, ida).ok).toBe(true);
+    expect((await a.claim(u, ida)).ok).toBe(true);
     t += 50_000;
-    expect(b.claim(u, idb).ok).toBe(false);
-    a.heartbeat(ida);
+    expect((await b.claim(u, idb)).ok).toBe(false);
+    await a.heartbeat(ida);
     t += 50_000; // 100 s after the claim, 50 s after the heartbeat
-    expect(b.claim(u, idb).ok).toBe(false);
+    expect((await b.claim(u, idb)).ok).toBe(false);
     t += 11_000;
-    expect(b.claim(u, idb)).toMatchObject({ ok: true, tookOver: { auditId: ida, host: 'other-host' } });
+    expect(await b.claim(u, idb)).toMatchObject({ ok: true, tookOver: { auditId: ida, host: 'other-host' } });
   });
 
-  it('an audit whose process died is marked killed by the next one and its claims are freed', () => {
+  it('an audit whose process died is marked killed by the next one and its claims are freed', async () => {
     const path = join(dir, 'k.db');
     const dead = deadPid();
-    const a = openStore(path, { pid: dead });
-    const ida = a.beginAudit({ jobs: 1 }).id;
-    a.claim(unit('p').key, ida);
-    a.claim(unit('q').key, ida);
-    const b = openStore(path);
-    const { id: idb, killed } = b.beginAudit({});
+    const a = await openStore(path, { pid: dead });
+    const ida = (await a.beginAudit({ jobs: 1 })).id;
+    await a.claim(unit('p').key, ida);
+    await a.claim(unit('q').key, ida);
+    const b = await openStore(path);
+    const { id: idb, killed } = await b.beginAudit({});
     expect(killed.map((k) => k.id)).toEqual([ida]);
-    expect(b.audit(ida)?.status).toBe('killed');
-    expect(b.audit(idb)?.status).toBe('running');
-    expect(b.claims()).toEqual([]);
+    expect((await b.audit(ida))?.status).toBe('killed');
+    expect((await b.audit(idb))?.status).toBe('running');
+    expect(await b.claims()).toEqual([]);
     // a live audit is left alone
-    const c = openStore(path);
-    expect(c.beginAudit({}).killed).toEqual([]);
-    expect(c.audit(idb)?.status).toBe('running');
+    const c = await openStore(path);
+    expect((await c.beginAudit({})).killed).toEqual([]);
+    expect((await c.audit(idb))?.status).toBe('running');
   });
 });
 
 describe('history and change detection', () => {
-  it('classifies each verdict against the last informative one and keeps them in order', () => {
-    const s = openStore(join(dir, 'h.db'));
-    const id = s.beginAudit({}).id;
+  it('classifies each verdict against the last informative one and keeps them in order', async () => {
+    const s = await openStore(join(dir, 'h.db'));
+    const id = (await s.beginAudit({})).id;
     const v1 = unit('tally', { version: '1.0' });
     const v2 = unit('tally', { version: '2.0', shasum: '1'.repeat(64) });
     const seq: Array<[typeof v1, Parameters<typeof newResult>[1], string]> = [
@@ -225,25 +228,25 @@ describe('history and change detection', () => {
       [v2, 'different', 'new-different'],
       [v2, 'upstream-integrity', 'upstream-integrity'],
     ];
-    for (const [u, verdict] of seq) s.recordResult(id, newResult(u, verdict));
-    const h = s.history('tally');
+    for (const [u, verdict] of seq) await s.recordResult(id, newResult(u, verdict));
+    const h = await s.history('tally');
     expect(h.map((r) => [r.verdict, r.change])).toEqual(seq.map(([, v, c]) => [v, c]));
     expect(h[2]).toMatchObject({ prevVerdict: 'reproducible', prevVersion: '1.0' });
     expect(h[5]).toMatchObject({ version: '2.0', prevVersion: '1.0' });
     // qualifiers and filters
-    expect(s.history('tally#bincache')).toHaveLength(seq.length);
-    expect(s.history('tally#pkgcache')).toHaveLength(0);
-    expect(s.history('example.invalid.tally', 'x86_64')).toHaveLength(seq.length);
-    expect(s.history('tally', 'aarch64')).toHaveLength(0);
+    expect(await s.history('tally#bincache')).toHaveLength(seq.length);
+    expect(await s.history('tally#pkgcache')).toHaveLength(0);
+    expect(await s.history('example.invalid.tally', 'x86_64')).toHaveLength(seq.length);
+    expect(await s.history('tally', 'aarch64')).toHaveLength(0);
     // latest skips errors
-    s.recordResult(id, newResult(v2, 'error'));
-    expect(s.latest(v2.key)?.verdict).toBe('upstream-integrity');
-    expect(s.latestAll().get(v2.key)?.verdict).toBe('upstream-integrity');
+    await s.recordResult(id, newResult(v2, 'error'));
+    expect((await s.latest(v2.key))?.verdict).toBe('upstream-integrity');
+    expect((await s.latestAll()).get(v2.key)?.verdict).toBe('upstream-integrity');
   });
 
-  it('keeps every stored field (hashes, explanations, differences, attempts, reports) as written', () => {
-    const s = openStore(join(dir, 'f.db'));
-    const id = s.beginAudit({}).id;
+  it('keeps every stored field (hashes, explanations, differences, attempts, reports) as written', async () => {
+    const s = await openStore(join(dir, 'f.db'));
+    const id = (await s.beginAudit({})).id;
     const u = unit('lc');
     const written = newResult(u, 'different', {
       attempts: 2,
@@ -254,7 +257,7 @@ describe('history and change detection', () => {
       logPath: '/r/build/build.log',
       emulator: 'qemu-aarch64 8.2 (binfmt qemu-aarch64, flags POCF)',
     });
-    const r = s.recordResult(id, written, 4321);
+    const r = await s.recordResult(id, written, 4321);
     expect(r).toMatchObject({
       attempts: 2,
       attemptVerdicts: ['different', 'different'],
@@ -266,6 +269,8 @@ describe('history and change detection', () => {
       emulator: written.emulator,
       change: 'new-different',
     });
-    expect(s.items(id)).toEqual([expect.objectContaining({ unit: u.key, status: 'verified', wallMs: 4321 })]);
+    expect(await s.items(id)).toEqual([
+      expect.objectContaining({ unit: u.key, status: 'verified', wallMs: 4321 }),
+    ]);
   });
 });

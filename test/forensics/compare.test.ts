@@ -1,4 +1,4 @@
-import { appendFile, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -275,6 +275,93 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(c.a.elf?.hardening.nxStack).toBe(true);
     expect(c.a.elf?.hardening.static).toBe(false);
     expect(c.a.elf?.accounting.unaccounted).toBe(0);
+  });
+
+  // Page padding of an executable PT_LOAD is executable memory: the kernel maps
+  // whole pages. A section header (or the section header table) moved there
+  // must not make attacker bytes removable or "file layout".
+  const execPageTail = async (
+    file: string,
+  ): Promise<{ at: number; shoff: number; shentsize: number; shnum: number }> => {
+    const src = await FileSource.open(file);
+    try {
+      const elf = await readElf(src);
+      const x = elf.segments.find(
+        (s) => s.type === 1 && (s.flags & 1) !== 0 && s.memsz === BigInt(s.filesz),
+      )!;
+      const end = x.offset + x.filesz;
+      const pageEnd = Math.ceil(end / 4096) * 4096;
+      const h = elf.header;
+      expect(pageEnd - end).toBeGreaterThan(h.shentsize * elf.sections.length + 64);
+      return {
+        at: pageEnd - h.shentsize * elf.sections.length - 16,
+        shoff: h.shoff,
+        shentsize: h.shentsize,
+        shnum: elf.sections.length,
+      };
+    } finally {
+      await src.close();
+    }
+  };
+  const exit42 = Buffer.from('b83c000000bf2a0000000f05', 'hex'); // mov eax,60; mov edi,42; syscall
+
+  it(".comment moved into an executable page's padding, holding code: different, and the file still runs", async () => {
+    const t = await execPageTail(base);
+    const comment = await sectionOffset(base, '.comment');
+    const shstrtab = await sectionOffset(base, '.shstrtab');
+    const attacked = await patch(base, p('comment-in-text-page'), (b) => {
+      exit42.copy(b, t.at);
+      for (let i = 0; i < t.shnum; i++) {
+        const h = t.shoff + i * t.shentsize;
+        const name = b.toString(
+          'latin1',
+          shstrtab.offset + b.readUInt32LE(h),
+          shstrtab.offset + shstrtab.size,
+        );
+        if (!name.startsWith('.comment\0') || Number(b.readBigUInt64LE(h + 0x18)) !== comment.offset)
+          continue;
+        b.writeBigUInt64LE(BigInt(t.at), h + 0x18);
+        b.writeBigUInt64LE(BigInt(exit42.length), h + 0x20);
+      }
+    });
+    await chmod(attacked, 0o755);
+    expect((await execa(attacked, [], { reject: false })).exitCode).toBe(0);
+    const c = await compare(attacked, base);
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toContain('.comment');
+  });
+
+  it("section header table moved into an executable page's padding, code in unread fields: different", async () => {
+    const plain = await gcc(p('src-g0'), p('plain'), SOURCE, ['-g0']);
+    const t = await execPageTail(plain);
+    const comment = await sectionOffset(plain, '.comment');
+    const attacked = await patch(plain, p('sht-in-text-page'), (b) => {
+      const table = Buffer.from(b.subarray(t.shoff, t.shoff + t.shnum * t.shentsize));
+      // Code in .comment's sh_addr and sh_entsize: nothing reads them for a non-allocated section.
+      for (let i = 0; i < t.shnum; i++) {
+        if (Number(table.readBigUInt64LE(i * t.shentsize + 0x18)) === comment.offset) {
+          exit42.copy(table, i * t.shentsize + 0x10, 0, 8); // sh_addr
+          exit42.copy(table, i * t.shentsize + 0x38, 8); // sh_entsize
+        }
+      }
+      table.copy(b, t.at);
+      b.writeBigUInt64LE(BigInt(t.at), 0x28);
+    });
+    await chmod(attacked, 0o755);
+    expect((await execa(attacked, [], { reject: false })).exitCode).toBe(0);
+    const c = await compare(attacked, plain);
+    expect(c.verdict).toBe('different');
+    expect(c.differences.some((d) => /page padding|not zero padding/.test(d.detail))).toBe(true);
+  });
+
+  it('a non-allocated .debug_gdb_scripts added (gdb runs what it inlines): different', async () => {
+    const script = p('gdb-script');
+    await writeFile(script, Buffer.from('\x04gdb.inlined-script\nimport os\nos.system("id")\n\0', 'latin1'));
+    const attacked = p('gdb-scripts');
+    await execa('objcopy', [`--add-section=.debug_gdb_scripts=${script}`, base, attacked]);
+    const c = await compare(attacked, base);
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toContain('.debug_gdb_scripts');
   });
 
   it('non-ELF text files: a text diff', async () => {

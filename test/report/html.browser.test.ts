@@ -86,5 +86,5 @@ describe('HTML report in headless chromium', () => {
       expect(head.toString('hex')).toBe('89504e470d0a1a0a');
       expect(run.pageRequests, name).toEqual([]);
     }
-  });
+  }, 300_000); // hang bound only: several Chromium runs, each bounded by the helper's 90 s
 });

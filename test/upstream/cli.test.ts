@@ -109,10 +109,10 @@ describe('rebuild search', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^PKG\s+PKG_ID\s+REPO\s+VERSION\s+BUILD DATE$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual([
-      'hello-rb.appimage example.rebuild.hello-rb.appimage pkgcache',
-      'hello-rb.static example.rebuild.hello-rb bincache',
+    expect(lines[0]).toMatch(/^PKG_NAME\s+PKG\s+PKG_ID\s+REPO\s+VERSION\s+BUILD DATE$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'hello-rb hello-rb.appimage example.rebuild.hello-rb.appimage pkgcache',
+      'hello-rb hello-rb.static example.rebuild.hello-rb bincache',
     ]);
     expect(r.stdout).toContain('HEAD-0123abc-250122T095137');
   });
@@ -161,9 +161,86 @@ describe('rebuild info', () => {
     const r = await rebuild(['info', 'hello-rb', ...upstream]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('"hello-rb" matches 2 packages');
-    expect(r.stderr).toContain('hello-rb.static#bincache');
-    expect(r.stderr).toContain('hello-rb.appimage#pkgcache');
+    expect(r.stderr).toContain('hello-rb#bincache');
+    expect(r.stderr).toContain('hello-rb#pkgcache');
     expect(r.stdout).toBe('');
+    // each qualifier works when pasted back
+    for (const q of ['hello-rb#bincache', 'hello-rb#pkgcache']) {
+      const again = await rebuild(['info', q, '--json', '--no-registry', ...upstream]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).repo).toBe(q.split('#')[1]);
+    }
+  });
+
+  it('--json carries the post-processing of record: profile, source commit and exact commands', async () => {
+    const r = await rebuild(['info', 'hello-rb#bincache', '--json', ...upstream]);
+    expect(r.code).toBe(0);
+    const v = JSON.parse(r.stdout);
+    // built 2025-01-22: bincache functions.sh of 2025-01-20 (92040f2), strip --strip-debug --strip-dwo --strip-unneeded
+    expect(v.postprocess.profile).toBe('bincache-2025-01-20');
+    expect(v.postprocess.source).toBe('pkgforge/bincache@92040f2:scripts/runner/functions.sh');
+    expect(v.postprocess.commands).toContain('strip --strip-debug --strip-dwo --strip-unneeded "{}"');
+    const pc = JSON.parse(
+      (await rebuild(['info', 'hello-rb#pkgcache', '--json', '--no-registry', ...upstream])).stdout,
+    );
+    expect(pc.postprocess.profile).toBe('pkgcache-sbuild');
+    expect(pc.postprocess.commands.join('\n')).not.toMatch(/\bstrip --/);
+  });
+
+  it('registry unreachable: shows what the metadata says, one note, exit 0', async () => {
+    const r = await rebuild([
+      'info',
+      'hello-rb#bincache',
+      '--arch',
+      'aarch64',
+      '--metadata-base',
+      meta.url,
+      '--registry-mirror',
+      'ghcr.io=http://127.0.0.1:9',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('hello-rb.static HEAD-0123abc-250122T095137 (bincache, aarch64)');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^note: registry not reachable .*were not checked/);
+  });
+
+  it('a repository without an index for the arch is a note, not a failure', async () => {
+    const only = await startMetadataServer({
+      bincache: {
+        aarch64: [
+          await recordFor({
+            arch: 'aarch64',
+            repo: 'bincache',
+            pkg: 'solo.static',
+            pkgName: 'solo',
+            pkgFamily: 'solo',
+            pkgId: 'example.solo',
+            version: '1',
+            buildDate: '2025-05-01T00:00:00Z',
+            mainFile: 'solo',
+            files: [{ name: 'solo', path: join(PUB, 'hello-rb') }],
+          }),
+        ],
+      },
+    });
+    try {
+      const r = await rebuild([
+        'info',
+        'solo',
+        '--arch',
+        'aarch64',
+        '--metadata-base',
+        only.url,
+        '--no-registry',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^note: pkgcache has no aarch64 index \(.*HTTP 404\)/);
+      const s = await rebuild(['search', 'solo', '--arch', 'aarch64', '--metadata-base', only.url]);
+      expect(s.code).toBe(0);
+      expect(s.stdout).toContain('solo.static');
+    } finally {
+      await only.stop();
+    }
   });
 
   it('an invalid record: exit 3 naming package and field', async () => {

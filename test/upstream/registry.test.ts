@@ -103,7 +103,7 @@ async function rejection(p: Promise<unknown>): Promise<RebuildError> {
 }
 
 describe('fetchPublished against the real registry', () => {
-  it('fetches the files of record (not .sig, not LICENSE), each verified, and they verify against the record', async () => {
+  it("fetches the files of record and the main file's .sig (not other .sig, not LICENSE), each verified, and they verify against the record", async () => {
     const o = opts(registry.url);
     const art = await fetchPublished(record, o);
     expect(Object.keys(art.files).sort()).toEqual([
@@ -111,6 +111,7 @@ describe('fetchPublished against the real registry', () => {
       'SBUILD',
       'hello-rb',
       'hello-rb.log',
+      'hello-rb.sig',
       'hello-rb.version',
     ]);
     expect(art.mainFile).toBe('hello-rb');
@@ -155,10 +156,10 @@ describe('fetchPublished against the real registry', () => {
     try {
       const o = opts(proxy.url);
       await fetchPublished(record, o);
-      expect(proxy.blobGets()).toBe(5);
+      expect(proxy.blobGets()).toBe(6);
       const again = await fetchPublished(record, o);
-      expect(proxy.blobGets()).toBe(5);
-      expect(Object.keys(again.files)).toHaveLength(5);
+      expect(proxy.blobGets()).toBe(6);
+      expect(Object.keys(again.files)).toHaveLength(6);
       // a cached file that was damaged is not trusted: re-verified, removed, fetched again
       const p = again.files['hello-rb']!.path;
       await chmod(p, 0o644);
@@ -177,13 +178,13 @@ describe('fetchPublished against the real registry', () => {
     const proxy = await startFaultyProxy(registry.url, { requireToken: true });
     try {
       const art = await fetchPublished(record, opts(proxy.url));
-      expect(Object.keys(art.files)).toHaveLength(5);
+      expect(Object.keys(art.files)).toHaveLength(6);
       expect(proxy.requests.some((r) => r.status === 401)).toBe(true);
       expect(
         proxy.requests.some((r) => r.path.startsWith('/token?') && r.path.includes('scope=repository')),
       ).toBe(true);
       expect(proxy.tokensIssued).toBe(1); // one token for the repository, reused for every blob
-      expect(proxy.blobGets()).toBe(5);
+      expect(proxy.blobGets()).toBe(6);
     } finally {
       await proxy.stop();
     }
@@ -317,8 +318,8 @@ describe('metadata over HTTP', () => {
           return e as RebuildError;
         }
       })();
-      expect(err?.message).toContain('hello-rb.static#bincache');
-      expect(err?.message).toContain('hello-rb.appimage#pkgcache');
+      expect(err?.message).toContain('hello-rb#bincache');
+      expect(err?.message).toContain('hello-rb#pkgcache');
       expect(matchPackage(idx, 'hello-rb#pkgcache').pkg).toBe('hello-rb.appimage');
       await loadMetadata(source, 'aarch64');
       expect(server.log.map((l) => l.status)).toEqual([200, 200, 304, 304]);

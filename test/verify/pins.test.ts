@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commandSuggestion, editDistance } from '../../src/cli/commands/verify.js';
-import { verifyExitCode } from '../../src/verify/exit.js';
+import { verifyExitCode } from '../../src/cli/exit-codes.js';
 import {
   builderNamesOf,
   chooseDatedImage,

@@ -4,6 +4,7 @@ import { outDirOf } from '../../evidence/bundle.js';
 import { loadSigningKey, loadVerifyingKey } from '../../evidence/keys.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 export const ATTEST_VERIFY_EXIT_HELP =
   '\nExit codes: 0 the signature holds and every digest given matches, 9 the signature does not\n' +
@@ -12,9 +13,7 @@ export const ATTEST_VERIFY_EXIT_HELP =
   'malformed input.';
 
 export function register(program: Command): void {
-  const attest = program
-    .command('attest')
-    .description('sign a verification as an in-toto statement (DSSE, Ed25519), or check a signed one');
+  const attest = program.command('attest').description(describe('attest'));
   attest
     .command('sign', { isDefault: true, hidden: true })
     .description('sign result.json: writes attestation.intoto.jsonl beside it')

@@ -1,16 +1,20 @@
-import { relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import { buildRecipe } from '../../build/build.js';
 import type { BuildResult } from '../../build/result.js';
 import { onInterrupt } from '../../engine/cleanup.js';
-import { type Arch, hostArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
+import { POSTPROCESS_CHOICES, type PostProcessRequest } from '../../postprocess/index.js';
 import type { BuildSummaryView } from '../../report/build-view.js';
-import { renderBuildSummary } from '../../report/index.js';
+import { renderBuildHtml, renderBuildMarkdown, renderBuildSummary } from '../../report/index.js';
 import { action } from '../action.js';
-import { ExitCode } from '../exit-codes.js';
-import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { buildExitCode, exitCodeHelp } from '../exit-codes.js';
+import { addContainerOptions, archOption, type ContainerFlags, limitsFromFlags } from '../options.js';
+import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
+import { describe } from '../registry.js';
+import { runBuildsBuild } from '../toml-era.js';
 
-interface BuildFlags extends ContainerFlags {
+interface BuildFlags extends ContainerFlags, OutputFlags {
   arch: Arch;
   out?: string;
   pkgver?: string;
@@ -18,23 +22,11 @@ interface BuildFlags extends ContainerFlags {
   expect?: string;
   expectBsum?: string;
   expectShasum?: string;
-  json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
-}
-
-/** Exit code for a finished build (documented in the README). */
-export function buildExitCode(result: BuildResult): number {
-  switch (result.status) {
-    case 'reproducible':
-    case 'built':
-      return ExitCode.ok;
-    case 'mismatch':
-      return result.verdict === 'equivalent' ? ExitCode.equivalent : ExitCode.different;
-    case 'failed':
-      return ExitCode.buildFailed;
-  }
+  registryMirror?: string[];
+  postprocess?: string;
 }
 
 export function toSummaryView(r: BuildResult): BuildSummaryView {
@@ -48,6 +40,7 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
     arch: r.arch,
     outDir: rel(r.outDir),
     status: r.status,
+    ...(r.verdict ? { verdict: r.verdict } : {}),
     outputs: r.outputs.map((o) => ({
       name: o.name,
       size: o.size,
@@ -91,35 +84,39 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
 export function register(program: Command): void {
   const cmd = program
     .command('build')
-    .description('rebuild an SBUILD recipe in its builder image and hash (and verify) what it makes')
-    .argument('<recipe>', 'path to an SBUILD recipe')
-    .addOption(
-      new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
-        .argParser(parseArchOption)
-        .default(hostArch()),
-    )
+    .description(describe('build'))
+    .argument('<recipe>', 'path to an SBUILD recipe or a pkgforge/builds build.toml')
+    .addOption(archOption())
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
     .option('--pkgver <version>', 'pin PKGVER/PKG_VER instead of running x_exec.pkgver')
     .option('--source-commit <sha>', 'check out this commit after every `git clone` the recipe runs');
-  addContainerOptions(cmd, { pids: true })
+  addContainerOptions(cmd)
     .option('--expect <path>', 'a CHECKSUM file, or a directory with CHECKSUM and the published files')
     .option('--expect-bsum <blake3>', 'expected BLAKE3 of the main output (pkgforge: bsum)')
-    .option('--expect-shasum <sha256>', 'expected SHA-256 of the main output (pkgforge: shasum)')
-    .option('--json', 'print result.json to stdout')
+    .option('--expect-shasum <sha256>', 'expected SHA-256 of the main output (pkgforge: shasum)');
+  addOutputOptions(cmd, 'the build summary (JSON: result.json)')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the work directory (for debugging)')
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 reproducible (or built, nothing expected), 1 mismatch but equivalent,\n' +
-        '2 mismatch (different, or no published file to explain it), 3 bad input, 4 build failed,\n' +
-        '5 engine/emulator/image missing, 130 interrupted.',
+    .option(
+      '--registry-mirror <host=url>',
+      'build.toml: pull the digest-pinned image from URL instead of HOST (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
+    .addOption(
+      new Option(
+        '--postprocess <profile>',
+        "pkgforge's post-processing to apply: a profile of record (see the README) or none",
+      ).choices([...POSTPROCESS_CHOICES]),
+    )
+    .addHelpText('after', exitCodeHelp())
     .action(
       action(async (recipePath: string, flags: BuildFlags) => {
         const controller = new AbortController();
         const unregister = onInterrupt(() => controller.abort());
         try {
+          if (basename(recipePath) === 'build.toml')
+            return await runBuildsBuild(recipePath, flags, limitsFromFlags(flags), controller.signal);
           const { createReporter } = await import('../progress.js');
           const result = await buildRecipe(
             {
@@ -135,13 +132,25 @@ export function register(program: Command): void {
               expectShasum: flags.expectShasum,
               imageMap: flags.imageMap,
               keepWork: flags.keepWork,
+              ...(flags.postprocess
+                ? {
+                    postprocess: {
+                      profile: flags.postprocess as PostProcessRequest['profile'],
+                      reason: `--postprocess ${flags.postprocess}`,
+                    },
+                  }
+                : {}),
               signal: controller.signal,
             },
-            createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
+            createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
           );
-          if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          else
-            process.stdout.write(renderBuildSummary(toSummaryView(result), { color: process.stdout.isTTY }));
+          const view = toSummaryView(result);
+          await writeOutputs(flags, {
+            text: (t) => renderBuildSummary(view, t),
+            json: () => `${JSON.stringify(result, null, 2)}\n`,
+            markdown: () => renderBuildMarkdown(view),
+            html: () => renderBuildHtml(view),
+          });
           return buildExitCode(result);
         } finally {
           unregister();

@@ -5,11 +5,12 @@ import { collectEvidence, outDirOf, writeBundle } from '../../evidence/bundle.js
 import { loadSigningKey } from '../../evidence/keys.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 export function register(program: Command): void {
   program
     .command('evidence')
-    .description('pack a verification into one evidence bundle (.tar.gz) a maintainer can check and replay')
+    .description(describe('evidence'))
     .argument('<result>', 'result.json or the output directory of `rebuild <pkg>`')
     .option(
       '-o, --out <file>',

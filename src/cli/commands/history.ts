@@ -1,20 +1,27 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { defaultDbPath } from '../../audit/audit.js';
+import { dbLocation, defaultDbPath } from '../../audit/audit.js';
+import { isPostgresUrl } from '../../audit/db/sql.js';
 import { historyEntries, renderHistoryText } from '../../audit/history.js';
 import { AuditStore } from '../../audit/store.js';
 import { parseArch } from '../../engine/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
+import { configValues } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 export function register(program: Command): void {
   program
     .command('history')
-    .description("a package's verdicts over time, from the audit database")
+    .description(describe('history'))
     .argument('<pkg>', 'pkg, pkg_id or unit (repo/pkg_id/pkg@arch); qualify a name with #bincache/#pkgcache')
     .option('--arch <arch>', 'only this arch')
-    .option('--db <path>', 'audit database', defaultDbPath())
+    .option(
+      '--db <path|url>',
+      'audit database: an SQLite file or a postgresql:// connection string',
+      configValues().state_db ?? defaultDbPath(),
+    )
     .option('--json', 'print the entries as JSON')
     .addHelpText(
       'after',
@@ -28,15 +35,15 @@ export function register(program: Command): void {
             fix: 'use x86_64 or aarch64',
           });
         }
-        if (!existsSync(flags.db)) {
+        if (!isPostgresUrl(flags.db) && !existsSync(flags.db)) {
           throw new RebuildError('state', 'no audit database here yet', {
             subject: flags.db,
             fix: 'run `rebuild audit` first, or point --db at its database',
           });
         }
-        const store = AuditStore.open(flags.db);
+        const store = await AuditStore.open(dbLocation(flags.db));
         try {
-          const results = store.history(query, arch);
+          const results = await store.history(query, arch);
           if (flags.json) {
             process.stdout.write(`${JSON.stringify(historyEntries(results), null, 2)}\n`);
           } else if (results.length > 0) {
@@ -44,13 +51,13 @@ export function register(program: Command): void {
           }
           if (results.length === 0) {
             process.stderr.write(
-              `rebuild: no verdicts recorded for ${query}${arch ? ` (${arch})` : ''} in ${flags.db}\n`,
+              `rebuild: no verdicts recorded for ${query}${arch ? ` (${arch})` : ''} in ${store.path}\n`,
             );
             return ExitCode.input;
           }
           return ExitCode.ok;
         } finally {
-          store.close();
+          await store.close();
         }
       }),
     );

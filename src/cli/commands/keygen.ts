@@ -5,6 +5,7 @@ import { generateKeyPair } from '../../evidence/keys.js';
 import { messageOf, RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 /** Creates a file that must not exist yet (never overwrites a key). */
 async function createExclusive(path: string, text: string, mode: number): Promise<void> {
@@ -37,7 +38,7 @@ async function createExclusive(path: string, text: string, mode: number): Promis
 export function register(program: Command): void {
   program
     .command('keygen')
-    .description('make an Ed25519 key pair for signing attestations (NAME.key, private; NAME.pub, to share)')
+    .description(describe('keygen'))
     .option('-o, --out <name>', 'file name without extension', 'rebuild-attestation')
     .option('--comment <text>', 'comment in the OpenSSH form of the public key', 'rebuild attestation key')
     .addHelpText(

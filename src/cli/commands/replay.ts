@@ -1,14 +1,15 @@
 import { type Command, Option } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
 import { isBundleFile, readBundle } from '../../evidence/bundle.js';
-import { verifyExitCode } from '../../verify/exit.js';
 import { replayVerification } from '../../verify/replay.js';
 import { renderVerifyText } from '../../verify/report.js';
 import type { VerifyResult } from '../../verify/types.js';
 import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
+import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
+import { terminal } from '../terminal.js';
 import { parseMirror } from '../upstream-options.js';
-import { VERIFY_EXIT_HELP } from './verify.js';
 
 /** The recorded result inside an evidence bundle, or undefined for a result.json (read by replay itself). */
 async function recordedResult(path: string): Promise<VerifyResult | undefined> {
@@ -29,9 +30,7 @@ interface ReplayFlags {
 export function register(program: Command): void {
   program
     .command('replay')
-    .description(
-      're-run a recorded verification (result.json) with exactly its inputs and say whether the verdict is the same',
-    )
+    .description(describe('replay'))
     .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)')
     .option('--out <dir>', 'output directory (default: <dir of result.json>.replay, or <bundle>.replay)')
     .option(
@@ -52,7 +51,7 @@ export function register(program: Command): void {
       'after',
       '\nThe artifact is fetched by its recorded manifest digest; a recipe whose digest differs is refused\n' +
         '(exit 6); the recorded builder image is used again when the engine still has it, otherwise\n' +
-        `the change is reported. Exits with the replayed verdict's code.${VERIFY_EXIT_HELP}`,
+        `the change is reported. Exits with the replayed verdict's code.\n${exitCodeHelp()}`,
     )
     .action(
       action(async (resultPath: string, flags: ReplayFlags) => {
@@ -84,7 +83,9 @@ export function register(program: Command): void {
           const { after, before, same, changes } = outcome;
           if (flags.json) process.stdout.write(`${JSON.stringify(after, null, 2)}\n`);
           else {
-            process.stdout.write(renderVerifyText(after, { color: process.stdout.isTTY }));
+            process.stdout.write(
+              renderVerifyText(after, { color: terminal().color, width: terminal().columns }),
+            );
             process.stdout.write(
               same
                 ? `\nsame verdict: ${after.verdict} (recorded ${before.startedAt})\n`

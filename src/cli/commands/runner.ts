@@ -11,6 +11,7 @@ import { type Arch, parseArch } from '../../engine/types.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
+import { describe } from '../registry.js';
 
 function archOption(value: string): Arch {
   const arch = parseArch(value);
@@ -50,11 +51,7 @@ function table(rows: string[][]): string {
 }
 
 export function register(program: Command): void {
-  const runner = program
-    .command('runner')
-    .description(
-      'Builder images: make them offline (Debian base via mmdebstrap + dockerfiles/) and list them',
-    );
+  const runner = program.command('runner').description(describe('runner'));
 
   runner
     .command('bootstrap')

@@ -1,21 +1,20 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Arch, hostArch, parseArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
 import { loadMetadata } from '../../upstream/metadata.js';
 import { describeInvalid, REPOS, searchRecords } from '../../upstream/records.js';
 import type { PackageRecord, RepoName } from '../../upstream/types.js';
 import { action } from '../action.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodeForMatches } from '../exit-codes.js';
+import { archOption } from '../options.js';
+import { describe } from '../registry.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
 
-export function archOption(): Option {
-  return new Option(
-    '--arch <arch>',
-    'target architecture: x86_64 or aarch64 (default: this machine)',
-  ).argParser((v: string): Arch => {
-    const a = parseArch(v);
-    if (!a) throw new InvalidArgumentError('must be x86_64 or aarch64 (amd64/arm64 accepted)');
-    return a;
-  });
+export { archOption };
+
+function wholeNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number (0 = all)');
+  return n;
 }
 
 function repoOption(v: string): RepoName {
@@ -26,10 +25,10 @@ function repoOption(v: string): RepoName {
 }
 
 interface SearchFlags extends UpstreamFlags {
-  arch?: Arch;
+  arch: Arch;
   repo?: RepoName;
   json?: boolean;
-  limit?: string;
+  limit: number;
 }
 
 /** Lines of a left-aligned table. */
@@ -58,22 +57,23 @@ function jsonLine(r: PackageRecord): string {
 export function register(program: Command): void {
   const cmd = program
     .command('search')
-    .description("search pkgforge's metadata for packages whose name, pkg_id or description contains <term>")
+    .description(describe('search'))
     .argument('<term>', 'part of a name (pkg, pkg_name, pkg_id, pkg_family) or of the description')
     .addOption(archOption())
     .addOption(new Option('--repo <repo>', 'only bincache or pkgcache').argParser(repoOption))
     .option('--json', 'print JSON Lines, one record per line')
-    .option('--limit <n>', 'show at most n results (default 50, 0 = all)', '50');
+    .option('--limit <n>', 'show at most N results (0 = all)', wholeNumber, 50);
   addUpstreamOptions(cmd);
   cmd.action(
     action(async (term: string, flags: SearchFlags) => {
-      const arch = flags.arch ?? hostArch();
+      const arch = flags.arch;
       const { metadata } = upstreamFromFlags(flags);
       if (flags.repo && !metadata.override) metadata.repos = [flags.repo];
       const index = await loadMetadata(metadata, arch);
+      for (const n of index.notes ?? []) process.stderr.write(`note: ${n}\n`);
       const records = index.records.filter((r) => !flags.repo || r.repo === flags.repo);
       const hits = searchRecords(records, term);
-      const limit = Number(flags.limit ?? '50');
+      const limit = flags.limit;
       const shown = limit > 0 ? hits.slice(0, limit) : hits;
       const t = term.toLowerCase();
       const badHits = index.invalid.filter(
@@ -82,8 +82,8 @@ export function register(program: Command): void {
       if (flags.json) {
         for (const r of shown) process.stdout.write(`${jsonLine(r)}\n`);
       } else if (shown.length > 0) {
-        const rows = [['PKG', 'PKG_ID', 'REPO', 'VERSION', 'BUILD DATE']];
-        for (const r of shown) rows.push([r.pkg, r.pkgId, r.repo, r.version, r.buildDate]);
+        const rows = [['PKG_NAME', 'PKG', 'PKG_ID', 'REPO', 'VERSION', 'BUILD DATE']];
+        for (const r of shown) rows.push([r.pkgName, r.pkg, r.pkgId, r.repo, r.version, r.buildDate]);
         process.stdout.write(`${table(rows)}\n`);
       }
       if (shown.length < hits.length) {
@@ -93,10 +93,11 @@ export function register(program: Command): void {
         process.stderr.write(`note: invalid record not shown: ${describeInvalid(bad)}\n`);
       if (hits.length === 0 && !flags.json) {
         process.stderr.write(
-          `no package matches "${term}" for ${arch}${flags.repo ? ` in ${flags.repo}` : ''}\n`,
+          `rebuild: no package matches "${term}" for ${arch}${flags.repo ? ` in ${flags.repo}` : ''}\n` +
+            `  fix: try a shorter or different word${flags.repo ? ', or drop --repo' : ''}${arch ? ', or another --arch' : ''}\n`,
         );
       }
-      return ExitCode.ok;
+      return exitCodeForMatches(hits.length);
     }),
   );
 }

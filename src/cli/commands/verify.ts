@@ -1,20 +1,18 @@
-import { type Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { onInterrupt } from '../../engine/cleanup.js';
-import { type Arch, hostArch } from '../../engine/types.js';
+import type { Arch } from '../../engine/types.js';
+import { parsePublicKey } from '../../upstream/minisign.js';
 import { isRebuildError, RebuildError } from '../../util/errors.js';
-import { verifyExitCode } from '../../verify/exit.js';
-import { renderVerifyText } from '../../verify/report.js';
+import { renderVerifyHtml, renderVerifyMarkdown, renderVerifyText } from '../../verify/report.js';
 import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
-import { addContainerOptions, type ContainerFlags, limitsFromFlags, parseArchOption } from '../options.js';
+import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
+import { addContainerOptions, archOption, type ContainerFlags, limitsFromFlags } from '../options.js';
+import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
+import { describe } from '../registry.js';
+import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
-
-export const VERIFY_EXIT_HELP =
-  '\nExit codes: 0 reproducible, 1 equivalent (differs only in explained, benign ways),\n' +
-  '2 different, 3 bad input (unknown or ambiguous package, bad option), 4 build failed,\n' +
-  '5 environment (engine, emulator or builder image missing), 6 upstream integrity\n' +
-  '(the published file fails its own published checksums), 7 network (download failed\n' +
-  'after retries), 130 interrupted.';
 
 /** Levenshtein distance, for "did you mean" on command typos. */
 export function editDistance(a: string, b: string): number {
@@ -41,13 +39,14 @@ export function commandSuggestion(word: string, commands: string[]): string | un
   return best?.c;
 }
 
-interface VerifyFlags extends UpstreamFlags, ContainerFlags {
+interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags, OutputFlags {
+  pkgVersion?: string;
   arch: Arch;
   out?: string;
-  json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
   keepWork?: boolean;
+  minisignKey?: string;
   attest?: string;
   provenance?: boolean;
   provenanceApi?: string;
@@ -72,24 +71,21 @@ export function register(program: Command): void {
   const cmd = program
     .command('verify', { isDefault: true })
     .usage('<pkg> [options]   (also: rebuild <pkg> [options])')
-    .description(
-      'verify a published pkgforge package: fetch it, check its checksums, rebuild its recipe of record, compare (the default command: `rebuild <pkg> --arch aarch64`)',
-    )
+    .description(describe('verify'))
     .argument(
       '<pkg>',
       'pkg, pkg_name, pkg_id or pkg_family; qualify with #bincache/#pkgcache when several match',
     )
     .allowExcessArguments(true)
-    .addOption(
-      new Option('--arch <arch>', 'target architecture: x86_64 or aarch64')
-        .argParser(parseArchOption)
-        .default(hostArch()),
-    )
+    .addOption(archOption())
     .option('--out <dir>', 'output directory (default: rebuild-out/<pkg>/<arch>)')
-    .option('--json', 'print result.json to stdout')
     .option('--verbose', 'plain log lines even in a terminal')
     .option('--quiet', 'no progress, only the result')
     .option('--keep-work', 'keep the build work directory (for debugging)')
+    .option(
+      '--minisign-key <key|file>',
+      "minisign public key to check <file>.sig with (default: pkgforge's key for the record's repository)",
+    )
     .option('--attest <key>', 'sign the verdict with this Ed25519 key (writes attestation.intoto.jsonl)')
     .option(
       '--provenance-api <url>',
@@ -98,9 +94,11 @@ export function register(program: Command): void {
     .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation");
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
+  addTomlOptions(cmd);
+  addOutputOptions(cmd, 'the verification (JSON: result.json)');
   cmd.addHelpText(
     'after',
-    `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.${VERIFY_EXIT_HELP}`,
+    `\nWrites result.json, report.md and report.html (and published/, build/) to the output directory.\n${exitCodeHelp()}`,
   );
   cmd.action(
     action(async (query: string, flags: VerifyFlags, command: Command) => {
@@ -126,6 +124,9 @@ export function register(program: Command): void {
       const controller = new AbortController();
       const unregister = onInterrupt(() => controller.abort());
       try {
+        // TOML era: a pkg.toml, a version file, or <pkg> in --soarpkgs
+        const toml = tomlTarget(query, flags);
+        if (toml) return await runTomlVerify(toml, flags, limitsFromFlags(flags), controller.signal);
         const { createReporter } = await import('../progress.js');
         const upstream = upstreamFromFlags(flags);
         const result = await verifyPackage(
@@ -141,8 +142,9 @@ export function register(program: Command): void {
             keepWork: flags.keepWork,
             provenance: provenanceFrom(flags),
             signal: controller.signal,
+            ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
-          createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
+          createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
         ).catch((err: unknown) => {
           // A package that is not found and looks like a command typo: say so.
           const guess = commandSuggestion(query, commands());
@@ -158,22 +160,54 @@ export function register(program: Command): void {
           signingKey && result.published.sha256
             ? await (await import('../../evidence/attest.js')).attestResult(result.outDir, signingKey)
             : undefined;
-        if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else {
-          process.stdout.write(renderVerifyText(result, { color: process.stdout.isTTY }));
-          if (attested)
-            process.stdout.write(
-              `\n  attestation      ${attested.path} (key ${signingKey?.keyid.slice(0, 16)}…)\n`,
-            );
-          else if (signingKey)
-            process.stdout.write(
-              '\n  attestation      none: the published file was never fetched, so there is nothing to attest\n',
-            );
-        }
+        const attestation = attested
+          ? `\n  attestation      ${attested.path} (key ${signingKey?.keyid.slice(0, 16)}…)\n`
+          : signingKey
+            ? '\n  attestation      none: the published file was never fetched, so there is nothing to attest\n'
+            : '';
+        await writeOutputs(flags, {
+          text: (t) => renderVerifyText(result, t) + attestation,
+          json: () => `${JSON.stringify(result, null, 2)}\n`,
+          markdown: () => renderVerifyMarkdown(result),
+          html: () => renderVerifyHtml(result),
+        });
         return verifyExitCode(result);
       } finally {
         unregister();
       }
     }),
   );
+}
+
+/** `--minisign-key`: a base64 key line as given, or the contents of a .pub file. */
+async function readMinisignKey(value: string): Promise<string> {
+  const text = /^RW[A-Za-z0-9+/]{54}$/.test(value.trim()) ? value.trim() : await readKeyFile(value);
+  try {
+    parsePublicKey(text);
+  } catch (err) {
+    throw new RebuildError(
+      'usage',
+      `--minisign-key ${value} is not a minisign public key: ${(err as Error).message}`,
+      {
+        subject: value,
+        fix: 'pass the base64 key line (RW…) or the path of a minisign .pub file',
+      },
+    );
+  }
+  return text;
+}
+
+async function readKeyFile(value: string): Promise<string> {
+  try {
+    return await readFile(value, 'utf8');
+  } catch (err) {
+    throw new RebuildError(
+      'usage',
+      `--minisign-key: cannot read ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        subject: value,
+        fix: 'pass the base64 key line (RW…) or the path of a minisign .pub file',
+      },
+    );
+  }
 }

@@ -6,7 +6,7 @@
  *  - a PT_NOTE at the same offset on both sides parses as well-formed notes
  *    on both sides, with the same sequence of note headers and names;
  *  - the note is GNU/NT_GNU_BUILD_ID (descsz 1..64) or Go/4 (Go's build id, descsz 1..128);
- *  - its descriptor lies in no executable PT_LOAD, in no program header other
+ *  - its descriptor lies in no page an executable PT_LOAD maps, in no program header other
  *    than PT_LOAD, PT_NOTE and PT_GNU_RELRO, not in the ELF header or the
  *    program header table;
  *  - the file has a non-executable PT_GNU_STACK (so no READ_IMPLIES_EXEC
@@ -16,7 +16,7 @@ import { PF, PT } from '../elf/constants.js';
 import type { ElfFile } from '../elf/reader.js';
 import type { ByteSource } from '../elf/source.js';
 import type { Interval } from './intervals.js';
-import { headerRange, programHeaderRange } from './view.js';
+import { headerRange, mappedRange, programHeaderRange } from './view.js';
 
 export interface BuildIdExemption extends Interval {
   owner: 'GNU' | 'Go';
@@ -84,6 +84,15 @@ function refusal(elf: ElfFile, start: number, end: number): string | undefined {
   if (overlaps(start, end, headerRange(elf))) return 'it overlaps the ELF header';
   if (overlaps(start, end, programHeaderRange(elf))) return 'it overlaps the program header table';
   for (const p of elf.segments) {
+    // An executable segment's page padding is executable memory too (a linker
+    // such as lld starts it mid-page, right after the notes).
+    if (
+      p.type === PT.LOAD &&
+      (p.flags & PF.X) !== 0 &&
+      p.filesz > 0 &&
+      overlaps(start, end, mappedRange(elf, p))
+    )
+      return `it lies in the pages mapped by executable LOAD[${p.index}]`;
     if (p.filesz === 0 || !overlaps(start, end, { start: p.offset, end: p.offset + p.filesz })) continue;
     if (p.type === PT.LOAD && (p.flags & PF.X) !== 0) return `it lies in executable LOAD[${p.index}]`;
     if (p.type !== PT.LOAD && p.type !== PT.NOTE && p.type !== PT.GNU_RELRO) {

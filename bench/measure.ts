@@ -1,0 +1,154 @@
+/**
+ * Whole-process measurements for the benches: wall time, and the peak memory
+ * of the process tree (the process and every child it starts, summed at each
+ * sample: what a user's machine must hold at once), sampled from /proc.
+ * Commands are run interleaved (A B C, A B C, …) so that a noisy, shared
+ * machine slows every contender alike, and the medians are compared.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+
+export interface Run {
+  wallMs: number;
+  /** Peak of the summed resident set of the process and its descendants, bytes. */
+  peakTreeRss: number;
+  exitCode: number | null;
+  stdout: string;
+}
+
+export interface Case {
+  label: string;
+  cmd: string;
+  args: string[];
+  /** Exit codes that are success for this command (default [0]). */
+  ok?: number[];
+  cwd?: string;
+  /** Keep stdout (for checks); otherwise it is discarded. */
+  captureStdout?: boolean;
+  /** Kill after this long (the run then counts as timed out). */
+  timeoutMs?: number;
+}
+
+const PAGE = 4096;
+
+async function children(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function rss(pid: number): Promise<number> {
+  try {
+    const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
+    return Number(statm.split(' ')[1] ?? 0) * PAGE;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident bytes of a process and all its descendants, now. */
+export async function treeRss(pid: number): Promise<number> {
+  let total = await rss(pid);
+  for (const child of await children(pid)) total += await treeRss(child);
+  return total;
+}
+
+export interface TimedRun extends Run {
+  timedOut: boolean;
+}
+
+/** Runs one command to its end, sampling its tree's memory every 10 ms. */
+export function runOnce(c: Case): Promise<TimedRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(c.cmd, c.args, {
+      cwd: c.cwd,
+      stdio: ['ignore', c.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
+    let peak = 0;
+    let sampling = false;
+    const sampler = setInterval(() => {
+      if (sampling || child.pid === undefined) return;
+      sampling = true;
+      void treeRss(child.pid).then((n) => {
+        peak = Math.max(peak, n);
+        sampling = false;
+      });
+    }, 10);
+    let timedOut = false;
+    const timer = c.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, c.timeoutMs)
+      : undefined;
+    child.on('error', (err) => {
+      clearInterval(sampler);
+      if (timer) clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      const wallMs = performance.now() - started;
+      clearInterval(sampler);
+      if (timer) clearTimeout(timer);
+      if (!timedOut && !(c.ok ?? [0]).includes(code ?? -1)) {
+        reject(new Error(`${c.label}: exit ${code}: ${stderr.trim().slice(0, 400)}`));
+        return;
+      }
+      resolve({ wallMs, peakTreeRss: peak, exitCode: code, stdout, timedOut });
+    });
+  });
+}
+
+export interface Measured {
+  label: string;
+  /** Median wall time of the runs. */
+  ms: number;
+  /** Highest tree peak over the runs. */
+  peakTreeRss: number;
+  runs: TimedRun[];
+}
+
+/** `runs` rounds of every case in turn (after one unmeasured warm-up round). */
+export async function interleaved(cases: Case[], runs: number, warmUp = true): Promise<Measured[]> {
+  if (warmUp) for (const c of cases) await runOnce(c);
+  const all: TimedRun[][] = cases.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (const [i, c] of cases.entries()) all[i]!.push(await runOnce(c));
+  }
+  return cases.map((c, i) => ({
+    label: c.label,
+    ms: median(all[i]!.map((x) => x.wallMs)),
+    peakTreeRss: Math.max(...all[i]!.map((x) => x.peakTreeRss)),
+    runs: all[i]!,
+  }));
+}
+
+export const median = (xs: number[]): number =>
+  [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
+export const secs = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
+export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** "1.07× openssl (target ≤ 1.15×: met)". */
+export function ratio(ours: number, peer: number, peerName: string, target?: number): string {
+  const r = ours / peer;
+  const verdict = target === undefined ? '' : ` (target ≤ ${target}×: ${r <= target ? 'met' : 'NOT MET'})`;
+  return `${r.toFixed(2)}× ${peerName}${verdict}`;
+}
+
+/** The rebuild CLI as a user runs it: node on bin/rebuild.js (the built dist/). */
+export const REBUILD_BIN = new URL('../bin/rebuild.js', import.meta.url).pathname;
+export function rebuildCase(label: string, args: string[], ok?: number[]): Case {
+  return { label, cmd: process.execPath, args: [REBUILD_BIN, ...args], ...(ok ? { ok } : {}) };
+}

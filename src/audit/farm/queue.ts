@@ -1,0 +1,132 @@
+/**
+ * The job queue: pg-boss on the audit database's PostgreSQL server. Jobs are
+ * sent, and completed, inside the store's own transactions (pg-boss accepts
+ * the transaction's connection as its executor), so a job exists exactly
+ * when its row in `jobs` does, and is completed exactly when its result is
+ * recorded.
+ */
+import type pg from 'pg';
+import PgBoss from 'pg-boss';
+import { postgresError } from '../db/postgres.js';
+import type { SqlTransaction } from '../db/sql.js';
+import { redactText, redactUrl } from '../db/sql.js';
+
+export interface QueueOptions {
+  /** How long a worker may hold a job before it is given to another (its lease), seconds. */
+  leaseSeconds: number;
+  /** Connections pg-boss keeps (default 2). */
+  max?: number;
+  onError?: (message: string) => void;
+}
+
+/** What a job carries: enough for any worker to verify the unit without asking the coordinator. */
+export interface JobData {
+  unit: string;
+  query: string;
+  record: import('../../upstream/types.js').PackageRecord;
+  verify: Record<string, unknown>;
+  retry: import('../policy.js').RetryPolicy;
+  deadline: string | null;
+}
+
+function executor(tx: SqlTransaction) {
+  const client = tx.native as pg.PoolClient;
+  return { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
+}
+
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private readonly known = new Set<string>();
+
+  private constructor(
+    boss: PgBoss,
+    readonly leaseSeconds: number,
+  ) {
+    this.boss = boss;
+  }
+
+  static async open(url: string, opts: QueueOptions): Promise<JobQueue> {
+    const boss = new PgBoss({
+      connectionString: url,
+      max: opts.max ?? 2,
+      schedule: false,
+      // Expired leases are found by the maintenance pass: often enough that a
+      // dead worker's job moves on within a fraction of its lease.
+      maintenanceIntervalSeconds: Math.max(1, Math.min(60, Math.floor(opts.leaseSeconds / 4))),
+      monitorStateIntervalSeconds: 60,
+    });
+    boss.on('error', (err: Error) => opts.onError?.(redactText(err.message)));
+    try {
+      await boss.start();
+    } catch (err) {
+      await boss.stop({ graceful: false, wait: false }).catch(() => undefined);
+      throw postgresError(err, redactUrl(url));
+    }
+    return new JobQueue(boss, opts.leaseSeconds);
+  }
+
+  private async ensureQueue(name: string): Promise<void> {
+    if (this.known.has(name)) return;
+    if (!(await this.boss.getQueue(name))) {
+      // `short`: at most one queued job per singleton key (unit and inputs).
+      await this.boss.createQueue(name, { name, policy: 'short' }).catch(async (err: unknown) => {
+        if (!(await this.boss.getQueue(name))) throw err;
+      });
+    }
+    this.known.add(name);
+  }
+
+  /** Creates the queue outside any transaction (it is DDL), so `send` can run inside one. */
+  prepare(name: string): Promise<void> {
+    return this.ensureQueue(name);
+  }
+
+  /** Sends a job inside `tx`; false when the queue already holds one with the same singleton key. */
+  async send(
+    tx: SqlTransaction,
+    queue: string,
+    job: { id: string; data: JobData; priority: number; singletonKey: string; retryLimit: number },
+  ): Promise<boolean> {
+    const id = await this.boss.send(queue, job.data as unknown as object, {
+      id: job.id,
+      priority: job.priority,
+      singletonKey: job.singletonKey,
+      retryLimit: job.retryLimit,
+      retryDelay: 1,
+      expireInSeconds: this.leaseSeconds,
+      db: executor(tx),
+    });
+    return id !== null;
+  }
+
+  async fetch(queue: string): Promise<{ id: string; data: JobData } | undefined> {
+    await this.ensureQueue(queue);
+    const jobs = await this.boss.fetch<JobData>(queue, { batchSize: 1 });
+    const j = jobs?.[0];
+    return j ? { id: j.id, data: j.data } : undefined;
+  }
+
+  /** Completes the job inside `tx`; false when the queue no longer has it active (its lease expired). */
+  async complete(tx: SqlTransaction, queue: string, id: string): Promise<boolean> {
+    // pg-boss 10 returns the affected count although its types say void.
+    const r = (await this.boss.complete(queue, id, {}, { db: executor(tx) })) as unknown as {
+      affected?: number;
+    };
+    return r?.affected === 1;
+  }
+
+  /** Gives a job back (a worker stopping): it is retried, by this or another worker. */
+  async giveBack(queue: string, id: string, why: string): Promise<void> {
+    await this.boss.fail(queue, id, { message: why });
+  }
+
+  /** The queue's view of a job: created, retry, active, completed, failed … (undefined: gone). */
+  async state(queue: string, id: string): Promise<string | undefined> {
+    const j = await this.boss.getJobById(queue, id, { includeArchive: true });
+    return j?.state;
+  }
+
+  async close(): Promise<void> {
+    await this.boss.stop({ graceful: false, wait: true, timeout: 5_000 }).catch(() => undefined);
+  }
+}

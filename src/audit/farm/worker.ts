@@ -1,0 +1,266 @@
+/**
+ * `rebuild worker`: one machine of the farm. It registers what it can build
+ * (arches, native or emulated, tags, how many at once), takes the jobs it
+ * should (native first for a foreign arch, needs satisfied by its tags),
+ * verifies each as `rebuild <pkg>` does with the audit's retry policy, and
+ * records the result, logs and report paths in the transaction that
+ * completes the job. A lost database connection does not stop a build: the
+ * result is recorded once the connection is back, or dropped when the job's
+ * lease passed to another worker meanwhile.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type Docker from 'dockerode';
+import { reapOrphans } from '../../engine/cleanup.js';
+import { connectEngine } from '../../engine/docker.js';
+import type { Arch } from '../../engine/types.js';
+import { messageOf } from '../../util/errors.js';
+import type { VerifyOptions } from '../../verify/types.js';
+import { realVerifier } from '../audit.js';
+import { isConnectionError } from '../db/postgres.js';
+import type { RetryPolicy } from '../policy.js';
+import {
+  Interrupted,
+  itemOf,
+  silentProgress,
+  sleepFor,
+  toNewResult,
+  unitOutDir,
+  verifyWithRetries,
+} from '../run.js';
+import { AuditStore, type StoreOptions } from '../store.js';
+import type { StoredResult, Unit, Verifier } from '../types.js';
+import { requirePostgres, WORKER_ALIVE_MS, WORKER_BEAT_MS } from './coordinator.js';
+import { type JobData, JobQueue } from './queue.js';
+import { shouldTake, type Tags, type WorkerCaps, type WorkerMode } from './routing.js';
+
+export interface WorkerRequest {
+  db: string;
+  name?: string;
+  arches: Array<{ arch: Arch; mode: WorkerMode }>;
+  tags: Tags;
+  jobs: number;
+  /** Where this worker writes per-package results (`<out>/audit-<id>/packages/…`). */
+  outDir: string;
+  signal?: AbortSignal;
+  /** Look for work this often when idle (default 1 s). */
+  pollMs?: number;
+  /** Stop after this many jobs (tests, draining a machine); default: run until stopped. */
+  maxJobs?: number;
+  log?: (line: string) => void;
+}
+
+export interface WorkerDeps {
+  verify?: Verifier;
+  /** null: no engine (benches with a no-op verifier). */
+  engine?: Docker | null;
+  store?: StoreOptions;
+}
+
+/** How long a worker keeps trying to reach the database for one job (a result kept longer is dropped). */
+const RECONNECT_FOR_MS = 24 * 3600_000;
+
+/** Retries a database step across a lost connection: 0.5 s, 1 s, 2 s … up to 15 s apart, until `until`. */
+async function withReconnect<T>(
+  what: string,
+  fn: () => Promise<T>,
+  log: (line: string) => void,
+  until: number,
+): Promise<T> {
+  let delay = 500;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() + delay > until) throw err;
+      log(
+        `${what}: database unreachable (${messageOf(err)}); trying again in ${Math.round(delay / 100) / 10} s`,
+      );
+      await sleepFor(delay);
+      delay = Math.min(delay * 2, 15_000);
+    }
+  }
+}
+
+export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Promise<number> {
+  requirePostgres(req.db, 'rebuild worker');
+  const log = req.log ?? (() => undefined);
+  const name = req.name ?? `${hostname()}:${process.pid}`;
+  const store = await AuditStore.open(req.db, deps.store);
+  let queue: JobQueue | undefined;
+  const docker = deps.engine === undefined ? await connectEngine() : deps.engine;
+  // Containers of an earlier run of this machine's workers that was killed: gone before any new work.
+  if (docker) {
+    const n = await reapOrphans(docker);
+    if (n > 0) log(`removed ${n} container(s) left by a killed worker`);
+  }
+  const verify = deps.verify ?? realVerifier;
+  const outRoot = resolve(req.outDir);
+  const busy = new Map<string, Promise<void>>();
+  let done = 0;
+  const me = (): WorkerCaps => ({
+    name,
+    arches: req.arches,
+    tags: req.tags,
+    jobs: req.jobs,
+    busy: busy.size,
+    alive: true,
+  });
+  try {
+    queue = await JobQueue.open(req.db, { leaseSeconds: 60, onError: (m) => log(`queue: ${m}`) });
+    await store.registerWorker({
+      name,
+      host: hostname(),
+      pid: process.pid,
+      arches: req.arches,
+      nativeArch: req.arches.find((a) => a.mode === 'native')?.arch ?? req.arches[0]!.arch,
+      tags: req.tags,
+      jobs: req.jobs,
+    });
+    log(
+      `worker ${name}: ${req.arches.map((a) => `${a.arch} (${a.mode})`).join(', ')}${
+        Object.keys(req.tags).length
+          ? `, tags ${Object.entries(req.tags)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')}`
+          : ''
+      }, ${req.jobs} at once`,
+    );
+    const beat = setInterval(() => store.workerBeat(name, busy.size).catch(() => undefined), WORKER_BEAT_MS);
+    beat.unref();
+    try {
+      while (!req.signal?.aborted && (req.maxJobs === undefined || done + busy.size < req.maxJobs)) {
+        let took = false;
+        if (busy.size < req.jobs) {
+          try {
+            const workers = (await store.workers(WORKER_ALIVE_MS)).map((w) => ({ ...w }));
+            for (const q of await store.openQueues()) {
+              if (!shouldTake(me(), q, workers)) continue;
+              const job = await queue.fetch(q.queue);
+              if (!job) continue;
+              const mode = req.arches.find((a) => a.arch === q.arch)!.mode;
+              const p = runJob(job.id, q.queue, job.data, mode).finally(() => {
+                busy.delete(job.id);
+                done++;
+                store.workerBeat(name, busy.size).catch(() => undefined);
+              });
+              busy.set(job.id, p);
+              await store.workerBeat(name, busy.size).catch(() => undefined);
+              took = true;
+              break;
+            }
+          } catch (err) {
+            if (!isConnectionError(err)) throw err;
+            log(`database unreachable (${messageOf(err)}); builds go on, looking for work again soon`);
+          }
+        }
+        if (!took) {
+          await Promise.race([sleepFor(req.pollMs ?? 1000, req.signal), ...busy.values()]);
+        }
+      }
+      await Promise.allSettled(busy.values());
+    } finally {
+      clearInterval(beat);
+      await store.workerStopped(name).catch(() => undefined);
+    }
+    return req.signal?.aborted ? 130 : 0;
+  } finally {
+    await queue?.close();
+    await store.close();
+  }
+
+  async function runJob(jobId: string, queueName: string, data: JobData, mode: WorkerMode): Promise<void> {
+    const t0 = Date.now();
+    const lease = randomUUID();
+    const until = () => t0 + RECONNECT_FOR_MS;
+    const row = await withReconnect(
+      'taking the job',
+      () => store.startJob(jobId, name, mode, lease),
+      log,
+      until(),
+    );
+    const unit: Unit = { key: data.unit, query: data.query, record: data.record };
+    if (!row) {
+      // Settled meanwhile (the coordinator's deadline, another worker): just clear it from the queue.
+      await store.db.transaction((tx) => queue!.complete(tx, queueName, jobId)).catch(() => undefined);
+      return;
+    }
+    const deadline = data.deadline ? new Date(data.deadline) : undefined;
+    if (deadline && Date.now() >= deadline.getTime()) {
+      await store.db.transaction(async (tx) => {
+        await store.endJob(
+          jobId,
+          itemOf(unit, 'not-reached', `the deadline ${data.deadline} came before it started`),
+          tx,
+        );
+        await queue!.complete(tx, queueName, jobId);
+      });
+      log(`${unit.key}: past the deadline, not started`);
+      return;
+    }
+    log(`${unit.key}: verifying (${mode}, attempt ${row.attempts})`);
+    let prev: StoredResult | undefined;
+    try {
+      prev = await store.latest(unit.key);
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+    }
+    const outDir = unitOutDir(join(outRoot, `audit-${row.auditId}`), unit);
+    let outcome: Awaited<ReturnType<typeof verifyWithRetries>>;
+    try {
+      outcome = await verifyWithRetries(
+        unit,
+        prev,
+        outDir,
+        {
+          verify: data.verify as Omit<VerifyOptions, 'query' | 'arch' | 'outDir' | 'signal'>,
+          retry: data.retry as RetryPolicy,
+          ...(deadline ? { deadline } : {}),
+          ...(req.signal ? { signal: req.signal } : {}),
+        },
+        { verify, progress: silentProgress, now: () => new Date(), sleep: sleepFor },
+      );
+    } catch (err) {
+      if (err instanceof Interrupted || req.signal?.aborted) {
+        await giveBack(jobId, queueName, lease, 'the worker was stopped');
+        log(`${unit.key}: stopped; the job goes back to the queue`);
+        return;
+      }
+      throw err;
+    }
+    if (req.signal?.aborted) {
+      await giveBack(jobId, queueName, lease, 'the worker was stopped');
+      return;
+    }
+    const result = toNewResult(unit, outcome.result, outcome.verdicts, new Date());
+    const stored = await withReconnect(
+      'recording the result',
+      () =>
+        store.recordResult(row.auditId, result, Date.now() - t0, undefined, {
+          worker: name,
+          workerMode: mode,
+          jobId,
+          lease,
+          complete: (tx) => queue!.complete(tx, queueName, jobId),
+        }),
+      log,
+      until(),
+    );
+    if (stored) {
+      log(`${unit.key}: ${stored.verdict} (${stored.change}) in ${Math.round((Date.now() - t0) / 1000)} s`);
+    } else {
+      log(`${unit.key}: the job's lease passed to another worker; this result was not recorded`);
+    }
+  }
+
+  async function giveBack(jobId: string, queueName: string, lease: string, why: string): Promise<void> {
+    await store.db
+      .run(
+        `UPDATE jobs SET state = 'queued', worker = NULL, lease = NULL WHERE id = ? AND lease = ? AND state = 'running'`,
+        [jobId, lease],
+      )
+      .catch(() => undefined);
+    await queue?.giveBack(queueName, jobId, why).catch(() => undefined);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Simulates pkgforge's post-processing of one rebuilt ELF executable under
+ * each candidate profile, for the forensic "known post-processing" route: if
+ * the published file equals the rebuilt file after exactly one profile's
+ * commands, that profile explains the difference, and the report names it.
+ *
+ * Each profile's first pass writes straight from the input to its output
+ * (`objcopy IN OUT`), later passes rewrite that output in place: no extra
+ * copy, one file per profile on disk, nothing held in memory. Profiles with
+ * the same passes share one output.
+ *
+ * Never throws for a tool failure (a weird or malformed file): that profile's
+ * result is `{ skipped: reason }`, and the caller falls back to byte accounting.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { messageOf } from '../util/errors.js';
+import { type Binutils, binutilsFix, binutilsVersionNumber, findBinutils, machineName } from './binutils.js';
+import { BINUTILS_PASSES, PassFailure, runPass } from './passes.js';
+import { type PostProcessProfile, PROFILES, type ProfileId } from './profiles.js';
+
+export interface SimulateOptions {
+  machine: number;
+  class: 32 | 64;
+  endian: 'little' | 'big';
+  /** Where to make the temporary outputs (default: the OS temp dir). */
+  workDir?: string;
+  /** Per command (default 5 min). */
+  timeoutMs?: number;
+}
+
+/** One profile's simulation: its output, or why it could not run. */
+export type ProfileSimulation =
+  | {
+      profile: ProfileId;
+      /** The post-processed file. When the profile changes nothing, the input itself. */
+      outputPath: string;
+      /** The exact commands run (empty when the profile runs none on executables). */
+      steps: string[];
+      /** e.g. `aarch64-linux-gnu-strip 2.40`; undefined when no tool ran. */
+      tool?: string;
+    }
+  | { profile: ProfileId; skipped: string };
+
+export interface SimulatedPostProcessings {
+  results: ProfileSimulation[];
+  /** Removes every output made. */
+  cleanup(): Promise<void>;
+}
+
+/** Simulates every profile in `profiles` (default: all bincache profiles) on `inputPath`. */
+export async function simulatePostProcessing(
+  inputPath: string,
+  profiles: readonly PostProcessProfile[],
+  opts: SimulateOptions,
+): Promise<SimulatedPostProcessings> {
+  const name = basename(inputPath);
+  let dir: string | undefined;
+  const cleanup = async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  };
+  const byPasses = new Map<string, ProfileSimulation>();
+  const results: ProfileSimulation[] = [];
+  let tools: Binutils | undefined | null = null;
+  for (const profile of profiles) {
+    const key = profile.files === 'none' ? '' : profile.executablePasses.join(',');
+    const seen = byPasses.get(key);
+    if (seen) {
+      results.push({ ...seen, profile: profile.id });
+      continue;
+    }
+    let r: ProfileSimulation;
+    if (key === '') {
+      r = { profile: profile.id, outputPath: inputPath, steps: [] };
+    } else {
+      if (tools === null) tools = await findBinutils(opts.machine);
+      if (!tools) {
+        r = {
+          profile: profile.id,
+          skipped: `no GNU binutils for ${machineName(opts.machine)} (ELF${opts.class} ${opts.endian}-endian, e_machine ${opts.machine}); fix: ${binutilsFix(opts.machine)}`,
+        };
+      } else {
+        try {
+          dir ??= await mkdtemp(join(opts.workDir ?? tmpdir(), 'rebuild-pp-'));
+          r = await runProfile(profile, tools, inputPath, join(dir, `${results.length}-${name}`), name, opts);
+        } catch (err) {
+          r = { profile: profile.id, skipped: `cannot make a temporary directory: ${messageOf(err)}` };
+        }
+      }
+    }
+    byPasses.set(key, r);
+    results.push(r);
+  }
+  return { results, cleanup };
+}
+
+async function runProfile(
+  profile: PostProcessProfile,
+  tools: Binutils,
+  inputPath: string,
+  outputPath: string,
+  name: string,
+  opts: SimulateOptions,
+): Promise<ProfileSimulation> {
+  const steps: string[] = [];
+  const shown = { ...tools, objcopy: basename(tools.objcopy), strip: basename(tools.strip) };
+  try {
+    let first = true;
+    for (const passName of profile.executablePasses) {
+      const pass = BINUTILS_PASSES[passName];
+      const run = first
+        ? await runPass(pass, tools, inputPath, {
+            ...opts,
+            displayFile: name,
+            output: outputPath,
+            displayOutput: `${name}.out`,
+          })
+        : await runPass(pass, tools, outputPath, { ...opts, displayFile: `${name}.out` });
+      steps.push(run.command.replace(tools[pass.tool], shown[pass.tool]));
+      first = false;
+    }
+    return {
+      profile: profile.id,
+      outputPath,
+      steps,
+      tool: `${shown.strip} ${binutilsVersionNumber(tools.version)}`,
+    };
+  } catch (err) {
+    await rm(outputPath, { force: true });
+    const why = err instanceof PassFailure ? err.message : messageOf(err);
+    return { profile: profile.id, skipped: `${profile.id} post-processing could not run: ${why}` };
+  }
+}
+
+// ---- The narrow interface forensics used before profiles (kept for src/forensics/compare.ts) ----
+
+export interface SimulatedPostProcessing {
+  /** The post-processed copy; remove it with cleanup(). */
+  outputPath: string;
+  /** e.g. `aarch64-linux-gnu-strip 2.40`. */
+  tool: string;
+  /** The exact commands run, in pkgforge CI order. */
+  steps: string[];
+  /** Which profile made it. */
+  profile: ProfileId;
+  cleanup(): Promise<void>;
+}
+
+/** The stripping profile forensics tries when the caller names none: bincache's `--strip-all` era. */
+export const DEFAULT_SIMULATION_PROFILE: ProfileId = 'bincache-2025-04-10';
+
+/**
+ * One profile (default DEFAULT_SIMULATION_PROFILE) as one result: the shape
+ * src/forensics/compare.ts calls today. New callers use simulatePostProcessing.
+ */
+export async function simulatePkgforgePostProcessing(
+  inputPath: string,
+  opts: SimulateOptions & { profile?: ProfileId },
+): Promise<SimulatedPostProcessing | { skipped: string }> {
+  const profile = PROFILES.find((p) => p.id === (opts.profile ?? DEFAULT_SIMULATION_PROFILE));
+  if (!profile) return { skipped: `unknown post-processing profile ${opts.profile}` };
+  const sim = await simulatePostProcessing(inputPath, [profile], opts);
+  const r = sim.results[0];
+  if (!r || 'skipped' in r) {
+    await sim.cleanup();
+    return { skipped: r && 'skipped' in r ? r.skipped : 'nothing simulated' };
+  }
+  return {
+    outputPath: r.outputPath,
+    tool: r.tool ?? '',
+    steps: r.steps,
+    profile: r.profile,
+    cleanup: sim.cleanup,
+  };
+}

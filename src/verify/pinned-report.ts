@@ -1,0 +1,57 @@
+import { ExitCode, exitCodeFor } from '../cli/exit-codes.js';
+import type { PinnedResult } from './pinned.js';
+
+/** Exit code of a TOML-era verification (documented in the README). */
+export function pinnedExitCode(r: Pick<PinnedResult, 'verdict' | 'error'>): number {
+  switch (r.verdict) {
+    case 'pinned':
+      return ExitCode.pinnedNotRebuilt;
+    case 'reproducible':
+      return ExitCode.ok;
+    case 'equivalent':
+      return ExitCode.equivalent;
+    case 'different':
+      return ExitCode.different;
+    case 'upstream-integrity':
+      return ExitCode.upstreamIntegrity;
+    case 'build-failed':
+      return ExitCode.buildFailed;
+    case 'error':
+      return r.error?.category ? exitCodeFor(r.error.category) : ExitCode.internal;
+  }
+}
+
+/** Plain text for a terminal: the verdict, what it proves, what it does not. */
+export function renderPinnedText(r: PinnedResult): string {
+  const lines = [
+    `${r.package.name} ${r.package.version} (${r.package.host}): ${r.verdict.toUpperCase()}`,
+    `  ${r.summary}`,
+    `  artifact  ${r.artifact.url}${r.package.origin === 'pkgforge/builds' ? ' (built by pkgforge/builds)' : ' (upstream release)'}`,
+    `  pinned by ${r.package.versionFile}`,
+  ];
+  for (const c of r.checks)
+    lines.push(
+      `  ${c.ok ? 'ok ' : 'BAD'} ${c.field.padEnd(7)}${c.ok ? c.actual : `pinned ${c.expected}, got ${c.actual}`}`,
+    );
+  if (r.index)
+    lines.push(
+      `  index     ${r.index.where}: signature ${r.index.signature}${r.index.keyId ? ` (key ${r.index.keyId})` : ''}${r.index.reason ? `: ${r.index.reason}` : ''}`,
+    );
+  for (const f of r.install?.installed ?? [])
+    lines.push(`  installed ${f.to.padEnd(24)} ${f.size} bytes  blake3 ${f.blake3.slice(0, 16)}…`);
+  if (r.rebuild)
+    lines.push(
+      `  rebuilt   ${r.rebuild.result.archive.name}  sha256 ${r.rebuild.result.archive.sha256}  (${r.rebuild.verdict})`,
+    );
+  for (const m of r.rebuild?.members ?? [])
+    if (m.verdict !== 'identical') lines.push(`  member    ${m.path}: ${m.verdict} (${m.detail})`);
+  for (const d of r.rebuild?.archive ?? [])
+    lines.push(
+      `  archive   ${d.aspect}: ${d.detail}${d.explainedBy ? ` (explained: ${d.explainedBy})` : ' (unexplained)'}`,
+    );
+  if (r.verified.length > 0) lines.push('  verified:', ...r.verified.map((s) => `    - ${s}`));
+  if (r.notVerified.length > 0) lines.push('  not verified:', ...r.notVerified.map((s) => `    - ${s}`));
+  if (r.error?.fix) lines.push(`  fix: ${r.error.fix}`);
+  lines.push(`  result    ${r.outDir}/result.json`);
+  return `${lines.join('\n')}\n`;
+}
