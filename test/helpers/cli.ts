@@ -20,6 +20,9 @@ export function rebuild(
     timeout: opts.timeoutMs ?? 15 * 60_000,
     env: { CI: '1', ...opts.env },
     stdin: 'ignore',
+    // A test's kill('SIGTERM') must reach rebuild's own cleanup: execa's default follows it with
+    // SIGKILL after 5 s, which a loaded machine can need for removing containers.
+    forceKillAfterDelay: 60_000,
   });
 }
 
