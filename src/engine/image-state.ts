@@ -7,7 +7,7 @@ import type { Arch, BuiltImage, ImageRole } from './types.js';
 
 /**
  * rebuild's own record of the images it made: one file per image under
- * `<cache>/images/`, keyed by role, builder, arch and inputs hash, holding
+ * `${XDG_STATE_HOME:-~/.local/state}/rebuild/images/`, keyed by role, builder, arch and inputs hash, holding
  * the image ID (the content digest of its config, which names its layers).
  * Labels are no proof (`docker commit` copies them, anyone can set them);
  * an image is rebuild's only when this record names its ID.

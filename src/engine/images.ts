@@ -99,9 +99,20 @@ export function cacheDir(): string {
   return join(xdg?.startsWith('/') ? xdg : join(homedir(), '.cache'), 'rebuild');
 }
 
-/** rebuild's record of the images it built (by content digest), under the cache. */
+/**
+ * `${XDG_STATE_HOME:-~/.local/state}/rebuild`: what this machine's engine holds is
+ * state, not cache. It must not follow XDG_CACHE_HOME (a private download cache
+ * would otherwise hide the record of images the engine already has, and every
+ * verification would refuse them as not rebuild's).
+ */
+export function engineStateDir(): string {
+  const xdg = process.env.XDG_STATE_HOME;
+  return join(xdg?.startsWith('/') ? xdg : join(homedir(), '.local', 'state'), 'rebuild');
+}
+
+/** rebuild's record of the images it built (by content digest), with the engine's state. */
 export function imageState(): ImageState {
-  return new ImageState(join(cacheDir(), 'images'));
+  return new ImageState(join(engineStateDir(), 'images'));
 }
 
 /** SHA-256 of a canonical JSON rendering (sorted keys). */
@@ -238,7 +249,8 @@ export async function withLock<T>(
   onProgress: ((l: string) => void) | undefined,
   fn: () => Promise<T>,
 ) {
-  const dir = join(cacheDir(), 'locks');
+  // With the image records: builds of one image by two processes serialise whatever their caches.
+  const dir = join(engineStateDir(), 'locks');
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${name}.lock`);
   const token = `${process.pid} ${hostname()} ${new Date().toISOString()} ${randomUUID()}`;
