@@ -1,6 +1,7 @@
 import type { BuildResult } from '../build/result.js';
 import type { Verdict } from '../forensics/types.js';
 import type { ErrorCategory } from '../util/errors.js';
+import type { PinnedResult } from '../verify/pinned.js';
 import type { VerifyResult } from '../verify/types.js';
 
 /**
@@ -200,6 +201,17 @@ export function verifyExitCode(r: Pick<VerifyResult, 'verdict' | 'error'>): Exit
     case 'error':
       return r.error?.category ? exitCodeFor(r.error.category) : ExitCode.environment;
   }
+}
+
+/**
+ * A TOML-era verification: 13 pinned (signed bytes, nothing to rebuild); the
+ * other verdicts as `rebuild <pkg>`, except that an error without a category
+ * is a bug here (70).
+ */
+export function pinnedExitCode(r: Pick<PinnedResult, 'verdict' | 'error'>): ExitCodeValue {
+  if (r.verdict === 'pinned') return ExitCode.pinnedNotRebuilt;
+  if (r.verdict === 'error' && !r.error?.category) return ExitCode.internal;
+  return verifyExitCode({ verdict: r.verdict, error: r.error });
 }
 
 /** A search or listing: nothing matched is bad input (3), like `history` of an unknown package. */

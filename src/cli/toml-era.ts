@@ -9,7 +9,7 @@ import { type Command, Option } from 'commander';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, pinnedExitCode } from './exit-codes.js';
 import { parseMirror } from './upstream-options.js';
 
 export interface TomlFlags {
@@ -99,7 +99,7 @@ export async function runTomlVerify(
   const log = flags.quiet || flags.json ? undefined : (l: string) => process.stderr.write(`${l}\n`);
   // loaded on use: the CLI starts without the engine and forensics modules
   const { verifyPinned } = await import('../verify/pinned.js');
-  const { pinnedExitCode, renderPinnedText } = await import('../verify/pinned-report.js');
+  const { renderPinnedText } = await import('../verify/pinned-report.js');
   const result = await verifyPinned({
     target,
     version: flags.pkgVersion,

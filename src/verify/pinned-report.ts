@@ -1,25 +1,4 @@
-import { ExitCode, exitCodeFor } from '../cli/exit-codes.js';
 import type { PinnedResult } from './pinned.js';
-
-/** Exit code of a TOML-era verification (documented in the README). */
-export function pinnedExitCode(r: Pick<PinnedResult, 'verdict' | 'error'>): number {
-  switch (r.verdict) {
-    case 'pinned':
-      return ExitCode.pinnedNotRebuilt;
-    case 'reproducible':
-      return ExitCode.ok;
-    case 'equivalent':
-      return ExitCode.equivalent;
-    case 'different':
-      return ExitCode.different;
-    case 'upstream-integrity':
-      return ExitCode.upstreamIntegrity;
-    case 'build-failed':
-      return ExitCode.buildFailed;
-    case 'error':
-      return r.error?.category ? exitCodeFor(r.error.category) : ExitCode.internal;
-  }
-}
 
 /** Plain text for a terminal: the verdict, what it proves, what it does not. */
 export function renderPinnedText(r: PinnedResult): string {

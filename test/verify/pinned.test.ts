@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pinnedExitCode } from '../../src/cli/exit-codes.js';
 import { hashBytes } from '../../src/hash/digest.js';
 import { verifyPinned } from '../../src/verify/pinned.js';
-import { pinnedExitCode } from '../../src/verify/pinned-report.js';
 import { rebuild } from '../helpers/cli.js';
 import {
   type FileServer,
