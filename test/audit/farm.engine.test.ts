@@ -71,10 +71,9 @@ function indexOf(i: { bincache: Record<string, unknown>[]; pkgcache: Record<stri
   };
 }
 
-const env = (name: string) => ({
-  XDG_CACHE_HOME: join(work, `cache-${name}`),
-  XDG_STATE_HOME: join(work, `state-${name}`),
-});
+// Each process its own download cache; the engine's state (the record of the
+// images it holds) is the machine's, shared as it is on a real worker host.
+const env = (name: string) => ({ XDG_CACHE_HOME: join(work, `cache-${name}`) });
 
 function coordinator(db: string, args: string[], name = 'coordinator') {
   return rebuild(

@@ -212,6 +212,8 @@ describe('names and hashes', () => {
 describe('withLock', () => {
   beforeEach(() => {
     vi.stubEnv('XDG_CACHE_HOME', join(tmp, 'cache'));
+    // Locks live with the engine's state, not the download cache.
+    vi.stubEnv('XDG_STATE_HOME', join(tmp, 'state'));
   });
 
   it('serialises holders of the same lock and removes the lock file', async () => {
@@ -236,7 +238,7 @@ describe('withLock', () => {
       ['b in', 'b out', 'a in', 'a out'],
     ]).toContainEqual(log);
     expect(waits.some((w) => w.includes(`pid ${process.pid}`))).toBe(true);
-    await expect(readFile(join(tmp, 'cache', 'rebuild', 'locks', 'same.lock'))).rejects.toThrow();
+    await expect(readFile(join(tmp, 'state', 'rebuild', 'locks', 'same.lock'))).rejects.toThrow();
   });
 
   it('releases the lock when the work fails', async () => {
@@ -249,7 +251,7 @@ describe('withLock', () => {
   });
 
   it('takes over a lock whose holder died', async () => {
-    const dir = join(tmp, 'cache', 'rebuild', 'locks');
+    const dir = join(tmp, 'state', 'rebuild', 'locks');
     await mkdir(dir, { recursive: true });
     // pid_max on Linux is at most 2^22: this pid cannot be alive
     await writeFile(join(dir, 'dead.lock'), `4194303 ${hostname()} 2020-01-01T00:00:00Z x`);
