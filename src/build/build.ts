@@ -55,6 +55,8 @@ export interface BuildOptions {
   expectBsum?: string;
   expectShasum?: string;
   imageMap?: Record<string, string>;
+  /** Image IDs in imageMap that are pkgforge's builders of record (recorded as such). */
+  imagesOfRecord?: string[];
   /** Extra environment for the recipe's containers (e.g. `REBUILD_SOURCE_COMMIT`); recipe variables win. */
   env?: Record<string, string>;
   keepWork?: boolean;
@@ -161,6 +163,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     network: plan.network,
     limits,
     imageMap: opts.imageMap,
+    ...(opts.imagesOfRecord?.length ? { ofRecord: new Set(opts.imagesOfRecord) } : {}),
     signal: opts.signal,
     note,
   };

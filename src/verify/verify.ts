@@ -26,6 +26,7 @@ import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
+import { type BuilderOfRecord, pullBuilderOfRecord } from './builder-of-record.js';
 import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
 import { checkSignature, signatureLine } from './signature.js';
@@ -315,6 +316,7 @@ async function run(
     const emulator = await detectEmulator(opts.arch).catch(() => undefined);
     if (emulator) inputs.emulator = describeEmulator(emulator);
     const imageMap = await imagePins(recipe, record, c, note);
+    if (imageMap.ofRecord.length > 0) inputs.builderOfRecord = imageMap.ofRecord;
 
     // 4. Rebuild with the published file as the expectation.
     const expectDir = join(staging, '.expect');
@@ -340,6 +342,7 @@ async function run(
         limits: opts.limits,
         expect: expectDir,
         imageMap: imageMap.map,
+        imagesOfRecord: imageMap.ofRecord.flatMap((b) => (b.id ? [b.id] : [])),
         env: pin?.env,
         keepWork: opts.keepWork,
         signal: opts.signal,
@@ -426,16 +429,22 @@ async function imagePins(
   record: PackageRecord,
   c: Ctx,
   note: (l: string) => void,
-): Promise<{ map: Record<string, string>; reasons: Map<string, string> }> {
+): Promise<{
+  map: Record<string, string>;
+  reasons: Map<string, string>;
+  ofRecord: BuilderOfRecord[];
+}> {
   const names = builderNamesOf(recipe);
   const map: Record<string, string> = {};
   const reasons = new Map<string, string>();
   const day = dayOf(record.buildDate) ?? record.buildDate;
-  if (names.length === 0) return { map: { ...c.opts.imageMap }, reasons };
+  if (names.length === 0) return { map: { ...c.opts.imageMap }, reasons, ofRecord: [] };
   const docker = await connectEngine();
   const tags = (await docker.listImages())
     .flatMap((i) => i.RepoTags ?? [])
     .filter((t) => t !== '<none>:<none>');
+  const user = c.opts.imageMap ?? {};
+  const ofRecord: BuilderOfRecord[] = [];
   for (const name of names) {
     const short = shortName(name);
     const replayed = c.replay?.images?.find((i) => shortName(i.asWritten) === short);
@@ -451,6 +460,27 @@ async function imagePins(
         continue;
       }
       note(`the recorded image ${replayed.id} for ${name} is no longer in the engine; choosing again`);
+    }
+    if (!replayed && !Object.keys(user).some((k) => name.includes(k))) {
+      const found = c.opts.localBuilder
+        ? {
+            asWritten: name,
+            status: 'differs' as const,
+            reason: `the builder differs from the one of record (${name}): --local-builder asks for rebuild's local stand-in`,
+          }
+        : await c.reporter.step(`Builder of record for ${name}`, () =>
+            pullBuilderOfRecord(docker, name, c.opts.arch, record.buildDate, c.opts.registry, (l) =>
+              c.reporter.log(`[rebuild] pull ${l}`),
+            ),
+          );
+      ofRecord.push(found);
+      // Shown in the log; the result and the report carry it as inputs.builderOfRecord.
+      c.reporter.log(`[rebuild] ${found.reason}`);
+      if (found.status === 'pulled' && found.id) {
+        map[short] = found.id;
+        reasons.set(name, found.reason);
+        continue;
+      }
     }
     const { chosen, candidates } = chooseDatedImage(name, c.opts.arch, record.buildDate, tags);
     if (chosen) {
@@ -468,11 +498,10 @@ async function imagePins(
       );
     }
   }
-  const user = c.opts.imageMap ?? {};
   for (const k of Object.keys(user)) {
     for (const name of names) if (name.includes(k)) reasons.set(name, `--image-map ${k}=${user[k]}`);
   }
-  return { map: { ...map, ...user }, reasons };
+  return { map: { ...map, ...user }, reasons, ofRecord };
 }
 
 /** `ghcr.io/pkgforge/devscripts/debian-builder-unstable:$(uname -m)` → `debian-builder-unstable`. */

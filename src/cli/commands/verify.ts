@@ -50,6 +50,7 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags, OutputFl
   attest?: string;
   provenance?: boolean;
   provenanceApi?: string;
+  localBuilder?: boolean;
 }
 
 /**
@@ -91,7 +92,11 @@ export function register(program: Command): void {
       '--provenance-api <url>',
       "check pkgforge's GitHub build-provenance attestation through this API (default: api.github.com when not mirrored)",
     )
-    .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation");
+    .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation")
+    .option(
+      '--local-builder',
+      "run rebuild's local builder stand-in even when pkgforge's builder of record can be pulled",
+    );
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   addTomlOptions(cmd);
@@ -142,6 +147,7 @@ export function register(program: Command): void {
             keepWork: flags.keepWork,
             provenance: provenanceFrom(flags),
             signal: controller.signal,
+            ...(flags.localBuilder ? { localBuilder: true } : {}),
             ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
