@@ -42,6 +42,8 @@ export interface VerifyOptions {
   minisignKey?: string;
   /** Ask GitHub for pkgforge's build-provenance attestation of the published digest. */
   provenance?: ProvenanceOptions;
+  /** A local recipe (`--recipe FILE`) rebuilt instead of the recipe of record. */
+  recipeFile?: string;
   /** Run rebuild's local stand-in even when pkgforge's builder of record can be pulled. */
   localBuilder?: boolean;
 }
@@ -52,7 +54,8 @@ export interface VerifyInputs {
   arch: Arch;
   record: { repo: string; pkg: string; pkgId: string; version: string; buildDate: string; ghcrPkg: string };
   manifestDigest: string;
-  recipe: { digest: string; path: string };
+  /** The recipe rebuilt: the artifact's SBUILD, or with `local` the file `--recipe` named (copied to `path`). */
+  recipe: { digest: string; path: string; local?: string };
   pins: {
     pkgver: string;
     sourceCommit?: string;

@@ -201,7 +201,9 @@ async function run(
   const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
   if (record.hasRecipeOfRecord === false) {
     note(
-      "no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the published file is still checked, but rebuilding needs a recipe: `rebuild build FILE --expect <published dir>`",
+      opts.recipeFile
+        ? `no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the local recipe ${opts.recipeFile} is rebuilt instead`
+        : "no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the published file is still checked, but rebuilding needs a recipe: `--recipe FILE` (e.g. the soarpkgs recipe of that date)",
     );
   }
   try {
@@ -288,16 +290,29 @@ async function run(
       return result;
     }
 
-    // 3. The recipe of record, and the pins.
+    // 3. The recipe of record (or the user's --recipe), and the pins.
     const sbuild = artifact.files.SBUILD;
-    if (!sbuild) {
+    if (!sbuild && !opts.recipeFile) {
       throw new RebuildError('upstream', 'the artifact has no SBUILD (the recipe of record)', {
         subject: artifact.reference,
-        fix: 'pkgforge published no recipe for this build: rebuild a recipe yourself with `rebuild build FILE --expect <published dir>` (e.g. the soarpkgs recipe of that date)',
+        fix: 'pkgforge published no recipe for this build: pass a recipe with --recipe FILE (e.g. the soarpkgs recipe of that date)',
       });
     }
-    const { recipe, sha256: recipeSha } = loadRecipeFile(join(pubDir, 'SBUILD'));
-    inputs.recipe = { digest: recipeSha, path: join(outDir, 'published', 'SBUILD') };
+    const recipeSource = opts.recipeFile
+      ? await keepLocalRecipe(opts.recipeFile, staging)
+      : { staged: join(pubDir, 'SBUILD') };
+    const { recipe, sha256: recipeSha } = loadRecipeFile(recipeSource.staged);
+    inputs.recipe = {
+      digest: recipeSha,
+      // where the staged copy ends up once the output directory is published
+      path: join(outDir, recipeSource.staged.slice(staging.length + 1)),
+      ...(opts.recipeFile ? { local: opts.recipeFile } : {}),
+    };
+    if (opts.recipeFile) {
+      note(
+        `a local recipe is rebuilt instead of the recipe of record: ${opts.recipeFile} (sha256 ${recipeSha})${sbuild ? `; the artifact's SBUILD (${sbuild.digest}) is kept in published/` : ''}`,
+      );
+    }
     if (c.replay?.recipeDigest && c.replay.recipeDigest !== recipeSha) {
       throw new ReplayRefusal(
         'upstream',
@@ -334,7 +349,7 @@ async function run(
     const build = await buildRecipe(
       {
         onComparison: (name, c) => comparisons.set(name, c),
-        recipePath: join(pubDir, 'SBUILD'),
+        recipePath: recipeSource.staged,
         arch: opts.arch,
         outDir: join(staging, 'build'),
         pkgver: record.version,
@@ -353,6 +368,7 @@ async function run(
     await rm(expectDir, { recursive: true, force: true });
     // The build's records point at the build's staging directory: name the final places.
     fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'), expectDir, join(outDir, 'published'));
+    build.recipe.file = inputs.recipe.path;
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
@@ -365,6 +381,8 @@ async function run(
       who,
     );
     if (judged.signature) judged.summary = `${judged.summary} (${signatureLine(judged.signature)})`;
+    if (opts.recipeFile)
+      judged.summary = `${judged.summary}; rebuilt from the local recipe ${opts.recipeFile}, not the recipe of record`;
     return judged;
   } catch (err) {
     if (
@@ -384,6 +402,16 @@ async function run(
     result.summary = `${who}: could not be verified: ${err.subject ? `${err.subject}: ` : ''}${err.message}`;
     return result;
   }
+}
+
+/** Copies the user's recipe into the output (`recipe/<name>`), so the result names the bytes it rebuilt. */
+async function keepLocalRecipe(file: string, staging: string): Promise<{ staged: string }> {
+  // Read (and refused when not a regular recipe file) before it is copied.
+  loadRecipeFile(file);
+  await mkdir(join(staging, 'recipe'));
+  const staged = join(staging, 'recipe', basename(file));
+  await copyFile(file, staged);
+  return { staged };
 }
 
 function describeEmulator(e: EmulatorInfo): string | undefined {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -72,7 +72,7 @@ beforeAll(async () => {
     });
   }
   const records: unknown[] = [];
-  const publish = async (pkg: string, sbuild: string) => {
+  const publish = async (pkg: string, sbuild?: string) => {
     const p = await publishPackage(registry.url, {
       repo: 'bincache',
       arch: 'x86_64',
@@ -85,7 +85,7 @@ beforeAll(async () => {
       mainFile: 'marker',
       files: [
         { name: 'marker', bytes: Buffer.from('x86_64-v2025.01.08\n') },
-        { name: 'SBUILD', bytes: Buffer.from(sbuild) },
+        ...(sbuild === undefined ? [] : [{ name: 'SBUILD', bytes: Buffer.from(sbuild) }]),
       ],
     });
     records.push(p.record);
@@ -93,6 +93,9 @@ beforeAll(async () => {
   await publish('marker', recipe('ghcr.io/pkgforge/devscripts/alpine-builder'));
   // the same builder named on Docker Hub, for which the run has no mirror
   await publish('marker-hub', recipe('pkgforge/alpine-builder'));
+  // no recipe of record (ghcr_files without SBUILD, as in early-2025 bincache)
+  await publish('marker-norecipe');
+  await writeFile(join(work, 'SBUILD'), recipe('ghcr.io/pkgforge/devscripts/alpine-builder'));
   meta = await startMetadataServer({ bincache: { x86_64: records } });
 }, 120_000);
 
@@ -149,5 +152,31 @@ describe("pkgforge's builder image of record", () => {
     const lres = await readResult(local);
     expect(lres.inputs.builderOfRecord?.[0]?.reason).toMatch(/--local-builder/);
     expect(lres.verdict).not.toBe('reproducible');
+  }, 300_000);
+
+  it('verify --recipe FILE rebuilds a local recipe instead of the recipe of record, and the result says so', async () => {
+    const without = join(work, 'out-norecipe');
+    const r0 = await verify(['marker-norecipe', '--arch', 'x86_64', '--out', without]);
+    expect(r0.exitCode).not.toBe(0);
+    const res0 = await readResult(without);
+    expect(res0.error?.fix).toMatch(/--recipe FILE/);
+
+    const out = join(work, 'out-local-recipe');
+    const file = join(work, 'SBUILD');
+    const r = await verify(['marker-norecipe', '--arch', 'x86_64', '--out', out, '--recipe', file]);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const res = await readResult(out);
+    expect(res.verdict).toBe('reproducible');
+    expect(res.summary).toMatch(/rebuilt from the local recipe .*SBUILD, not the recipe of record$/);
+    expect(res.inputs.recipe).toMatchObject({ local: file, path: join(out, 'recipe', 'SBUILD') });
+    expect(await readFile(join(out, 'recipe', 'SBUILD'), 'utf8')).toBe(await readFile(file, 'utf8'));
+    expect(res.inputs.notes?.join('\n')).toMatch(/a local recipe is rebuilt instead of the recipe of record/);
+
+    // a recipe that cannot be read fails before anything is fetched, and writes nothing
+    const bad = join(work, 'out-bad-recipe');
+    const rb = await verify(['marker', '--arch', 'x86_64', '--out', bad, '--recipe', join(work, 'nope')]);
+    expect(rb.exitCode).not.toBe(0);
+    expect(rb.stderr).toMatch(/nope/);
+    await expect(access(bad)).rejects.toThrow();
   }, 300_000);
 });

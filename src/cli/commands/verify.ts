@@ -51,6 +51,7 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags, OutputFl
   provenance?: boolean;
   provenanceApi?: string;
   localBuilder?: boolean;
+  recipe?: string;
 }
 
 /**
@@ -94,6 +95,10 @@ export function register(program: Command): void {
     )
     .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation")
     .option(
+      '--recipe <file>',
+      'rebuild this local recipe instead of the recipe of record (the result says so)',
+    )
+    .option(
       '--local-builder',
       "run rebuild's local builder stand-in even when pkgforge's builder of record can be pulled",
     );
@@ -122,7 +127,8 @@ export function register(program: Command): void {
           },
         );
       }
-      // A bad key fails before anything is fetched or built.
+      // A bad recipe or key fails before anything is fetched or built.
+      if (flags.recipe) (await import('../../recipe/index.js')).loadRecipeFile(flags.recipe);
       const signingKey = flags.attest
         ? await (await import('../../evidence/keys.js')).loadSigningKey(flags.attest)
         : undefined;
@@ -148,6 +154,7 @@ export function register(program: Command): void {
             provenance: provenanceFrom(flags),
             signal: controller.signal,
             ...(flags.localBuilder ? { localBuilder: true } : {}),
+            ...(flags.recipe ? { recipeFile: flags.recipe } : {}),
             ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
