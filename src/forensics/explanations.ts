@@ -11,9 +11,15 @@
  */
 import { SHT } from './elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from './elf/reader.js';
+import { proveComment } from './proofs/comment.js';
+import { proveDebug } from './proofs/debug.js';
+import { proveNameTable } from './proofs/index.js';
+import { proveNotes } from './proofs/notes.js';
+import { proveSymbolStrings, proveSymtab, proveSymtabShndx } from './proofs/symbols.js';
+import type { Proof } from './proofs/types.js';
 import type { Explanation, ExplanationKind } from './types.js';
 
-export interface ExplanationSpec {
+interface BaseSpec {
   /** Short label, e.g. in "symbol tables: .symtab differs". */
   label: string;
   /** Report order (lower first). */
@@ -22,9 +28,24 @@ export interface ExplanationSpec {
   proof: string;
   /** Whether this kind can ever excuse bytes inside the loader's view. */
   loaded: boolean;
-  /** Non-loaded sections of this kind (never consulted for loaded bytes). */
-  names?: (s: SectionHeader, ctx: SectionContext) => boolean;
 }
+
+/**
+ * A kind that names non-loaded sections must also prove their contents: a
+ * name or type is a claim, the proof reads the bytes and checks them.
+ */
+export type ExplanationSpec = BaseSpec &
+  (
+    | {
+        /** Non-loaded sections of this kind (never consulted for loaded bytes). */
+        names: (s: SectionHeader, ctx: SectionContext) => boolean;
+        /** Checks that such a section's bytes are what the kind says (proofs/). */
+        proves: Proof;
+        /** Whether the section may be stored compressed (SHF_COMPRESSED, .zdebug_). */
+        compressed?: (s: SectionHeader) => boolean;
+      }
+    | { names?: undefined; proves?: undefined; compressed?: undefined }
+  );
 
 /** What the `names` predicates need to know about the file, computed once (linear). */
 export interface SectionContext {
@@ -62,6 +83,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     proof: 'a note section outside every program header: no loader reads it',
     loaded: false,
     names: (s) => s.type === SHT.NOTE && !isAlloc(s),
+    proves: proveNotes,
   },
   comment: {
     label: '.comment',
@@ -69,6 +91,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     proof: 'a non-allocated .comment outside every program header: no loader reads it',
     loaded: false,
     names: (s) => s.name === '.comment' && !isAlloc(s),
+    proves: proveComment,
   },
   symbols: {
     label: 'symbol tables',
@@ -80,6 +103,12 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
       (s.type === SHT.SYMTAB ||
         s.type === SHT.SYMTAB_SHNDX ||
         (s.type === SHT.STRTAB && ctx.symbolStrings.has(s.index))),
+    proves: (x) =>
+      x.section.type === SHT.SYMTAB
+        ? proveSymtab(x)
+        : x.section.type === SHT.SYMTAB_SHNDX
+          ? proveSymtabShndx(x)
+          : proveSymbolStrings(x),
   },
   debug: {
     label: 'debug information',
@@ -94,6 +123,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
         s.name.startsWith('.zdebug_') ||
         DEBUG_NAMES.has(s.name) ||
         ((s.type === SHT.RELA || s.type === SHT.REL) && /^\.rela?\.z?debug_/.test(s.name))),
+    proves: proveDebug,
+    compressed: (s) => s.name.startsWith('.debug_') || s.name.startsWith('.zdebug_'),
   },
   layout: {
     label: 'file layout',
@@ -102,6 +133,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
       'section header bookkeeping the loader does not read: the section header table, the section name table (every non-NUL byte used by a name), and the ELF header fields e_shoff, e_shentsize, e_shnum, e_shstrndx',
     loaded: true,
     names: (s, ctx) => !isAlloc(s) && s.index === ctx.shstrndx,
+    proves: proveNameTable,
   },
 };
 
