@@ -80,7 +80,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
   notes: {
     label: 'notes',
     order: 2,
-    proof: 'a note section outside every program header: no loader reads it',
+    proof:
+      'a note section outside every program header (no loader reads it) whose notes parse exactly, each with a known owner and type and a descriptor of that shape',
     loaded: false,
     names: (s) => s.type === SHT.NOTE && !isAlloc(s),
     proves: proveNotes,
@@ -88,7 +89,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
   comment: {
     label: '.comment',
     order: 3,
-    proof: 'a non-allocated .comment outside every program header: no loader reads it',
+    proof:
+      'a non-allocated .comment outside every program header (no loader reads it) holding only short NUL-terminated identification strings of known compilers and linkers',
     loaded: false,
     names: (s) => s.name === '.comment' && !isAlloc(s),
     proves: proveComment,
@@ -96,7 +98,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
   symbols: {
     label: 'symbol tables',
     order: 4,
-    proof: 'a non-allocated symbol table (or its string table) outside every program header',
+    proof:
+      'a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use',
     loaded: false,
     names: (s, ctx) =>
       !isAlloc(s) &&
@@ -113,7 +116,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
   debug: {
     label: 'debug information',
     order: 5,
-    proof: 'a non-allocated debug section outside every program header',
+    proof:
+      'a non-allocated debug section outside every program header that parses as what its name says (DWARF units and DIEs, text string tables, a debug link of name and CRC32 only), within a size bound relative to the loaded image',
     loaded: false,
     names: (s) =>
       !isAlloc(s) &&

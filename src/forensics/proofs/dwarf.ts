@@ -73,9 +73,11 @@ function segmentSelector(c: Cursor): void {
   need(c.u8() === 0, 'a segment selector size other than 0');
 }
 
-/** Size of another section of the same file by name (0 when absent). */
-function sizeOf(s: ProofSubject, name: string): bigint {
-  return BigInt(s.elf.sections.find((x) => x.name === name)?.size ?? 0);
+/** Size of another section of the same file by name, uncompressed (0 when absent). */
+async function sizeOf(s: ProofSubject, name: string): Promise<bigint> {
+  const t = s.elf.sections.find((x) => x.name === name);
+  if (!t) return 0n;
+  return (t.flags & 0x800n) === 0n ? BigInt(t.size) : BigInt((await s.read(t)).length);
 }
 
 function within(v: bigint, size: bigint, what: string): void {
@@ -241,7 +243,7 @@ export const proveInfo: Proof = async (s) => {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
   const abbrevs = parseAbbrevs(await s.read(abbrevSec), s.elf.header.endian === 'little');
-  const sizes: Sizes = { str: sizeOf(s, '.debug_str'), lineStr: sizeOf(s, '.debug_line_str') };
+  const sizes: Sizes = { str: await sizeOf(s, '.debug_str'), lineStr: await sizeOf(s, '.debug_line_str') };
   units(s, [2, 3, 4, 5], (c, u) => {
     let addr: number;
     let abbrevOffset: bigint;
@@ -290,8 +292,8 @@ const proveLine: Proof = (s) => {
   return undefined;
 };
 
-const proveAranges: Proof = (s) => {
-  const info = sizeOf(s, '.debug_info');
+const proveAranges: Proof = async (s) => {
+  const info = await sizeOf(s, '.debug_info');
   units(s, [2], (c, u) => {
     within(offset(c, u), info, 'a .debug_info offset');
     const addr = addressSize(c);
@@ -307,8 +309,8 @@ const proveAranges: Proof = (s) => {
   return undefined;
 };
 
-const provePubnames: Proof = (s) => {
-  const info = sizeOf(s, '.debug_info');
+const provePubnames: Proof = async (s) => {
+  const info = await sizeOf(s, '.debug_info');
   const gnu = s.section.name.startsWith('.debug_gnu_');
   units(s, [2], (c, u) => {
     within(offset(c, u), info, 'a .debug_info offset');
@@ -324,8 +326,8 @@ const provePubnames: Proof = (s) => {
   return undefined;
 };
 
-const proveStrOffsets: Proof = (s) => {
-  const str = sizeOf(s, '.debug_str');
+const proveStrOffsets: Proof = async (s) => {
+  const str = await sizeOf(s, '.debug_str');
   units(s, [5], (c, u) => {
     need(c.u16() === 0, 'its header padding is not zero');
     need(c.left % u.offsetSize === 0, 'its offsets are not whole');

@@ -103,7 +103,9 @@ export async function prove(
       compressed || (section.flags & SHF_COMPRESSED) === 0n,
       'it is stored compressed, which this kind of section never is',
     );
-    const reason = await proof({ elf, section, bytes, read: (s) => readSection(src, s) });
+    // Sections a proof consults (a symbol table's strings, DWARF's abbreviations) as they are meant.
+    const read = async (s: SectionHeader) => uncompressed(elf, s, await readSection(src, s));
+    const reason = await proof({ elf, section, bytes, read });
     return reason === undefined ? { proven: true } : { proven: false, reason };
   } catch (err) {
     if (err instanceof ProofFailure) return { proven: false, reason: err.message };
