@@ -3,7 +3,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { RebuildError } from '../util/errors.js';
 import { CHUNK_SIZE, HashPipeline } from './pipeline.js';
-import { readChunks, readerOf } from './read.js';
+import { hashOpenFileOnThreads } from './threads.js';
 
 /** SHA-256 and BLAKE3 of one file, as lowercase hex, with its size. */
 export interface Digests {
@@ -114,21 +114,8 @@ export async function hashFile(path: string): Promise<Digests> {
 
 /** hashFile of a file already open; `size` (from its stat) picks the thread(s). */
 export async function hashOpenFile(path: string, handle: FileHandle, size: number): Promise<Digests> {
-  const pipeline = size >= PARALLEL_MIN_SIZE ? createPipeline() : undefined;
-  return pipeline ? hashInPipeline(pipeline, path, handle) : hashOnThisThread(handle);
-}
-
-async function hashInPipeline(pipeline: HashPipeline, path: string, handle: FileHandle): Promise<Digests> {
-  try {
-    let size = 0;
-    await readChunks(pipeline, path, 0, readerOf(pipeline, handle), (c) => {
-      pipeline.submit(c.slot, c.length);
-      size += c.length;
-    });
-    return { size, ...(await pipeline.digest()) };
-  } finally {
-    await pipeline.close();
-  }
+  if (size >= PARALLEL_MIN_SIZE && nativeModule) return hashOpenFileOnThreads(path, handle, nativeModule);
+  return hashOnThisThread(handle);
 }
 
 /** Reads of 1 MiB on this thread, each fed to both hashers in turn. */
