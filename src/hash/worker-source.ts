@@ -1,26 +1,3 @@
-/**
- * The hashing worker, as source text: it runs with `eval: true`, so it loads
- * the same way from dist/, under tsx and under vitest. It hashes the chunks
- * the main thread names ([slot, length] in a shared buffer), in the order
- * posted, answers each with the slot number (the slot may be reused) and
- * `-1` with the hex digest.
- */
-export const HASH_WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { algorithm, shared, chunkSize, blake3Module } = workerData;
-const hasher = algorithm === 'sha256'
-  ? require('node:crypto').createHash('sha256')
-  : new (require(blake3Module).Blake3Hasher)();
-parentPort.on('message', (m) => {
-  if (m === -1) {
-    parentPort.postMessage(hasher.digest('hex'));
-    return;
-  }
-  hasher.update(new Uint8Array(shared, m[0] * chunkSize, m[1]));
-  parentPort.postMessage(m[0]);
-});
-`;
-
 /** Where the reader threads keep their counters in the shared control array. */
 export interface ReaderControl {
   /** Chunks read so far (the reader's count; an empty chunk marks the end). */
@@ -34,16 +11,18 @@ export interface ReaderControl {
 }
 
 /**
- * The two threads of src/hash/threads.ts, as source text (loaded as
- * HASH_WORKER_SOURCE is). `read-sha256` reads the file `fd` into the ring
+ * The two threads of src/hash/threads.ts, as source text: they run with
+ * `eval: true`, so they load the same way from dist/, under tsx and under
+ * vitest. `read-sha256` reads the file `fd` into the ring
  * slot by slot and hashes each chunk; `blake3` hashes the slots behind it.
  * Waits are bounded (1 s) and re-check `abort`, so neither thread can wait
- * forever on the other. Replies: `{ digest }`, or `{ error, grew? }`.
+ * forever on the other. Replies: `{ digest, same? }`, or `{ error, grew? }`;
+ * `same`: a second file `fdB`, read in step, equalled the first as far as it went.
  */
 export const READER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readSync } = require('node:fs');
-const { role, fd, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
+const { role, fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
 const L = layout;
 const view = (slot, n) => new Uint8Array(ring, slot * chunk, n);
 const aborted = () => Atomics.load(control, L.abort) !== 0;
@@ -62,16 +41,26 @@ function publish(index, value) {
 function readAndHash() {
   const hasher = require('node:crypto').createHash('sha256');
   const buf = Buffer.from(ring);
+  // With a second file (fdB): read it in step and compare, as long as the two agree.
+  let same = fdB !== undefined;
+  const other = same ? Buffer.allocUnsafe(chunk) : undefined;
+  const readFull = (f, into, offset, at) => {
+    let n = 0;
+    for (;;) {
+      const m = readSync(f, into, offset + n, chunk - n, at + n);
+      if (m === 0) return n;
+      n += m;
+      if (n === chunk) return n;
+    }
+  };
   let at = 0;
   for (let i = 0; ; i++) {
     const slot = i % slots;
     waitUntil(L.consumed, (c) => c >= i - slots + 1);
-    let n = 0;
-    for (;;) {
-      const m = readSync(fd, buf, slot * chunk + n, chunk - n, at + n);
-      if (m === 0) break;
-      n += m;
-      if (n === chunk) break;
+    const n = readFull(fd, buf, slot * chunk, at);
+    if (same) {
+      const nb = readFull(fdB, other, 0, at);
+      same = nb === n && buf.subarray(slot * chunk, slot * chunk + n).equals(other.subarray(0, n));
     }
     if (n < chunk && n > 0 && readSync(fd, Buffer.alloc(1), 0, 1, at + n) > 0) {
       // Data after the end it saw: the file grew while being read.
@@ -92,7 +81,7 @@ function readAndHash() {
     }
   }
   sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex') });
+  parentPort.postMessage({ digest: hasher.digest('hex'), same });
 }
 function hashBehind() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
