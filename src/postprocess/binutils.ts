@@ -7,13 +7,13 @@
  * it names the machine's: never fall back to `strip -F elf64-little`, which
  * rewrites the file with e_machine zeroed.
  *
- * Lookups scan PATH and run `<objcopy> --version` and `--help` (side by
- * side) once per candidate; results are cached for the life of the process.
+ * Lookups scan PATH and ask each candidate `<objcopy> --version` and
+ * `--help` (side by side, remembered across runs: binutils-cache.ts); results are cached for the life of the process.
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { runTool } from '../util/run-tool.js';
+import { askObjcopy } from './binutils-cache.js';
 
 export interface Binutils {
   objcopy: string;
@@ -173,15 +173,10 @@ async function lookup(machine: number): Promise<Binutils | undefined> {
       ['objcopy', 'strip', 'objdump'].map((tool) => onPath(`${prefix}${tool}`, path)),
     );
     if (!objcopy || !strip || !objdump) continue;
-    // Both questions at once: two short runs in parallel, not in series.
-    const [r, help] = await Promise.all([
-      runTool(objcopy, ['--version'], { timeoutMs: 10_000 }),
-      runTool(objcopy, ['--help'], { timeoutMs: 10_000 }),
-    ]);
-    const first = r.stdout.split('\n')[0]?.trim() ?? '';
+    const { version: first, help } = await askObjcopy(objcopy);
     // Only GNU binutils: llvm-objcopy and friends behave differently (llvm-strip drops .comment).
-    if (r.exitCode !== 0 || !first.startsWith('GNU objcopy')) continue;
-    if (!supportsTargets(`${help.stdout}\n${help.stderr}`, info.bfd)) continue;
+    if (!first.startsWith('GNU objcopy')) continue;
+    if (!supportsTargets(help, info.bfd)) continue;
     return { objcopy, strip, objdump, version: first };
   }
   return undefined;
