@@ -127,7 +127,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
   }
   const engineVersion = await docker.version();
-  const hardening = await describeHardening(docker);
+  const hardening = await describeHardening(docker, { network: plan.network });
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });

@@ -80,6 +80,9 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
     Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
     ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
     NetworkMode: spec.network ?? 'none',
+    // An engine that remaps user namespaces cannot share the host's network
+    // namespace from a remapped one: such containers keep the host's (recorded).
+    ...(spec.network === 'host' ? { UsernsMode: 'host' } : {}),
     Privileged: false,
     CapDrop: ['ALL'],
     CapAdd: [...KEPT_CAPS],

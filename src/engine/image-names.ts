@@ -152,6 +152,17 @@ export function resolveBuilderName(
     return { builder: p.short, image: mapped.trim(), ...tagInfo };
   }
   const builder = BUILDABLE[p.short.toLowerCase()];
+  if (builder && p.digest !== undefined) {
+    // A digest pins one exact image; the builder rebuild makes offline has another. Never substitute it silently.
+    throw new RebuildError(
+      'environment',
+      `the image is pinned by digest (${p.digest}), which rebuild cannot honour: it builds ${builder} itself offline, and that image has its own digest`,
+      {
+        subject,
+        fix: `load the pinned image into this engine and pass --image-map ${p.short}=<its local tag>, or drop @${p.digest} from the recipe to use rebuild's ${builder}`,
+      },
+    );
+  }
   if (builder) return { builder, ...tagInfo };
   const hint = NOT_BUILDABLE[p.short.toLowerCase()];
   const mapFix = `pass --image-map ${p.short}=<local tag>`;
