@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 
@@ -189,6 +189,10 @@ export class ShimServer {
       server.once('error', reject);
       server.listen(this.socketPath, () => resolve());
     });
+    // Connecting needs write permission: under user-namespace remapping the
+    // container's root is an unprivileged host uid. Who may reach the socket
+    // is decided by its directory (inside rebuild's private work directory).
+    await chmod(this.socketPath, 0o666);
   }
 
   async stop(): Promise<void> {
