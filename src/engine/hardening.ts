@@ -6,8 +6,12 @@ export interface ContainerHardening {
   privileged: false;
   capabilities: { dropped: 'ALL'; kept: string[] };
   noNewPrivileges: true;
-  /** Builders install packages into their root, so it stays writable; the reason is recorded. */
-  readOnlyRootFs: { held: false; why: string };
+  /**
+   * Builders (and the `docker cp` helper, which stages the archive in its
+   * root) install packages into their root, so it stays writable; the reason
+   * is recorded. `heldFor` names rebuild's containers whose root is read-only.
+   */
+  readOnlyRootFs: { held: false; why: string; heldFor: string[] };
   /**
    * `remapped` (dockerd --userns-remap: container root is an unprivileged
    * host uid), `rootless`, `none` (container root is host root), or
@@ -44,7 +48,11 @@ export async function describeHardening(
     privileged: false,
     capabilities: { dropped: 'ALL', kept: [...KEPT_CAPS] },
     noNewPrivileges: true,
-    readOnlyRootFs: { held: false, why: 'builders install packages into their root file system' },
+    readOnlyRootFs: {
+      held: false,
+      why: 'builders install packages into their root file system',
+      heldFor: ['archive unpacking (artifact comparison)'],
+    },
     userNamespace: engineUserns === 'remapped' && opts.network === 'host' ? 'host-for-network' : engineUserns,
     seccomp: options.find((o) => o.name === 'seccomp')?.profile ?? 'none',
     apparmor: options.some((o) => o.name === 'apparmor'),
