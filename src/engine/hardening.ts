@@ -58,3 +58,17 @@ export async function describeHardening(
     apparmor: options.some((o) => o.name === 'apparmor'),
   };
 }
+
+/**
+ * The host uid and gid a remapping engine gives a container's root (its data
+ * root ends in `/<uid>.<gid>`), or undefined when the engine does not remap.
+ */
+export async function remappedRoot(docker: Docker): Promise<{ uid: number; gid: number } | undefined> {
+  const info = (await docker.info().catch(() => ({}))) as {
+    SecurityOptions?: string[];
+    DockerRootDir?: string;
+  };
+  if (!(info.SecurityOptions ?? []).some((o) => /(^|,)name=userns(,|$)/.test(o))) return undefined;
+  const m = /\/(\d+)\.(\d+)$/.exec(info.DockerRootDir ?? '');
+  return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
+}
