@@ -60,6 +60,12 @@ export interface BuildOptions {
   imageMap?: Record<string, string>;
   /** Image IDs in imageMap that are pkgforge's builders of record (recorded as such). */
   imagesOfRecord?: string[];
+  /**
+   * A builder the recipe pins by digest may be replaced by rebuild's local
+   * stand-in (verify sets this: it records the builder of record as differing).
+   * Otherwise such a recipe is refused.
+   */
+  digestStandIn?: boolean;
   /** Extra environment for the recipe's containers (e.g. `REBUILD_SOURCE_COMMIT`); recipe variables win. */
   env?: Record<string, string>;
   keepWork?: boolean;
@@ -180,6 +186,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     network: plan.network,
     limits,
     imageMap: opts.imageMap,
+    digestStandIn: opts.digestStandIn,
     ...(opts.imagesOfRecord?.length ? { ofRecord: new Set(opts.imagesOfRecord) } : {}),
     signal: opts.signal,
     note,

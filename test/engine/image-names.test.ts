@@ -63,6 +63,9 @@ describe('resolveBuilderName', () => {
     // The user's map is the user's explicit choice of the image to use in its place.
     const mapped = resolveBuilderName(name, 'x86_64', { 'debian-builder-unstable': 'mine:1' });
     expect(mapped.image).toBe('mine:1');
+    // verify, which records the builder of record as differing, may let rebuild's builder stand in (noted).
+    const standIn = resolveBuilderName(name, 'x86_64', undefined, { digestStandIn: true });
+    expect(standIn).toMatchObject({ builder: 'debian-builder', pinnedDigest: `sha256:${'ab'.repeat(32)}` });
   });
 
   it('refuses alpine-builder with the offline fix', () => {
