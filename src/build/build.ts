@@ -60,6 +60,12 @@ export interface BuildOptions {
   imageMap?: Record<string, string>;
   /** Image IDs in imageMap that are pkgforge's builders of record (recorded as such). */
   imagesOfRecord?: string[];
+  /**
+   * A builder the recipe pins by digest may be replaced by rebuild's local
+   * stand-in (verify sets this: it records the builder of record as differing).
+   * Otherwise such a recipe is refused.
+   */
+  digestStandIn?: boolean;
   /** Extra environment for the recipe's containers (e.g. `REBUILD_SOURCE_COMMIT`); recipe variables win. */
   env?: Record<string, string>;
   keepWork?: boolean;
@@ -140,7 +146,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
   }
   const engineVersion = await docker.version();
-  const hardening = await describeHardening(docker);
+  const hardening = await describeHardening(docker, { network: plan.network });
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });
@@ -180,6 +186,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     network: plan.network,
     limits,
     imageMap: opts.imageMap,
+    digestStandIn: opts.digestStandIn,
     ...(opts.imagesOfRecord?.length ? { ofRecord: new Set(opts.imagesOfRecord) } : {}),
     signal: opts.signal,
     note,

@@ -17,6 +17,8 @@ export interface EngineContext {
   imageMap?: Record<string, string>;
   /** Image IDs (from imageMap) that are pkgforge's builders of record. */
   ofRecord?: ReadonlySet<string>;
+  /** A builder pinned by digest may run as rebuild's stand-in (noted); otherwise it is refused. */
+  digestStandIn?: boolean;
   signal?: AbortSignal;
   /** Progress of image builds and policy notes. */
   note(line: string): void;
@@ -44,7 +46,14 @@ export async function resolveRunImage(ctx: EngineContext, image: RunImage): Prom
 }
 
 export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: string): Promise<ImageInput> {
-  const resolved = resolveBuilderName(nameAsWritten, ctx.arch, ctx.imageMap);
+  const resolved = resolveBuilderName(nameAsWritten, ctx.arch, ctx.imageMap, {
+    digestStandIn: ctx.digestStandIn,
+  });
+  if (resolved.pinnedDigest) {
+    ctx.note(
+      `image ${nameAsWritten} is pinned by digest; rebuild's local ${resolved.builder} stands in for it (a different image, recorded as the builder of record differing)`,
+    );
+  }
   if (resolved.tagArch && resolved.tagArch !== ctx.arch) {
     ctx.note(`image ${nameAsWritten} names ${resolved.tagArch}; using the ${ctx.arch} builder (target arch)`);
   }

@@ -78,8 +78,12 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
   const cpuset = cpusetFor(limits);
   return {
     Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
-    ...(spec.tmpfs ? { Tmpfs: spec.tmpfs } : {}),
+    ...(spec.tmpfs || spec.readOnlyRoot ? { Tmpfs: tmpfsFor(spec) } : {}),
+    ...(spec.readOnlyRoot ? { ReadonlyRootfs: true } : {}),
     NetworkMode: spec.network ?? 'none',
+    // An engine that remaps user namespaces cannot share the host's network
+    // namespace from a remapped one: such containers keep the host's (recorded).
+    ...(spec.network === 'host' ? { UsernsMode: 'host' } : {}),
     Privileged: false,
     CapDrop: ['ALL'],
     CapAdd: [...KEPT_CAPS],
@@ -92,6 +96,15 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
     Init: true,
     AutoRemove: false,
   };
+}
+
+/** Scratch space of a read-only container, counted in its memory limit. */
+const READ_ONLY_TMP = 'rw,noexec,nosuid,nodev,size=64m';
+
+function tmpfsFor(spec: RunSpec): Record<string, string> {
+  const t = { ...spec.tmpfs };
+  if (spec.readOnlyRoot && !('/tmp' in t)) t['/tmp'] = READ_ONLY_TMP;
+  return t;
 }
 
 export function containerName(hint?: string): string {

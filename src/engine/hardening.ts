@@ -6,29 +6,69 @@ export interface ContainerHardening {
   privileged: false;
   capabilities: { dropped: 'ALL'; kept: string[] };
   noNewPrivileges: true;
-  /** Builders install packages into their root, so it stays writable; the reason is recorded. */
-  readOnlyRootFs: { held: false; why: string };
-  /** `remapped` (dockerd --userns-remap), `rootless`, or `none` (container root is host root). */
-  userNamespace: 'remapped' | 'rootless' | 'none';
+  /**
+   * Builders (and the `docker cp` helper, which stages the archive in its
+   * root) install packages into their root, so it stays writable; the reason
+   * is recorded. `heldFor` names rebuild's containers whose root is read-only.
+   */
+  readOnlyRootFs: { held: false; why: string; heldFor: string[] };
+  /**
+   * `remapped` (dockerd --userns-remap: container root is an unprivileged
+   * host uid), `rootless`, `none` (container root is host root), or
+   * `host-for-network`: the engine remaps, but `--network host` needs the
+   * host's user namespace, so these containers run without remapping.
+   */
+  userNamespace: 'remapped' | 'rootless' | 'none' | 'host-for-network';
   /** The engine's seccomp profile (`default`, a custom name) or `none`. */
   seccomp: string;
   apparmor: boolean;
 }
 
-/** Reads from the engine what it enforces; the rest is rebuild's fixed container policy (container.ts). */
-export async function describeHardening(docker: Docker): Promise<ContainerHardening> {
+type SecurityOptions = Record<string, string>[];
+
+async function securityOptions(docker: Docker): Promise<SecurityOptions> {
   const info = (await docker.info().catch(() => ({}))) as { SecurityOptions?: string[] };
-  const options = (info.SecurityOptions ?? []).map((o) =>
-    Object.fromEntries(o.split(',').map((kv) => kv.split('='))),
-  );
-  const has = (name: string) => options.find((o) => o.name === name) as Record<string, string> | undefined;
+  return (info.SecurityOptions ?? []).map((o) => Object.fromEntries(o.split(',').map((kv) => kv.split('='))));
+}
+
+/** The engine's user-namespace mode, from `docker info`'s security options. */
+export function userNamespaceOf(options: SecurityOptions): 'remapped' | 'rootless' | 'none' {
+  const has = (name: string) => options.some((o) => o.name === name);
+  return has('userns') ? 'remapped' : has('rootless') ? 'rootless' : 'none';
+}
+
+/** Reads from the engine what it enforces; the rest is rebuild's fixed container policy (container.ts). */
+export async function describeHardening(
+  docker: Docker,
+  opts: { network?: 'none' | 'host' } = {},
+): Promise<ContainerHardening> {
+  const options = await securityOptions(docker);
+  const engineUserns = userNamespaceOf(options);
   return {
     privileged: false,
     capabilities: { dropped: 'ALL', kept: [...KEPT_CAPS] },
     noNewPrivileges: true,
-    readOnlyRootFs: { held: false, why: 'builders install packages into their root file system' },
-    userNamespace: has('userns') ? 'remapped' : has('rootless') ? 'rootless' : 'none',
-    seccomp: has('seccomp')?.profile ?? 'none',
-    apparmor: has('apparmor') !== undefined,
+    readOnlyRootFs: {
+      held: false,
+      why: 'builders install packages into their root file system',
+      heldFor: ['archive unpacking (artifact comparison)'],
+    },
+    userNamespace: engineUserns === 'remapped' && opts.network === 'host' ? 'host-for-network' : engineUserns,
+    seccomp: options.find((o) => o.name === 'seccomp')?.profile ?? 'none',
+    apparmor: options.some((o) => o.name === 'apparmor'),
   };
+}
+
+/**
+ * The host uid and gid a remapping engine gives a container's root (its data
+ * root ends in `/<uid>.<gid>`), or undefined when the engine does not remap.
+ */
+export async function remappedRoot(docker: Docker): Promise<{ uid: number; gid: number } | undefined> {
+  const info = (await docker.info().catch(() => ({}))) as {
+    SecurityOptions?: string[];
+    DockerRootDir?: string;
+  };
+  if (!(info.SecurityOptions ?? []).some((o) => /(^|,)name=userns(,|$)/.test(o))) return undefined;
+  const m = /\/(\d+)\.(\d+)$/.exec(info.DockerRootDir ?? '');
+  return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
 }

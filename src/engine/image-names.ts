@@ -52,6 +52,8 @@ export interface ResolvedBuilder {
   tagArch?: Arch;
   /** The date of a dated tag (`v2025.01.15` → `2025-01-15`), if any. */
   tagDate?: string;
+  /** The digest the name pins, when rebuild's own builder stands in for it (`digestStandIn`). */
+  pinnedDigest?: string;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._/:@+-]*$/i;
@@ -125,6 +127,7 @@ export function resolveBuilderName(
   nameAsWritten: string,
   arch: Arch,
   userMap?: Record<string, string>,
+  opts: { digestStandIn?: boolean } = {},
 ): ResolvedBuilder {
   const p = parseImageName(nameAsWritten);
   const subject = p.written || '(empty image name)';
@@ -152,6 +155,20 @@ export function resolveBuilderName(
     return { builder: p.short, image: mapped.trim(), ...tagInfo };
   }
   const builder = BUILDABLE[p.short.toLowerCase()];
+  if (builder && p.digest !== undefined && opts.digestStandIn) {
+    return { builder, ...tagInfo, pinnedDigest: p.digest };
+  }
+  if (builder && p.digest !== undefined) {
+    // A digest pins one exact image; the builder rebuild makes offline has another. Never substitute it silently.
+    throw new RebuildError(
+      'environment',
+      `the image is pinned by digest (${p.digest}), which rebuild cannot honour: it builds ${builder} itself offline, and that image has its own digest`,
+      {
+        subject,
+        fix: `load the pinned image into this engine and pass --image-map ${p.short}=<its local tag>, or drop @${p.digest} from the recipe to use rebuild's ${builder}`,
+      },
+    );
+  }
   if (builder) return { builder, ...tagInfo };
   const hint = NOT_BUILDABLE[p.short.toLowerCase()];
   const mapFix = `pass --image-map ${p.short}=<local tag>`;

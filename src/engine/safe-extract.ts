@@ -36,11 +36,24 @@ export interface ExtractResult {
 }
 
 /**
+ * Longest entry or link name accepted (Linux's PATH_MAX). tar-stream reads a
+ * pax or GNU long-name header of up to 4 MiB; what rebuild keeps of each
+ * entry (its names, in listings and refusals) is bounded by this instead.
+ */
+export const MAX_NAME_BYTES = 4096;
+
+/** A name as shown in a message: never more than 200 characters of it. */
+export function shownName(name: string): string {
+  return name.length > 200 ? `${name.slice(0, 200)}… (${Buffer.byteLength(name)} bytes)` : name;
+}
+
+/**
  * Where an archive entry lands, relative to the destination, or an error for
  * a name that would leave it. Pure. `stripComponents` drops leading path
  * parts (Docker names entries of `/dir` as `dir/…`).
  */
 export function entryTarget(name: string, stripComponents = 0): string | { escape: string } {
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return { escape: `name longer than ${MAX_NAME_BYTES} bytes` };
   if (name.includes('\0')) return { escape: 'NUL in name' };
   if (isAbsolute(name) || /^[a-zA-Z]:/.test(name)) return { escape: 'absolute path' };
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
@@ -50,7 +63,7 @@ export function entryTarget(name: string, stripComponents = 0): string | { escap
 
 /** Whether a symlink at `at` (relative) pointing to `target` stays inside the destination. */
 export function linkStaysInside(at: string, target: string): boolean {
-  if (isAbsolute(target) || target.includes('\0')) return false;
+  if (isAbsolute(target) || target.includes('\0') || Buffer.byteLength(target) > MAX_NAME_BYTES) return false;
   const resolved = posix.normalize(posix.join(posix.dirname(at), target));
   return resolved !== '..' && !resolved.startsWith('../') && resolved !== '.';
 }
@@ -73,7 +86,7 @@ export async function extractTarSafely(
   await mkdir(root, { recursive: true });
   const result: ExtractResult = { files: [], directories: [], symlinks: [], refused: [], bytes: 0 };
   const hostile = (name: string, why: string) =>
-    new RebuildError('input', `refused a hostile archive entry "${name}": ${why}`, {
+    new RebuildError('input', `refused a hostile archive entry "${shownName(name)}": ${why}`, {
       subject,
       fix: 'the container produced an archive that tries to write outside the output directory; inspect the recipe',
     });
@@ -166,7 +179,10 @@ async function writeEntry(
       entry.resume();
       const to = header.linkname ?? '';
       if (!linkStaysInside(target, to)) {
-        result.refused.push({ name: target, reason: `symlink to "${to}" leaves the output directory` });
+        result.refused.push({
+          name: target,
+          reason: `symlink to "${shownName(to)}" leaves the output directory`,
+        });
         return;
       }
       await removeIfPresent(abs);
@@ -180,7 +196,7 @@ async function writeEntry(
       if (typeof to !== 'string' || !result.files.includes(to)) {
         result.refused.push({
           name: target,
-          reason: `hard link to "${header.linkname}" outside what was extracted`,
+          reason: `hard link to "${shownName(header.linkname ?? '')}" outside what was extracted`,
         });
         return;
       }

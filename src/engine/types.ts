@@ -72,6 +72,11 @@ export interface RunSpec {
   tmpfs?: Record<string, string>;
   /** `none` unless the user asked for `host`. */
   network?: 'none' | 'host';
+  /**
+   * A read-only root file system (with a small tmpfs on /tmp unless `tmpfs`
+   * names it): for containers whose image needs no writes, never for builders.
+   */
+  readOnlyRoot?: boolean;
   limits?: Partial<ContainerLimits>;
   user?: string;
   entrypoint?: string[];

@@ -89,6 +89,8 @@ export class ContainerUnpacker implements Unpacker {
         cmd: ['bash', '-c', script, 'unpack.sh', req.kind, String(req.offset ?? 0), String(max)],
         mounts: [{ host: inDir, container: '/in', readOnly: true }],
         tmpfs: { '/work': `rw,noexec,nosuid,nodev,size=${max}` },
+        // It only reads the artifact and writes its tmpfs: a hostile archive cannot change the image's root.
+        readOnlyRoot: true,
         network: 'none',
         limits: {
           memoryBytes: max + 512 * 1024 ** 2,

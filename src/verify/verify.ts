@@ -358,6 +358,8 @@ async function run(
         expect: expectDir,
         imageMap: imageMap.map,
         imagesOfRecord: imageMap.ofRecord.flatMap((b) => (b.id ? [b.id] : [])),
+        // The builder of record was looked for and its absence is recorded (inputs.builderOfRecord).
+        digestStandIn: true,
         env: pin?.env,
         keepWork: opts.keepWork,
         signal: opts.signal,

@@ -185,6 +185,28 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it('-v: a docker cp helper writing a link into the work directory while another run checks its source', async () => {
+    // Expected: the copy helper (it writes where the recipe's archive says) runs its whole life inside the
+    // freezer's lock, so no -v check and mount happens while it writes: each run either finds /sbuild/m a
+    // real directory (created by rebuild with everything frozen, mounted empty) or the helper's link there
+    // and is refused (125); the helper never replaces a directory with the link (its copy fails, 1). The
+    // secret never appears and no run reports LEAK.
+    const { log } = await attack('cp-mount-race', [
+      `V=${victim}`,
+      `docker run --name src ${IMG} bash -c 'mkdir /o && head -c 24M /dev/zero > /o/a-big && ln -s "${victim}" /o/m'`,
+      'for n in 1 2 3 4 5 6; do',
+      '  ( docker cp src:/o/. /sbuild/; echo "cp $?" ) &',
+      `  docker run --rm -v /sbuild/m:/h ${IMG} bash -c 'cat /h/secret 2>/dev/null && echo LEAK; true'; echo "run $?"`,
+      '  wait',
+      '  rm -rf /sbuild/m /sbuild/a-big',
+      'done',
+    ]);
+    expect(log.match(/^run (0|125)$/gm)).toHaveLength(6);
+    expect(log.match(/^cp (0|1)$/gm)).toHaveLength(6);
+    expect(log).not.toMatch(/^LEAK$/m);
+    await victimUntouched();
+  });
+
   it("raw requests to the shim's socket, env files and build contexts naming host paths", async () => {
     // Expected: a request with a relative working directory is refused (exit 125); a malformed request
     // gets 400 and a too large one 413; unknown URLs 404; the socket's directory is read-only, so the

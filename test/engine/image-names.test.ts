@@ -53,6 +53,21 @@ describe('resolveBuilderName', () => {
     expect(r.tagDate).toBe(tagDate);
   });
 
+  it('refuses a builder pinned by digest instead of mapping it to its own builder', () => {
+    const name = `ghcr.io/pkgforge/devscripts/debian-builder-unstable@sha256:${'ab'.repeat(32)}`;
+    const e = thrown(() => resolveBuilderName(name, 'x86_64'));
+    expect(e.category).toBe('environment');
+    expect(e.subject).toBe(name);
+    expect(e.message).toContain('pinned by digest');
+    expect(e.fix).toContain('--image-map debian-builder-unstable=<its local tag>');
+    // The user's map is the user's explicit choice of the image to use in its place.
+    const mapped = resolveBuilderName(name, 'x86_64', { 'debian-builder-unstable': 'mine:1' });
+    expect(mapped.image).toBe('mine:1');
+    // verify, which records the builder of record as differing, may let rebuild's builder stand in (noted).
+    const standIn = resolveBuilderName(name, 'x86_64', undefined, { digestStandIn: true });
+    expect(standIn).toMatchObject({ builder: 'debian-builder', pinnedDigest: `sha256:${'ab'.repeat(32)}` });
+  });
+
   it('refuses alpine-builder with the offline fix', () => {
     const e = thrown(() =>
       resolveBuilderName('ghcr.io/pkgforge/devscripts/alpine-builder:aarch64', 'aarch64'),

@@ -154,6 +154,25 @@ describe('extractTarSafely with hostile archives', () => {
     ).rejects.toThrow(/more than 3 entries/);
   });
 
+  it('bounds names a pax header carries: a megabyte-long path or link target is refused, briefly', async () => {
+    // tar-stream reads pax headers of up to 4 MiB; what is kept of an entry (its names) is bounded to 4096 bytes.
+    const long = `d/${'a'.repeat(1024 * 1024)}`;
+    const err = await extractTarSafely(archive([{ name: long, type: 'file', body: 'x' }]), dest).catch(
+      (e: unknown) => e as RebuildError,
+    );
+    expect(err).toBeInstanceOf(RebuildError);
+    expect((err as RebuildError).message).toMatch(/name longer than 4096 bytes/);
+    expect((err as RebuildError).message.length).toBeLessThan(1000);
+    const r = await extractTarSafely(
+      archive([{ name: 'l', type: 'symlink', linkname: `x/${'b'.repeat(1024 * 1024)}` }]),
+      join(root, 'dest2'),
+    );
+    expect(r.symlinks).toEqual([]);
+    expect(r.refused.map((x) => x.name)).toEqual(['l']);
+    expect(r.refused[0]!.reason.length).toBeLessThan(1000);
+    expect(await listOutside()).toEqual(['dest2', 'secret']);
+  });
+
   it('reports a truncated archive as an input error', async () => {
     const pack = tar.pack();
     pack.entry({ name: 'f', size: 10_000 }, 'x'.repeat(10_000));

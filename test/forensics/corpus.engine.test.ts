@@ -4,7 +4,7 @@
  * compare(). Each pair has a known ground truth (test/forensics/corpus.ts).
  * Containers: network none, removed afterwards.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -43,6 +43,8 @@ for (const arch of ARCHES) {
     beforeAll(async () => {
       image = await ensureBuilderImage(docker, arch);
       dir = await mkdtemp(join(tmpdir(), `rebuild-corpus-${arch}-`));
+      // Writable by the container's root also when the engine remaps it to an unprivileged uid.
+      await chmod(dir, 0o777);
       const started = Date.now();
       const outcome = await runContainer(docker, {
         image: image.tag,

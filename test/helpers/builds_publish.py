@@ -42,7 +42,9 @@ for k, v in (b.get("env") or {}).items():
     env += ["-e", f"{k}={v}"]
 deps = b.get("deps") or []
 prelude = f"apk add --no-cache {' '.join(deps)}\n" if deps else ""
-subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{repo.resolve()}:/build", "-w", "/build",
+# --userns host: the publisher's own build writes into the caller's clone (an engine that remaps user
+# namespaces would make its root an unprivileged uid there); rebuild's containers never get this.
+subprocess.run(["docker", "run", "--rm", "--userns", "host", "--network", "none", "-v", f"{repo.resolve()}:/build", "-w", "/build",
                 *env, image, "sh", "-euc", prelude + b["script"]["run"]], check=True)
 
 stage = work / "stage"

@@ -11,6 +11,7 @@ import { chmod, copyFile, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runContainer } from '../../engine/container.js';
 import { connectEngine } from '../../engine/docker.js';
+import { remappedRoot } from '../../engine/hardening.js';
 import { pullPinnedImage } from '../../engine/pull.js';
 import type { Arch, ContainerLimits } from '../../engine/types.js';
 import { type Digests, hashFile } from '../../hash/digest.js';
@@ -24,6 +25,7 @@ import {
 } from '../../recipe/toml/builds.js';
 import { archOfHost } from '../../recipe/toml/soarpkgs.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
+import { chownTree } from '../../util/chown-tree.js';
 import { RebuildError } from '../../util/errors.js';
 import { regularFileInside } from '../../util/inside.js';
 import { REBUILD_VERSION } from '../../util/version.js';
@@ -144,6 +146,10 @@ export async function rebuildBuildsToml(opts: BuildsRebuildOptions): Promise<Bui
   const docker = await connectEngine();
   const image = await pullPinnedImage(docker, r.image, arch, opts.registryMirrors, (l) => log(`pull ${l}`));
   log(`image ${image.pulledAs} (${image.id})`);
+
+  // The build writes into its source: under user-namespace remapping the container's root is another host uid.
+  const root = await remappedRoot(docker);
+  if (root) await chownTree(work, root.uid, root.gid);
 
   // 3. the script, as build.py runs it
   const env = buildEnv(r, host, source.epoch);

@@ -66,11 +66,11 @@ export interface CopyOutRequest {
   limits: ContainerLimits;
   copyLimits?: Partial<CopyLimits>;
   /**
-   * Opens the source container's archive. The caller runs this with the
-   * recipe's containers frozen (the engine mounts the source's volumes to read it).
+   * Opens the source container's archive. Runs with the recipe's containers
+   * frozen (the engine mounts the source's volumes to read it).
    */
   openArchive(): Promise<Readable>;
-  /** Runs `fn` with the recipe's containers frozen. */
+  /** Runs `fn` with the recipe's containers frozen: the whole copy, from the helper's start to its end. */
   frozen<T>(fn: () => Promise<T>): Promise<T>;
   signal?: AbortSignal;
 }
@@ -94,6 +94,12 @@ export function archiveBase(sourcePath: string): { base: string; contentsOnly: b
  * helper's error output when it fails.
  */
 export async function copyOut(req: CopyOutRequest): Promise<{ ok: true } | { ok: false; message: string }> {
+  // The helper writes into the work directory where the recipe's archive says: for its whole life
+  // (not only while the archive streams) nothing else may check a path there and have it mounted.
+  return req.frozen(() => copyOutFrozen(req));
+}
+
+async function copyOutFrozen(req: CopyOutRequest): Promise<{ ok: true } | { ok: false; message: string }> {
   const lim = { ...DEFAULT_COPY_LIMITS, ...req.copyLimits };
   const { base, contentsOnly } = archiveBase(req.sourcePath);
   const stdin = new PassThrough();
@@ -122,7 +128,7 @@ export async function copyOut(req: CopyOutRequest): Promise<{ ok: true } | { ok:
   });
   // The helper may fail before it reads everything: never leave the archive hanging.
   const helperDone = helper.finally(() => stdin.destroy());
-  const streamed = req.frozen(async () => {
+  const streamed = (async () => {
     // A missing path or engine error: the helper then sees an empty stdin and stops.
     const archive = await req.openArchive().catch((err: unknown) => {
       stdin.destroy();
@@ -160,7 +166,7 @@ export async function copyOut(req: CopyOutRequest): Promise<{ ok: true } | { ok:
     });
     clearTimeout(idle);
     archive.destroy();
-  });
+  })();
   const [outcome, archived] = await Promise.all([
     helperDone,
     streamed.then(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 
@@ -31,6 +31,19 @@ const MAX_OPEN_JOBS = 256;
  * reader that does read gets all of it.
  */
 const MAX_PENDING_BYTES = 24 * 1024 * 1024;
+
+/**
+ * Output held for all jobs of one server together (waiting for a reader or
+ * unread by it): without it, MAX_OPEN_JOBS jobs × 2 streams × MAX_PENDING_BYTES
+ * would be 12 GiB a recipe could make rebuild hold.
+ */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+/** Bytes held by every stream of one server, against one limit. */
+export class HeldBytes {
+  used = 0;
+  constructor(readonly limit = MAX_HELD_BYTES) {}
+}
 
 /**
  * Decodes `cwd\0argc\0argv…\0env…\0` (see runners/docker-shim). Pure.
@@ -68,22 +81,45 @@ export class StreamBuffer {
   private dropped = 0;
   private reader: ServerResponse | undefined;
   private ended = false;
+  /** What this stream counts in `held` now: its pending chunks, or the reader's unsent backlog. */
+  private counted = 0;
 
-  constructor(private readonly maxPending = MAX_PENDING_BYTES) {}
+  constructor(
+    private readonly maxPending = MAX_PENDING_BYTES,
+    private readonly held = new HeldBytes(Number.POSITIVE_INFINITY),
+  ) {}
 
   write(chunk: Buffer | string): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.reader) {
-      if (this.reader.writableLength > this.maxPending) this.dropped += buf.length;
-      else this.reader.write(buf);
+      this.recount(this.reader.writableLength);
+      if (this.reader.writableLength + buf.length > this.maxPending || !this.fits(buf.length)) {
+        this.dropped += buf.length;
+      } else {
+        this.reader.write(buf);
+        this.recount(this.reader.writableLength);
+      }
       return;
     }
-    if (this.pending + buf.length > this.maxPending) {
+    if (this.pending + buf.length > this.maxPending || !this.fits(buf.length)) {
       this.dropped += buf.length;
       return;
     }
     this.chunks.push(buf);
     this.pending += buf.length;
+    this.recount(this.pending);
+  }
+
+  /** Bytes dropped so far (not read in time, or over a bound). */
+  get droppedBytes(): number {
+    return this.dropped;
+  }
+
+  /** The job is forgotten: what no reader took is dropped and no longer counts. */
+  release(): void {
+    this.chunks = [];
+    this.pending = 0;
+    if (!this.reader) this.recount(0);
   }
 
   end(): void {
@@ -101,7 +137,20 @@ export class StreamBuffer {
     this.chunks = [];
     this.pending = 0;
     this.reader = res;
+    this.recount(res.writableLength);
+    // What the reader took no longer counts; a reader gone holds nothing.
+    res.on('drain', () => this.recount(res.writableLength));
+    res.on('close', () => this.recount(0));
     if (this.ended) this.finish(res);
+  }
+
+  private fits(n: number): boolean {
+    return this.held.used + n <= this.held.limit;
+  }
+
+  private recount(now: number): void {
+    this.held.used += now - this.counted;
+    this.counted = now;
   }
 
   private finish(res: ServerResponse): void {
@@ -123,6 +172,8 @@ export class ShimServer {
   private readonly jobs = new Map<string, Job>();
   /** Jobs whose exit code was fetched; forgotten once their output streams are closed too. */
   private readonly done = new Set<string>();
+  /** Output held for all jobs together. */
+  private readonly held = new HeldBytes();
 
   constructor(
     readonly socketPath: string,
@@ -138,6 +189,10 @@ export class ShimServer {
       server.once('error', reject);
       server.listen(this.socketPath, () => resolve());
     });
+    // Connecting needs write permission: under user-namespace remapping the
+    // container's root is an unprivileged host uid. Who may reach the socket
+    // is decided by its directory (inside rebuild's private work directory).
+    await chmod(this.socketPath, 0o666);
   }
 
   async stop(): Promise<void> {
@@ -181,6 +236,9 @@ export class ShimServer {
 
   private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const id of this.done) {
+      const job = this.jobs.get(id);
+      job?.out.release();
+      job?.err.release();
       this.jobs.delete(id);
       this.done.delete(id);
     }
@@ -206,8 +264,8 @@ export class ShimServer {
       return;
     }
     const id = randomBytes(8).toString('hex');
-    const out = new StreamBuffer();
-    const err = new StreamBuffer();
+    const out = new StreamBuffer(MAX_PENDING_BYTES, this.held);
+    const err = new StreamBuffer(MAX_PENDING_BYTES, this.held);
     const exit = this.handler(request, { stdout: (c) => out.write(c), stderr: (c) => err.write(c) })
       .catch((e: unknown) => {
         err.write(`docker (rebuild shim): ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,4 +1,5 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 
 /** A path the recipe named that rebuild refuses (outside the work directory, a link, …). */
@@ -40,9 +41,16 @@ export async function realDirectoryBelow(
     let st = await lstat(at).catch(() => undefined);
     if (!st) {
       if (!opts.create) throw new PolicyError(`"${rel}" does not exist in the work directory`);
-      await mkdir(at, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
+      const made = await mkdir(at).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
+      // Writable by the recipe's containers like $SBUILD_OUTDIR itself: under user-namespace remapping their
+      // root is not the host's root. Changed through a handle that refuses a link (never by path).
+      if (made) await openDirectoryNoFollow(at).then(async (fh) => fh.chmod(0o777).finally(() => fh.close()));
       st = await lstat(at);
     }
     if (st.isSymbolicLink()) {
@@ -53,4 +61,8 @@ export async function realDirectoryBelow(
     if (!st.isDirectory()) throw new PolicyError(`"${rel}": "${part}" is not a directory`);
   }
   return at;
+}
+
+function openDirectoryNoFollow(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
 }

@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import tar from 'tar-stream';
-import { type ExtractResult, entryTarget, extractTarSafely } from '../../engine/safe-extract.js';
+import {
+  type ExtractResult,
+  entryTarget,
+  extractTarSafely,
+  MAX_NAME_BYTES,
+  shownName,
+} from '../../engine/safe-extract.js';
 import { RebuildError } from '../../util/errors.js';
 import type { MemberSide, MemberType } from './types.js';
 
@@ -75,7 +81,16 @@ export async function listMembers(stream: string, limits: ListingLimits, subject
       const h = entry.header;
       if (members.length >= limits.maxEntries) throw refuse(`more than ${limits.maxEntries} entries`);
       const path = memberPath(h.name);
-      if (typeof path !== 'string') throw refuse(`entry "${h.name}": ${path.escape}`);
+      if (typeof path !== 'string') throw refuse(`entry "${shownName(h.name)}": ${path.escape}`);
+      // Kept for every member: bounded like the names (a pax header may carry megabytes).
+      for (const [what, value, max] of [
+        ['link name', h.linkname, MAX_NAME_BYTES],
+        ['user name', h.uname, 256],
+        ['group name', h.gname, 256],
+      ] as const) {
+        if (value && Buffer.byteLength(value) > max)
+          throw refuse(`entry "${path}": ${what} longer than ${max} bytes`);
+      }
       const type = typeOf(h.type);
       const digest = createHash('sha256');
       let size = 0;

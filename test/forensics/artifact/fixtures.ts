@@ -25,6 +25,8 @@ export const SOURCES = fileURLToPath(new URL('.', import.meta.url));
 /** Compiles runtime-dynamic, runtime-static, AppRun and AppRun-changed into `out` in the builder image. */
 export async function buildBinaries(docker: Docker, out: string): Promise<void> {
   const image = await ensureBuilderImage(docker, hostArch());
+  // Writable by the container's root also when the engine remaps it to an unprivileged uid.
+  await chmod(out, 0o777);
   let log = '';
   const r = await runContainer(docker, {
     image: image.tag,
