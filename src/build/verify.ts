@@ -22,6 +22,8 @@ export interface VerifyInput {
   expectations: Expectations;
   /** Directory of the published files, for forensics on a mismatch. */
   publishedDir?: string;
+  /** By output name: where the published file is kept when publishedDir is a temporary copy. */
+  publishedShownAs?: Readonly<Record<string, string>>;
   mainProgram: string;
   note(line: string): void;
   /** Receives each comparison as a typed value. */
@@ -82,8 +84,9 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   for (const o of outputs.filter((x) => x.check === 'mismatch')) {
     if (!input.publishedDir) continue;
     const published = join(input.publishedDir, o.name);
+    const shownAs = input.publishedShownAs?.[o.name];
     try {
-      const c = await compare(published, join(input.dir, o.name));
+      const c = await compare(published, join(input.dir, o.name), shownAs ? { names: { a: shownAs } } : {});
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
       await writeJsonAtomic(`${base}.json`, c);
@@ -91,7 +94,7 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       await writeFileAtomic(`${base}.html`, renderHtml(c));
       o.comparison = {
         verdict: c.verdict,
-        against: published,
+        against: shownAs ?? published,
         summary: verdictLine(c),
         reports: {
           json: `compare/${o.name}.json`,

@@ -339,6 +339,8 @@ async function run(
         network: opts.network ?? 'none',
         limits: opts.limits,
         expect: expectDir,
+        // the copy in .expect/ is removed: the reports name the published file where it is kept
+        expectShownAs: { [mainProgram]: join(outDir, 'published', mainName) },
         imageMap: imageMap.map,
         env: pin?.env,
         keepWork: opts.keepWork,
@@ -349,7 +351,7 @@ async function run(
     );
     await rm(expectDir, { recursive: true, force: true });
     // The build's records point at the build's staging directory: name the final places.
-    fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'), expectDir, join(outDir, 'published'));
+    fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'));
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
@@ -534,18 +536,9 @@ function recordImages(
   }
 }
 
-function fixBuildPaths(
-  build: BuildResult,
-  from: string,
-  to: string,
-  expectDir: string,
-  pubDir: string,
-): void {
+function fixBuildPaths(build: BuildResult, from: string, to: string): void {
   build.outDir = build.outDir.startsWith(from) ? to + build.outDir.slice(from.length) : build.outDir;
   for (const o of build.outputs) {
-    if (o.comparison?.against.startsWith(expectDir)) {
-      o.comparison.against = join(pubDir, basename(o.comparison.against));
-    }
     if (o.expected) o.expected = { ...o.expected, source: 'pkgforge metadata (shasum, bsum)' };
   }
 }
