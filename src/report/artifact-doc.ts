@@ -33,8 +33,11 @@ interface TreeRow {
  */
 function memberFilter(globs: readonly string[] | undefined): (path: string, full: string) => boolean {
   if (!globs?.length) return () => false;
-  const match = picomatch([...globs], { dot: true, basename: true });
-  return (path, full) => match(path) || match(full);
+  // picomatch's `basename` matches only the last segment, so globs with a `/` go without it
+  const byPath = picomatch([...globs], { dot: true });
+  const names = globs.filter((g) => !g.includes('/'));
+  const byName = names.length ? picomatch(names, { dot: true, basename: true }) : () => false;
+  return (path, full) => byPath(path) || byPath(full) || byName(path);
 }
 
 function flatten(
