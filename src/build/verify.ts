@@ -10,6 +10,7 @@ import {
   readElfFacts,
   simulatePostProcessing,
 } from '../postprocess/index.js';
+import { displayPath } from '../report/comparison-access.js';
 import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
@@ -86,7 +87,11 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
     const published = join(input.publishedDir, o.name);
     const shownAs = input.publishedShownAs?.[o.name];
     try {
-      const c = await compare(published, join(input.dir, o.name), shownAs ? { names: { a: shownAs } } : {});
+      // Both named where they will be once the staging directories are renamed into place.
+      const rebuilt = join(input.dir, o.name);
+      const c = await compare(published, rebuilt, {
+        names: { a: shownAs ?? displayPath(published), b: displayPath(rebuilt) },
+      });
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
       await writeJsonAtomic(`${base}.json`, c);

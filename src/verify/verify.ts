@@ -351,7 +351,7 @@ async function run(
     );
     await rm(expectDir, { recursive: true, force: true });
     // The build's records point at the build's staging directory: name the final places.
-    fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'));
+    fixBuildPaths(build, staging, outDir);
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
@@ -537,7 +537,9 @@ function recordImages(
 }
 
 function fixBuildPaths(build: BuildResult, from: string, to: string): void {
-  build.outDir = build.outDir.startsWith(from) ? to + build.outDir.slice(from.length) : build.outDir;
+  const moved = (p: string) => (p.startsWith(`${from}/`) ? to + p.slice(from.length) : p);
+  build.outDir = moved(build.outDir);
+  build.recipe.file = moved(build.recipe.file);
   for (const o of build.outputs) {
     if (o.expected) o.expected = { ...o.expected, source: 'pkgforge metadata (shasum, bsum)' };
   }
