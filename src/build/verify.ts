@@ -4,6 +4,7 @@ import { compare } from '../forensics/compare.js';
 import type { Comparison, Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
 import {
+  forensicCandidates,
   type PostProcessProfile,
   type PostProcessRecord,
   profileById,
@@ -89,8 +90,11 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
     try {
       // Both named where they will be once the staging directories are renamed into place.
       const rebuilt = join(input.dir, o.name);
+      const pp = input.postProcessing;
       const c = await compare(published, rebuilt, {
         names: { a: shownAs ?? displayPath(published), b: displayPath(rebuilt) },
+        // The forensic route tries the record's candidate profiles, the chosen one first.
+        postProcessingProfiles: forensicCandidates(pp ? [pp.profile, ...(pp.alternatives ?? [])] : []),
       });
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
