@@ -7,7 +7,6 @@ import { mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
-import { ExitCode } from '../cli/exit-codes.js';
 import { reapOrphans } from '../engine/cleanup.js';
 import { connectEngine } from '../engine/docker.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
@@ -19,6 +18,7 @@ import { verifyRecord } from '../verify/verify.js';
 import { isPostgresUrl } from './db/sql.js';
 import type { Environment, RetryPolicy } from './policy.js';
 import { type AuditSummary, renderAuditHtml, renderAuditMarkdown, summarize } from './report.js';
+import { reportContext } from './report-context.js';
 import { type AuditOutcome, type AuditProgress, runAudit } from './run.js';
 import {
   type IndexFilter,
@@ -212,10 +212,9 @@ export async function writeMorningReport(
     interrupted: outcome.interrupted,
     killed: outcome.killed,
     finishedAt: outcome.finishedAt,
+    context: await reportContext(store, outcome.auditId, outcome.items),
   });
-  const exitCode = outcome.interrupted ? ExitCode.interrupted : summary.exit.code;
-  if (outcome.interrupted)
-    summary.exit = { code: exitCode, meaning: 'interrupted: the rest is left for the next audit' };
+  const exitCode = summary.exit.code;
   await writeJsonAtomic(reports.json, summary);
   await writeFileAtomic(reports.markdown, renderAuditMarkdown(summary));
   await writeFileAtomic(reports.html, renderAuditHtml(summary));

@@ -6,15 +6,24 @@
  * then counts per verdict; then every package with its verdict, timings and a
  * link to its own report. Pure functions: writing the files is the caller's.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { ExitCode } from '../cli/exit-codes.js';
+import { auditExitCode, ExitCode } from '../cli/exit-codes.js';
 import { ATTESTATION_FILE } from '../evidence/bundle.js';
-import { duration } from '../report/format.js';
+import { duration, localTime } from '../report/format.js';
 import { escapeHtml, htmlPage } from '../report/html.js';
+import { relativeUrl } from '../report/links.js';
 import { mdCode, mdEscape } from '../report/markdown.js';
+import {
+  type NightVerdict,
+  STRIP_CSS,
+  verdictStripLegend,
+  verdictStripSvg,
+  verdictStripText,
+} from '../report/strip.js';
 import type { VerifyVerdict } from '../verify/types.js';
 import { CHANGE_ORDER } from './policy.js';
+import type { ReportContext } from './report-context.js';
 import { type AuditItem, type AuditRunRow, type ChangeKind, type ItemStatus, WORSE } from './types.js';
 
 export const VERDICTS: readonly VerifyVerdict[] = [
@@ -29,6 +38,8 @@ export const VERDICTS: readonly VerifyVerdict[] = [
 export interface ReportLinks {
   /** The signed statement beside the result (`rebuild audit --attest KEY`). */
   attestation?: string;
+  /** The forensic report of the rebuilt file against the published one (when they differ). */
+  forensic?: string;
   html?: string;
   markdown?: string;
   json?: string;
@@ -58,6 +69,8 @@ export interface PackageLine {
   attemptVerdicts: VerifyVerdict[];
   /** Relative to the audit's report directory. */
   report: ReportLinks;
+  /** Its verdicts over the last audits up to this one, oldest first (the strip). */
+  nights: NightVerdict[];
 }
 
 export interface AuditSummary {
@@ -96,6 +109,8 @@ export interface AuditSummary {
   packages: PackageLine[];
   exit: { code: number; meaning: string };
   reports: { json: string; markdown: string; html: string };
+  /** The audit before this one, and its report relative to this report's directory. */
+  previous: { id: number; finishedAt: string | null; status: string; report: string | null } | null;
 }
 
 function link(reportDir: string, target: string | null | undefined): string | undefined {
@@ -103,7 +118,25 @@ function link(reportDir: string, target: string | null | undefined): string | un
   return relative(reportDir, target).split(sep).join('/');
 }
 
-export function packageLine(it: AuditItem, reportDir: string): PackageLine {
+/** The comparison report the verification's build wrote (`build/compare/<file>.html`), if any. */
+function forensicReport(outDir: string | null | undefined): string | undefined {
+  if (!outDir) return undefined;
+  const dir = join(outDir, 'build', 'compare');
+  try {
+    const html = readdirSync(dir)
+      .filter((n) => n.endsWith('.html'))
+      .sort();
+    return html[0] ? join(dir, html[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function packageLine(
+  it: AuditItem,
+  reportDir: string,
+  nights: readonly NightVerdict[] = [],
+): PackageLine {
   const r = it.result;
   const now = it.status === 'verified';
   return {
@@ -128,30 +161,13 @@ export function packageLine(it: AuditItem, reportDir: string): PackageLine {
       ...(r?.reportHtml ? { html: link(reportDir, r.reportHtml) } : {}),
       ...(r?.reportMarkdown ? { markdown: link(reportDir, r.reportMarkdown) } : {}),
       ...(r?.reportJson ? { json: link(reportDir, r.reportJson) } : {}),
+      ...(forensicReport(r?.outDir) ? { forensic: link(reportDir, forensicReport(r?.outDir)) } : {}),
       ...(r?.reportJson && existsSync(join(dirname(r.reportJson), ATTESTATION_FILE))
         ? { attestation: link(reportDir, join(dirname(r.reportJson), ATTESTATION_FILE)) }
         : {}),
     },
+    nights: [...nights],
   };
-}
-
-/** The exit code of an audit that ran (documented in the README). */
-export function auditExitCode(changes: readonly PackageLine[]): { code: number; meaning: string } {
-  const worse = changes.filter((c) => c.change && WORSE.includes(c.change));
-  if (worse.length > 0) {
-    return {
-      code: ExitCode.auditRegressed,
-      meaning: `${worse.length} got worse (regression, new different verdict, or upstream integrity failure)`,
-    };
-  }
-  const fails = changes.filter((c) => c.change === 'now-fails');
-  if (fails.length > 0) {
-    return {
-      code: ExitCode.auditNewFailures,
-      meaning: `nothing regressed; ${fails.length} newly failed to build or could not be verified`,
-    };
-  }
-  return { code: ExitCode.ok, meaning: 'nothing got worse' };
 }
 
 const zero = (): Record<VerifyVerdict, number> =>
@@ -168,8 +184,12 @@ export function summarize(input: {
   interrupted: boolean;
   killed: readonly AuditRunRow[];
   finishedAt: string;
+  /** The strips and the previous audit (`reportContext`); without it, none. */
+  context?: ReportContext;
 }): AuditSummary {
-  const packages = input.items.map((it) => packageLine(it, input.reportDir));
+  const packages = input.items.map((it) =>
+    packageLine(it, input.reportDir, input.context?.nights.get(it.unit) ?? []),
+  );
   const verdicts = zero();
   const verifiedNow = zero();
   const changeCounts: Partial<Record<ChangeKind, number>> = {};
@@ -186,6 +206,7 @@ export function summarize(input: {
         CHANGE_ORDER.indexOf(a.change!) - CHANGE_ORDER.indexOf(b.change!) || a.unit.localeCompare(b.unit),
     );
   const a = input.audit;
+  const prev = input.context?.previous;
   return {
     schema: 'rebuild.audit/1',
     audit: {
@@ -216,12 +237,20 @@ export function summarize(input: {
     },
     changes,
     packages,
-    exit: auditExitCode(changes),
+    exit: auditExitCode(changes, input.interrupted),
     reports: {
       json: link(input.reportDir, input.reports.json)!,
       markdown: link(input.reportDir, input.reports.markdown)!,
       html: link(input.reportDir, input.reports.html)!,
     },
+    previous: prev
+      ? {
+          id: prev.id,
+          finishedAt: prev.finishedAt,
+          status: prev.status,
+          report: link(input.reportDir, prev.reportHtml) ?? null,
+        }
+      : null,
   };
 }
 
@@ -314,35 +343,53 @@ function timing(p: PackageLine): string {
   return p.attempts && p.attempts > 1 ? `${t}, ${p.attempts} attempts (${p.attemptVerdicts.join(', ')})` : t;
 }
 
+/** How times are written: local with the zone and how long ago, relative to `now` (tests pin both). */
+export interface TimeOptions {
+  now?: Date;
+  timeZone?: string;
+}
+
+function when(iso: string | null, t: TimeOptions): string {
+  return iso ? localTime(iso, t.now ?? new Date(), t.timeZone) : '—';
+}
+
+function strip(p: PackageLine): string {
+  return verdictStripText(p.nights);
+}
+
+const STRIP_NOTE = `Last nights, oldest first: ${verdictStripLegend()}.`;
+
 // ---------------------------------------------------------------- Markdown
 
-function mdLink(text: string, href: string | undefined): string {
-  if (!href) return '';
-  const url = href
-    .split('/')
-    .map((seg) =>
-      encodeURIComponent(seg).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    )
-    .join('/');
-  return `[${mdEscape(text)}](${url})`;
+function mdLink(text: string, rel: string | undefined): string {
+  return rel ? `[${mdEscape(text)}](${relativeUrl(rel)})` : '';
+}
+
+function stripMd(p: PackageLine): string {
+  return p.nights.length ? mdCode(strip(p)) : '';
+}
+
+function previousMd(p: NonNullable<AuditSummary['previous']>, t: TimeOptions): string {
+  const what = `#${p.id}, ${p.status} ${when(p.finishedAt, t)}`;
+  return p.report ? `${mdLink(what, p.report)}` : `${mdEscape(what)} (its report is gone)`;
 }
 
 function mdCell(s: string): string {
   return s === '' ? ' ' : s;
 }
 
-export function renderAuditMarkdown(s: AuditSummary): string {
+export function renderAuditMarkdown(s: AuditSummary, t: TimeOptions = {}): string {
   const out: string[] = [];
   out.push(`# ${mdEscape(title(s))}`, '');
   out.push(`${mdEscape(headline(s))}.`, '');
   out.push(
-    `- **Started:** ${mdEscape(s.audit.startedAt)}, **finished:** ${mdEscape(s.audit.finishedAt)} (${mdEscape(s.audit.status)}) on ${mdCode(s.audit.host)}`,
+    `- **Started:** ${mdEscape(when(s.audit.startedAt, t))}, **finished:** ${mdEscape(when(s.audit.finishedAt, t))} (${mdEscape(s.audit.status)}) on ${mdCode(s.audit.host)}`,
     `- **Exit code:** ${s.exit.code} — ${mdEscape(s.exit.meaning)}`,
     `- **Database:** ${mdCode(s.audit.database)}`,
   );
   if (s.audit.deadline) {
     out.push(
-      `- **Deadline:** ${mdEscape(s.audit.deadline)}${s.audit.deadlineReached ? ' (reached: the rest is left for the next audit)' : ''}`,
+      `- **Deadline:** ${mdEscape(when(s.audit.deadline, t))}${s.audit.deadlineReached ? ' (reached: the rest is left for the next audit)' : ''}`,
     );
   }
   if (s.audit.interrupted) out.push('- **Interrupted:** the rest is left for the next audit');
@@ -351,16 +398,20 @@ export function renderAuditMarkdown(s: AuditSummary): string {
       `- **Resumed** the work of killed audit(s) ${s.audit.killedBefore.map((k) => `#${k}`).join(', ')}`,
     );
   }
+  if (s.previous) out.push(`- **Previous audit:** ${previousMd(s.previous, t)}`);
   out.push('', '## Changes since last time', '');
   if (s.changes.length === 0) out.push('No changes.');
   else {
-    out.push('| change | package | arch | repo | what | report |', '| --- | --- | --- | --- | --- | --- |');
+    out.push(
+      '| change | package | arch | repo | what | last nights | report |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const c of s.changes) {
       const word = WORSE.includes(c.change!)
         ? `**${mdEscape(CHANGE_TITLE[c.change!])}**`
         : mdEscape(CHANGE_TITLE[c.change!]);
       out.push(
-        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(reportLinksMd(c.report))} |`,
+        `| ${word} | ${mdCode(c.pkg)} | ${mdEscape(c.arch)} | ${mdEscape(c.repo)} | ${mdEscape(changeSentence(c))} | ${mdCell(stripMd(c))} | ${mdCell(reportLinksMd(c.report))} |`,
       );
     }
   }
@@ -369,14 +420,15 @@ export function renderAuditMarkdown(s: AuditSummary): string {
   for (const v of VERDICTS) out.push(`| ${v} | ${s.counts.verdicts[v]} | ${s.counts.verifiedNow[v]} |`);
   out.push('', '## Packages', '');
   out.push(
-    '| package | version | arch | repo | verdict | status | change | time | report |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| package | version | arch | repo | verdict | last nights | status | change | time | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const p of s.packages) {
     out.push(
-      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(reportLinksMd(p.report))} |`,
+      `| ${mdCode(p.pkg)} | ${mdCell(p.version ? mdCode(p.version) : '')} | ${mdEscape(p.arch)} | ${mdCell(mdEscape(p.repo))} | ${mdEscape(p.verdict ?? '—')} | ${mdCell(stripMd(p))} | ${mdEscape(STATUS_WORD[p.status])} | ${mdCell(p.change ? mdEscape(CHANGE_TITLE[p.change]) : '')} | ${mdCell(mdEscape(timing(p)))} | ${mdCell(reportLinksMd(p.report))} |`,
     );
   }
+  out.push('', mdEscape(STRIP_NOTE));
   const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     out.push('', '## Not verified in this audit', '');
@@ -398,23 +450,24 @@ export function renderAuditMarkdown(s: AuditSummary): string {
 // ---------------------------------------------------------------- HTML
 
 function href(rel: string | undefined): string | undefined {
-  if (!rel) return undefined;
-  // Each segment percent-encoded: no scheme (`:` is encoded), no way out of the attribute.
-  return rel
-    .split('/')
-    .map((seg) => (seg === '..' || seg === '.' ? seg : encodeURIComponent(seg)))
-    .join('/');
+  return rel ? relativeUrl(rel) : undefined;
 }
 
 /** The report link, and the signed statement's when the result was attested. */
 function reportLinksMd(r: ReportLinks): string {
-  return [mdLink('report', r.html ?? r.markdown), mdLink('attestation', r.attestation)]
+  return [
+    mdLink('report', r.html ?? r.markdown),
+    mdLink('forensic report', r.forensic),
+    mdLink('attestation', r.attestation),
+  ]
     .filter(Boolean)
     .join(' · ');
 }
 
 function reportLinksHtml(r: ReportLinks): string {
-  return [a('report', r.html), a('attestation', r.attestation)].filter(Boolean).join(' · ');
+  return [a('report', r.html), a('forensic report', r.forensic), a('attestation', r.attestation)]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 function a(text: string, rel: string | undefined): string {
@@ -464,12 +517,22 @@ footer{margin-top:36px;color:var(--muted);font-size:13px;border-top:1px solid va
   .trim()
   .replace(/\n/g, '');
 
-export function renderAuditHtml(s: AuditSummary): string {
+function timeHtml(iso: string | null, t: TimeOptions): string {
+  return iso
+    ? `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(when(iso, t))}</time>`
+    : '—';
+}
+
+function stripHtml(p: PackageLine, t: TimeOptions): string {
+  return p.nights.length ? verdictStripSvg(p.nights, (iso) => when(iso, t)) : '';
+}
+
+export function renderAuditHtml(s: AuditSummary, t: TimeOptions = {}): string {
   const e = escapeHtml;
   const worse = s.exit.code === ExitCode.auditRegressed;
   const kv: Array<[string, string]> = [
-    ['Started', e(s.audit.startedAt)],
-    ['Finished', `${e(s.audit.finishedAt)} (${e(s.audit.status)})`],
+    ['Started', timeHtml(s.audit.startedAt, t)],
+    ['Finished', `${timeHtml(s.audit.finishedAt, t)} (${e(s.audit.status)})`],
     ['Host', `<code>${e(s.audit.host)}</code>`],
     ['Exit code', `${s.exit.code} — ${e(s.exit.meaning)}`],
     ['Database', `<code>${e(s.audit.database)}</code>`],
@@ -477,7 +540,7 @@ export function renderAuditHtml(s: AuditSummary): string {
   if (s.audit.deadline) {
     kv.push([
       'Deadline',
-      `${e(s.audit.deadline)}${s.audit.deadlineReached ? ' (reached: the rest is left for the next audit)' : ''}`,
+      `${timeHtml(s.audit.deadline, t)}${s.audit.deadlineReached ? ' (reached: the rest is left for the next audit)' : ''}`,
     ]);
   }
   if (s.audit.interrupted) kv.push(['Interrupted', 'the rest is left for the next audit']);
@@ -485,6 +548,14 @@ export function renderAuditHtml(s: AuditSummary): string {
     kv.push([
       'Resumed',
       e(`the work of killed audit(s) ${s.audit.killedBefore.map((k) => `#${k}`).join(', ')}`),
+    ]);
+  }
+  if (s.previous) {
+    const p = s.previous;
+    const what = `#${p.id}, ${e(p.status)} ${timeHtml(p.finishedAt, t)}`;
+    kv.push([
+      'Previous audit',
+      p.report ? `<a href="${e(href(p.report)!)}" rel="prev">${what}</a>` : `${what} (its report is gone)`,
     ]);
   }
   const parts: string[] = [];
@@ -499,11 +570,11 @@ export function renderAuditHtml(s: AuditSummary): string {
     const rows = s.changes
       .map((c) => {
         const bad = WORSE.includes(c.change!);
-        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${reportLinksHtml(c.report)}</td></tr>`;
+        return `<tr${bad ? ' class="worse"' : ''}><td class="${bad ? 'change-worse' : ''}">${e(CHANGE_TITLE[c.change!])}</td><td><code>${e(c.pkg)}</code></td><td>${e(c.arch)}</td><td>${e(c.repo)}</td><td>${e(changeSentence(c))}</td><td>${stripHtml(c, t)}</td><td>${reportLinksHtml(c.report)}</td></tr>`;
       })
       .join('');
     parts.push(
-      `<div class="scroll"><table class="changes"><thead><tr><th>change</th><th>package</th><th>arch</th><th>repo</th><th>what</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+      `<div class="scroll"><table class="changes"><thead><tr><th>change</th><th>package</th><th>arch</th><th>repo</th><th>what</th><th>last nights</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
     );
   }
   parts.push('<h2>Verdicts</h2>');
@@ -517,12 +588,13 @@ export function renderAuditHtml(s: AuditSummary): string {
   const rows = s.packages
     .map((p) => {
       const bad = p.change !== null && WORSE.includes(p.change);
-      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${reportLinksHtml(p.report)}</td></tr>`;
+      return `<tr${bad ? ' class="worse"' : ''}><td><code>${e(p.pkg)}</code></td><td><code>${e(p.version)}</code></td><td>${e(p.arch)}</td><td>${e(p.repo)}</td><td>${verdictCell(p.verdict)}</td><td>${stripHtml(p, t)}</td><td>${e(STATUS_WORD[p.status])}</td><td>${p.change ? e(CHANGE_TITLE[p.change]) : ''}</td><td>${e(timing(p))}</td><td>${reportLinksHtml(p.report)}</td></tr>`;
     })
     .join('');
   parts.push(
-    `<div class="scroll"><table class="packages"><thead><tr><th>package</th><th>version</th><th>arch</th><th>repo</th><th>verdict</th><th>status</th><th>change</th><th>time</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+    `<div class="scroll"><table class="packages"><thead><tr><th>package</th><th>version</th><th>arch</th><th>repo</th><th>verdict</th><th>last nights</th><th>status</th><th>change</th><th>time</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
   );
+  parts.push(`<p class="dim">${e(STRIP_NOTE)}</p>`);
   const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     parts.push('<h2>Not verified in this audit</h2>');
@@ -538,20 +610,21 @@ export function renderAuditHtml(s: AuditSummary): string {
     );
   }
   parts.push(`<footer>${e(`${s.schema} · audit #${s.audit.id} · ${s.reports.json}`)}</footer>`);
-  return htmlPage(title(s), CSS, parts.join('\n'));
+  return htmlPage(title(s), CSS + STRIP_CSS, parts.join('\n'));
 }
 
 // ---------------------------------------------------------------- console
 
 /** The summary printed at the end (stdout): headline, changes, counts, where the reports are. */
-export function renderAuditText(s: AuditSummary, reportDir: string): string {
+export function renderAuditText(s: AuditSummary, reportDir: string, t: TimeOptions = {}): string {
   const lines: string[] = [];
   lines.push(`${title(s)} — ${headline(s)}`);
+  lines.push(`started ${when(s.audit.startedAt, t)}, finished ${when(s.audit.finishedAt, t)}`);
   if (s.changes.length) {
     lines.push('changes since last time:');
     for (const c of s.changes) {
       lines.push(
-        `  ${CHANGE_TITLE[c.change!].padEnd(26)} ${c.pkg} (${c.arch}, ${c.repo}): ${changeSentence(c)}`,
+        `  ${CHANGE_TITLE[c.change!].padEnd(26)} ${c.pkg} (${c.arch}, ${c.repo}): ${changeSentence(c)}${c.nights.length > 1 ? ` [last nights: ${strip(c)}]` : ''}`,
       );
     }
   } else lines.push('changes since last time: none');
@@ -566,6 +639,12 @@ export function renderAuditText(s: AuditSummary, reportDir: string): string {
     lines.push(`deadline reached: ${s.counts.notReached} not reached (left for the next audit)`);
   if (s.audit.interrupted) lines.push(`interrupted: ${s.counts.notReached} not reached`);
   lines.push(`report: ${reportDir}/${s.reports.html} (also report.md, summary.json)`);
+  if (s.previous) {
+    const p = s.previous;
+    lines.push(
+      `previous: audit #${p.id}, ${p.status} ${when(p.finishedAt, t)}${p.report ? `: ${join(reportDir, p.report)}` : ''}`,
+    );
+  }
   lines.push(`exit ${s.exit.code}: ${s.exit.meaning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -55,6 +55,11 @@ export interface BuildOptions {
   limits?: Partial<ContainerLimits>;
   /** A CHECKSUM file, or a directory with CHECKSUM and the published files. */
   expect?: string;
+  /**
+   * By file name in `expect`: where that published file is kept, when
+   * `expect` is a temporary copy (verify's): the reports name that place.
+   */
+  expectShownAs?: Readonly<Record<string, string>>;
   expectBsum?: string;
   expectShasum?: string;
   imageMap?: Record<string, string>;
@@ -344,6 +349,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         postProcessing: result.postProcessing,
         expectations,
         publishedDir,
+        ...(opts.expectShownAs ? { publishedShownAs: opts.expectShownAs } : {}),
         mainProgram: plan.mainProgram,
         note,
         ...(opts.onComparison ? { onComparison: opts.onComparison } : {}),

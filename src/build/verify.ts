@@ -11,6 +11,7 @@ import {
   readElfFacts,
   simulatePostProcessing,
 } from '../postprocess/index.js';
+import { displayPath } from '../report/comparison-access.js';
 import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
@@ -23,6 +24,8 @@ export interface VerifyInput {
   expectations: Expectations;
   /** Directory of the published files, for forensics on a mismatch. */
   publishedDir?: string;
+  /** By output name: where the published file is kept when publishedDir is a temporary copy. */
+  publishedShownAs?: Readonly<Record<string, string>>;
   mainProgram: string;
   note(line: string): void;
   /** Receives each comparison as a typed value. */
@@ -83,9 +86,13 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   for (const o of outputs.filter((x) => x.check === 'mismatch')) {
     if (!input.publishedDir) continue;
     const published = join(input.publishedDir, o.name);
+    const shownAs = input.publishedShownAs?.[o.name];
     try {
+      // Both named where they will be once the staging directories are renamed into place.
+      const rebuilt = join(input.dir, o.name);
       const pp = input.postProcessing;
-      const c = await compare(published, join(input.dir, o.name), {
+      const c = await compare(published, rebuilt, {
+        names: { a: shownAs ?? displayPath(published), b: displayPath(rebuilt) },
         // The forensic route tries the record's candidate profiles, the chosen one first.
         postProcessingProfiles: forensicCandidates(pp ? [pp.profile, ...(pp.alternatives ?? [])] : []),
       });
@@ -96,7 +103,7 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       await writeFileAtomic(`${base}.html`, renderHtml(c));
       o.comparison = {
         verdict: c.verdict,
-        against: published,
+        against: shownAs ?? published,
         summary: verdictLine(c),
         reports: {
           json: `compare/${o.name}.json`,

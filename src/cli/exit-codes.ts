@@ -1,3 +1,4 @@
+import { type ChangeKind, WORSE } from '../audit/types.js';
 import type { BuildResult } from '../build/result.js';
 import type { Verdict } from '../forensics/types.js';
 import type { ErrorCategory } from '../util/errors.js';
@@ -222,4 +223,33 @@ export function exitCodeForMatches(count: number): ExitCodeValue {
 /** The process was stopped by a signal after cleaning up. */
 export function exitCodeForSignal(signal: NodeJS.Signals): ExitCodeValue {
   return signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+}
+
+/**
+ * An audit that ran: 10 when something got worse (a regression, a new
+ * `different`, an upstream integrity failure), else 11 when a package newly
+ * fails to build or could not be verified, else 0; 130 when it was
+ * interrupted (the rest is left for the next audit).
+ */
+export function auditExitCode(
+  changes: ReadonlyArray<{ change: ChangeKind | null }>,
+  interrupted = false,
+): { code: ExitCodeValue; meaning: string } {
+  if (interrupted)
+    return { code: ExitCode.interrupted, meaning: 'interrupted: the rest is left for the next audit' };
+  const worse = changes.filter((c) => c.change && WORSE.includes(c.change));
+  if (worse.length > 0) {
+    return {
+      code: ExitCode.auditRegressed,
+      meaning: `${worse.length} got worse (regression, new different verdict, or upstream integrity failure)`,
+    };
+  }
+  const fails = changes.filter((c) => c.change === 'now-fails');
+  if (fails.length > 0) {
+    return {
+      code: ExitCode.auditNewFailures,
+      meaning: `nothing regressed; ${fails.length} newly failed to build or could not be verified`,
+    };
+  }
+  return { code: ExitCode.ok, meaning: 'nothing got worse' };
 }

@@ -72,33 +72,37 @@ export interface ContainerFlags {
 }
 
 export function addContainerOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
+  return addLimitOptions(
+    cmd.addOption(
       new Option('--network <mode>', 'network for build containers (recipes that download sources need host)')
         .choices(['none', 'host'])
         .default('none'),
-    )
+    ),
+  ).addOption(imageMapOption());
+}
+
+/** The limits alone (`replay`, whose network and images are the recorded ones). */
+export type LimitFlags = Pick<ContainerFlags, 'timeout' | 'memory' | 'cpus' | 'pids'>;
+
+export function addLimitOptions(cmd: Command, defaults = '(default: '): Command {
+  const d = (v: string) => `${defaults}${v})`;
+  return cmd
     .option(
       '--timeout <minutes>',
-      'wall-time limit of each build (default: 60)',
+      `wall-time limit of each build ${d('60')}`,
       boundedNumber(0.05, 7 * 24 * 60, 'minutes'),
     )
     .option(
       '--memory <GiB>',
-      'memory limit per container (default: 4)',
+      `memory limit per container ${d('4')}`,
       boundedNumber(0.25, Math.max(1, HOST_GIB), 'GiB (this host has)'),
     )
     .option(
       '--cpus <n>',
-      'number of CPUs per container, also what nproc shows inside (default: one per GiB of --memory, at most the host has)',
+      `number of CPUs per container, also what nproc shows inside ${d('one per GiB of --memory, at most the host has')}`,
       boundedNumber(1, HOST_CPUS, 'CPUs (this host has)', true),
     )
-    .option(
-      '--pids <n>',
-      'process limit per container (default: 4096)',
-      boundedNumber(16, 1_000_000, '', true),
-    )
-    .addOption(imageMapOption());
+    .option('--pids <n>', `process limit per container ${d('4096')}`, boundedNumber(16, 1_000_000, '', true));
 }
 
 function imageMapOption(): Option {
@@ -111,7 +115,7 @@ function imageMapOption(): Option {
 }
 
 /** The limits the flags ask for (the engine's defaults fill in the rest). */
-export function limitsFromFlags(flags: ContainerFlags): Partial<ContainerLimits> {
+export function limitsFromFlags(flags: LimitFlags): Partial<ContainerLimits> {
   return {
     ...(flags.timeout ? { timeoutMs: flags.timeout * 60_000 } : {}),
     ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),

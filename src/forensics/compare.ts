@@ -39,6 +39,12 @@ export interface CompareOptions {
   postProcessingProfiles?: readonly PostProcessProfile[];
   /** Disassembly / text / hex contexts for differences (default true). */
   context?: boolean;
+  /**
+   * How the document names the files (default: their paths): a temporary
+   * copy is named by the place where its bytes are kept, not by a path that
+   * is gone once the work is done.
+   */
+  names?: { a?: string; b?: string };
 }
 
 export async function compare(aPath: string, bPath: string, opts: CompareOptions = {}): Promise<Comparison> {
@@ -92,8 +98,9 @@ async function compareSources(
     blake3: d.blake3,
     format: 'binary',
   });
-  const a = base(srcA.name, da);
-  const b = base(srcB.name, db);
+  const names = { a: opts.names?.a ?? srcA.name, b: opts.names?.b ?? srcB.name };
+  const a = base(names.a, da);
+  const b = base(names.b, db);
   const done = (c: Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>): Comparison => ({
     schema: 'rebuild.compare/1',
     ...c,
@@ -163,7 +170,7 @@ async function compareSources(
     });
   }
 
-  const r = await bytesRoute(srcA, srcB, elfA, elfB, identical, context);
+  const r = await bytesRoute(srcA, srcB, elfA, elfB, identical, context, names);
   a.format = elfA ? 'elf' : r.textA ? 'text' : 'binary';
   b.format = elfB ? 'elf' : r.textB ? 'text' : 'binary';
   if (identical) return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });

@@ -5,6 +5,8 @@
  * with their evidence, then the details of the members that differ (each a
  * file comparison, drawn as the file report draws it).
  */
+
+import picomatch from 'picomatch';
 import type { ArtifactComparison, MemberComparison } from '../forensics/artifact/types.js';
 import type { Verdict } from '../forensics/types.js';
 import { comparisonDoc, type ReportOptions, SIDE_A, SIDE_B } from './comparison-doc.js';
@@ -24,14 +26,49 @@ interface TreeRow {
   m: MemberComparison;
 }
 
-function flatten(members: readonly MemberComparison[], depth = 0, prefix = ''): TreeRow[] {
+/**
+ * `--exclude`: a member matches by its path in its archive, by its path from
+ * the top (`outer.tar.gz/inner/file`), or (a glob without `/`) by its name;
+ * an excluded archive takes its members with it.
+ */
+function memberFilter(globs: readonly string[] | undefined): (path: string, full: string) => boolean {
+  if (!globs?.length) return () => false;
+  // picomatch's `basename` matches only the last segment, so globs with a `/` go without it
+  const byPath = picomatch([...globs], { dot: true });
+  const names = globs.filter((g) => !g.includes('/'));
+  const byName = names.length ? picomatch(names, { dot: true, basename: true }) : () => false;
+  return (path, full) => byPath(path) || byPath(full) || byName(path);
+}
+
+function flatten(
+  members: readonly MemberComparison[],
+  excluded: (path: string, full: string) => boolean,
+  left: string[],
+  depth = 0,
+  prefix = '',
+  fullPrefix = '',
+): TreeRow[] {
   const out: TreeRow[] = [];
   for (const m of members) {
+    const full = fullPrefix ? `${fullPrefix}/${m.path}` : m.path;
+    if (excluded(m.path, full)) {
+      left.push(full);
+      continue;
+    }
     const parts = m.path.split('/');
     const label = `${'  '.repeat(depth + parts.length - 1)}${parts[parts.length - 1] ?? m.path}${m.pathA ? ` (published as ${m.pathA})` : ''}${m.presence !== 'both' ? ` [only in ${m.presence}]` : ''}`;
     out.push({ depth, label: prefix ? `${prefix} › ${label.trimStart()}` : label, m });
     if (m.nested)
-      out.push(...flatten(m.nested.members, depth + 1, prefix ? `${prefix} › ${m.path}` : m.path));
+      out.push(
+        ...flatten(
+          m.nested.members,
+          excluded,
+          left,
+          depth + 1,
+          prefix ? `${prefix} › ${m.path}` : m.path,
+          full,
+        ),
+      );
   }
   return out;
 }
@@ -91,8 +128,9 @@ export function artifactDoc(c: ArtifactComparison, opts: ReportOptions = {}): Do
   blocks.push({ t: 'heading', level: 2, text: 'Files' });
   blocks.push({ t: 'table', headers: ['', SIDE_A, SIDE_B, ''], rows: fileRows(c), compare: true });
 
-  const rows = flatten(c.members);
-  if (rows.length) {
+  const leftOut: string[] = [];
+  const rows = flatten(c.members, memberFilter(opts.exclude), leftOut);
+  if (rows.length || leftOut.length) {
     blocks.push({ t: 'heading', level: 2, text: `Members (${c.members.length})` });
     blocks.push({
       t: 'table',
@@ -107,6 +145,16 @@ export function artifactDoc(c: ArtifactComparison, opts: ReportOptions = {}): Do
         t: 'para',
         text: tone('dim', `… ${rows.length - MAX_TREE_ROWS} more rows in the JSON document`),
       });
+    if (leftOut.length) {
+      const shown = leftOut.slice(0, 20);
+      blocks.push({
+        t: 'para',
+        text: tone(
+          'dim',
+          `${leftOut.length} ${leftOut.length === 1 ? 'member' : 'members'} left out by --exclude (still counted in the verdict): ${shown.join(', ')}${leftOut.length > shown.length ? `, and ${leftOut.length - shown.length} more` : ''}`,
+        ),
+      });
+    }
   }
   blocks.push(...archiveBlocks(c), ...explanationBlocks(c));
   if (c.notes.length) {

@@ -18,6 +18,8 @@ export interface Span {
   tone?: Tone;
   /** Monospace (hashes, offsets, names from the binary). */
   code?: boolean;
+  /** A relative path to another report (HTML and Markdown link it; text shows the text). */
+  href?: string;
 }
 
 /** Inline content: a string, a span, or a sequence of them. */
@@ -136,6 +138,8 @@ export function plain(r: Rich): string {
 export const code = (text: string, tone?: Tone): Span =>
   tone ? { text, code: true, tone } : { text, code: true };
 export const tone = (t: Tone, text: string): Span => ({ text, tone: t });
+/** A relative link to another report, its path shown as code. */
+export const link = (path: string, href: string = path): Span => ({ text: path, code: true, href });
 
 /**
  * Keeps blocks while their rendered size stays under `max` bytes (0 or

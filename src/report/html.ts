@@ -10,6 +10,7 @@ import { cutBlocks, spans } from './doc.js';
 import { codeLine } from './format.js';
 import { asciiOf, byteDiffers, rowDiffers } from './hex-view.js';
 import { escapeHtml } from './html-escape.js';
+import { relativeUrl } from './links.js';
 import type { ReportOptions } from './options.js';
 
 export { escapeHtml };
@@ -33,6 +34,7 @@ function inline(r: Rich): string {
     .map((s) => {
       let h = escapeHtml(s.text);
       if (s.code) h = `<code>${h}</code>`;
+      if (s.href) h = `<a href="${escapeHtml(relativeUrl(s.href))}">${h}</a>`;
       if (s.tone === 'hint') return `<mark class="t-hint">${h}</mark>`;
       if (s.tone) return `<span class="${TONE_CLASS[s.tone]}">${h}</span>`;
       return h;

@@ -8,6 +8,7 @@ import type { Block, Doc, Rich, Span } from './doc.js';
 import { cutBlocks, spans } from './doc.js';
 import { clean, codeLine, longestBacktickRun } from './format.js';
 import { hexViewLines } from './hex-text.js';
+import { relativeUrl } from './links.js';
 import type { ReportOptions } from './options.js';
 
 /** Escapes Markdown punctuation (and `|`, which matters in tables). */
@@ -25,23 +26,25 @@ export function mdCode(s: string): string {
 
 function inline(r: Rich): string {
   return spans(r)
-    .map((s: Span) => {
-      if (s.code) {
-        const c = mdCode(s.text);
-        return s.tone === 'bad' || s.tone === 'hint' || s.tone === 'strong' ? `**${c}**` : c;
-      }
-      const lead = /^\s*/.exec(s.text)?.[0] ?? '';
-      const trail = /\s*$/.exec(s.text)?.[0] ?? '';
-      const core = s.text.slice(lead.length, s.text.length - trail.length);
-      if (core === '') return s.text;
-      const e = mdEscape(core);
-      let m = e;
-      if (s.tone === 'bad' || s.tone === 'warn' || s.tone === 'strong') m = `**${e}**`;
-      else if (s.tone === 'hint') m = `**_${e}_**`;
-      else if (s.tone === 'dim') m = `_${e}_`;
-      return lead + m + trail;
-    })
+    .map((s: Span) => (s.href ? `[${inlineSpan(s)}](${relativeUrl(s.href)})` : inlineSpan(s)))
     .join('');
+}
+
+function inlineSpan(s: Span): string {
+  if (s.code) {
+    const c = mdCode(s.text);
+    return s.tone === 'bad' || s.tone === 'hint' || s.tone === 'strong' ? `**${c}**` : c;
+  }
+  const lead = /^\s*/.exec(s.text)?.[0] ?? '';
+  const trail = /\s*$/.exec(s.text)?.[0] ?? '';
+  const core = s.text.slice(lead.length, s.text.length - trail.length);
+  if (core === '') return s.text;
+  const e = mdEscape(core);
+  let m = e;
+  if (s.tone === 'bad' || s.tone === 'warn' || s.tone === 'strong') m = `**${e}**`;
+  else if (s.tone === 'hint') m = `**_${e}_**`;
+  else if (s.tone === 'dim') m = `_${e}_`;
+  return lead + m + trail;
 }
 
 function fenced(lines: string[], info: string): string[] {

@@ -9,6 +9,8 @@ export interface NightVerdict {
   /** ISO time of the night's verification. */
   at: string;
   verdict: string;
+  /** The audit that reached it. */
+  auditId?: number;
 }
 
 const CELL: Record<string, { letter: string; cls: string }> = {
@@ -27,13 +29,26 @@ export function verdictStripText(nights: readonly NightVerdict[]): string {
   return nights.map((n) => cell(n.verdict).letter).join('');
 }
 
-/** The strip as inline SVG (14 px cells, a letter in each, a title per night). */
-export function verdictStripSvg(nights: readonly NightVerdict[]): string {
+/** What the letters mean, for a line under the table. */
+export function verdictStripLegend(): string {
+  return Object.entries(CELL)
+    .map(([v, c]) => `${c.letter} ${v}`)
+    .join(', ');
+}
+
+/**
+ * The strip as inline SVG (14 px cells, a letter in each, a title per night
+ * with its time as `when` writes it).
+ */
+export function verdictStripSvg(
+  nights: readonly NightVerdict[],
+  when: (iso: string) => string = (iso) => iso,
+): string {
   const w = 14;
   const cells = nights
     .map((n, i) => {
       const c = cell(n.verdict);
-      return `<g><title>${escapeHtml(`${n.at}: ${n.verdict}`)}</title><rect x="${i * (w + 2)}" y="0" width="${w}" height="${w}" rx="2" class="${c.cls}"/><text x="${i * (w + 2) + w / 2}" y="${w - 3}" text-anchor="middle" class="st-letter">${c.letter}</text></g>`;
+      return `<g><title>${escapeHtml(`${when(n.at)}: ${n.verdict}${n.auditId !== undefined ? ` (audit #${n.auditId})` : ''}`)}</title><rect x="${i * (w + 2)}" y="0" width="${w}" height="${w}" rx="2" class="${c.cls}"/><text x="${i * (w + 2) + w / 2}" y="${w - 3}" text-anchor="middle" class="st-letter">${c.letter}</text></g>`;
     })
     .join('');
   return `<svg class="strip" role="img" aria-label="verdicts over the last ${nights.length} nights: ${escapeHtml(verdictStripText(nights))}" viewBox="0 0 ${Math.max(1, nights.length * (w + 2))} ${w}" width="${nights.length * (w + 2)}" height="${w}">${cells}</svg>`;

@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { BuildReporter } from '../build/build.js';
+import type { ContainerLimits } from '../engine/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
@@ -22,6 +23,12 @@ export interface ReplayOptions {
   outDir?: string;
   /** Use the engine's default limits instead of the recorded ones (a bundle's are its sender's). */
   defaultLimits?: boolean;
+  /**
+   * Limits given to replay (`--memory`, `--timeout`, …), over the recorded
+   * ones (or, with `defaultLimits`, over the engine's defaults): a build that
+   * ran out of memory or time can be replayed with more.
+   */
+  limits?: Partial<ContainerLimits>;
   /** Override the recorded network mode (a bundle from someone else never chooses `host`). */
   network?: 'none' | 'host';
   /** Override the recorded registry mirrors (the registry may have moved). */
@@ -52,9 +59,22 @@ export function replayChanges(before: VerifyResult, after: VerifyResult): string
   cmp('builder image id', before.inputs.pins.image.id, after.inputs.pins.image.id);
   cmp('run image id', before.inputs.runImage?.id, after.inputs.runImage?.id);
   cmp('emulator', before.inputs.emulator, after.inputs.emulator);
+  cmp('limits', limitsLine(before.build?.inputs.limits), limitsLine(after.build?.inputs.limits));
   cmp('rebuilt sha256', before.rebuilt?.sha256, after.rebuilt?.sha256);
   cmp('published sha256', before.published.sha256, after.published.sha256);
   return out;
+}
+
+function limitsLine(l: Partial<ContainerLimits> | undefined): string | undefined {
+  if (!l) return undefined;
+  return [
+    l.memoryBytes !== undefined ? `memory ${+(l.memoryBytes / 1024 ** 3).toFixed(2)} GiB` : '',
+    l.cpus !== undefined ? `cpus ${l.cpus}` : '',
+    l.pids !== undefined ? `pids ${l.pids}` : '',
+    l.timeoutMs !== undefined ? `timeout ${+(l.timeoutMs / 60_000).toFixed(2)} min` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 /** `<dir of result.json>.replay`, or `<bundle without .tar.gz>.replay` beside a bundle. */
@@ -103,7 +123,7 @@ export async function replayVerification(
       registry: opts.registry ?? inputs.registry,
       outDir: opts.outDir ?? defaultReplayDir(resultPath, Boolean(opts.before)),
       network: opts.network ?? inputs.network,
-      limits: opts.defaultLimits ? undefined : before.build?.inputs.limits,
+      limits: { ...(opts.defaultLimits ? {} : before.build?.inputs.limits), ...opts.limits },
       signal: opts.signal,
       // A local recipe (--recipe) is replayed from the copy the result kept.
       ...(inputs.recipe.local ? { recipeFile: inputs.recipe.path } : {}),
@@ -119,7 +139,13 @@ export async function replayVerification(
   });
   const changes = replayChanges(before, after);
   const same = before.verdict === after.verdict;
-  after.replayOf = { result: resultPath, verdict: before.verdict, same, changes };
+  after.replayOf = {
+    result: resultPath,
+    verdict: before.verdict,
+    same,
+    changes,
+    ...(opts.limits && Object.keys(opts.limits).length ? { limits: opts.limits } : {}),
+  };
   await writeJsonAtomic(after.reports.json, after);
   if (after.reports.markdown) await writeFileAtomic(after.reports.markdown, renderVerifyMarkdown(after));
   if (after.reports.html) await writeFileAtomic(after.reports.html, renderVerifyHtml(after));

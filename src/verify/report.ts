@@ -4,7 +4,7 @@
  */
 
 import { differenceSummary } from '../report/comparison-doc.js';
-import { type Block, code, type Doc, type Rich, type Tone, tone } from '../report/doc.js';
+import { type Block, code, type Doc, link, type Rich, type Tone, tone } from '../report/doc.js';
 import { duration, humanSize } from '../report/format.js';
 import { renderDocHtml } from '../report/html.js';
 import { renderDocMarkdown } from '../report/markdown.js';
@@ -133,7 +133,17 @@ export function verifyDoc(r: VerifyResult): Doc {
   }
   const comparison = r.build?.outputs.find((o) => o.name === r.rebuilt?.name)?.comparison;
   if (comparison) {
-    blocks.push({ t: 'kv', rows: [['forensic report', code(`build/${comparison.reports.html}`)]] });
+    // Relative to this report (it sits in the output directory, the build's reports under build/).
+    const rep = comparison.reports;
+    blocks.push({
+      t: 'kv',
+      rows: [
+        [
+          'forensic report',
+          [link(`build/${rep.html}`), ' · ', link(`build/${rep.markdown}`), ' · ', link(`build/${rep.json}`)],
+        ],
+      ],
+    });
   }
 
   if (r.build?.failure) {

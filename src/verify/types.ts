@@ -117,7 +117,14 @@ export interface VerifyResult {
   /** pkgforge's own build-provenance attestation for the published digest (when asked). */
   provenance?: ProvenanceFinding;
   /** `rebuild replay`: the result this one re-ran, and whether the verdict stayed the same. */
-  replayOf?: { result: string; verdict: VerifyVerdict; same: boolean; changes: string[] };
+  replayOf?: {
+    result: string;
+    verdict: VerifyVerdict;
+    same: boolean;
+    changes: string[];
+    /** The limits given to replay over the recorded ones (`--memory`, `--timeout`, `--cpus`, `--pids`). */
+    limits?: Partial<ContainerLimits>;
+  };
   startedAt: string;
   durationMs: number;
 }

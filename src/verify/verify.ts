@@ -356,6 +356,8 @@ async function run(
         network: opts.network ?? 'none',
         limits: opts.limits,
         expect: expectDir,
+        // the copy in .expect/ is removed: the reports name the published file where it is kept
+        expectShownAs: { [mainProgram]: join(outDir, 'published', mainName) },
         imageMap: imageMap.map,
         imagesOfRecord: imageMap.ofRecord.flatMap((b) => (b.id ? [b.id] : [])),
         // The builder of record was looked for and its absence is recorded (inputs.builderOfRecord).
@@ -369,7 +371,7 @@ async function run(
     );
     await rm(expectDir, { recursive: true, force: true });
     // The build's records point at the build's staging directory: name the final places.
-    fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'), expectDir, join(outDir, 'published'));
+    fixBuildPaths(build, staging, outDir);
     build.recipe.file = inputs.recipe.path;
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
@@ -593,18 +595,10 @@ function recordImages(
   }
 }
 
-function fixBuildPaths(
-  build: BuildResult,
-  from: string,
-  to: string,
-  expectDir: string,
-  pubDir: string,
-): void {
-  build.outDir = build.outDir.startsWith(from) ? to + build.outDir.slice(from.length) : build.outDir;
+function fixBuildPaths(build: BuildResult, from: string, to: string): void {
+  const moved = (p: string) => (p.startsWith(`${from}/`) ? to + p.slice(from.length) : p);
+  build.outDir = moved(build.outDir);
   for (const o of build.outputs) {
-    if (o.comparison?.against.startsWith(expectDir)) {
-      o.comparison.against = join(pubDir, basename(o.comparison.against));
-    }
     if (o.expected) o.expected = { ...o.expected, source: 'pkgforge metadata (shasum, bsum)' };
   }
 }

@@ -93,19 +93,26 @@ function request(
   };
 }
 
+const nights = (p: AuditSummary['packages'][number]) => p.nights.map((n) => ({ ...n, at: '' }));
+
 /** A summary without what differs between two runs of the same audit: times, paths, the database, the host. */
 function stable(s: AuditSummary): unknown {
   return {
     ...s,
     audit: { ...s.audit, startedAt: '', finishedAt: '', database: '', pid: 0, host: '', options: {} },
-    packages: s.packages.map((p) => ({ ...p, durationMs: 0, wallMs: 0, worker: null })),
-    changes: s.changes.map((p) => ({ ...p, durationMs: 0, wallMs: 0, worker: null })),
+    packages: s.packages.map((p) => ({ ...p, durationMs: 0, wallMs: 0, worker: null, nights: nights(p) })),
+    changes: s.changes.map((p) => ({ ...p, durationMs: 0, wallMs: 0, worker: null, nights: nights(p) })),
+    previous: s.previous
+      ? { ...s.previous, finishedAt: '', report: s.previous.report ? 'REPORT' : null }
+      : null,
   };
 }
 
 const stableText = (md: string) =>
   md
     .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, 'T')
+    .replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+ \([^)]*\)/g, 'T')
+    .replace(/\]\((?:\.\.\/)+[^)]*\/report\.html\)/g, '](PREVIOUS)')
     .replace(/`[^`]*(?:audit\.db|postgresql:[^`]*)`/g, 'DB')
     .replace(/on `[^`]*`/g, 'on HOST')
     .replace(/\d+(?:\.\d+)? (?:ms|s)\b/g, 'N');

@@ -4,10 +4,12 @@
  * regression, a fix, an upstream integrity failure, a first verdict, an
  * unresolved list entry, and package names that are HTML/Markdown payloads.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeMorningReport } from '../../src/audit/audit.js';
 import { DEFAULT_RETRY } from '../../src/audit/policy.js';
 import { type AuditSummary, summarize } from '../../src/audit/report.js';
+import { reportContext } from '../../src/audit/report-context.js';
 import { runAudit } from '../../src/audit/run.js';
 import { AuditStore } from '../../src/audit/store.js';
 import type { AuditItem, Verifier } from '../../src/audit/types.js';
@@ -32,8 +34,15 @@ export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; r
       unit('c'),
     ];
     let round = 0;
-    const verify: Verifier = async (rec, opts) =>
-      verifyResult(rec, opts, answers[round]![rec.pkg] ?? 'reproducible');
+    const verify: Verifier = async (rec, opts) => {
+      const verdict = answers[round]![rec.pkg] ?? 'reproducible';
+      // where the real verification's build leaves its forensic report when the bytes differ
+      if (verdict === 'different' && opts.outDir && !rec.pkg.includes('/')) {
+        await mkdir(join(opts.outDir, 'build', 'compare'), { recursive: true });
+        await writeFile(join(opts.outDir, 'build', 'compare', `${rec.pkg}.html`), '<!DOCTYPE html>');
+      }
+      return verifyResult(rec, opts, verdict);
+    };
     const config = {
       jobs: 2,
       retry: { ...DEFAULT_RETRY, mismatchRetries: 0 },
@@ -42,7 +51,9 @@ export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; r
       options: {},
     };
     const env = { imageId: () => 'sha256:img1' };
-    await runAudit(units.slice(0, 3), [], config, { store, verify, env });
+    // the first night's morning report, as `rebuild audit` writes it (the second links to it)
+    const first = await runAudit(units.slice(0, 3), [], config, { store, verify, env });
+    await writeMorningReport(store, dir, first);
     round = 1;
     const unresolved: AuditItem = {
       unit: 'list.txt:9',
@@ -71,6 +82,7 @@ export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; r
       interrupted: false,
       killed: [],
       finishedAt: out.finishedAt,
+      context: await reportContext(store, out.auditId, out.items),
     });
     return { summary, reportDir };
   } finally {

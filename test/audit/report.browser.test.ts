@@ -60,7 +60,15 @@ describe('audit report in headless chromium', () => {
     // the links are relative, to the packages' own reports
     const hrefs = [...dom.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]!);
     expect(hrefs.length).toBeGreaterThanOrEqual(4);
-    for (const h of hrefs) expect(h).toMatch(/^packages\/x86_64\/bincache\/[^:]+\/report\.html$/);
+    for (const h of hrefs)
+      expect(h).toMatch(
+        /^packages\/x86_64\/bincache\/[^:]+\/(report|build\/compare\/[^/:]+)\.html$|^\.\.\/audit-1\/report\.html$/,
+      );
+    expect(hrefs).toContain('../audit-1/report.html');
+    expect(hrefs).toContain('packages/x86_64/bincache/example.invalid.a/a/build/compare/a.html');
+    // each package's verdicts over the last nights, as a strip the browser draws
+    expect(dom).toContain('aria-label="verdicts over the last 2 nights: RD"');
+    expect(dom.match(/<svg class="strip"/g)?.length).toBe(4 + 3);
     expect(run.pageRequests).toEqual([]);
   });
 

@@ -1,9 +1,11 @@
 /** The morning report's content: order of changes, counts, exit code, escaping in Markdown and text. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { itemLine } from '../../src/audit/console.js';
 import { historyEntries, renderHistoryText } from '../../src/audit/history.js';
-import { auditExitCode, renderAuditMarkdown, renderAuditText } from '../../src/audit/report.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
+import { renderAuditHtml, renderAuditMarkdown, renderAuditText } from '../../src/audit/report.js';
+import { auditExitCode, ExitCode } from '../../src/cli/exit-codes.js';
 import { tempDir } from './fixtures.js';
 import { EVIL_PKG, EVIL_VERSION, twoAudits } from './report-data.js';
 
@@ -36,6 +38,11 @@ describe('audit summary', () => {
     expect(s.packages.find((p) => p.pkg === 'a')?.report.html).toBe(
       'packages/x86_64/bincache/example.invalid.a/a/report.html',
     );
+    // a package whose bytes differ links its forensic report too
+    expect(s.packages.find((p) => p.pkg === 'a')?.report.forensic).toBe(
+      'packages/x86_64/bincache/example.invalid.a/a/build/compare/a.html',
+    );
+    expect(s.packages.find((p) => p.pkg === 'c')?.report.forensic).toBeUndefined();
     const evil = s.packages.find((p) => p.pkg === EVIL_PKG)!;
     expect(evil.report.html).not.toMatch(/[<>"' ]/);
   });
@@ -57,7 +64,7 @@ describe('audit summary', () => {
     expect(md).toContain('<script>'); // inside a code span
     expect(prose).not.toMatch(/<script|<b>|<img/);
     expect(prose).not.toMatch(/(?<!\\)\]\(javascript:/);
-    expect(prose.match(/(?<!\\)\]\(/g)?.length).toBe(3 + 4); // the changes' and the packages' report links
+    expect(prose.match(/(?<!\\)\]\(/g)?.length).toBe(3 + 4 + 2 + 1); // the changes' and the packages' report links, a's forensic report twice, the previous night's
     // every table row has as many cells as its header
     const tables = md.split('\n\n').filter((b) => b.startsWith('| '));
     expect(tables.length).toBe(3);
@@ -95,6 +102,55 @@ describe('audit summary', () => {
     );
     expect(line).not.toContain('\u001b');
     expect(line).toContain('\\x1b');
+  });
+
+  it('strips of the last nights, local times with the zone and how long ago, a link to the previous night', async () => {
+    const { summary, reportDir } = await twoAudits(dir);
+    const a = summary.packages.find((p) => p.pkg === 'a')!;
+    expect(a.nights.map((n) => [n.auditId, n.verdict])).toEqual([
+      [1, 'reproducible'],
+      [2, 'different'],
+    ]);
+    expect(summary.packages.find((p) => p.pkg === 'c')!.nights.map((n) => n.verdict)).toEqual([
+      'reproducible',
+    ]);
+    // the previous night's report is linked relative to this one, and is there
+    expect(summary.previous).toMatchObject({ id: 1, status: 'finished', report: '../audit-1/report.html' });
+    expect(existsSync(join(reportDir, summary.previous!.report!))).toBe(true);
+
+    const t = {
+      now: new Date(Date.parse(summary.audit.finishedAt) + 2 * 3600_000),
+      timeZone: 'Europe/Berlin',
+    };
+    const md = renderAuditMarkdown(summary, t);
+    expect(md).toMatch(/\*\*Started:\*\* \d{4}-\d\d-\d\d \d\d:\d\d GMT\+1 \(2 h ago\)/);
+    expect(md).not.toContain(summary.audit.startedAt);
+    expect(md).toMatch(
+      /\*\*Previous audit:\*\* \[\\#1, finished \d{4}-\d\d-\d\d \d\d:\d\d GMT\+1 \(2 h ago\)\]\(\.\.\/audit-1\/report\.html\)/,
+    );
+    const aRow = md.split('\n').find((l) => l.startsWith('| `a` |') && l.includes('| different |'))!;
+    expect(aRow).toContain('| `RD` |');
+    expect(md).toContain('Last nights, oldest first: R reproducible, E equivalent, D different');
+
+    const html = renderAuditHtml(summary, t);
+    expect(html).toContain('aria-label="verdicts over the last 2 nights: RD"');
+    // one strip per package row and per change row
+    expect(html.match(/<svg class="strip"/g)?.length).toBe(4 + 3);
+    expect(html).toContain('<a href="../audit-1/report.html" rel="prev">#1, finished <time');
+    expect(html).toMatch(
+      /<time datetime="[^"]+Z" title="[^"]+Z">\d{4}-\d\d-\d\d \d\d:\d\d GMT\+1 \(2 h ago\)<\/time>/,
+    );
+
+    const text = renderAuditText(summary, reportDir, t);
+    expect(text).toMatch(/REGRESSION\s+a \(x86_64, bincache\): .* \[last nights: RD\]/);
+    expect(text).toMatch(/^started \d{4}-\d\d-\d\d \d\d:\d\d GMT\+1 \(2 h ago\), finished /m);
+    expect(text).toContain(`previous: audit #1, finished `);
+    expect(text).toContain(join(reportDir, '../audit-1/report.html'));
+  });
+
+  it('an interrupted audit exits 130 whatever changed', () => {
+    const line = (change: string) => ({ change }) as never;
+    expect(auditExitCode([line('regression')], true)).toMatchObject({ code: ExitCode.interrupted });
   });
 
   it('history: one block per package and arch, oldest first', async () => {

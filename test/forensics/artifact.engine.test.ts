@@ -366,6 +366,27 @@ describe('other archive kinds, nesting and hostile archives', () => {
     expect(inner?.nested?.members.find((m) => m.path === 'doc/README')?.verdict).toBe('different');
   });
 
+  it('`rebuild compare --exclude` leaves archive members out of the report, never out of the verdict', async () => {
+    // outer-*.tar.gz from the test above: inner.tar.xz holds doc/README (differs) and hello (same)
+    const a = join(dir, 'outer-a.tar.gz');
+    const b = join(dir, 'outer-b.tar.gz');
+    const full = await rebuild(['compare', a, b, '--markdown', '-']);
+    expect(full.exitCode, full.stderr).toBe(2);
+    expect(full.stdout).toContain('-line two');
+    expect(full.stdout).not.toContain('left out by --exclude');
+    for (const glob of ['README', 'inner.tar.xz/doc/*', 'inner.tar.xz']) {
+      const r = await rebuild(['compare', a, b, '--exclude', glob, '--markdown', '-']);
+      expect(r.exitCode, `${glob}: ${r.stderr}`).toBe(2); // still different
+      expect(r.stdout, glob).toContain('DIFFERENT');
+      expect(r.stdout, glob).not.toContain('-line two');
+      expect(r.stdout, glob).toMatch(
+        glob === 'inner.tar.xz'
+          ? /1 member left out by --exclude \(still counted in the verdict\): inner\.tar\.xz/
+          : /1 member left out by --exclude \(still counted in the verdict\): inner\.tar\.xz\/doc\/README/,
+      );
+    }
+  });
+
   it('refuses `..` in a member name: different, never extracted', async () => {
     await tarWithEntry(join(dir, 'evil.tar'), '../evil.txt');
     await tarWithEntry(join(dir, 'fine.tar'), 'evil.txt');

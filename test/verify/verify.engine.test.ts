@@ -281,7 +281,17 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
 
   it('replay re-runs the recorded inputs (manifest by digest, same recipe, same image id) and gets the same verdict', async () => {
     const r = await rebuild(
-      ['replay', join(work, 'out-tally', 'result.json'), '--out', join(work, 'out-tally-replay')],
+      [
+        'replay',
+        join(work, 'out-tally', 'result.json'),
+        '--out',
+        join(work, 'out-tally-replay'),
+        // a limit given to replay replaces the recorded one, and is recorded
+        '--memory',
+        '2',
+        '--pids',
+        '512',
+      ],
       {
         env: { XDG_CACHE_HOME: join(work, 'cache') },
       },
@@ -295,6 +305,13 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(after.inputs.pins.image.id).toBe(before.inputs.pins.image.id);
     expect(after.inputs.pins.image.reason).toMatch(/^replay: the recorded image sha256:/);
     expect(after.rebuilt?.sha256).toBe(before.rebuilt?.sha256);
+    expect(after.replayOf?.limits).toEqual({ memoryBytes: 2 * 1024 ** 3, pids: 512 });
+    expect(after.build?.inputs.limits).toMatchObject({
+      memoryBytes: 2 * 1024 ** 3,
+      pids: 512,
+      timeoutMs: before.build?.inputs.limits.timeoutMs,
+    });
+    expect(r.stdout).toMatch(/changed: limits: memory 4 GiB, .*pids 4096.* → memory 2 GiB, .*pids 512/);
   });
 
   it('replay refuses a result whose recipe digest no longer matches what the registry serves', async () => {
@@ -349,7 +366,19 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(res.verdict).toBe('different');
     expect(res.differences.map((d) => d.region)).toContain('.rodata');
     expect(res.differences.find((d) => d.region === '.rodata')?.differingBytes).toBe(1);
-    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/\.rodata/);
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\.rodata/);
+    // the forensic report is linked, and names the published file where it is kept (not the
+    // temporary .expect/ copy the build compared with)
+    expect(md).toContain('[`build/compare/tally.html`](build/compare/tally.html)');
+    const forensic = JSON.parse(await readFile(join(out, 'build', 'compare', 'tally.json'), 'utf8'));
+    expect(forensic.a.path).toBe(join(out, 'published', 'tally'));
+    await stat(forensic.a.path);
+    for (const f of ['tally.json', 'tally.md', 'tally.html']) {
+      const text = await readFile(join(out, 'build', 'compare', f), 'utf8');
+      expect(text, f).not.toMatch(/\.expect\/|\.partial-/);
+    }
+    expect(JSON.stringify(res)).not.toMatch(/\.expect\/|\.partial-/);
   });
 
   it('upstream integrity: a wrong bsum in the metadata is reported before anything is built', async () => {

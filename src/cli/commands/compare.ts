@@ -43,7 +43,7 @@ export function register(program: Command): void {
   addOutputOptions(cmd, 'the comparison')
     .option(
       '--exclude <glob>',
-      'leave regions (sections, headers) whose name matches GLOB out of the report (repeatable; the verdict still counts them)',
+      'leave regions (sections, headers) and archive members whose name or path matches GLOB out of the report (repeatable; the verdict still counts them)',
       collect,
       [],
     )

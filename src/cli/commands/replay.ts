@@ -7,6 +7,7 @@ import type { VerifyResult } from '../../verify/types.js';
 import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
+import { addLimitOptions, type LimitFlags, limitsFromFlags } from '../options.js';
 import { describe } from '../registry.js';
 import { terminal } from '../terminal.js';
 import { parseMirror } from '../upstream-options.js';
@@ -18,7 +19,7 @@ async function recordedResult(path: string): Promise<VerifyResult | undefined> {
   return parseVerifyResult(entries.get('result.json')!.toString('utf8'), `${path}:result.json`);
 }
 
-interface ReplayFlags {
+interface ReplayFlags extends LimitFlags {
   registryMirror?: string[];
   network?: 'none' | 'host';
   out?: string;
@@ -28,10 +29,12 @@ interface ReplayFlags {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('replay')
     .description(describe('replay'))
-    .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)')
+    .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)');
+  // Raising a limit is the one input a replay may change (a build that ran out of memory or time).
+  addLimitOptions(cmd, '(default: as recorded, else ')
     .option('--out <dir>', 'output directory (default: <dir of result.json>.replay, or <bundle>.replay)')
     .option(
       '--registry-mirror <host=url>',
@@ -51,7 +54,9 @@ export function register(program: Command): void {
       'after',
       '\nThe artifact is fetched by its recorded manifest digest; a recipe whose digest differs is refused\n' +
         '(exit 6); the recorded builder image is used again when the engine still has it, otherwise\n' +
-        `the change is reported. Exits with the replayed verdict's code.\n${exitCodeHelp()}`,
+        'the change is reported. --timeout, --memory, --cpus and --pids replace the recorded limits\n' +
+        `(a bundle's are its sender's: the defaults are used) and are recorded in the new result.\n` +
+        `Exits with the replayed verdict's code.\n${exitCodeHelp()}`,
     )
     .action(
       action(async (resultPath: string, flags: ReplayFlags) => {
@@ -76,6 +81,7 @@ export function register(program: Command): void {
               registry,
               network,
               defaultLimits: Boolean(recorded),
+              limits: limitsFromFlags(flags),
               signal: controller.signal,
             },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),

@@ -24,6 +24,7 @@ export async function bytesRoute(
   elfB: boolean,
   identical: boolean,
   withContext: boolean,
+  names: { a: string; b: string } = { a: srcA.name, b: srcB.name },
 ): Promise<BytesOutcome> {
   const [ta, tb] = await Promise.all([readText(srcA), readText(srcB)]);
   const out: BytesOutcome = { differences: [], textA: ta !== undefined, textB: tb !== undefined };
@@ -44,7 +45,7 @@ export async function bytesRoute(
   };
   if (r.first !== undefined) d.firstDifference = r.first;
   if (ta !== undefined && tb !== undefined && ta.length <= MAX_TEXT_DIFF && tb.length <= MAX_TEXT_DIFF) {
-    out.textDiff = trimLines(createTwoFilesPatch(srcA.name, srcB.name, ta, tb, '', '', { context: 3 }), 400);
+    out.textDiff = trimLines(createTwoFilesPatch(names.a, names.b, ta, tb, '', '', { context: 3 }), 400);
     d.context = { kind: 'text', unified: out.textDiff };
   } else if (withContext && r.first !== undefined) {
     d.context = await hexAround(srcA, 0, srcA.size, srcB, 0, srcB.size, r.first);
