@@ -138,13 +138,13 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
       let view:
         | { at: number; workers: WorkerCaps[]; queues: Awaited<ReturnType<AuditStore['openQueues']>> }
         | undefined;
-      let took = true;
+      // Whether the last look at the queues found nothing (then they are looked up afresh).
+      let foundNothing = false;
       while (!req.signal?.aborted && (req.maxJobs === undefined || done + busy.size < req.maxJobs)) {
-        const tookBefore = took;
-        took = false;
+        let took = false;
         if (busy.size < req.jobs) {
           try {
-            if (!view || !tookBefore || Date.now() - view.at > VIEW_MS) {
+            if (!view || foundNothing || Date.now() - view.at > VIEW_MS) {
               view = {
                 at: Date.now(),
                 workers: (await store.workers(WORKER_ALIVE_MS)).map((w) => ({ ...w })),
@@ -167,6 +167,7 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
               took = true;
               break;
             }
+            foundNothing = !took;
           } catch (err) {
             if (!isConnectionError(err)) throw err;
             log(`database unreachable (${messageOf(err)}); builds go on, looking for work again soon`);
