@@ -313,6 +313,29 @@ const ITEM_UPSERT = `INSERT INTO items (audit_id, unit, repo, pkg, pkg_id, arch,
     arch = excluded.arch, version = excluded.version, status = excluded.status, detail = excluded.detail,
     result_id = excluded.result_id, wall_ms = excluded.wall_ms`;
 
+/** One row's values for ITEM_UPSERT, in its column order. */
+function itemValues(
+  auditId: number,
+  it: Pick<AuditItem, 'unit' | 'repo' | 'pkg' | 'pkgId' | 'arch' | 'version' | 'status' | 'detail'> & {
+    resultId: number | null;
+    wallMs?: number | undefined;
+  },
+): SqlValue[] {
+  return [
+    auditId,
+    it.unit,
+    it.repo,
+    it.pkg,
+    it.pkgId,
+    it.arch,
+    it.version,
+    it.status,
+    it.detail,
+    it.resultId,
+    it.wallMs === undefined ? null : Math.round(it.wallMs),
+  ];
+}
+
 /** ITEM_UPSERT for `n` rows at once. */
 function itemUpsert(n: number): string {
   if (n === 1) return ITEM_UPSERT;
@@ -698,19 +721,16 @@ export class AuditStore {
               [res.unit, id],
             );
           }
-          await tx.run(ITEM_UPSERT, [
-            auditId,
-            res.unit,
-            res.repo,
-            res.pkg,
-            res.pkgId,
-            res.arch,
-            res.version,
-            'verified',
-            why ?? res.summary,
-            id,
-            wallMs === undefined ? null : Math.round(wallMs),
-          ]);
+          await tx.run(
+            ITEM_UPSERT,
+            itemValues(auditId, {
+              ...res,
+              status: 'verified',
+              detail: why ?? res.summary,
+              resultId: id,
+              wallMs,
+            }),
+          );
           if (source) {
             // A worker holds no claim (claims are the local audit's).
             await tx.run('UPDATE jobs SET result_id = ? WHERE id = ?', [id, source.jobId]);
@@ -743,19 +763,7 @@ export class AuditStore {
       for (const part of chunks(latestPerUnit(items), 500)) {
         await tx.run(
           itemUpsert(part.length),
-          part.flatMap((it) => [
-            auditId,
-            it.unit,
-            it.repo,
-            it.pkg,
-            it.pkgId,
-            it.arch,
-            it.version,
-            it.status,
-            it.detail,
-            it.result?.id ?? null,
-            it.wallMs === undefined ? null : Math.round(it.wallMs),
-          ]),
+          part.flatMap((it) => itemValues(auditId, { ...it, resultId: it.result?.id ?? null })),
         );
       }
     };
@@ -903,33 +911,6 @@ export class AuditStore {
     }
   }
 
-  async insertJob(
-    tx: SqlExec,
-    job: {
-      id: string;
-      auditId: number;
-      unit: string;
-      queue: string;
-      arch: Arch;
-      needs: Record<string, string>;
-      priority: number;
-    },
-  ): Promise<void> {
-    await tx.run(
-      `INSERT INTO jobs (id, audit_id, unit, queue, arch, needs, priority, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
-      [
-        job.id,
-        job.auditId,
-        job.unit,
-        job.queue,
-        job.arch,
-        JSON.stringify(job.needs),
-        job.priority,
-        this.iso(),
-      ],
-    );
-  }
-
   /**
    * A worker took a job from the queue: it now holds it under a new lease
    * token (a worker that lost the job when its lease expired can no longer
@@ -1075,15 +1056,7 @@ export class AuditStore {
 class LeaseLost extends Error {}
 
 /** A job as the coordinator enqueues it. */
-export interface NewJob {
-  id: string;
-  auditId: number;
-  unit: string;
-  queue: string;
-  arch: Arch;
-  needs: Record<string, string>;
-  priority: number;
-}
+export type NewJob = Pick<JobRow, 'id' | 'auditId' | 'unit' | 'queue' | 'arch' | 'needs' | 'priority'>;
 
 /** `xs` in consecutive slices of at most `n` (statements with a bounded number of parameters). */
 function chunks<T>(xs: readonly T[], n: number): T[][] {
