@@ -87,7 +87,7 @@ export async function run(log: (line: string) => void): Promise<string[]> {
       );
       for (const p of pairs) {
         const ours: Case = {
-          ...rebuildCase(`rebuild ${p.name}`, ['compare', '--json', p.a, p.b], p.ok),
+          ...rebuildCase(`rebuild ${p.name}`, ['compare', '--json', '-', p.a, p.b], p.ok),
           captureStdout: true,
         };
         const cat: Case = { label: 'cat', cmd: 'cat', args: [p.a, p.b] };

@@ -43,7 +43,7 @@ export function jsonError(err: unknown): JsonError {
 }
 
 /** The error lines for stderr: message, then always a `fix:` line. */
-export function errorLines(err: RebuildError | Error | unknown): string {
+export function errorLines(err: RebuildError | Error | unknown): Promise<string> {
   const c = stderrColors();
   if (isRebuildError(err)) {
     const head = err.subject ? `${err.subject}: ${err.message}` : err.message;
@@ -75,7 +75,7 @@ export function action<A extends unknown[]>(
       requireValidConfig();
       process.exitCode = await fn(...args);
     } catch (err) {
-      process.stderr.write(`${errorLines(err)}\n`);
+      process.stderr.write(`${await errorLines(err)}\n`);
       if (!isRebuildError(err) && process.env.REBUILD_DEBUG && err instanceof Error) {
         process.stderr.write(`${err.stack}\n`);
       }

@@ -5,35 +5,50 @@
  * file is an input error naming the file, the key and the fix.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
-import { z } from 'zod';
 import { type Arch, parseArch } from '../engine/types.js';
 import { RebuildError } from '../util/errors.js';
 
-const arch = z.string().refine((v) => parseArch(v) !== undefined, 'must be x86_64 or aarch64');
+// yaml and zod load only when there is a config file to read: every command
+// checks the config, and most runs have none (their import was a tenth of the
+// start-up of `rebuild compare`, measured by the start-up bench).
+const require = createRequire(import.meta.url);
 
-export const ConfigSchema = z
-  .object({
-    /** Metadata base URL (<url>/<repo>/<arch>-Linux.json). */
-    metadata_base: z.url({ protocol: /^https?$/ }).optional(),
-    /** Registry host → mirror URL. */
-    registry_mirrors: z.record(z.string().min(1), z.url({ protocol: /^https?$/ })).optional(),
-    /** Builder name → local image. */
-    image_map: z.record(z.string().min(1), z.string().min(1)).optional(),
-    /** Download cache root. */
-    cache_dir: z.string().min(1).optional(),
-    /** Audit database (state). */
-    state_db: z.string().min(1).optional(),
-    /** Packages verified at once by `rebuild audit`. */
-    jobs: z.number().int().min(1).max(64).optional(),
-    /** Default --arch. */
-    arch: arch.optional(),
-  })
-  .strict();
+function buildSchema() {
+  const { z } = require('zod') as typeof import('zod');
+  const arch = z.string().refine((v) => parseArch(v) !== undefined, 'must be x86_64 or aarch64');
+  return z
+    .object({
+      /** Metadata base URL (<url>/<repo>/<arch>-Linux.json). */
+      metadata_base: z.url({ protocol: /^https?$/ }).optional(),
+      /** Registry host → mirror URL. */
+      registry_mirrors: z.record(z.string().min(1), z.url({ protocol: /^https?$/ })).optional(),
+      /** Builder name → local image. */
+      image_map: z.record(z.string().min(1), z.string().min(1)).optional(),
+      /** Download cache root. */
+      cache_dir: z.string().min(1).optional(),
+      /** Audit database (state). */
+      state_db: z.string().min(1).optional(),
+      /** Packages verified at once by `rebuild audit`. */
+      jobs: z.number().int().min(1).max(64).optional(),
+      /** Default --arch. */
+      arch: arch.optional(),
+    })
+    .strict();
+}
 
-export type RebuildConfig = z.infer<typeof ConfigSchema>;
+type ConfigSchemaType = ReturnType<typeof buildSchema>;
+let schema: ConfigSchemaType | undefined;
+
+/** The config file's schema (zod), built on first use. */
+export function configSchema(): ConfigSchemaType {
+  schema ??= buildSchema();
+  return schema;
+}
+
+export type RebuildConfig = import('zod').infer<ConfigSchemaType>;
 
 export interface LoadedConfig {
   path: string;
@@ -64,14 +79,14 @@ export function configPath(
 export function parseConfig(text: string, path: string): RebuildConfig {
   let doc: unknown;
   try {
-    doc = parse(text) ?? {};
+    doc = (require('yaml') as typeof import('yaml')).parse(text) ?? {};
   } catch (err) {
     throw new RebuildError('input', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
       subject: path,
       fix: 'fix the YAML syntax (keys like `arch: aarch64`, one per line)',
     });
   }
-  const r = ConfigSchema.safeParse(doc);
+  const r = configSchema().safeParse(doc);
   if (!r.success) {
     const issues = r.error.issues.map((i) => {
       const key = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(top level)');
@@ -79,7 +94,7 @@ export function parseConfig(text: string, path: string): RebuildConfig {
     });
     throw new RebuildError('input', `invalid config: ${issues.join('; ')}`, {
       subject: path,
-      fix: `use only ${Object.keys(ConfigSchema.shape).join(', ')} (see \`rebuild config --help\`)`,
+      fix: `use only ${Object.keys(configSchema().shape).join(', ')} (see \`rebuild config --help\`)`,
     });
   }
   return r.data;

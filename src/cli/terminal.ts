@@ -1,5 +1,4 @@
 import { createColors } from 'picocolors';
-import wrapAnsi from 'wrap-ansi';
 
 /**
  * What the terminal wants, decided once per stream: colour by the NO_COLOR
@@ -38,10 +37,14 @@ export function stderrColors(env: Env = process.env): ReturnType<typeof createCo
   return createColors(colorWanted(process.stderr, env));
 }
 
-/** In a terminal, wraps a message to the stderr width, continuation lines indented by `indent`. */
-export function wrapForStderr(text: string, indent = 2): string {
+/**
+ * In a terminal, wraps a message to the stderr width, continuation lines
+ * indented by `indent`. wrap-ansi (and its width tables) load only then.
+ */
+export async function wrapForStderr(text: string, indent = 2): Promise<string> {
   // Logs and pipes keep one line per message (grep-able); only a terminal wraps.
   if (!process.stderr.isTTY) return text;
+  const { default: wrapAnsi } = await import('wrap-ansi');
   const w = Math.max(40, columnsOf(process.stderr) - 1);
   return text
     .split('\n')

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTwoFilesPatch, diffArrays } from 'diff';
 import { findBinutils } from '../postprocess/binutils.js';
+import { runTool } from '../util/run-tool.js';
 import { EM } from './elf/constants.js';
 import type { DiffContext } from './types.js';
 
@@ -125,35 +126,34 @@ export async function disassemblyContext(
   if (!tools) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'rebuild-dis-'));
   try {
-    const run = async (buf: Buffer, name: string) => {
-      const file = join(dir, name);
-      await writeFile(file, buf);
-      const r = await (await import('execa')).execa(
-        tools.objdump,
-        [
-          '-D',
-          '-b',
-          'binary',
-          '-m',
-          arch,
-          endian === 'big' ? '-EB' : '-EL',
-          `--adjust-vma=0x${vaddr.toString(16)}`,
-          file,
-        ],
-        { timeout: 20_000, reject: false },
-      );
-      if (r.exitCode !== 0) return undefined;
-      const lines = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\t/.test(l));
+    const files = [join(dir, 'a.bin'), join(dir, 'b.bin')] as const;
+    await Promise.all([writeFile(files[0], a), writeFile(files[1], b)]);
+    // One objdump for both windows (same machine, same address): one process, not two.
+    const r = await runTool(
+      tools.objdump,
+      [
+        '-D',
+        '-b',
+        'binary',
+        '-m',
+        arch,
+        endian === 'big' ? '-EB' : '-EL',
+        `--adjust-vma=0x${vaddr.toString(16)}`,
+        ...files,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    if (r.exitCode !== 0) return undefined;
+    const mark = (lines: string[]) => {
       const addrs = lines.map((l) => BigInt(`0x${l.trim().split(':')[0]}`));
-      const marked = lines.map((l, i) => {
+      return lines.map((l, i) => {
         const here = addrs[i]!;
         const next = addrs[i + 1] ?? here + 16n;
-        const mark = diffAddr >= here && diffAddr < next ? '>' : ' ';
-        return `${mark} ${l.replace(/\t/g, '  ').trimEnd()}`;
+        const m = diffAddr >= here && diffAddr < next ? '>' : ' ';
+        return `${m} ${l.replace(/\t/g, '  ').trimEnd()}`;
       });
-      return marked;
     };
-    const [da, db] = await Promise.all([run(a, 'a.bin'), run(b, 'b.bin')]);
+    const [da, db] = splitByFile(r.stdout, files).map(mark);
     if (!da || !db || da.length === 0) return undefined;
     const [aa, ab] = alignInstructions(da, db);
     // Keep it short: a few instructions before and after the difference.
@@ -168,6 +168,25 @@ export async function disassemblyContext(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The instruction lines objdump printed for each of `files`, in order: its
+ * output names each file (`<file>:     file format binary`) before that
+ * file's disassembly. Pure.
+ */
+export function splitByFile(stdout: string, files: readonly string[]): string[][] {
+  const out = files.map((): string[] => []);
+  let current = -1;
+  for (const line of stdout.split('\n')) {
+    const header = /^(.*):\s+file format /.exec(line);
+    if (header) {
+      current = files.indexOf(header[1] ?? '');
+      continue;
+    }
+    if (current >= 0 && /^\s*[0-9a-f]+:\t/.test(line)) out[current]!.push(line);
+  }
+  return out;
 }
 
 /** An instruction without its address: the same instruction moved elsewhere compares equal. */

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { RebuildError } from '../util/errors.js';
-import { CHUNK_SIZE, HashPipeline } from './pipeline.js';
-import { readChunks, readerOf } from './read.js';
+import { hashOpenFileOnThreads } from './threads.js';
+
+/** Read size on the calling thread (small files). */
+const READ_SIZE = 1 << 20;
 
 /** SHA-256 and BLAKE3 of one file, as lowercase hex, with its size. */
 export interface Digests {
@@ -73,9 +75,9 @@ export function createBlake3(): Blake3 {
  */
 export const PARALLEL_MIN_SIZE = 16 << 20;
 
-/** A pipeline when the workers can load native BLAKE3 (else the calling thread hashes). */
-export function createPipeline(): HashPipeline | undefined {
-  return nativeModule ? new HashPipeline(nativeModule) : undefined;
+/** The native BLAKE3 binding's path, for worker threads (undefined: hash on the calling thread). */
+export function blake3ModuleForWorkers(): string | undefined {
+  return nativeModule;
 }
 
 /** Opens a regular file for reading; errors name the file. */
@@ -114,27 +116,17 @@ export async function hashFile(path: string): Promise<Digests> {
 
 /** hashFile of a file already open; `size` (from its stat) picks the thread(s). */
 export async function hashOpenFile(path: string, handle: FileHandle, size: number): Promise<Digests> {
-  const pipeline = size >= PARALLEL_MIN_SIZE ? createPipeline() : undefined;
-  return pipeline ? hashInPipeline(pipeline, path, handle) : hashOnThisThread(handle);
-}
-
-async function hashInPipeline(pipeline: HashPipeline, path: string, handle: FileHandle): Promise<Digests> {
-  try {
-    let size = 0;
-    await readChunks(pipeline, path, 0, readerOf(pipeline, handle), (c) => {
-      pipeline.submit(c.slot, c.length);
-      size += c.length;
-    });
-    return { size, ...(await pipeline.digest()) };
-  } finally {
-    await pipeline.close();
+  if (size >= PARALLEL_MIN_SIZE && nativeModule) {
+    const { same: _, ...digests } = await hashOpenFileOnThreads(path, handle, nativeModule);
+    return digests;
   }
+  return hashOnThisThread(handle);
 }
 
 /** Reads of 1 MiB on this thread, each fed to both hashers in turn. */
 async function hashOnThisThread(handle: FileHandle): Promise<Digests> {
   const h = newHashers();
-  const buf = Buffer.allocUnsafe(2 * CHUNK_SIZE);
+  const buf = Buffer.allocUnsafe(READ_SIZE);
   let at = 0;
   for (;;) {
     const { bytesRead } = await handle.read(buf, 0, buf.length, at);

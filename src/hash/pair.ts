@@ -1,14 +1,16 @@
 import type { FileHandle } from 'node:fs/promises';
 import {
-  createPipeline,
+  blake3ModuleForWorkers,
   type Digests,
   hashOpenFile,
   newHashers,
   openRegular,
   PARALLEL_MIN_SIZE,
 } from './digest.js';
-import { CHUNK_SIZE, type HashPipeline } from './pipeline.js';
-import { readChunks } from './read.js';
+import { hashOpenFileOnThreads } from './threads.js';
+
+/** Read size on the calling thread (small pairs). */
+const READ_SIZE = 1 << 20;
 
 export interface PairDigests {
   /** Same size and same bytes. */
@@ -52,8 +54,8 @@ async function hashOpenPair(a: Opened, b: Opened): Promise<PairDigests> {
       b: await hashOpenFile(b.path, b.handle, b.size),
     };
   }
-  const pipeline = a.size >= PARALLEL_MIN_SIZE ? createPipeline() : undefined;
-  const first = pipeline ? await pairInPipeline(pipeline, a, b) : await pairOnThisThread(a, b);
+  const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
+  const first = blake3Module ? await pairOnThreads(a, b, blake3Module) : await pairOnThisThread(a, b);
   // A file that grew after its stat has bytes the comparison did not see.
   const same = first.same && (await b.handle.stat()).size === first.digests.size;
   return {
@@ -69,49 +71,15 @@ interface FirstPass {
   same: boolean;
 }
 
-async function pairInPipeline(pipeline: HashPipeline, a: Opened, b: Opened): Promise<FirstPass> {
-  // b's chunk beside each slot of a's.
-  const bChunks: Buffer[] = [];
-  const bChunk = (slot: number): Buffer => {
-    bChunks[slot] ??= Buffer.allocUnsafe(CHUNK_SIZE);
-    return bChunks[slot];
-  };
-  const bLength = new Map<number, number>();
-  let same = true;
-  let size = 0;
-  try {
-    await readChunks(
-      pipeline,
-      a.path,
-      0,
-      async (slot, at) => {
-        const [ra, rb] = await Promise.all([
-          a.handle.read(pipeline.view(slot), 0, CHUNK_SIZE, at),
-          same ? b.handle.read(bChunk(slot), 0, CHUNK_SIZE, at) : undefined,
-        ]);
-        if (rb) bLength.set(slot, rb.bytesRead);
-        return ra.bytesRead;
-      },
-      (c) => {
-        if (same) {
-          const nb = bLength.get(c.slot);
-          same =
-            nb === c.length && pipeline.view(c.slot, c.length).equals(bChunk(c.slot).subarray(0, c.length));
-        }
-        pipeline.submit(c.slot, c.length);
-        size += c.length;
-      },
-    );
-    return { digests: { size, ...(await pipeline.digest()) }, same };
-  } finally {
-    await pipeline.close();
-  }
+async function pairOnThreads(a: Opened, b: Opened, blake3Module: string): Promise<FirstPass> {
+  const { same, ...digests } = await hashOpenFileOnThreads(a.path, a.handle, blake3Module, b.handle);
+  return { digests, same };
 }
 
 async function pairOnThisThread(a: Opened, b: Opened): Promise<FirstPass> {
   const h = newHashers();
-  const bufA = Buffer.allocUnsafe(2 * CHUNK_SIZE);
-  const bufB = Buffer.allocUnsafe(2 * CHUNK_SIZE);
+  const bufA = Buffer.allocUnsafe(READ_SIZE);
+  const bufB = Buffer.allocUnsafe(READ_SIZE);
   let same = true;
   let at = 0;
   for (;;) {

@@ -7,12 +7,13 @@
  * it names the machine's: never fall back to `strip -F elf64-little`, which
  * rewrites the file with e_machine zeroed.
  *
- * Lookups scan PATH and run `<objcopy> --version` / `--help` once per
- * candidate; results are cached for the life of the process.
+ * Lookups scan PATH and ask each candidate `<objcopy> --version` and
+ * `--help` (side by side, remembered across runs: binutils-cache.ts); results are cached for the life of the process.
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { askObjcopy } from './binutils-cache.js';
 
 export interface Binutils {
   objcopy: string;
@@ -172,23 +173,11 @@ async function lookup(machine: number): Promise<Binutils | undefined> {
       ['objcopy', 'strip', 'objdump'].map((tool) => onPath(`${prefix}${tool}`, path)),
     );
     if (!objcopy || !strip || !objdump) continue;
-    try {
-      const r = await (await import('execa')).execa(objcopy, ['--version'], {
-        timeout: 10_000,
-        reject: false,
-      });
-      const first = r.stdout.split('\n')[0]?.trim() ?? '';
-      // Only GNU binutils: llvm-objcopy and friends behave differently (llvm-strip drops .comment).
-      if (r.exitCode !== 0 || !first.startsWith('GNU objcopy')) continue;
-      const help = await (await import('execa')).execa(objcopy, ['--help'], {
-        timeout: 10_000,
-        reject: false,
-      });
-      if (!supportsTargets(`${help.stdout}\n${help.stderr}`, info.bfd)) continue;
-      return { objcopy, strip, objdump, version: first };
-    } catch {
-      // unusable; try the next prefix
-    }
+    const { version: first, help } = await askObjcopy(objcopy);
+    // Only GNU binutils: llvm-objcopy and friends behave differently (llvm-strip drops .comment).
+    if (!first.startsWith('GNU objcopy')) continue;
+    if (!supportsTargets(help, info.bfd)) continue;
+    return { objcopy, strip, objdump, version: first };
   }
   return undefined;
 }

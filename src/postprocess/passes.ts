@@ -13,6 +13,8 @@
  * Measured with Debian's binutils 2.40: removing `.note.*` empties the PT_NOTE
  * and PT_GNU_PROPERTY program headers and drops PT_GNU_RELRO.
  */
+
+import { runTool } from '../util/run-tool.js';
 import type { Binutils } from './binutils.js';
 
 export type BinutilsPassName = 'remove-comment-and-notes' | 'strip-debug-dwo-unneeded' | 'strip-all';
@@ -107,17 +109,12 @@ export async function runPass(
     opts.output === undefined ? undefined : (opts.displayOutput ?? opts.output),
   );
   const started = performance.now();
-  const { execa } = await import('execa');
-  const r = await execa(tools[pass.tool], passArgv(pass, file, opts.output), {
-    timeout: opts.timeoutMs ?? PASS_TIMEOUT_MS,
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-  });
-  if (r.timedOut)
-    throw new PassFailure(pass.name, command, `timed out after ${opts.timeoutMs ?? PASS_TIMEOUT_MS} ms`);
-  if (r.failed) {
-    const why = (r.all ?? '').trim().split('\n').slice(0, 5).join('; ') || (r.shortMessage ?? 'failed');
+  const timeoutMs = opts.timeoutMs ?? PASS_TIMEOUT_MS;
+  const r = await runTool(tools[pass.tool], passArgv(pass, file, opts.output), { timeoutMs });
+  const all = [r.stderr, r.stdout].filter((t) => t.trim() !== '').join('\n');
+  if (r.timedOut) throw new PassFailure(pass.name, command, `timed out after ${timeoutMs} ms`);
+  if (r.exitCode !== 0) {
+    const why = all.trim().split('\n').slice(0, 5).join('; ') || (r.failure ?? 'failed');
     throw new PassFailure(pass.name, command, why);
   }
   const run: PassRun = {
@@ -126,7 +123,7 @@ export async function runPass(
     version: tools.version,
     durationMs: Math.round(performance.now() - started),
   };
-  const warnings = (r.all ?? '').split('\n').filter((l) => l.trim() !== '');
+  const warnings = all.split('\n').filter((l) => l.trim() !== '');
   if (warnings.length > 0) run.warnings = warnings.slice(0, 20);
   return run;
 }

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashBytes, hashFile, PARALLEL_MIN_SIZE } from '../../src/hash/digest.js';
 import { hashPair } from '../../src/hash/pair.js';
-import { CHUNK_SIZE } from '../../src/hash/pipeline.js';
+import { RING_CHUNK as CHUNK_SIZE } from '../../src/hash/threads.js';
 import { RebuildError } from '../../src/util/errors.js';
 
 let dir: string;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { hostArch } from '../../engine/types.js';
 import { action } from '../action.js';
-import { ConfigSchema, loadConfig } from '../config.js';
+import { configSchema, loadConfig } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
 
 export function register(program: Command): void {
@@ -14,7 +14,7 @@ export function register(program: Command): void {
       'after',
       `\nThe file is --config FILE, else $REBUILD_CONFIG, else $XDG_CONFIG_HOME/rebuild/config.yaml
 (~/.config/rebuild/config.yaml). Flags on the command line win over it. Keys:
-  ${Object.keys(ConfigSchema.shape).join(', ')}
+  ${Object.keys(configSchema().shape).join(', ')}
 Example:
   arch: aarch64
   metadata_base: https://meta.example.org

@@ -114,7 +114,8 @@ export async function postProcessingRoute(
     }
     c.path = b.path;
     // What the tools changed on b (our own file, changed by our own simulation).
-    const made = await judgeElf(c, b, { context: false });
+    // Both are ours: what the simulation removed needs no proof of contents.
+    const made = await judgeElf(c, b, { context: false, prove: false });
     const who = `pkgforge's post-processing of b (${sim.profile})`;
     const changes: Explanation[] = [
       ...hardeningDiffers(c.hardening, b.hardening).map(
