@@ -313,6 +313,49 @@ const ITEM_UPSERT = `INSERT INTO items (audit_id, unit, repo, pkg, pkg_id, arch,
     arch = excluded.arch, version = excluded.version, status = excluded.status, detail = excluded.detail,
     result_id = excluded.result_id, wall_ms = excluded.wall_ms`;
 
+/** One row's values for ITEM_UPSERT, in its column order. */
+function itemValues(
+  auditId: number,
+  it: Pick<AuditItem, 'unit' | 'repo' | 'pkg' | 'pkgId' | 'arch' | 'version' | 'status' | 'detail'> & {
+    resultId: number | null;
+    wallMs?: number | undefined;
+  },
+): SqlValue[] {
+  return [
+    auditId,
+    it.unit,
+    it.repo,
+    it.pkg,
+    it.pkgId,
+    it.arch,
+    it.version,
+    it.status,
+    it.detail,
+    it.resultId,
+    it.wallMs === undefined ? null : Math.round(it.wallMs),
+  ];
+}
+
+/** ITEM_UPSERT for `n` rows at once. */
+function itemUpsert(n: number): string {
+  if (n === 1) return ITEM_UPSERT;
+  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  return ITEM_UPSERT.replace(row, Array.from({ length: n }, () => row).join(', '));
+}
+
+/**
+ * One item per unit, the last given winning (as one upsert after another
+ * would): a statement may not upsert the same row twice.
+ */
+function latestPerUnit(items: readonly AuditItem[]): AuditItem[] {
+  const byUnit = new Map<string, AuditItem>();
+  for (const it of items) {
+    byUnit.delete(it.unit);
+    byUnit.set(it.unit, it);
+  }
+  return [...byUnit.values()];
+}
+
 export class AuditStore {
   /** Where the database is, safe to print (no password). */
   readonly path: string;
@@ -606,101 +649,105 @@ export class AuditStore {
     source?: ResultSource,
   ): Promise<StoredResult | undefined> {
     return this.db
-      .transaction(async (tx) => {
-        if (source) {
-          const held = await tx.get<{ id: string }>(
-            `SELECT id FROM jobs WHERE id = ? AND state = 'running' AND worker = ? AND lease = ?`,
-            [source.jobId, source.worker, source.lease],
-          );
-          if (!held) return undefined;
-        }
-        const prev = await this.latest(res.unit, tx);
-        const change = classifyChange(prev, res);
-        const values: SqlValue[] = [
-          auditId,
-          res.unit,
-          res.repo,
-          res.pkg,
-          res.pkgId,
-          res.arch,
-          res.version,
-          res.shasum,
-          res.bsum,
-          res.buildDate,
-          res.ghcrPkg,
-          res.recordKey,
-          res.inputsHash,
-          res.inputs === undefined ? null : JSON.stringify(res.inputs),
-          res.imageTag,
-          res.imageId,
-          res.emulator,
-          res.recipeDigest,
-          res.verdict,
-          res.summary,
-          res.publishedSha256,
-          res.publishedBlake3,
-          res.rebuiltSha256,
-          res.rebuiltBlake3,
-          JSON.stringify(res.explanations),
-          JSON.stringify(res.differences),
-          res.error ? JSON.stringify(res.error) : null,
-          res.startedAt,
-          res.finishedAt,
-          Math.round(res.durationMs),
-          res.attempts,
-          JSON.stringify(res.attemptVerdicts),
-          res.outDir,
-          res.reportJson,
-          res.reportMarkdown,
-          res.reportHtml,
-          res.logPath,
-          change,
-          prev?.id ?? null,
-          source?.worker ?? null,
-          source?.workerMode ?? null,
-          source?.jobId ?? null,
-        ];
-        const row = await tx.get<{ id: number }>(
-          `INSERT INTO results (audit_id, unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date, ghcr_pkg,
+      .transaction(
+        async (tx) => {
+          if (source) {
+            // Still this worker's job (its lease): marking it done locks its row.
+            const held = await tx.run(
+              `UPDATE jobs SET state = 'done', finished_at = ? WHERE id = ? AND state = 'running' AND worker = ? AND lease = ?`,
+              [this.iso(), source.jobId, source.worker, source.lease],
+            );
+            if (held === 0) return undefined;
+          }
+          const prev = await this.latest(res.unit, tx);
+          const change = classifyChange(prev, res);
+          const values: SqlValue[] = [
+            auditId,
+            res.unit,
+            res.repo,
+            res.pkg,
+            res.pkgId,
+            res.arch,
+            res.version,
+            res.shasum,
+            res.bsum,
+            res.buildDate,
+            res.ghcrPkg,
+            res.recordKey,
+            res.inputsHash,
+            res.inputs === undefined ? null : JSON.stringify(res.inputs),
+            res.imageTag,
+            res.imageId,
+            res.emulator,
+            res.recipeDigest,
+            res.verdict,
+            res.summary,
+            res.publishedSha256,
+            res.publishedBlake3,
+            res.rebuiltSha256,
+            res.rebuiltBlake3,
+            JSON.stringify(res.explanations),
+            JSON.stringify(res.differences),
+            res.error ? JSON.stringify(res.error) : null,
+            res.startedAt,
+            res.finishedAt,
+            Math.round(res.durationMs),
+            res.attempts,
+            JSON.stringify(res.attemptVerdicts),
+            res.outDir,
+            res.reportJson,
+            res.reportMarkdown,
+            res.reportHtml,
+            res.logPath,
+            change,
+            prev?.id ?? null,
+            source?.worker ?? null,
+            source?.workerMode ?? null,
+            source?.jobId ?? null,
+          ];
+          const row = (await tx.get<ResultRow>(
+            `INSERT INTO results (audit_id, unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date, ghcr_pkg,
           record_key, inputs_hash, inputs, image_tag, image_id, emulator, recipe_digest, verdict, summary,
           published_sha256, published_blake3, rebuilt_sha256, rebuilt_blake3, explanations, differences, error,
           started_at, finished_at, duration_ms, attempts, attempt_verdicts, out_dir, report_json, report_md,
           report_html, log_path, change, prev_id, worker, worker_mode, job_id)
-         VALUES (${values.map(() => '?').join(', ')}) RETURNING id`,
-          values,
-        );
-        const id = row!.id;
-        if (res.verdict !== 'error') {
+         VALUES (${values.map(() => '?').join(', ')}) RETURNING *`,
+            values,
+          ))!;
+          const id = row.id;
+          if (res.verdict !== 'error') {
+            await tx.run(
+              'INSERT INTO latest (unit, result_id) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET result_id = excluded.result_id',
+              [res.unit, id],
+            );
+          }
           await tx.run(
-            'INSERT INTO latest (unit, result_id) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET result_id = excluded.result_id',
-            [res.unit, id],
+            ITEM_UPSERT,
+            itemValues(auditId, {
+              ...res,
+              status: 'verified',
+              detail: why ?? res.summary,
+              resultId: id,
+              wallMs,
+            }),
           );
-        }
-        await tx.run(ITEM_UPSERT, [
-          auditId,
-          res.unit,
-          res.repo,
-          res.pkg,
-          res.pkgId,
-          res.arch,
-          res.version,
-          'verified',
-          why ?? res.summary,
-          id,
-          wallMs === undefined ? null : Math.round(wallMs),
-        ]);
-        await tx.run('DELETE FROM claims WHERE unit = ? AND audit_id = ?', [res.unit, auditId]);
-        if (source) {
-          await tx.run(`UPDATE jobs SET state = 'done', result_id = ?, finished_at = ? WHERE id = ?`, [
-            id,
-            this.iso(),
-            source.jobId,
-          ]);
-          // Not active in the queue any more: roll everything back (the queue gave it to someone else).
-          if (!(await source.complete(tx))) throw new LeaseLost();
-        }
-        return (await this.result(id, tx))!;
-      })
+          if (source) {
+            // A worker holds no claim (claims are the local audit's).
+            await tx.run('UPDATE jobs SET result_id = ? WHERE id = ?', [id, source.jobId]);
+            // Not active in the queue any more: roll everything back (the queue gave it to someone else).
+            if (!(await source.complete(tx))) throw new LeaseLost();
+          } else {
+            await tx.run('DELETE FROM claims WHERE unit = ? AND audit_id = ?', [res.unit, auditId]);
+          }
+          return toResult({
+            ...row,
+            prev_verdict: prev?.verdict ?? null,
+            prev_version: prev?.version ?? null,
+          });
+        },
+        // A worker's result touches its own job, unit and item only (one open job per unit).
+        { exclusive: !source },
+      )
       .catch((err: unknown) => {
         if (err instanceof LeaseLost || (err as { cause?: unknown }).cause instanceof LeaseLost)
           return undefined;
@@ -712,20 +759,12 @@ export class AuditStore {
   async recordItems(auditId: number, items: AuditItem[], q?: SqlTransaction): Promise<void> {
     if (items.length === 0) return;
     const write = async (tx: SqlExec) => {
-      for (const it of items) {
-        await tx.run(ITEM_UPSERT, [
-          auditId,
-          it.unit,
-          it.repo,
-          it.pkg,
-          it.pkgId,
-          it.arch,
-          it.version,
-          it.status,
-          it.detail,
-          it.result?.id ?? null,
-          it.wallMs === undefined ? null : Math.round(it.wallMs),
-        ]);
+      // Many rows a statement: one round trip per 500 items, not per item.
+      for (const part of chunks(latestPerUnit(items), 500)) {
+        await tx.run(
+          itemUpsert(part.length),
+          part.flatMap((it) => itemValues(auditId, { ...it, resultId: it.result?.id ?? null })),
+        );
       }
     };
     if (q) await write(q);
@@ -827,31 +866,49 @@ export class AuditStore {
     return r ? toJob(r) : undefined;
   }
 
-  async insertJob(
-    tx: SqlExec,
-    job: {
-      id: string;
-      auditId: number;
-      unit: string;
-      queue: string;
-      arch: Arch;
-      needs: Record<string, string>;
-      priority: number;
-    },
-  ): Promise<void> {
-    await tx.run(
-      `INSERT INTO jobs (id, audit_id, unit, queue, arch, needs, priority, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
-      [
-        job.id,
-        job.auditId,
-        job.unit,
-        job.queue,
-        job.arch,
-        JSON.stringify(job.needs),
-        job.priority,
-        this.iso(),
-      ],
-    );
+  /** The open jobs of these units (any audit), by unit: one statement per 500 units. */
+  async openJobs(units: readonly string[], q: SqlExec = this.db): Promise<Map<string, JobRow>> {
+    const out = new Map<string, JobRow>();
+    for (const part of chunks(units, 500)) {
+      const rows = await q.all<JobRowRaw>(
+        `SELECT * FROM jobs WHERE state IN ('queued','running') AND unit IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) out.set(r.unit, toJob(r));
+    }
+    return out;
+  }
+
+  /** Moves open jobs into `auditId` (a restarted coordinator adopting what is already queued). */
+  async adoptJobs(tx: SqlExec, auditId: number, ids: readonly string[]): Promise<void> {
+    for (const part of chunks(ids, 500)) {
+      await tx.run(
+        `UPDATE jobs SET audit_id = ? WHERE audit_id != ? AND id IN (${part.map(() => '?').join(', ')})`,
+        [auditId, auditId, ...part],
+      );
+    }
+  }
+
+  /** Inserts queued jobs, 500 rows a statement. */
+  async insertJobs(tx: SqlExec, jobs: readonly NewJob[]): Promise<void> {
+    const now = this.iso();
+    for (const part of chunks(jobs, 500)) {
+      await tx.run(
+        `INSERT INTO jobs (id, audit_id, unit, queue, arch, needs, priority, state, enqueued_at) VALUES ${part
+          .map(() => "(?, ?, ?, ?, ?, ?, ?, 'queued', ?)")
+          .join(', ')}`,
+        part.flatMap((j) => [
+          j.id,
+          j.auditId,
+          j.unit,
+          j.queue,
+          j.arch,
+          JSON.stringify(j.needs),
+          j.priority,
+          now,
+        ]),
+      );
+    }
   }
 
   /**
@@ -865,16 +922,13 @@ export class AuditStore {
     mode: 'native' | 'emulated',
     lease: string,
   ): Promise<JobRow | undefined> {
-    return this.db.transaction(async (tx) => {
-      const n = await tx.run(
-        `UPDATE jobs SET state = 'running', worker = ?, worker_mode = ?, lease = ?, attempts = attempts + 1, started_at = ?
-         WHERE id = ? AND state IN ('queued','running')`,
-        [worker, mode, lease, this.iso(), jobId],
-      );
-      if (n === 0) return undefined;
-      const r = await tx.get<JobRowRaw>('SELECT * FROM jobs WHERE id = ?', [jobId]);
-      return r ? toJob(r) : undefined;
-    });
+    // One statement: the row lock it takes is all the exclusion it needs.
+    const r = await this.db.get<JobRowRaw>(
+      `UPDATE jobs SET state = 'running', worker = ?, worker_mode = ?, lease = ?, attempts = attempts + 1, started_at = ?
+       WHERE id = ? AND state IN ('queued','running') RETURNING *`,
+      [worker, mode, lease, this.iso(), jobId],
+    );
+    return r ? toJob(r) : undefined;
   }
 
   /** A job that will not run (its deadline passed, or the queue gave up on it), with its item. */
@@ -889,6 +943,32 @@ export class AuditStore {
     };
     if (tx) await write(tx);
     else await this.db.transaction(write);
+  }
+
+  /** How many of an audit's jobs are queued and running: what the coordinator watches, one small row. */
+  async openJobCounts(auditId: number): Promise<{ queued: number; running: number }> {
+    const r = await this.db.get<{ queued: number | string | null; running: number | string | null }>(
+      `SELECT sum(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS queued,
+              sum(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running
+       FROM jobs WHERE audit_id = ? AND state IN ('queued','running')`,
+      [auditId],
+    );
+    return { queued: Number(r?.queued ?? 0), running: Number(r?.running ?? 0) };
+  }
+
+  /** The distinct (queue, arch, needs) of an audit's queued jobs: what routing looks at. */
+  async queuedKinds(
+    auditId: number,
+  ): Promise<Array<{ queue: string; arch: Arch; needs: Record<string, string> }>> {
+    const rows = await this.db.all<{ queue: string; arch: string; needs: string }>(
+      `SELECT DISTINCT queue, arch, needs FROM jobs WHERE audit_id = ? AND state = 'queued' ORDER BY queue`,
+      [auditId],
+    );
+    return rows.map((r) => ({
+      queue: r.queue,
+      arch: r.arch as Arch,
+      needs: JSON.parse(r.needs) as Record<string, string>,
+    }));
   }
 
   async jobs(filter: { auditId?: number; states?: JobState[] } = {}): Promise<JobRow[]> {
@@ -974,3 +1054,13 @@ export class AuditStore {
 }
 
 class LeaseLost extends Error {}
+
+/** A job as the coordinator enqueues it. */
+export type NewJob = Pick<JobRow, 'id' | 'auditId' | 'unit' | 'queue' | 'arch' | 'needs' | 'priority'>;
+
+/** `xs` in consecutive slices of at most `n` (statements with a bounded number of parameters). */
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}

@@ -7,7 +7,7 @@
  * and PostgreSQL, a distributed audit reports what a local one does plus
  * which worker did what, native-first routing, a job no worker can take
  * waits (and is not lost), a result from a worker that lost its lease is
- * not recorded.
+ * not recorded, a worker renews the lease of a long build.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -273,6 +273,40 @@ describe('a distributed audit (coordinator and workers in this process, real Pos
     }
   }, 120_000);
 
+  it('a worker renews the lease of a build that outlasts it: the job stays its own, verified once', async () => {
+    const meta = await startMetadataServer({
+      bincache: { x86_64: [await record('long')] },
+      pkgcache: { x86_64: [] },
+    });
+    try {
+      const db = await pg.createDatabase('renew');
+      // A build of 9 s under a 3 s lease: without the renewals pg-boss would expire
+      // it after 3 s and the idle second worker would verify it again.
+      const calls: string[] = [];
+      const slow: Verifier = async (rec, opts) => {
+        calls.push(rec.pkg);
+        await new Promise((r) => setTimeout(r, 9_000));
+        return verifyResult(rec, opts, 'reproducible');
+      };
+      const w = await startWorkers(db, [{}, {}], slow);
+      const run = await runDistributedAudit(
+        { ...request(db, meta, ['x86_64']), leaseSeconds: 3, pollMs: 100 },
+        { engine: null },
+      );
+      await w.stop();
+      expect(calls).toEqual(['long']);
+      expect(run.summary.counts.verified).toBe(1);
+      const store = await AuditStore.open(db);
+      try {
+        expect((await store.jobs()).map((j) => [j.state, j.attempts])).toEqual([['done', 1]]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await meta.stop();
+    }
+  }, 120_000);
+
   it('routes a foreign-arch job to a free native worker before an emulated one; records which', async () => {
     const meta = await startMetadataServer({
       bincache: { x86_64: [], aarch64: [await record('armonly', 'aarch64')] },
@@ -329,7 +363,7 @@ describe('a distributed audit (coordinator and workers in this process, real Pos
         expect(run.summary.counts.waiting).toBe(1);
         const open = await store.jobs({ states: ['queued'] });
         expect(open.map((j) => j.unit)).toEqual([expect.stringContaining('/huge@x86_64')]);
-        const q = await JobQueue.open(db, { leaseSeconds: 60 });
+        const q = await JobQueue.open(db, { maintenanceSeconds: 15 });
         try {
           expect(await q.state(open[0]!.queue, open[0]!.id)).toBe('created');
         } finally {

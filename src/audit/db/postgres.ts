@@ -14,6 +14,7 @@ import {
   type SqlExec,
   type SqlTransaction,
   type SqlValue,
+  type TransactionOptions,
 } from './sql.js';
 
 /** The advisory lock key the store's write transactions take ("rebuild" in ASCII, truncated). */
@@ -111,7 +112,7 @@ export class PostgresDatabase extends PgExec implements SqlDatabase {
     return new PostgresDatabase(pool, location);
   }
 
-  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -120,8 +121,10 @@ export class PostgresDatabase extends PgExec implements SqlDatabase {
     }
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      // One round trip for both. Shared: excludes the exclusive writers, not the other row-locked ones.
+      await client.query(
+        `BEGIN; SELECT ${opts.exclusive === false ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(${WRITE_LOCK})`,
+      );
       const out = await fn(new PgTx(client, this.location));
       await client.query('COMMIT');
       return out;

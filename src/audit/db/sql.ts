@@ -27,6 +27,18 @@ export interface SqlTransaction extends SqlExec {
   readonly native: unknown;
 }
 
+export interface TransactionOptions {
+  /**
+   * false: the transaction only writes rows no other non-exclusive one
+   * writes at the same time (the farm's workers each record their own job,
+   * one open job per unit), so such transactions need not wait for one
+   * another; they still exclude, and wait for, the exclusive ones
+   * (PostgreSQL: the advisory lock taken shared). SQLite has one writer
+   * anyway. Default true.
+   */
+  exclusive?: boolean;
+}
+
 export interface SqlDatabase extends SqlExec {
   /** Where it is, safe to print (a connection string without its password). */
   readonly location: string;
@@ -35,7 +47,7 @@ export interface SqlDatabase extends SqlExec {
    * database (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
    * advisory lock), so read-then-write logic needs no retry loop.
    */
-  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   schemaVersion(tx?: SqlExec): Promise<number>;
   setSchemaVersion(tx: SqlExec, version: number): Promise<void>;
   close(): Promise<void>;

@@ -18,14 +18,21 @@ import { decideSkip, type Environment, recordKey } from '../policy.js';
 import { itemOf, sleepFor } from '../run.js';
 import { AuditStore, type JobRow } from '../store.js';
 import type { AuditItem, StoredResult, Unit } from '../types.js';
-import { type JobData, JobQueue } from './queue.js';
+import { JobQueue } from './queue.js';
 import { needsOf, parseNeedsFile, priorityOf, queueName, routable, type Tags } from './routing.js';
 
 /** A worker whose heartbeat is older than this counts as gone (it beats every WORKER_BEAT_MS). */
 export const WORKER_BEAT_MS = 5_000;
 export const WORKER_ALIVE_MS = 4 * WORKER_BEAT_MS;
-/** Default lease: as long as a real build may take (the builder's own time limit is shorter). */
-export const DEFAULT_LEASE_SECONDS = 3 * 3600;
+/**
+ * Default lease, seconds. The worker renews it every quarter of it while
+ * it builds (however long the build), so it only bounds how long the job
+ * of a worker that died (or lost the database) waits before another takes
+ * it over.
+ */
+export const DEFAULT_LEASE_SECONDS = 120;
+/** Jobs enqueued per transaction. */
+const ENQUEUE_BATCH = 500;
 
 export interface FarmRequest {
   /** `--needs FILE`: per-package resource needs. */
@@ -77,7 +84,10 @@ export async function runDistributedAudit(
   const store = await AuditStore.open(req.db, over.store);
   let queue: JobQueue | undefined;
   try {
-    queue = await JobQueue.open(req.db, { leaseSeconds, onError: (m) => log(`queue: ${m}`) });
+    queue = await JobQueue.open(req.db, {
+      maintenanceSeconds: leaseSeconds / 4,
+      onError: (m) => log(`queue: ${m}`),
+    });
     const { selection } = await loadSelection(req);
     const {
       id: auditId,
@@ -155,45 +165,62 @@ export async function runDistributedAudit(
         ...(req.limits ? { limits: req.limits } : {}),
         ...(req.imageMap ? { imageMap: req.imageMap } : {}),
       };
-      for (const p of plan) {
-        const outcome = await store.db.transaction(async (tx) => {
-          const open = await store.openJob(p.unit.key, tx);
-          if (open) {
-            if (open.auditId !== auditId) {
-              await tx.run('UPDATE jobs SET audit_id = ? WHERE id = ?', [auditId, open.id]);
-            }
-            return 'adopted' as const;
-          }
-          const id = randomUUID();
-          await store.insertJob(tx, {
-            id,
+      const verifyData = JSON.parse(JSON.stringify(verify)) as Record<string, unknown>;
+      // Enqueued in batches: per batch one transaction, a handful of statements.
+      for (let at = 0; at < plan.length; at += ENQUEUE_BATCH) {
+        const part = plan.slice(at, at + ENQUEUE_BATCH);
+        const n = await store.db.transaction(async (tx) => {
+          const open = await store.openJobs(
+            part.map((p) => p.unit.key),
+            tx,
+          );
+          await store.adoptJobs(
+            tx,
             auditId,
-            unit: p.unit.key,
-            queue: p.queue,
-            arch: p.unit.record.arch,
-            needs: p.needs,
-            priority: p.priority,
-          });
-          const data: JobData = {
-            unit: p.unit.key,
-            query: p.unit.query,
-            record: p.unit.record,
-            verify: JSON.parse(JSON.stringify(verify)) as Record<string, unknown>,
-            retry: req.retry,
-            deadline: req.deadline?.toISOString() ?? null,
-          };
-          const sent = await queue!.send(tx, p.queue, {
-            id,
-            data,
-            priority: p.priority,
-            singletonKey: `${p.unit.key}|${recordKey(p.unit.record)}`,
-            retryLimit: 5,
-          });
-          if (!sent) throw new RebuildError('state', `the queue already holds a job for ${p.unit.key}`);
-          return 'queued' as const;
+            [...open.values()].map((j) => j.id),
+          );
+          const fresh = part.filter((p) => !open.has(p.unit.key));
+          const jobs = fresh.map((p) => ({ plan: p, id: randomUUID() }));
+          await store.insertJobs(
+            tx,
+            jobs.map(({ plan: p, id }) => ({
+              id,
+              auditId,
+              unit: p.unit.key,
+              queue: p.queue,
+              arch: p.unit.record.arch,
+              needs: p.needs,
+              priority: p.priority,
+            })),
+          );
+          for (const name of new Set(jobs.map((j) => j.plan.queue))) {
+            await queue!.sendMany(
+              tx,
+              name,
+              jobs
+                .filter((j) => j.plan.queue === name)
+                .map(({ plan: p, id }) => ({
+                  id,
+                  data: {
+                    unit: p.unit.key,
+                    query: p.unit.query,
+                    record: p.unit.record,
+                    verify: verifyData,
+                    retry: req.retry,
+                    deadline: req.deadline?.toISOString() ?? null,
+                    leaseSeconds,
+                  },
+                  priority: p.priority,
+                  singletonKey: `${p.unit.key}|${recordKey(p.unit.record)}`,
+                  retryLimit: 5,
+                })),
+              leaseSeconds,
+            );
+          }
+          return { queued: jobs.length, adopted: open.size };
         });
-        if (outcome === 'queued') queued++;
-        else adopted++;
+        queued += n.queued;
+        adopted += n.adopted;
       }
       log(
         `audit #${auditId}: ${selection.units.length} selected, ${skipped.length} already verified, ${queued} queued${adopted ? `, ${adopted} already in the queue` : ''}`,
@@ -205,15 +232,15 @@ export async function runDistributedAudit(
       let unroutableStreak = 0;
       const waiting: JobRow[] = [];
       for (;;) {
-        const open = await store.jobs({ auditId, states: ['queued', 'running'] });
-        if (open.length === 0) break;
+        // Counts, not rows: with 10,000 jobs queued, loading them all on every look costs more than the jobs.
+        const open = await store.openJobCounts(auditId);
+        if (open.queued + open.running === 0) break;
         if (req.signal?.aborted) {
           interrupted = true;
           break;
         }
         const workers = await store.workers(WORKER_ALIVE_MS);
-        const running = open.filter((j) => j.state === 'running');
-        const pending = open.filter((j) => j.state === 'queued');
+        const running = open.running ? await store.jobs({ auditId, states: ['running'] }) : [];
         // A job whose leases all expired: the queue gave up on it.
         for (const j of running) {
           if (j.startedAt && Date.parse(j.startedAt) + leaseSeconds * 1000 < Date.now()) {
@@ -232,7 +259,7 @@ export async function runDistributedAudit(
         }
         if (req.deadline && Date.now() >= req.deadline.getTime()) {
           deadlineReached = true;
-          for (const j of pending) {
+          for (const j of await store.jobs({ auditId, states: ['queued'] })) {
             await store.endJob(
               j.id,
               notReachedItem(
@@ -246,11 +273,11 @@ export async function runDistributedAudit(
         } else if (
           running.length === 0 &&
           workers.some((w) => w.alive) &&
-          pending.every((j) => !routable(j, workers))
+          (await store.queuedKinds(auditId)).every((k) => !routable(k, workers))
         ) {
           // Three looks in a row: nobody alive can ever take these.
           if (++unroutableStreak >= 3) {
-            waiting.push(...pending);
+            waiting.push(...(await store.jobs({ auditId, states: ['queued'] })));
             break;
           }
         } else unroutableStreak = 0;

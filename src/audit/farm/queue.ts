@@ -12,8 +12,12 @@ import type { SqlTransaction } from '../db/sql.js';
 import { redactText, redactUrl } from '../db/sql.js';
 
 export interface QueueOptions {
-  /** How long a worker may hold a job before it is given to another (its lease), seconds. */
-  leaseSeconds: number;
+  /**
+   * How often pg-boss looks for expired leases, seconds: a fraction of the
+   * shortest lease in use, so a dead worker's job moves on soon after its
+   * lease ends.
+   */
+  maintenanceSeconds: number;
   /** Connections pg-boss keeps (default 2). */
   max?: number;
   onError?: (message: string) => void;
@@ -27,21 +31,42 @@ export interface JobData {
   verify: Record<string, unknown>;
   retry: import('../policy.js').RetryPolicy;
   deadline: string | null;
+  /**
+   * The job's lease, seconds: the worker renews it every quarter of it
+   * while it builds, so only a dead worker loses a job, and soon. (Absent
+   * in jobs of older coordinators: their lease was fixed.)
+   */
+  leaseSeconds?: number;
 }
 
-function executor(tx: SqlTransaction) {
+/** A job as it is sent. */
+export interface OutgoingJob {
+  id: string;
+  data: JobData;
+  priority: number;
+  singletonKey: string;
+  retryLimit: number;
+}
+
+/** pg-boss's schema (its default). */
+const SCHEMA = 'pgboss';
+
+function executor(tx: SqlTransaction, seen?: { rowCount: number }) {
   const client = tx.native as pg.PoolClient;
-  return { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
+  return {
+    executeSql: async (text: string, values?: unknown[]) => {
+      const r = await client.query(text, values);
+      if (seen) seen.rowCount = r.rowCount ?? 0;
+      return r;
+    },
+  };
 }
 
 export class JobQueue {
   private readonly boss: PgBoss;
   private readonly known = new Set<string>();
 
-  private constructor(
-    boss: PgBoss,
-    readonly leaseSeconds: number,
-  ) {
+  private constructor(boss: PgBoss) {
     this.boss = boss;
   }
 
@@ -52,7 +77,7 @@ export class JobQueue {
       schedule: false,
       // Expired leases are found by the maintenance pass: often enough that a
       // dead worker's job moves on within a fraction of its lease.
-      maintenanceIntervalSeconds: Math.max(1, Math.min(60, Math.floor(opts.leaseSeconds / 4))),
+      maintenanceIntervalSeconds: Math.max(1, Math.min(60, Math.floor(opts.maintenanceSeconds))),
       monitorStateIntervalSeconds: 60,
     });
     boss.on('error', (err: Error) => opts.onError?.(redactText(err.message)));
@@ -62,7 +87,7 @@ export class JobQueue {
       await boss.stop({ graceful: false, wait: false }).catch(() => undefined);
       throw postgresError(err, redactUrl(url));
     }
-    return new JobQueue(boss, opts.leaseSeconds);
+    return new JobQueue(boss);
   }
 
   private async ensureQueue(name: string): Promise<void> {
@@ -81,22 +106,53 @@ export class JobQueue {
     return this.ensureQueue(name);
   }
 
-  /** Sends a job inside `tx`; false when the queue already holds one with the same singleton key. */
-  async send(
+  /**
+   * Sends jobs inside `tx`, one statement for all of them; throws when the
+   * queue already holds one with the same singleton key (nothing is sent).
+   */
+  async sendMany(
     tx: SqlTransaction,
     queue: string,
-    job: { id: string; data: JobData; priority: number; singletonKey: string; retryLimit: number },
-  ): Promise<boolean> {
-    const id = await this.boss.send(queue, job.data as unknown as object, {
-      id: job.id,
-      priority: job.priority,
-      singletonKey: job.singletonKey,
-      retryLimit: job.retryLimit,
-      retryDelay: 1,
-      expireInSeconds: this.leaseSeconds,
-      db: executor(tx),
-    });
-    return id !== null;
+    jobs: readonly OutgoingJob[],
+    leaseSeconds: number,
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    const seen = { rowCount: 0 };
+    await this.boss.insert(
+      jobs.map((j) => ({
+        id: j.id,
+        name: queue,
+        data: j.data as unknown as object,
+        priority: j.priority,
+        singletonKey: j.singletonKey,
+        retryLimit: j.retryLimit,
+        retryDelay: 1,
+        expireInSeconds: leaseSeconds,
+      })),
+      { db: executor(tx, seen) },
+    );
+    // pg-boss skips a job whose singleton key is already queued (ON CONFLICT DO NOTHING).
+    if (seen.rowCount !== jobs.length) {
+      throw new Error(
+        `the queue ${queue} already holds ${jobs.length - seen.rowCount} of these ${jobs.length} jobs`,
+      );
+    }
+  }
+
+  /**
+   * Renews a job's lease while its worker builds: it now ends `leaseSeconds`
+   * from now. pg-boss 10 has no heartbeat of its own; it expires an active
+   * job when `started_on + expire_in` has passed, so the renewal moves
+   * `expire_in`. False when the job is no longer active (completed, or its
+   * lease already passed to another worker).
+   */
+  async renew(queue: string, id: string, leaseSeconds: number): Promise<boolean> {
+    const r = (await this.boss.getDb().executeSql(
+      `UPDATE ${SCHEMA}.job SET expire_in = (now() - started_on) + $3::integer * interval '1 second'
+       WHERE name = $1 AND id = $2 AND state = 'active'`,
+      [queue, id, leaseSeconds],
+    )) as { rowCount?: number };
+    return r.rowCount === 1;
   }
 
   async fetch(queue: string): Promise<{ id: string; data: JobData } | undefined> {

@@ -29,7 +29,7 @@ import {
   unitOutDir,
   verifyWithRetries,
 } from '../run.js';
-import { AuditStore, type StoreOptions } from '../store.js';
+import { AuditStore, type JobRow, type StoreOptions } from '../store.js';
 import type { StoredResult, Unit, Verifier } from '../types.js';
 import { requirePostgres, WORKER_ALIVE_MS, WORKER_BEAT_MS } from './coordinator.js';
 import { type JobData, JobQueue } from './queue.js';
@@ -57,6 +57,9 @@ export interface WorkerDeps {
   engine?: Docker | null;
   store?: StoreOptions;
 }
+
+/** How old the routing view (workers, queues) may be when the worker is taking jobs one after another. */
+const VIEW_MS = 1000;
 
 /** How long a worker keeps trying to reach the database for one job (a result kept longer is dropped). */
 const RECONNECT_FOR_MS = 24 * 3600_000;
@@ -108,7 +111,7 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
     alive: true,
   });
   try {
-    queue = await JobQueue.open(req.db, { leaseSeconds: 60, onError: (m) => log(`queue: ${m}`) });
+    queue = await JobQueue.open(req.db, { maintenanceSeconds: 15, onError: (m) => log(`queue: ${m}`) });
     await store.registerWorker({
       name,
       host: hostname(),
@@ -130,13 +133,26 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
     const beat = setInterval(() => store.workerBeat(name, busy.size).catch(() => undefined), WORKER_BEAT_MS);
     beat.unref();
     try {
+      // What routing looks at (the live workers, the open queues), looked up again
+      // when it is a second old or nothing was taken: not twice per job.
+      let view:
+        | { at: number; workers: WorkerCaps[]; queues: Awaited<ReturnType<AuditStore['openQueues']>> }
+        | undefined;
+      // Whether the last look at the queues found nothing (then they are looked up afresh).
+      let foundNothing = false;
       while (!req.signal?.aborted && (req.maxJobs === undefined || done + busy.size < req.maxJobs)) {
         let took = false;
         if (busy.size < req.jobs) {
           try {
-            const workers = (await store.workers(WORKER_ALIVE_MS)).map((w) => ({ ...w }));
-            for (const q of await store.openQueues()) {
-              if (!shouldTake(me(), q, workers)) continue;
+            if (!view || foundNothing || Date.now() - view.at > VIEW_MS) {
+              view = {
+                at: Date.now(),
+                workers: (await store.workers(WORKER_ALIVE_MS)).map((w) => ({ ...w })),
+                queues: await store.openQueues(),
+              };
+            }
+            for (const q of view.queues) {
+              if (!shouldTake(me(), q, view.workers)) continue;
               const job = await queue.fetch(q.queue);
               if (!job) continue;
               const mode = req.arches.find((a) => a.arch === q.arch)!.mode;
@@ -146,10 +162,12 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
                 store.workerBeat(name, busy.size).catch(() => undefined);
               });
               busy.set(job.id, p);
-              await store.workerBeat(name, busy.size).catch(() => undefined);
+              // Not waited for: the next job need not wait for the busy count.
+              store.workerBeat(name, busy.size).catch(() => undefined);
               took = true;
               break;
             }
+            foundNothing = !took;
           } catch (err) {
             if (!isConnectionError(err)) throw err;
             log(`database unreachable (${messageOf(err)}); builds go on, looking for work again soon`);
@@ -200,58 +218,94 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
       return;
     }
     log(`${unit.key}: verifying (${mode}, attempt ${row.attempts})`);
-    let prev: StoredResult | undefined;
+    const renewal = data.leaseSeconds ? renewLease(queueName, jobId, data.leaseSeconds, unit.key) : undefined;
     try {
-      prev = await store.latest(unit.key);
-    } catch (err) {
-      if (!isConnectionError(err)) throw err;
+      await verifyAndRecord(row, deadline);
+    } finally {
+      renewal?.stop();
     }
-    const outDir = unitOutDir(join(outRoot, `audit-${row.auditId}`), unit);
-    let outcome: Awaited<ReturnType<typeof verifyWithRetries>>;
-    try {
-      outcome = await verifyWithRetries(
-        unit,
-        prev,
-        outDir,
-        {
-          verify: data.verify as Omit<VerifyOptions, 'query' | 'arch' | 'outDir' | 'signal'>,
-          retry: data.retry as RetryPolicy,
-          ...(deadline ? { deadline } : {}),
-          ...(req.signal ? { signal: req.signal } : {}),
-        },
-        { verify, progress: silentProgress, now: () => new Date(), sleep: sleepFor },
-      );
-    } catch (err) {
-      if (err instanceof Interrupted || req.signal?.aborted) {
+
+    async function verifyAndRecord(row: JobRow, deadline: Date | undefined): Promise<void> {
+      let prev: StoredResult | undefined;
+      try {
+        prev = await store.latest(unit.key);
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+      }
+      const outDir = unitOutDir(join(outRoot, `audit-${row.auditId}`), unit);
+      let outcome: Awaited<ReturnType<typeof verifyWithRetries>>;
+      try {
+        outcome = await verifyWithRetries(
+          unit,
+          prev,
+          outDir,
+          {
+            verify: data.verify as Omit<VerifyOptions, 'query' | 'arch' | 'outDir' | 'signal'>,
+            retry: data.retry as RetryPolicy,
+            ...(deadline ? { deadline } : {}),
+            ...(req.signal ? { signal: req.signal } : {}),
+          },
+          { verify, progress: silentProgress, now: () => new Date(), sleep: sleepFor },
+        );
+      } catch (err) {
+        if (err instanceof Interrupted || req.signal?.aborted) {
+          await giveBack(jobId, queueName, lease, 'the worker was stopped');
+          log(`${unit.key}: stopped; the job goes back to the queue`);
+          return;
+        }
+        throw err;
+      }
+      if (req.signal?.aborted) {
         await giveBack(jobId, queueName, lease, 'the worker was stopped');
-        log(`${unit.key}: stopped; the job goes back to the queue`);
         return;
       }
-      throw err;
+      const result = toNewResult(unit, outcome.result, outcome.verdicts, new Date());
+      const stored = await withReconnect(
+        'recording the result',
+        () =>
+          store.recordResult(row.auditId, result, Date.now() - t0, undefined, {
+            worker: name,
+            workerMode: mode,
+            jobId,
+            lease,
+            complete: (tx) => queue!.complete(tx, queueName, jobId),
+          }),
+        log,
+        until(),
+      );
+      if (stored) {
+        log(`${unit.key}: ${stored.verdict} (${stored.change}) in ${Math.round((Date.now() - t0) / 1000)} s`);
+      } else {
+        log(`${unit.key}: the job's lease passed to another worker; this result was not recorded`);
+      }
     }
-    if (req.signal?.aborted) {
-      await giveBack(jobId, queueName, lease, 'the worker was stopped');
-      return;
-    }
-    const result = toNewResult(unit, outcome.result, outcome.verdicts, new Date());
-    const stored = await withReconnect(
-      'recording the result',
-      () =>
-        store.recordResult(row.auditId, result, Date.now() - t0, undefined, {
-          worker: name,
-          workerMode: mode,
-          jobId,
-          lease,
-          complete: (tx) => queue!.complete(tx, queueName, jobId),
-        }),
-      log,
-      until(),
+  }
+
+  /**
+   * Renews the job's lease every quarter of it until stopped: a live worker
+   * keeps its job however long the build takes, a dead one loses it within
+   * one lease. A renewal that fails (database unreachable) is tried again
+   * at the next tick; one that finds the job no longer active means the
+   * lease passed on, which `recordResult` finds too.
+   */
+  function renewLease(queueName: string, jobId: string, leaseSeconds: number, what: string) {
+    let lost = false;
+    const timer = setInterval(
+      () => {
+        queue!
+          .renew(queueName, jobId, leaseSeconds)
+          .then((held) => {
+            if (!held && !lost) {
+              lost = true;
+              log(`${what}: the queue no longer counts this job as ours (its lease ended)`);
+            }
+          })
+          .catch(() => undefined);
+      },
+      Math.max(1000, (leaseSeconds * 1000) / 4),
     );
-    if (stored) {
-      log(`${unit.key}: ${stored.verdict} (${stored.change}) in ${Math.round((Date.now() - t0) / 1000)} s`);
-    } else {
-      log(`${unit.key}: the job's lease passed to another worker; this result was not recorded`);
-    }
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
   }
 
   async function giveBack(jobId: string, queueName: string, lease: string, why: string): Promise<void> {

@@ -148,7 +148,7 @@ export function register(program: Command): void {
     )
     .option(
       '--lease <seconds>',
-      'distributed: how long a worker may hold a job before another takes it over (default 3 h)',
+      'distributed: how long a job stays with a worker that stops renewing it (it died) before another takes it over (default 120 s)',
       count('--lease', 5),
     );
   cmd
