@@ -1,6 +1,7 @@
 /**
  * The forensic verdicts on other compilers and machines, built on the host
- * from Debian's packages (scripts/setup-engine.sh --with-test-tools): clang +
+ * from Debian's packages (scripts/setup-engine.sh --with-test-tools): gcc for
+ * x86_64 and (cross) aarch64, clang +
  * lld, Go (static, its own linker: section headers inside the first LOAD, a
  * Go build-id note), i386 (i686-linux-gnu-gcc), and big-endian s390x and mips
  * (cross gcc, run with qemu-user and the cross sysroot). For each: the honest
@@ -61,7 +62,7 @@ const SHA1_ID = '0x0123456789abcdef0123456789abcdef01234567';
 const goBuild: Toolchain['build'] = async (src, out, variant) => {
   await writeFile(join(src, 'main.go'), GO_SOURCE);
   // the same length as the default build id (83 characters), so that only its bytes change
-  const id = variant === 'buildid' ? ['-ldflags=-buildid=' + 'rebuild-corpus/'.repeat(6).slice(0, 83)] : [];
+  const id = variant === 'buildid' ? [`-ldflags=-buildid=${'rebuild-corpus/'.repeat(6).slice(0, 83)}`] : [];
   await execa('go', ['build', '-trimpath', ...id, '-o', out, 'main.go'], {
     cwd: src,
     env: {
@@ -75,6 +76,26 @@ const goBuild: Toolchain['build'] = async (src, out, variant) => {
 };
 
 const TOOLCHAINS: Toolchain[] = [
+  {
+    name: 'gcc (x86_64, host)',
+    tools: ['gcc'],
+    machine: 'X86-64',
+    build: cc('gcc', [], SHA1_ID),
+    runner: [],
+    binutils: '',
+    cover: '.comment',
+    buildId: true,
+  },
+  {
+    name: 'gcc aarch64 (cross)',
+    tools: ['aarch64-linux-gnu-gcc', 'qemu-aarch64-static'],
+    machine: 'AArch64',
+    build: cc('aarch64-linux-gnu-gcc', [], SHA1_ID),
+    runner: ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu'],
+    binutils: 'aarch64-linux-gnu-',
+    cover: '.comment',
+    buildId: true,
+  },
   {
     name: 'clang + lld (x86_64)',
     tools: ['clang', 'ld.lld'],
