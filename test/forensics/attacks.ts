@@ -770,6 +770,24 @@ function payloadNote(e: Edit, room: number): Buffer {
   return n;
 }
 
+/** A payload note written into a cave of the executable LOAD. */
+function plantNote(e: Edit): { c: Cave; n: Buffer } {
+  const c = roomyCave(e, 48);
+  const n = payloadNote(e, c.size);
+  n.copy(e.buf, c.offset);
+  return { c, n };
+}
+
+/** The bytes of the program header of `type` copied into a cave, the header pointed at the copy. */
+function moveSegment(e: Edit, type: number, edit: (at: number, size: number) => void = () => {}) {
+  const p = segmentOf(e, type);
+  const c = roomyCave(e, p.filesz);
+  e.buf.copy(e.buf, c.offset, p.offset, p.offset + p.filesz);
+  edit(c.offset, p.filesz);
+  repoint(e, p.index, c, p.filesz);
+  return e.buf;
+}
+
 const PH_SPECS: HeaderAttackSpec[] = [
   {
     name: 'atk-ph-note-payload',
@@ -779,9 +797,7 @@ const PH_SPECS: HeaderAttackSpec[] = [
     expect: 'different',
     runs: true,
     craft: (e) => {
-      const c = roomyCave(e, 48);
-      const n = payloadNote(e, c.size);
-      n.copy(e.buf, c.offset);
+      const { c, n } = plantNote(e);
       repoint(e, spareNote(e).index, c, n.length);
       return e.buf;
     },
@@ -794,9 +810,7 @@ const PH_SPECS: HeaderAttackSpec[] = [
     expect: 'different',
     runs: false,
     craft: (e) => {
-      const c = roomyCave(e, 48);
-      const n = payloadNote(e, c.size);
-      n.copy(e.buf, c.offset);
+      const { c, n } = plantNote(e);
       const p = e.elf.segments.find((x) => x.type === PT.GNU_PROPERTY) ?? spareNote(e);
       e.u32(e.ph(p.index).type, PT.GNU_PROPERTY);
       repoint(e, p.index, c, n.length);
@@ -811,9 +825,7 @@ const PH_SPECS: HeaderAttackSpec[] = [
     expect: 'different',
     runs: false,
     craft: (e) => {
-      const c = roomyCave(e, 48);
-      const n = payloadNote(e, c.size);
-      n.copy(e.buf, c.offset);
+      const { c, n } = plantNote(e);
       const h = e.elf.header;
       const table = Buffer.from(e.buf.subarray(h.phoff, h.phoff + h.phnum * h.phentsize));
       const extra = Buffer.from(table.subarray(0, h.phentsize));
@@ -891,13 +903,7 @@ const PH_SPECS: HeaderAttackSpec[] = [
     expect: 'different',
     runs: true,
     needs: PT.INTERP,
-    craft: (e) => {
-      const p = segmentOf(e, PT.INTERP);
-      const c = roomyCave(e, p.filesz);
-      e.buf.copy(e.buf, c.offset, p.offset, p.offset + p.filesz);
-      repoint(e, p.index, c, p.filesz);
-      return e.buf;
-    },
+    craft: (e) => moveSegment(e, PT.INTERP),
   },
   {
     name: 'atk-ph-dynamic-moved',
@@ -907,17 +913,13 @@ const PH_SPECS: HeaderAttackSpec[] = [
     expect: 'different',
     runs: false,
     needs: PT.DYNAMIC,
-    craft: (e) => {
-      const p = segmentOf(e, PT.DYNAMIC);
-      const c = roomyCave(e, p.filesz);
-      e.buf.copy(e.buf, c.offset, p.offset, p.offset + p.filesz);
-      const ent = e.is64 ? 16 : 8;
-      for (let o = c.offset; o + ent <= c.offset + p.filesz; o += ent) {
-        if (e.readWord(o) === 21n) e.word(o, BigInt(DT.NEEDED));
-      }
-      repoint(e, p.index, c, p.filesz);
-      return e.buf;
-    },
+    craft: (e) =>
+      moveSegment(e, PT.DYNAMIC, (at, size) => {
+        const ent = e.is64 ? 16 : 8;
+        for (let o = at; o + ent <= at + size; o += ent) {
+          if (e.readWord(o) === 21n) e.word(o, BigInt(DT.NEEDED)); // DT_DEBUG
+        }
+      }),
   },
 ];
 

@@ -75,79 +75,52 @@ const goBuild: Toolchain['build'] = async (src, out, variant) => {
   });
 };
 
+/** A Debian cross gcc for `triplet`, its binaries run by qemu-user over the cross sysroot. */
+const crossGcc = (
+  name: string,
+  triplet: string,
+  qemu: string,
+  machine: string,
+  extra: string[] = [],
+): Toolchain => ({
+  name,
+  tools: [`${triplet}-gcc`, `qemu-${qemu}-static`],
+  machine,
+  build: cc(`${triplet}-gcc`, extra, SHA1_ID),
+  runner: [`qemu-${qemu}-static`, '-L', `/usr/${triplet}`],
+  binutils: `${triplet}-`,
+  cover: '.comment',
+  buildId: true,
+});
+
+/** A compiler whose binaries run on the host. */
+const hostCc = (name: string, tools: string[], build: Toolchain['build']): Toolchain => ({
+  name,
+  tools,
+  machine: 'X86-64',
+  build,
+  runner: [],
+  binutils: '',
+  cover: '.comment',
+  buildId: true,
+});
+
 const TOOLCHAINS: Toolchain[] = [
-  {
-    name: 'gcc (x86_64, host)',
-    tools: ['gcc'],
-    machine: 'X86-64',
-    build: cc('gcc', [], SHA1_ID),
-    runner: [],
-    binutils: '',
-    cover: '.comment',
-    buildId: true,
-  },
-  {
-    name: 'gcc aarch64 (cross)',
-    tools: ['aarch64-linux-gnu-gcc', 'qemu-aarch64-static'],
-    machine: 'AArch64',
-    build: cc('aarch64-linux-gnu-gcc', [], SHA1_ID),
-    runner: ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu'],
-    binutils: 'aarch64-linux-gnu-',
-    cover: '.comment',
-    buildId: true,
-  },
-  {
-    name: 'clang + lld (x86_64)',
-    tools: ['clang', 'ld.lld'],
-    machine: 'X86-64',
-    build: cc('clang', ['-fuse-ld=lld', '-Wl,-z,separate-code'], '0x0123456789abcdef'),
-    runner: [],
-    binutils: '',
-    cover: '.comment',
-    buildId: true,
-  },
-  {
-    name: 'Go (x86_64, static, Go linker)',
-    tools: ['go'],
-    machine: 'X86-64',
-    build: goBuild,
-    runner: [],
-    binutils: '',
-    cover: '.symtab',
-    buildId: false,
-  },
-  {
-    name: 'gcc i686 (i386, 32-bit)',
-    tools: ['i686-linux-gnu-gcc', 'qemu-i386-static'],
-    machine: 'Intel 80386',
-    build: cc('i686-linux-gnu-gcc', [], SHA1_ID),
-    runner: ['qemu-i386-static', '-L', '/usr/i686-linux-gnu'],
-    binutils: 'i686-linux-gnu-',
-    cover: '.comment',
-    buildId: true,
-  },
-  {
-    name: 'gcc s390x (64-bit big-endian)',
-    tools: ['s390x-linux-gnu-gcc', 'qemu-s390x-static'],
-    machine: 'IBM S/390',
-    build: cc('s390x-linux-gnu-gcc', [], SHA1_ID),
-    runner: ['qemu-s390x-static', '-L', '/usr/s390x-linux-gnu'],
-    binutils: 's390x-linux-gnu-',
-    cover: '.comment',
-    buildId: true,
-  },
-  {
-    name: 'gcc mips (32-bit big-endian)',
-    tools: ['mips-linux-gnu-gcc', 'qemu-mips-static'],
-    machine: 'MIPS R3000',
-    // The default mips layout packs every section back to back: no padding to hide a
-    // payload in. With separate code segments there is, as on x86_64 and aarch64.
-    build: cc('mips-linux-gnu-gcc', ['-Wl,-z,separate-code'], SHA1_ID),
-    runner: ['qemu-mips-static', '-L', '/usr/mips-linux-gnu'],
-    binutils: 'mips-linux-gnu-',
-    cover: '.comment',
-    buildId: true,
-  },
+  hostCc('gcc (x86_64, host)', ['gcc'], cc('gcc', [], SHA1_ID)),
+  crossGcc('gcc aarch64 (cross)', 'aarch64-linux-gnu', 'aarch64', 'AArch64'),
+  // lld's default layout leaves no padding in the executable LOAD; with separate code it does (filled with int3).
+  hostCc(
+    'clang + lld (x86_64)',
+    ['clang', 'ld.lld'],
+    cc('clang', ['-fuse-ld=lld', '-Wl,-z,separate-code'], '0x0123456789abcdef'),
+  ),
+  // Go's linker writes no GNU build-id note; the header over the cave borrows .symtab's name.
+  { ...hostCc('Go (x86_64, static, Go linker)', ['go'], goBuild), cover: '.symtab', buildId: false },
+  crossGcc('gcc i686 (i386, 32-bit)', 'i686-linux-gnu', 'i386', 'Intel 80386'),
+  crossGcc('gcc s390x (64-bit big-endian)', 's390x-linux-gnu', 's390x', 'IBM S/390'),
+  // The default mips layout packs every section back to back: no padding to hide a
+  // payload in. With separate code segments there is, as on x86_64 and aarch64.
+  crossGcc('gcc mips (32-bit big-endian)', 'mips-linux-gnu', 'mips', 'MIPS R3000', ['-Wl,-z,separate-code']),
 ];
 
 const onPath = async (tool: string) =>
