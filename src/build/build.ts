@@ -14,11 +14,14 @@ import {
   resolvePostProcessRequest,
 } from '../postprocess/index.js';
 import {
+  dockerRunRewriteApplies,
   envOfRecord,
   loadRecipeFile,
+  parseRecipe,
   type RecipeGeneration,
   recipeEnv,
   renderScript,
+  rewriteDockerRuns,
   versionsFromPkgverOutput,
 } from '../recipe/index.js';
 import { failureHint } from '../report/failure-hints.js';
@@ -55,6 +58,8 @@ export interface BuildOptions {
   expectBsum?: string;
   expectShasum?: string;
   imageMap?: Record<string, string>;
+  /** Image IDs in imageMap that are pkgforge's builders of record (recorded as such). */
+  imagesOfRecord?: string[];
   /** Extra environment for the recipe's containers (e.g. `REBUILD_SOURCE_COMMIT`); recipe variables win. */
   env?: Record<string, string>;
   keepWork?: boolean;
@@ -85,10 +90,18 @@ export interface BuildReporter {
  */
 export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): Promise<BuildResult> {
   const startedAt = new Date();
-  const { recipe, sha256: recipeSha } = loadRecipeFile(opts.recipePath);
+  const loaded = loadRecipeFile(opts.recipePath);
+  const recipeSha = loaded.sha256;
   const asked: ContainerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const limits: ContainerLimits = { ...asked, cpus: effectiveCpus(asked) };
   const postprocess = resolvePostProcessRequest(opts.postprocess ?? DEFAULT_BUILD_PROFILE);
+  // The CI of record rewrote docker-run recipes before running them: run what it ran.
+  const rewrite =
+    postprocess.profile?.rewritesDockerRun && dockerRunRewriteApplies(loaded.recipe)
+      ? rewriteDockerRuns(loaded.text, opts.arch)
+      : undefined;
+  const recipe =
+    rewrite && rewrite.changed.length > 0 ? parseRecipe(rewrite.text, opts.recipePath) : loaded.recipe;
   const generation: RecipeGeneration =
     opts.recipeGeneration ??
     (postprocess.profile?.generation === 'sbuild'
@@ -155,12 +168,19 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   };
   const note = (line: string) => onOutput(Buffer.from(`[rebuild] ${line}\n`));
   for (const n of plan.notes) note(n);
+  if (rewrite)
+    note(
+      rewrite.changed.length > 0
+        ? `the CI of record rewrote ${rewrite.changed.length} line(s) of the recipe before running it (${rewrite.source}): ${rewrite.changed.map((c) => `line ${c.line}: ${c.after.trim()}`).join('; ')}`
+        : `the recipe already carries the CI of record's docker run rewrite (${rewrite.source})`,
+    );
   const ctx: EngineContext = {
     docker,
     arch: opts.arch,
     network: plan.network,
     limits,
     imageMap: opts.imageMap,
+    ...(opts.imagesOfRecord?.length ? { ofRecord: new Set(opts.imagesOfRecord) } : {}),
     signal: opts.signal,
     note,
   };
@@ -185,6 +205,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
       emulator,
       pkgver: { source: plan.pkgver.source, value: plan.pkgver.value },
       recipeEnv: envRecord,
+      ...(rewrite ? { recipeRewrite: { source: rewrite.source, changed: rewrite.changed } } : {}),
       network: plan.network,
       limits,
       engine: { version: engineVersion.Version, apiVersion: engineVersion.ApiVersion },

@@ -15,6 +15,8 @@ export interface EngineContext {
   network: 'none' | 'host';
   limits: ContainerLimits;
   imageMap?: Record<string, string>;
+  /** Image IDs (from imageMap) that are pkgforge's builders of record. */
+  ofRecord?: ReadonlySet<string>;
   signal?: AbortSignal;
   /** Progress of image builds and policy notes. */
   note(line: string): void;
@@ -57,7 +59,8 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
           cause: err,
         });
       });
-    return { asWritten: nameAsWritten, tag: resolved.image, id: info.Id, builder: 'user', inputsHash: '' };
+    const builder = ctx.ofRecord?.has(info.Id) ? 'pkgforge (of record)' : 'user';
+    return { asWritten: nameAsWritten, tag: resolved.image, id: info.Id, builder, inputsHash: '' };
   }
   const built = await ensureBuilderImage(ctx.docker, ctx.arch, {
     builder: resolved.builder,

@@ -3,7 +3,7 @@ import type { ContainerHardening } from '../engine/hardening.js';
 import type { Arch } from '../engine/types.js';
 import type { Verdict } from '../forensics/types.js';
 import type { PostProcessRecord } from '../postprocess/apply.js';
-import type { RecipeEnvOfRecord } from '../recipe/index.js';
+import type { RecipeEnvOfRecord, RewrittenLine } from '../recipe/index.js';
 import type { RecipeMode } from '../recipe/types.js';
 
 /**
@@ -60,6 +60,8 @@ export interface BuildResult {
     pkgver: { value?: string; source: string; remote?: string };
     /** The builder of record's environment, script header and version semantics. */
     recipeEnv?: RecipeEnvOfRecord;
+    /** The CI of record's `docker run` rewrite, when it applied (no lines changed: the recipe carried it). */
+    recipeRewrite?: { source: string; changed: RewrittenLine[] };
     network: 'none' | 'host';
     limits: { memoryBytes: number; pids: number; timeoutMs: number; cpus?: number };
     engine: { version: string; apiVersion: string };

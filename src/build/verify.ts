@@ -4,6 +4,7 @@ import { compare } from '../forensics/compare.js';
 import type { Comparison, Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
 import {
+  forensicCandidates,
   type PostProcessProfile,
   type PostProcessRecord,
   profileById,
@@ -83,7 +84,11 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
     if (!input.publishedDir) continue;
     const published = join(input.publishedDir, o.name);
     try {
-      const c = await compare(published, join(input.dir, o.name));
+      const pp = input.postProcessing;
+      const c = await compare(published, join(input.dir, o.name), {
+        // The forensic route tries the record's candidate profiles, the chosen one first.
+        postProcessingProfiles: forensicCandidates(pp ? [pp.profile, ...(pp.alternatives ?? [])] : []),
+      });
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
       await writeJsonAtomic(`${base}.json`, c);

@@ -18,6 +18,7 @@
  */
 import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
 import { hashPair } from '../hash/pair.js';
+import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError } from '../util/errors.js';
 import { isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
@@ -34,6 +35,8 @@ export interface CompareOptions {
   postProcessing?: boolean;
   /** Where the post-processing simulation makes its temporary copy. */
   workDir?: string;
+  /** Post-processing profiles of record to simulate, the chosen one first (default: every profile). */
+  postProcessingProfiles?: readonly PostProcessProfile[];
   /** Disassembly / text / hex contexts for differences (default true). */
   context?: boolean;
 }
@@ -138,6 +141,7 @@ async function compareSources(
       const pp = await postProcessingRoute(sa, sb, {
         context,
         ...(opts.workDir ? { workDir: opts.workDir } : {}),
+        ...(opts.postProcessingProfiles ? { profiles: opts.postProcessingProfiles } : {}),
       });
       postProcessing = pp.facts;
       result = pp.result;

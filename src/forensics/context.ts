@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTwoFilesPatch, diffArrays } from 'diff';
-import { findBinutils } from './binutils.js';
+import { findBinutils } from '../postprocess/binutils.js';
 import { EM } from './elf/constants.js';
 import type { DiffContext } from './types.js';
 

@@ -11,9 +11,15 @@
  */
 import { SHT } from './elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from './elf/reader.js';
+import { proveComment } from './proofs/comment.js';
+import { proveDebug } from './proofs/debug.js';
+import { proveNameTable } from './proofs/index.js';
+import { proveNotes } from './proofs/notes.js';
+import { proveSymbolStrings, proveSymtab, proveSymtabShndx } from './proofs/symbols.js';
+import type { Proof } from './proofs/types.js';
 import type { Explanation, ExplanationKind } from './types.js';
 
-export interface ExplanationSpec {
+interface BaseSpec {
   /** Short label, e.g. in "symbol tables: .symtab differs". */
   label: string;
   /** Report order (lower first). */
@@ -22,9 +28,24 @@ export interface ExplanationSpec {
   proof: string;
   /** Whether this kind can ever excuse bytes inside the loader's view. */
   loaded: boolean;
-  /** Non-loaded sections of this kind (never consulted for loaded bytes). */
-  names?: (s: SectionHeader, ctx: SectionContext) => boolean;
 }
+
+/**
+ * A kind that names non-loaded sections must also prove their contents: a
+ * name or type is a claim, the proof reads the bytes and checks them.
+ */
+export type ExplanationSpec = BaseSpec &
+  (
+    | {
+        /** Non-loaded sections of this kind (never consulted for loaded bytes). */
+        names: (s: SectionHeader, ctx: SectionContext) => boolean;
+        /** Checks that such a section's bytes are what the kind says (proofs/). */
+        proves: Proof;
+        /** Whether the section may be stored compressed (SHF_COMPRESSED, .zdebug_). */
+        compressed?: (s: SectionHeader) => boolean;
+      }
+    | { names?: undefined; proves?: undefined; compressed?: undefined }
+  );
 
 /** What the `names` predicates need to know about the file, computed once (linear). */
 export interface SectionContext {
@@ -59,32 +80,44 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
   notes: {
     label: 'notes',
     order: 2,
-    proof: 'a note section outside every program header: no loader reads it',
+    proof:
+      'a note section outside every program header (no loader reads it) whose notes parse exactly, each with a known owner and type and a descriptor of that shape',
     loaded: false,
     names: (s) => s.type === SHT.NOTE && !isAlloc(s),
+    proves: proveNotes,
   },
   comment: {
     label: '.comment',
     order: 3,
-    proof: 'a non-allocated .comment outside every program header: no loader reads it',
+    proof:
+      'a non-allocated .comment outside every program header (no loader reads it) holding only short NUL-terminated identification strings of known compilers and linkers',
     loaded: false,
     names: (s) => s.name === '.comment' && !isAlloc(s),
+    proves: proveComment,
   },
   symbols: {
     label: 'symbol tables',
     order: 4,
-    proof: 'a non-allocated symbol table (or its string table) outside every program header',
+    proof:
+      'a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use',
     loaded: false,
     names: (s, ctx) =>
       !isAlloc(s) &&
       (s.type === SHT.SYMTAB ||
         s.type === SHT.SYMTAB_SHNDX ||
         (s.type === SHT.STRTAB && ctx.symbolStrings.has(s.index))),
+    proves: (x) =>
+      x.section.type === SHT.SYMTAB
+        ? proveSymtab(x)
+        : x.section.type === SHT.SYMTAB_SHNDX
+          ? proveSymtabShndx(x)
+          : proveSymbolStrings(x),
   },
   debug: {
     label: 'debug information',
     order: 5,
-    proof: 'a non-allocated debug section outside every program header',
+    proof:
+      'a non-allocated debug section outside every program header that parses as what its name says (DWARF units and DIEs, text string tables, a debug link of name and CRC32 only), within a size bound relative to the loaded image',
     loaded: false,
     names: (s) =>
       !isAlloc(s) &&
@@ -94,6 +127,8 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
         s.name.startsWith('.zdebug_') ||
         DEBUG_NAMES.has(s.name) ||
         ((s.type === SHT.RELA || s.type === SHT.REL) && /^\.rela?\.z?debug_/.test(s.name))),
+    proves: proveDebug,
+    compressed: (s) => s.name.startsWith('.debug_') || s.name.startsWith('.zdebug_'),
   },
   layout: {
     label: 'file layout',
@@ -102,6 +137,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
       'section header bookkeeping the loader does not read: the section header table, the section name table (every non-NUL byte used by a name), and the ELF header fields e_shoff, e_shentsize, e_shnum, e_shstrndx',
     loaded: true,
     names: (s, ctx) => !isAlloc(s) && s.index === ctx.shstrndx,
+    proves: proveNameTable,
   },
 };
 

@@ -13,10 +13,11 @@ import { compareRanges, readClipped } from './bytes.js';
 import { hexContext } from './context.js';
 import { SHT } from './elf/constants.js';
 import { isAlloc, type SectionHeader } from './elf/reader.js';
-import { nonLoadedKind, sectionContext } from './explanations.js';
+import { EXPLANATIONS, nonLoadedKind, sectionContext } from './explanations.js';
 import type { Findings } from './findings.js';
 import { hintFor } from './hints.js';
 import { type Interval, mergeIntervals, relation, subtractIntervals } from './loader/intervals.js';
+import { prove } from './proofs/index.js';
 import { addContext } from './region-context.js';
 import { sectionsByKey } from './sections.js';
 import type { Side } from './side.js';
@@ -83,7 +84,18 @@ async function outsideOf(s: Side, f: Findings): Promise<Outside> {
 
 const range = (s: SectionHeader): ByteRange => ({ offset: s.offset, size: s.size });
 
-export async function compareOutside(a: Side, b: Side, f: Findings, withContext: boolean): Promise<void> {
+export interface OutsideOptions {
+  context: boolean;
+  /**
+   * Prove the contents of the sections a kind explains (default true). Off
+   * only where both files are ours: the rebuilt file against its own
+   * simulated post-processing.
+   */
+  prove?: boolean;
+}
+
+export async function compareOutside(a: Side, b: Side, f: Findings, opts: OutsideOptions): Promise<void> {
+  const withContext = opts.context;
   for (const s of [a, b]) {
     if (s.elf.sectionProblem) {
       f.observe({
@@ -97,8 +109,11 @@ export async function compareOutside(a: Side, b: Side, f: Findings, withContext:
       });
     }
   }
+  for (const s of [a, b])
+    for (const problem of s.elf.noteProblems ?? [])
+      f.observe({ region: 'notes', detail: `${s.label}'s notes were left unread: ${problem}` });
   const [oa, ob] = [await outsideOf(a, f), await outsideOf(b, f)];
-  await compareSections(a, oa, b, ob, f, withContext);
+  await compareSections(a, oa, b, ob, f, withContext, opts.prove !== false);
   // The section header table describes sections that are compared one by one,
   // unless it sits in memory (a loaded segment's page padding).
   const tableInMemory = (s: Side, t: Interval | undefined) =>
@@ -148,6 +163,54 @@ async function sameBytes(a: Side, sa: SectionHeader, b: Side, sb: SectionHeader)
   );
 }
 
+/**
+ * How many bytes of proven non-loaded sections a side may carry that the
+ * other does not match: DEBUG_RATIO times the bytes its program headers
+ * cover, plus DEBUG_SLACK. Debug information of real programs is a few
+ * times their code (tens of times for template-heavy C++); a file whose
+ * "debug information" dwarfs everything it loads is carrying something else.
+ */
+export const DEBUG_RATIO = 64;
+export const DEBUG_SLACK = 1 << 20;
+
+function loadedBytes(s: Side): number {
+  let n = 0;
+  for (const i of s.view.used) n += i.end - i.start;
+  return n;
+}
+
+/**
+ * Whether a section of a kind proves out on its side; when it does not, the
+ * difference names the section and why, and its bytes are not explained.
+ */
+async function proven(
+  s: Side,
+  key: string,
+  sec: SectionHeader,
+  kind: ExplanationKind,
+  budget: Map<Side, number>,
+  f: Findings,
+): Promise<boolean> {
+  const spec = EXPLANATIONS[kind];
+  if (!spec.proves) return true;
+  const left = (budget.get(s) ?? 0) - sec.size;
+  budget.set(s, left);
+  const outcome =
+    left < 0
+      ? {
+          proven: false as const,
+          reason: `with it, ${s.label}'s unmatched non-loaded sections exceed ${DEBUG_RATIO}× the ${loadedBytes(s)} bytes its program headers cover (+${DEBUG_SLACK} bytes), more than real ${spec.label} takes`,
+        }
+      : await prove(s.elf, s.src, sec, spec.proves, spec.compressed?.(sec) ?? false);
+  if (outcome.proven) return true;
+  f.diff({
+    region: key,
+    detail: `${s.label}'s ${key} is named as ${spec.label} but its contents do not prove out: ${outcome.reason}; its ${sec.size} byte(s) are not explained`,
+    [s.label]: range(sec),
+  });
+  return false;
+}
+
 async function compareSections(
   a: Side,
   oa: Outside,
@@ -155,7 +218,12 @@ async function compareSections(
   ob: Outside,
   f: Findings,
   withContext: boolean,
+  proveContents: boolean,
 ) {
+  const budget = new Map<Side, number>([
+    [a, DEBUG_RATIO * loadedBytes(a) + DEBUG_SLACK],
+    [b, DEBUG_RATIO * loadedBytes(b) + DEBUG_SLACK],
+  ]);
   for (const key of new Set([...oa.sections.keys(), ...ob.sections.keys()])) {
     const sa = oa.sections.get(key);
     const sb = ob.sections.get(key);
@@ -164,6 +232,12 @@ async function compareSections(
     const kind = sa && sb ? (ka === kb ? ka : undefined) : (ka ?? kb);
     if (kind === 'layout') await checkNameTables(a, sa, b, sb, key, f);
     if (sa && sb && (await sameBytes(a, sa, b, sb))) continue;
+    if (kind && proveContents) {
+      // Both sides' copies must prove out (each is checked, each failure named).
+      const okA = !sa || ka !== kind || (await proven(a, key, sa, kind, budget, f));
+      const okB = !sb || kb !== kind || (await proven(b, key, sb, kind, budget, f));
+      if (!okA || !okB) continue;
+    }
     if (kind) {
       if (sa && sb) f.explanations.add(kind, `${key} differs (${sa.size} and ${sb.size} bytes)`);
       else f.explanations.add(kind, `${key} only in ${sa ? 'a' : 'b'} (${(sa ?? sb)!.size} bytes)`);

@@ -179,6 +179,10 @@ export interface PostProcessingFacts {
   /** Tool used (e.g. `aarch64-linux-gnu-strip 2.40`), or why it could not run. */
   tool?: string;
   skipped?: string;
+  /** The profile of record whose commands these are (the one that reproduced a, when one did). */
+  profile?: string;
+  /** Every candidate profile simulated, in order. */
+  tried?: string[];
 }
 
 export interface Comparison {

@@ -55,6 +55,11 @@ export interface PostProcessProfile {
   /** The commands exactly as pkgforge's script wrote them (`{}` is each file). */
   commands: readonly string[];
   notes: readonly string[];
+  /**
+   * Before the recipe ran, the CI rewrote its `docker run` lines (`--platform`,
+   * `:$(uname -m)"` → `:<arch>"`) when `x_exec.bsys` is docker:// (src/recipe/ci-rewrite.ts).
+   */
+  rewritesDockerRun?: boolean;
 }
 
 const BINCACHE_FUNCTIONS = 'scripts/runner/functions.sh';
@@ -82,9 +87,10 @@ const bincache = (
   p: Pick<
     PostProcessProfile,
     'renameArchive' | 'renameNoStrip' | 'executablePasses' | 'directoryPasses' | 'commands'
-  > & {
-    notes?: string[];
-  },
+  > &
+    Partial<Pick<PostProcessProfile, 'rewritesDockerRun'>> & {
+      notes?: string[];
+    },
 ): PostProcessProfile => ({
   id,
   repository: 'bincache',
@@ -144,6 +150,7 @@ export const PROFILES: readonly PostProcessProfile[] = [
     ],
   }),
   bincache('bincache-2025-06-25', '2025-06-25T03:52:29Z', undefined, '4791d37', {
+    rewritesDockerRun: true,
     renameArchive: false,
     renameNoStrip: false,
     executablePasses: [],

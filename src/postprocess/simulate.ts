@@ -133,44 +133,17 @@ async function runProfile(
   }
 }
 
-// ---- The narrow interface forensics used before profiles (kept for src/forensics/compare.ts) ----
-
-export interface SimulatedPostProcessing {
-  /** The post-processed copy; remove it with cleanup(). */
-  outputPath: string;
-  /** e.g. `aarch64-linux-gnu-strip 2.40`. */
-  tool: string;
-  /** The exact commands run, in pkgforge CI order. */
-  steps: string[];
-  /** Which profile made it. */
-  profile: ProfileId;
-  cleanup(): Promise<void>;
-}
-
-/** The stripping profile forensics tries when the caller names none: bincache's `--strip-all` era. */
+/** The stripping profile forensics tries first when the caller names none: bincache's `--strip-all` era. */
 export const DEFAULT_SIMULATION_PROFILE: ProfileId = 'bincache-2025-04-10';
 
 /**
- * One profile (default DEFAULT_SIMULATION_PROFILE) as one result: the shape
- * src/forensics/compare.ts calls today. New callers use simulatePostProcessing.
+ * The profiles the forensic route simulates: the record's (its chosen
+ * profile, then the other plausible ones), or, with no record, every
+ * profile of record, DEFAULT_SIMULATION_PROFILE first. Unknown ids are left out.
  */
-export async function simulatePkgforgePostProcessing(
-  inputPath: string,
-  opts: SimulateOptions & { profile?: ProfileId },
-): Promise<SimulatedPostProcessing | { skipped: string }> {
-  const profile = PROFILES.find((p) => p.id === (opts.profile ?? DEFAULT_SIMULATION_PROFILE));
-  if (!profile) return { skipped: `unknown post-processing profile ${opts.profile}` };
-  const sim = await simulatePostProcessing(inputPath, [profile], opts);
-  const r = sim.results[0];
-  if (!r || 'skipped' in r) {
-    await sim.cleanup();
-    return { skipped: r && 'skipped' in r ? r.skipped : 'nothing simulated' };
-  }
-  return {
-    outputPath: r.outputPath,
-    tool: r.tool ?? '',
-    steps: r.steps,
-    profile: r.profile,
-    cleanup: sim.cleanup,
-  };
+export function forensicCandidates(ids?: readonly string[]): PostProcessProfile[] {
+  if (ids && ids.length > 0)
+    return ids.map((id) => PROFILES.find((p) => p.id === id)).filter((p) => p !== undefined);
+  const first = PROFILES.find((p) => p.id === DEFAULT_SIMULATION_PROFILE);
+  return [...(first ? [first] : []), ...PROFILES.filter((p) => p !== first)];
 }

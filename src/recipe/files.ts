@@ -85,11 +85,13 @@ export function readRecipeFile(path: string): Recipe {
 }
 
 /** A recipe with the SHA-256 of the exact bytes parsed (the recipe digest recorded as a build input). */
-export function loadRecipeFile(path: string): { recipe: Recipe; sha256: string } {
+export function loadRecipeFile(path: string): { recipe: Recipe; sha256: string; text: string } {
   // Checked on the open handle: a FIFO or device is refused instead of hanging the read.
   const bytes = readRegularFileSync(path, 'recipe file', MAX_RECIPE_BYTES);
+  const text = bytes.toString('utf8');
   return {
-    recipe: parseRecipe(bytes.toString('utf8'), path),
+    recipe: parseRecipe(text, path),
     sha256: createHash('sha256').update(bytes).digest('hex'),
+    text,
   };
 }

@@ -1,3 +1,4 @@
+export * from './ci-rewrite.js';
 export { classify, findDockerRuns, parseDockerRun } from './classify.js';
 export {
   envOfRecord,

@@ -498,6 +498,12 @@ export function comparisonDoc(c: Comparison, opts: ReportOptions = {}): Doc {
           ? tone('dim', 'not simulated')
           : tone('dim', 'a does not equal post-processed b'),
     ]);
+    if (pp.profile)
+      rows.push([
+        'profile',
+        [code(pp.profile), pp.matches ? ' (reproduces the published bytes)' : ' (the first that ran)'],
+      ]);
+    if (pp.tried?.length) rows.push(['tried', pp.tried.join(', ')]);
     if (pp.tool) rows.push(['tool', code(pp.tool)]);
     if (pp.skipped) rows.push(['skipped', pp.skipped]);
     blocks.push({ t: 'heading', level: 3, text: 'pkgforge post-processing (simulated)' });

@@ -289,6 +289,44 @@ export class OciClient {
   }
 
   /**
+   * The tags of a repository (`GET /v2/<name>/tags/list`), following the
+   * registry's `Link: <…>; rel="next"` pages (at most `maxPages`). A
+   * repository the registry does not know has no tags.
+   */
+  async listTags(ref: Pick<ImageReference, 'host' | 'name'>, maxPages = 20): Promise<string[]> {
+    const tags: string[] = [];
+    let url: string | undefined = `${this.baseUrl(ref.host)}/v2/${ref.name}/tags/list?n=1000`;
+    for (let page = 0; url && page < maxPages; page++) {
+      const t = idleTimeout(this.bounds.timeoutMs);
+      try {
+        const res: Response = await this.requestUrl(ref, url, { signal: t.signal });
+        if (res.status === 404) {
+          await res.body?.cancel().catch(() => {});
+          return tags;
+        }
+        if (!res.ok) {
+          await res.body?.cancel().catch(() => {});
+          throw new RebuildError(
+            'upstream',
+            `the registry answered HTTP ${res.status} for the tags of ${ref.host}/${ref.name}`,
+            { subject: `${ref.host}/${ref.name}` },
+          );
+        }
+        const bytes = await readBounded(res, MANIFEST_MAX, `tags of ${ref.host}/${ref.name}`, t.kick);
+        const doc = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
+        if (Array.isArray(doc.tags)) for (const tag of doc.tags) if (typeof tag === 'string') tags.push(tag);
+        const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+        // Only pages of the same registry: a Link elsewhere is not followed.
+        const nextUrl: URL | undefined = next ? new URL(next, url) : undefined;
+        url = nextUrl && nextUrl.origin === new URL(url).origin ? nextUrl.href : undefined;
+      } finally {
+        t.done();
+      }
+    }
+    return tags;
+  }
+
+  /**
    * Downloads a blob into the cache (`<cache>/sha256/<hex>`), hashing while it
    * streams; the bytes are renamed into place only after the digest and size
    * check. Dropped or truncated transfers are retried with backoff.

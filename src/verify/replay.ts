@@ -105,6 +105,8 @@ export async function replayVerification(
       network: opts.network ?? inputs.network,
       limits: opts.defaultLimits ? undefined : before.build?.inputs.limits,
       signal: opts.signal,
+      // A local recipe (--recipe) is replayed from the copy the result kept.
+      ...(inputs.recipe.local ? { recipeFile: inputs.recipe.path } : {}),
     },
     reporter,
     upstream,

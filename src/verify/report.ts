@@ -184,6 +184,10 @@ export function verifyDoc(r: VerifyResult): Doc {
         : tone('dim', 'not resolved'),
     ],
     ['image choice', pins.image.reason],
+    ...(r.inputs.builderOfRecord ?? []).map((b): [string, Rich] => [
+      'builder of record',
+      b.status === 'pulled' ? tone('ok', b.reason) : tone('warn', b.reason),
+    ]),
     ['emulator', r.inputs.emulator ?? 'native'],
     ['network', r.inputs.network],
   ];

@@ -8,6 +8,7 @@ import type { ProvenanceFinding, ProvenanceOptions } from '../evidence/provenanc
 import type { Difference, Explanation } from '../forensics/types.js';
 import type { MetadataSource, PackageRecord, RegistryOptions } from '../upstream/types.js';
 import type { ErrorCategory } from '../util/errors.js';
+import type { BuilderOfRecord } from './builder-of-record.js';
 
 export type VerifyVerdict =
   /** the rebuilt main file has the published bytes */
@@ -41,6 +42,10 @@ export interface VerifyOptions {
   minisignKey?: string;
   /** Ask GitHub for pkgforge's build-provenance attestation of the published digest. */
   provenance?: ProvenanceOptions;
+  /** A local recipe (`--recipe FILE`) rebuilt instead of the recipe of record. */
+  recipeFile?: string;
+  /** Run rebuild's local stand-in even when pkgforge's builder of record can be pulled. */
+  localBuilder?: boolean;
 }
 
 /** Every input needed to run the same rebuild again (`rebuild replay result.json`). */
@@ -49,7 +54,8 @@ export interface VerifyInputs {
   arch: Arch;
   record: { repo: string; pkg: string; pkgId: string; version: string; buildDate: string; ghcrPkg: string };
   manifestDigest: string;
-  recipe: { digest: string; path: string };
+  /** The recipe rebuilt: the artifact's SBUILD, or with `local` the file `--recipe` named (copied to `path`). */
+  recipe: { digest: string; path: string; local?: string };
   pins: {
     pkgver: string;
     sourceCommit?: string;
@@ -68,6 +74,8 @@ export interface VerifyInputs {
   innerImages?: { asWritten: string; tag: string; id: string }[];
   /** The image that ran the script, when it is not pins.image (the host-runner of 2025 recipes). */
   runImage?: { asWritten: string; tag: string; id: string };
+  /** Each builder image the recipe names: pkgforge's image of record pulled by digest, or why it differs. */
+  builderOfRecord?: BuilderOfRecord[];
   /** Decisions and warnings (pins that could not be honoured …). */
   notes?: string[];
   /** rebuild's version. */

@@ -26,6 +26,7 @@ import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
 import { REBUILD_VERSION } from '../util/version.js';
+import { type BuilderOfRecord, pullBuilderOfRecord } from './builder-of-record.js';
 import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
 import { checkSignature, signatureLine } from './signature.js';
@@ -200,7 +201,9 @@ async function run(
   const who = `${record.pkg} ${record.version} (${record.arch}, ${record.repo})`;
   if (record.hasRecipeOfRecord === false) {
     note(
-      "no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the published file is still checked, but rebuilding needs a recipe: `rebuild build FILE --expect <published dir>`",
+      opts.recipeFile
+        ? `no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the local recipe ${opts.recipeFile} is rebuilt instead`
+        : "no recipe of record: the record's ghcr_files lists no SBUILD (early-2025 bincache); the published file is still checked, but rebuilding needs a recipe: `--recipe FILE` (e.g. the soarpkgs recipe of that date)",
     );
   }
   try {
@@ -287,16 +290,29 @@ async function run(
       return result;
     }
 
-    // 3. The recipe of record, and the pins.
+    // 3. The recipe of record (or the user's --recipe), and the pins.
     const sbuild = artifact.files.SBUILD;
-    if (!sbuild) {
+    if (!sbuild && !opts.recipeFile) {
       throw new RebuildError('upstream', 'the artifact has no SBUILD (the recipe of record)', {
         subject: artifact.reference,
-        fix: 'pkgforge published no recipe for this build: rebuild a recipe yourself with `rebuild build FILE --expect <published dir>` (e.g. the soarpkgs recipe of that date)',
+        fix: 'pkgforge published no recipe for this build: pass a recipe with --recipe FILE (e.g. the soarpkgs recipe of that date)',
       });
     }
-    const { recipe, sha256: recipeSha } = loadRecipeFile(join(pubDir, 'SBUILD'));
-    inputs.recipe = { digest: recipeSha, path: join(outDir, 'published', 'SBUILD') };
+    const recipeSource = opts.recipeFile
+      ? await keepLocalRecipe(opts.recipeFile, staging)
+      : { staged: join(pubDir, 'SBUILD') };
+    const { recipe, sha256: recipeSha } = loadRecipeFile(recipeSource.staged);
+    inputs.recipe = {
+      digest: recipeSha,
+      // where the staged copy ends up once the output directory is published
+      path: join(outDir, recipeSource.staged.slice(staging.length + 1)),
+      ...(opts.recipeFile ? { local: opts.recipeFile } : {}),
+    };
+    if (opts.recipeFile) {
+      note(
+        `a local recipe is rebuilt instead of the recipe of record: ${opts.recipeFile} (sha256 ${recipeSha})${sbuild ? `; the artifact's SBUILD (${sbuild.digest}) is kept in published/` : ''}`,
+      );
+    }
     if (c.replay?.recipeDigest && c.replay.recipeDigest !== recipeSha) {
       throw new ReplayRefusal(
         'upstream',
@@ -315,6 +331,7 @@ async function run(
     const emulator = await detectEmulator(opts.arch).catch(() => undefined);
     if (emulator) inputs.emulator = describeEmulator(emulator);
     const imageMap = await imagePins(recipe, record, c, note);
+    if (imageMap.ofRecord.length > 0) inputs.builderOfRecord = imageMap.ofRecord;
 
     // 4. Rebuild with the published file as the expectation.
     const expectDir = join(staging, '.expect');
@@ -332,7 +349,7 @@ async function run(
     const build = await buildRecipe(
       {
         onComparison: (name, c) => comparisons.set(name, c),
-        recipePath: join(pubDir, 'SBUILD'),
+        recipePath: recipeSource.staged,
         arch: opts.arch,
         outDir: join(staging, 'build'),
         pkgver: record.version,
@@ -340,6 +357,7 @@ async function run(
         limits: opts.limits,
         expect: expectDir,
         imageMap: imageMap.map,
+        imagesOfRecord: imageMap.ofRecord.flatMap((b) => (b.id ? [b.id] : [])),
         env: pin?.env,
         keepWork: opts.keepWork,
         signal: opts.signal,
@@ -350,6 +368,7 @@ async function run(
     await rm(expectDir, { recursive: true, force: true });
     // The build's records point at the build's staging directory: name the final places.
     fixBuildPaths(build, join(staging, 'build'), join(outDir, 'build'), expectDir, join(outDir, 'published'));
+    build.recipe.file = inputs.recipe.path;
     result.build = build;
     recordImages(build, recipe, record, imageMap.reasons, inputs);
     if (build.inputs.emulator) inputs.emulator = describeEmulator(build.inputs.emulator);
@@ -362,6 +381,8 @@ async function run(
       who,
     );
     if (judged.signature) judged.summary = `${judged.summary} (${signatureLine(judged.signature)})`;
+    if (opts.recipeFile)
+      judged.summary = `${judged.summary}; rebuilt from the local recipe ${opts.recipeFile}, not the recipe of record`;
     return judged;
   } catch (err) {
     if (
@@ -381,6 +402,16 @@ async function run(
     result.summary = `${who}: could not be verified: ${err.subject ? `${err.subject}: ` : ''}${err.message}`;
     return result;
   }
+}
+
+/** Copies the user's recipe into the output (`recipe/<name>`), so the result names the bytes it rebuilt. */
+async function keepLocalRecipe(file: string, staging: string): Promise<{ staged: string }> {
+  // Read (and refused when not a regular recipe file) before it is copied.
+  loadRecipeFile(file);
+  await mkdir(join(staging, 'recipe'));
+  const staged = join(staging, 'recipe', basename(file));
+  await copyFile(file, staged);
+  return { staged };
 }
 
 function describeEmulator(e: EmulatorInfo): string | undefined {
@@ -426,16 +457,22 @@ async function imagePins(
   record: PackageRecord,
   c: Ctx,
   note: (l: string) => void,
-): Promise<{ map: Record<string, string>; reasons: Map<string, string> }> {
+): Promise<{
+  map: Record<string, string>;
+  reasons: Map<string, string>;
+  ofRecord: BuilderOfRecord[];
+}> {
   const names = builderNamesOf(recipe);
   const map: Record<string, string> = {};
   const reasons = new Map<string, string>();
   const day = dayOf(record.buildDate) ?? record.buildDate;
-  if (names.length === 0) return { map: { ...c.opts.imageMap }, reasons };
+  if (names.length === 0) return { map: { ...c.opts.imageMap }, reasons, ofRecord: [] };
   const docker = await connectEngine();
   const tags = (await docker.listImages())
     .flatMap((i) => i.RepoTags ?? [])
     .filter((t) => t !== '<none>:<none>');
+  const user = c.opts.imageMap ?? {};
+  const ofRecord: BuilderOfRecord[] = [];
   for (const name of names) {
     const short = shortName(name);
     const replayed = c.replay?.images?.find((i) => shortName(i.asWritten) === short);
@@ -451,6 +488,27 @@ async function imagePins(
         continue;
       }
       note(`the recorded image ${replayed.id} for ${name} is no longer in the engine; choosing again`);
+    }
+    if (!replayed && !Object.keys(user).some((k) => name.includes(k))) {
+      const found = c.opts.localBuilder
+        ? {
+            asWritten: name,
+            status: 'differs' as const,
+            reason: `the builder differs from the one of record (${name}): --local-builder asks for rebuild's local stand-in`,
+          }
+        : await c.reporter.step(`Builder of record for ${name}`, () =>
+            pullBuilderOfRecord(docker, name, c.opts.arch, record.buildDate, c.opts.registry, (l) =>
+              c.reporter.log(`[rebuild] pull ${l}`),
+            ),
+          );
+      ofRecord.push(found);
+      // Shown in the log; the result and the report carry it as inputs.builderOfRecord.
+      c.reporter.log(`[rebuild] ${found.reason}`);
+      if (found.status === 'pulled' && found.id) {
+        map[short] = found.id;
+        reasons.set(name, found.reason);
+        continue;
+      }
     }
     const { chosen, candidates } = chooseDatedImage(name, c.opts.arch, record.buildDate, tags);
     if (chosen) {
@@ -468,11 +526,10 @@ async function imagePins(
       );
     }
   }
-  const user = c.opts.imageMap ?? {};
   for (const k of Object.keys(user)) {
     for (const name of names) if (name.includes(k)) reasons.set(name, `--image-map ${k}=${user[k]}`);
   }
-  return { map: { ...map, ...user }, reasons };
+  return { map: { ...map, ...user }, reasons, ofRecord };
 }
 
 /** `ghcr.io/pkgforge/devscripts/debian-builder-unstable:$(uname -m)` → `debian-builder-unstable`. */

@@ -88,6 +88,39 @@ describe('rebuild build (x86_64, native)', () => {
     expect(result.inputs.innerImages[0]!.policy).toEqual(
       expect.arrayContaining(['--network host replaced by none', '--privileged ignored']),
     );
+    // the default profile (bincache 2025-04-10) is older than the CI's docker run rewrite
+    expect(result.inputs.recipeRewrite).toBeUndefined();
+    expect((await execa(join(out, 'hello-rb'))).stdout).toBe('hello from a reproducible rebuild (1.0.0)');
+  });
+
+  it('runs a docker-run recipe as the CI of record rewrote it (--platform, :$(uname -m)) under a profile from 2025-06-25 on', async () => {
+    const out = join(work, 'hello-rewritten-x86_64');
+    const r = await rebuild([
+      'build',
+      'examples/hello-docker-run/SBUILD',
+      '--arch',
+      'x86_64',
+      '--out',
+      out,
+      '--postprocess',
+      'bincache-2025-06-25',
+      '--json',
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as BuildResult;
+    expect(result.inputs.recipeRewrite?.source).toMatch(/^pkgforge\/bincache@4791d37:/);
+    expect(result.inputs.recipeRewrite?.changed.map((c) => c.after.trim())).toEqual([
+      expect.stringMatching(/^# `docker run --platform="linux\/amd64"/),
+      expect.stringMatching(/^docker run --platform="linux\/amd64" --privileged/),
+      '"ghcr.io/pkgforge/devscripts/debian-builder-unstable:x86_64" \\',
+    ]);
+    // the script ran the rewritten docker run (bash's trace shows it)
+    const log = await readFile(join(out, 'build.log'), 'utf8');
+    expect(log).toMatch(/^\+ docker run --platform=linux\/amd64 --privileged /m);
+    expect(log).toMatch(/the CI of record rewrote 3 line\(s\)/);
+    expect(result.inputs.innerImages[0]!.asWritten).toBe(
+      'ghcr.io/pkgforge/devscripts/debian-builder-unstable:x86_64',
+    );
     expect((await execa(join(out, 'hello-rb'))).stdout).toBe('hello from a reproducible rebuild (1.0.0)');
   });
 

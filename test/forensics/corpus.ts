@@ -33,6 +33,8 @@ export const BUILT = [
   'strip-debug',
   'extra',
   'addnote',
+  'addnote-fdo',
+  'debuglink',
 ] as const;
 
 export interface CorpusCase {
@@ -102,11 +104,26 @@ export const CORPUS_CASES: readonly CorpusCase[] = [
     buildIdDiffers: true,
   },
   {
-    name: 'non-allocated note section added',
+    name: 'non-allocated note section added (a known owner: FDO package metadata)',
     a: 'base',
-    b: 'addnote',
+    b: 'addnote-fdo',
     verdict: 'equivalent',
     kinds: ['notes'],
+  },
+  {
+    name: 'non-allocated note section added with an unknown owner (its contents prove nothing)',
+    a: 'base',
+    b: 'addnote',
+    verdict: 'different',
+    regions: ['.note.rebuild'],
+    exact: true,
+  },
+  {
+    name: '.gnu_debuglink added as objcopy writes it',
+    a: 'debuglink',
+    b: 'base',
+    verdict: 'equivalent',
+    kinds: ['debug'],
   },
   { name: '-O2 vs -O0', a: 'base', b: 'o0', verdict: 'different', regions: ['.text'] },
   {

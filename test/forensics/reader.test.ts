@@ -147,6 +147,7 @@ describe('malformed input gives a RebuildError naming what is wrong', () => {
   ];
   // Section headers the loader never reads are set aside, with the reason, rather than refused.
   const setAside = new Set(['truncated section header table', 'huge e_shnum', 'name table without NUL']);
+  const leftOut = new Set(['note with huge descsz']);
   for (const [what, mutate, re] of cases) {
     it(what, async () => {
       const buf = mutate(Buffer.from(base.bytes));
@@ -155,6 +156,13 @@ describe('malformed input gives a RebuildError naming what is wrong', () => {
         expect(elf.sections).toEqual([]);
         expect(elf.sectionProblem).toMatch(re);
         expect(elf.segments.length).toBeGreaterThan(0);
+        return;
+      }
+      if (leftOut.has(what)) {
+        // Notes that do not parse are left out, with the reason; the bytes are judged by compare().
+        const elf = await readElf(new BufferSource(buf, '/x/file'));
+        expect(elf.noteProblems?.join('\n')).toMatch(re);
+        expect(elf.notes.some((n) => n.where === '.note.gnu.build-id')).toBe(false);
         return;
       }
       const err = await readElf(new BufferSource(buf, '/x/file')).then(

@@ -9,9 +9,9 @@ import {
   candidatePrefixes,
   clearBinutilsCache,
   findBinutils,
+  forensicCandidates,
   PROFILES,
   profileById,
-  simulatePkgforgePostProcessing,
   simulatePostProcessing,
   sniffElf,
   supportsTargets,
@@ -152,30 +152,33 @@ describe('simulatePostProcessing', () => {
   });
 
   it('returns skipped, never throws, for a file the tools reject or a machine without binutils', async () => {
+    const stripAll = [profileById('bincache-2025-04-10')!];
+    const only = async (path: string, machine: number, workDir?: string) => {
+      const sim = await simulatePostProcessing(path, stripAll, {
+        machine,
+        class: 64,
+        endian: 'little',
+        ...(workDir ? { workDir } : {}),
+      });
+      await sim.cleanup();
+      return sim.results[0]!;
+    };
     const junk = join(root, 'junk');
     await writeFile(junk, Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01'), Buffer.alloc(200, 0xff)]));
-    const r = await simulatePkgforgePostProcessing(junk, {
-      machine: 62,
-      class: 64,
-      endian: 'little',
-      workDir: root,
-    });
-    expect((r as { skipped: string }).skipped).toContain('objcopy');
-    const none = await simulatePkgforgePostProcessing(relocs, {
-      machine: 0x7777,
-      class: 64,
-      endian: 'little',
-    });
-    expect((none as { skipped: string }).skipped).toMatch(/no GNU binutils .*fix:/);
-    const missing = await simulatePkgforgePostProcessing(join(root, 'nope'), {
-      machine: 62,
-      class: 64,
-      endian: 'little',
-    });
-    expect(missing).toHaveProperty('skipped');
-    const one = await simulatePkgforgePostProcessing(relocs, { machine: 62, class: 64, endian: 'little' });
-    if ('skipped' in one) throw new Error(one.skipped);
-    expect(one.profile).toBe('bincache-2025-04-10');
-    await one.cleanup();
+    expect((await only(junk, 62, root)) as { skipped: string }).toHaveProperty(
+      'skipped',
+      expect.stringContaining('objcopy'),
+    );
+    expect(((await only(relocs, 0x7777)) as { skipped: string }).skipped).toMatch(/no GNU binutils .*fix:/);
+    expect(await only(join(root, 'nope'), 62)).toHaveProperty('skipped');
+  });
+
+  it("offers the record's candidates in order, or every profile with the --strip-all era first", () => {
+    expect(
+      forensicCandidates(['bincache-2025-01-10', 'nope', 'bincache-2025-04-10']).map((p) => p.id),
+    ).toEqual(['bincache-2025-01-10', 'bincache-2025-04-10']);
+    const all = forensicCandidates();
+    expect(all[0]?.id).toBe('bincache-2025-04-10');
+    expect(all).toHaveLength(PROFILES.length);
   });
 });

@@ -259,6 +259,11 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
     expect(res.inputs.pins.image.reason).toMatch(
       /^no dated builder image before 2025-03-04; using local rebuild\/debian-builder:x86_64-/,
     );
+    // the registry of record was asked (through the mirror) and has no such builder: said plainly
+    expect(res.inputs.builderOfRecord?.[0]?.status).toBe('differs');
+    expect(res.inputs.builderOfRecord?.[0]?.reason).toMatch(
+      /^the builder differs from the one of record \(ghcr\.io\/pkgforge\/devscripts\/debian-builder-unstable:x86_64\): the registry has no tags/,
+    );
     // the files of record and both reports are in the output directory
     expect((await readdir(join(out, 'published'))).sort()).toEqual([
       'CHECKSUM',

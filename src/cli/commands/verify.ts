@@ -50,6 +50,8 @@ interface VerifyFlags extends UpstreamFlags, ContainerFlags, TomlFlags, OutputFl
   attest?: string;
   provenance?: boolean;
   provenanceApi?: string;
+  localBuilder?: boolean;
+  recipe?: string;
 }
 
 /**
@@ -91,7 +93,15 @@ export function register(program: Command): void {
       '--provenance-api <url>',
       "check pkgforge's GitHub build-provenance attestation through this API (default: api.github.com when not mirrored)",
     )
-    .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation");
+    .option('--no-provenance', "do not ask for pkgforge's build-provenance attestation")
+    .option(
+      '--recipe <file>',
+      'rebuild this local recipe instead of the recipe of record (the result says so)',
+    )
+    .option(
+      '--local-builder',
+      "run rebuild's local builder stand-in even when pkgforge's builder of record can be pulled",
+    );
   addContainerOptions(cmd);
   addUpstreamOptions(cmd);
   addTomlOptions(cmd);
@@ -117,7 +127,8 @@ export function register(program: Command): void {
           },
         );
       }
-      // A bad key fails before anything is fetched or built.
+      // A bad recipe or key fails before anything is fetched or built.
+      if (flags.recipe) (await import('../../recipe/index.js')).loadRecipeFile(flags.recipe);
       const signingKey = flags.attest
         ? await (await import('../../evidence/keys.js')).loadSigningKey(flags.attest)
         : undefined;
@@ -142,6 +153,8 @@ export function register(program: Command): void {
             keepWork: flags.keepWork,
             provenance: provenanceFrom(flags),
             signal: controller.signal,
+            ...(flags.localBuilder ? { localBuilder: true } : {}),
+            ...(flags.recipe ? { recipeFile: flags.recipe } : {}),
             ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),

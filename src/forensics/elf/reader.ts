@@ -113,6 +113,11 @@ export interface ElfFile {
    * headers alone. Absent when they were read.
    */
   sectionProblem?: string;
+  /**
+   * Note sections or segments whose notes do not parse (what is wrong with
+   * each): their notes are left out, their bytes are judged like any others.
+   */
+  noteProblems?: string[];
 }
 
 /** Sizes above this for tables we read whole (notes, dynamic, name tables) are refused. */
@@ -418,7 +423,8 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
       sections.length = 0;
     }
 
-  const notes = await readNotes(src, path, h, sections, segments);
+  const noteProblems: string[] = [];
+  const notes = await readNotes(src, path, h, sections, segments, noteProblems);
   const dynamic = await readDynamic(src, path, h, sections, segments);
 
   return {
@@ -435,6 +441,7 @@ export async function readElf(src: ByteSource): Promise<ElfFile> {
     identPad: head.subarray(9, 16).toString('hex'),
     section0,
     ...(sectionProblem !== undefined ? { sectionProblem } : {}),
+    ...(noteProblems.length > 0 ? { noteProblems } : {}),
   };
 }
 
@@ -500,23 +507,33 @@ async function readNotes(
   h: ElfHeader,
   sections: SectionHeader[],
   segments: ProgramHeader[],
+  problems: string[],
 ): Promise<ElfNote[]> {
   const little = h.endian === 'little';
   const out: ElfNote[] = [];
+  // A run of notes that does not parse is left out whole (hostile notes get
+  // a verdict from the byte comparison, not an error from the reader).
+  const parse = async (off: number, len: number, alignment: number, where: string) => {
+    try {
+      const buf = await readRange(src, path, off, len, where);
+      const found: ElfNote[] = [];
+      parseNotes(buf, little, off, alignment, where, path, found);
+      out.push(...found);
+    } catch (err) {
+      if (!(err instanceof RebuildError)) throw err;
+      if (problems.length < 10) problems.push(err.message.replace(/^malformed ELF: /, ''));
+    }
+  };
   const noteSections = sections.filter((s) => s.type === SHT.NOTE && s.size > 0);
   if (noteSections.length > 0) {
-    for (const s of noteSections) {
-      const buf = await readRange(src, path, s.offset, s.size, `note section ${s.name}`);
-      parseNotes(buf, little, s.offset, Number(s.addralign), s.name, path, out);
-    }
+    for (const s of noteSections) await parse(s.offset, s.size, Number(s.addralign), s.name);
     return out;
   }
   for (const p of segments) {
     if ((p.type !== PT.NOTE && p.type !== PT.GNU_PROPERTY) || p.filesz === 0) continue;
     if (p.type === PT.GNU_PROPERTY && segments.some((q) => q.type === PT.NOTE && q.offset === p.offset))
       continue;
-    const buf = await readRange(src, path, p.offset, p.filesz, `PT_NOTE[${p.index}]`);
-    parseNotes(buf, little, p.offset, Number(p.align), `PT_NOTE[${p.index}]`, path, out);
+    await parse(p.offset, p.filesz, Number(p.align), `PT_NOTE[${p.index}]`);
   }
   return out;
 }

@@ -11,12 +11,14 @@ import type { Side } from '../side.js';
 
 export interface LoaderRouteOptions {
   context: boolean;
+  /** Prove the contents of explained non-loaded sections (default true; see OutsideOptions). */
+  prove?: boolean;
 }
 
 export async function judgeElf(a: Side, b: Side, opts: LoaderRouteOptions): Promise<RouteResult> {
   const f: F = new Findings();
   await compareLoaded(a, b, f, opts);
-  await compareOutside(a, b, f, opts.context);
+  await compareOutside(a, b, f, opts);
   if (f.dropped > 0) {
     f.differences.push({ region: 'more', detail: `${f.dropped} more difference(s) not listed` });
   }

@@ -7,10 +7,19 @@
  * built, and the better of two sound judgments wins (each compares a's
  * loaded bytes with a file we built).
  *
- * The simulation is reached through `simulate` only, so that the
- * post-processing stage can be pointed at its own module.
+ * The profiles simulated are the candidates of record: the record's chosen
+ * profile and the other plausible ones (near a date boundary, or with no
+ * date), or every profile of record when the caller has no record. The
+ * first whose output equals a byte for byte explains it; when none does, a
+ * is judged against the first one that ran a command.
  */
 
+import {
+  forensicCandidates,
+  type PostProcessProfile,
+  type ProfileSimulation,
+  simulatePostProcessing,
+} from '../../postprocess/index.js';
 import { isRebuildError } from '../../util/errors.js';
 import { compareRanges } from '../bytes.js';
 import { readElf } from '../elf/reader.js';
@@ -18,7 +27,6 @@ import { FileSource } from '../elf/source.js';
 import { hasRemovableSections } from '../explanations.js';
 import type { RouteResult } from '../findings.js';
 import { describeHardening, hardeningDiffers } from '../hardening.js';
-import { simulatePkgforgePostProcessing } from '../postprocess.js';
 import { sectionsByKey } from '../sections.js';
 import { makeSide, type Side } from '../side.js';
 import type { Difference, Explanation, PostProcessingFacts } from '../types.js';
@@ -27,6 +35,8 @@ import { judgeElf } from './loader.js';
 export interface PostProcessingRouteOptions {
   workDir?: string;
   context: boolean;
+  /** The candidate profiles of record, the chosen one first (default: every profile, see forensicCandidates). */
+  profiles?: readonly PostProcessProfile[];
 }
 
 export interface PostProcessingOutcome {
@@ -36,8 +46,8 @@ export interface PostProcessingOutcome {
   matches: boolean;
 }
 
-/** The one call into the post-processing simulation (b side only). */
-const simulate = simulatePkgforgePostProcessing;
+/** A profile's simulation that ran at least one command. */
+type Ran = Extract<ProfileSimulation, { outputPath: string }>;
 
 /** Whether the route applies: a carries none of what post-processing removes, b does. */
 export function postProcessingApplies(a: Side, b: Side): boolean {
@@ -50,20 +60,48 @@ export async function postProcessingRoute(
   opts: PostProcessingRouteOptions,
 ): Promise<PostProcessingOutcome> {
   const h = b.elf.header;
-  const sim = await simulate(b.path, {
+  const profiles = opts.profiles?.length ? opts.profiles : forensicCandidates();
+  const tried = profiles.map((p) => p.id);
+  // The one call into the post-processing simulation: b side only.
+  const sims = await simulatePostProcessing(b.path, profiles, {
     machine: h.machine,
     class: h.class,
     endian: h.endian,
     ...(opts.workDir ? { workDir: opts.workDir } : {}),
   });
-  if ('skipped' in sim)
-    return { facts: { steps: [], changes: [], matches: false, skipped: sim.skipped }, matches: false };
   let out: FileSource | undefined;
   try {
-    out = await FileSource.open(sim.outputPath);
-    const matches =
-      out.size === a.src.size && (await compareRanges(out, 0, out.size, a.src, 0, out.size)).equal;
-    const facts: PostProcessingFacts = { steps: sim.steps, changes: [], matches, tool: sim.tool };
+    const ran = sims.results.filter((r): r is Ran => 'outputPath' in r && r.steps.length > 0);
+    if (ran.length === 0) {
+      const skipped = sims.results.find((r) => 'skipped' in r);
+      const why =
+        skipped && 'skipped' in skipped
+          ? skipped.skipped
+          : `the post-processing of record (${tried.join(', ')}) runs no command on executables`;
+      return { facts: { steps: [], changes: [], matches: false, skipped: why, tried }, matches: false };
+    }
+    let chosen: Ran | undefined;
+    for (const r of ran) {
+      const f = await FileSource.open(r.outputPath);
+      const equal = f.size === a.src.size && (await compareRanges(f, 0, f.size, a.src, 0, f.size)).equal;
+      if (equal) {
+        chosen = r;
+        out = f;
+        break;
+      }
+      await f.close();
+    }
+    const matches = chosen !== undefined;
+    const sim = chosen ?? ran[0]!;
+    out ??= await FileSource.open(sim.outputPath);
+    const facts: PostProcessingFacts = {
+      steps: sim.steps,
+      changes: [],
+      matches,
+      ...(sim.tool ? { tool: sim.tool } : {}),
+      profile: sim.profile,
+      tried,
+    };
     let c: Side;
     try {
       c = await makeSide('b', await readElf(out));
@@ -76,8 +114,9 @@ export async function postProcessingRoute(
     }
     c.path = b.path;
     // What the tools changed on b (our own file, changed by our own simulation).
-    const made = await judgeElf(c, b, { context: false });
-    const who = "pkgforge's post-processing of b";
+    // Both are ours: what the simulation removed needs no proof of contents.
+    const made = await judgeElf(c, b, { context: false, prove: false });
+    const who = `pkgforge's post-processing of b (${sim.profile})`;
     const changes: Explanation[] = [
       ...hardeningDiffers(c.hardening, b.hardening).map(
         (x): Explanation => ({
@@ -102,7 +141,7 @@ export async function postProcessingRoute(
     return { facts, matches, result: { ...remapped, explanations: [...changes, ...against.explanations] } };
   } finally {
     await out?.close();
-    await sim.cleanup();
+    await sims.cleanup();
   }
 }
 

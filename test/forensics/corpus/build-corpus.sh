@@ -75,5 +75,14 @@ note extra "objcopy --add-section .rebuild.extra (non-allocated) base"
 printf '\010\000\000\000\004\000\000\000\001\000\000\000rebuild\000v1\000\000' >"$W/note"
 objcopy --add-section .note.rebuild="$W/note" --set-section-flags .note.rebuild=noload,readonly "$OUT/base" "$OUT/addnote"
 note addnote "objcopy --add-section .note.rebuild (non-allocated note) base"
+# A note with a known owner: FDO package metadata (namesz 4 "FDO\0", descsz 29,
+# type 0xcafe1a7e, a NUL-terminated JSON object padded to 32), little-endian.
+printf '\004\000\000\000\035\000\000\000\176\032\376\312FDO\000{"type":"deb","name":"prog"}\000\000\000\000' >"$W/fdo"
+objcopy --add-section .note.package="$W/fdo" --set-section-flags .note.package=noload,readonly "$OUT/base" "$OUT/addnote-fdo"
+note addnote-fdo "objcopy --add-section .note.package (FDO package metadata, non-allocated) base"
+# A debug link as objcopy writes it.
+objcopy --only-keep-debug "$OUT/base" "$W/base.debug"
+objcopy --add-gnu-debuglink="$W/base.debug" "$OUT/base" "$OUT/debuglink"
+note debuglink "objcopy --add-gnu-debuglink base"
 chmod 0644 "$OUT"/*
 echo "corpus built in $OUT"

@@ -1,0 +1,23 @@
+/** Which proof a debug section's name calls for (DWARF, debuglink, altlink), or why none. */
+import { proveDebugaltlink, proveDebuglink } from './debuglink.js';
+import { DWARF } from './dwarf.js';
+import type { Proof } from './types.js';
+
+const notExplained =
+  (why: string): Proof =>
+  () =>
+    why;
+
+export const proveDebug: Proof = (s) => {
+  const name = s.section.name;
+  let proof: Proof | undefined;
+  if (name === '.gnu_debuglink') proof = proveDebuglink;
+  else if (name === '.gnu_debugaltlink') proof = proveDebugaltlink;
+  else {
+    const m = /^\.z?debug_(.+)$/.exec(name);
+    proof = m?.[1] !== undefined && Object.hasOwn(DWARF, m[1]) ? DWARF[m[1]] : undefined;
+  }
+  return (proof ?? notExplained(`rebuild cannot prove what ${name} holds (not a DWARF section it parses)`))(
+    s,
+  );
+};

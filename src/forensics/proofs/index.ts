@@ -1,0 +1,123 @@
+/**
+ * Content proofs for the non-loaded sections the explanation registry names
+ * (explanations.ts): a section header's name and type only say what the
+ * bytes claim to be; the proof reads them and checks they are that. A
+ * section that does not prove out is not explained: its bytes are judged as
+ * bytes nothing accounts for. Proofs never throw: whatever goes wrong while
+ * reading hostile bytes becomes the reason.
+ */
+import { inflateSync } from 'node:zlib';
+import type { ElfFile, SectionHeader } from '../elf/reader.js';
+import type { ByteSource } from '../elf/source.js';
+import { Cursor, checkStringTable, need, ProofFailure } from './cursor.js';
+import type { Proof } from './types.js';
+
+/** Sections larger than this (stored or decompressed) are not read whole to be proven. */
+export const PROOF_LIMIT = 64 << 20;
+const SHF_COMPRESSED = 0x800n;
+const ELFCOMPRESS_ZLIB = 1;
+
+export type ProofOutcome = { proven: true } | { proven: false; reason: string };
+
+async function readSection(src: ByteSource, s: SectionHeader): Promise<Buffer> {
+  need(
+    s.size <= PROOF_LIMIT,
+    `${s.name || `section ${s.index}`} is ${s.size} bytes, more than rebuild reads to prove (${PROOF_LIMIT})`,
+  );
+  need(s.offset + s.size <= src.size, `${s.name} runs past the end of the file`);
+  return src.read(s.offset, s.size);
+}
+
+/** Inflates exactly `size` bytes from a zlib stream that must fill `data` to its last byte. */
+function inflateExact(data: Buffer, size: bigint): Buffer {
+  need(
+    size <= BigInt(PROOF_LIMIT),
+    `it claims ${size} bytes uncompressed, more than rebuild reads to prove (${PROOF_LIMIT})`,
+  );
+  let out: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    out = inflateSync(data, {
+      info: true,
+      maxOutputLength: Math.max(1, Number(size)),
+    }) as unknown as typeof out;
+  } catch (err) {
+    throw new ProofFailure(`its compressed contents do not inflate (${(err as Error).message})`);
+  }
+  // zlib expands incompressible data by a few bytes per 16 KiB block: more is
+  // padding (empty blocks) that carries nothing a toolchain writes.
+  need(
+    BigInt(data.length) <= size + (size >> 8n) + 64n,
+    `its ${data.length} compressed bytes are far more than ${size} bytes need`,
+  );
+  need(
+    BigInt(out.buffer.length) === size,
+    `it inflates to ${out.buffer.length} bytes, not the ${size} its header claims`,
+  );
+  need(
+    out.engine.bytesWritten === data.length,
+    `it has ${data.length - out.engine.bytesWritten} byte(s) after its compressed stream`,
+  );
+  return out.buffer;
+}
+
+/** A debug section's contents as DWARF: SHF_COMPRESSED (zlib) or `.zdebug_` ("ZLIB" + size) inflated. */
+function uncompressed(elf: ElfFile, s: SectionHeader, raw: Buffer): Buffer {
+  if ((s.flags & SHF_COMPRESSED) !== 0n) {
+    const c = new Cursor(raw, elf.header.endian === 'little');
+    const type = c.u32();
+    if (elf.header.class === 64) c.u32();
+    const size = elf.header.class === 64 ? c.u64() : BigInt(c.u32());
+    if (elf.header.class === 64) c.u64();
+    else c.u32();
+    need(
+      type === ELFCOMPRESS_ZLIB,
+      `it is compressed with an unsupported method (${type}); rebuild proves zlib only`,
+    );
+    return inflateExact(raw.subarray(c.pos), size);
+  }
+  if (s.name.startsWith('.zdebug_')) {
+    need(
+      raw.length >= 12 && raw.toString('latin1', 0, 4) === 'ZLIB',
+      'it lacks the "ZLIB" header of a .zdebug section',
+    );
+    return inflateExact(raw.subarray(12), raw.readBigUInt64BE(4));
+  }
+  return raw;
+}
+
+/**
+ * Proves one section's contents with `proof`; `compressed` says whether it
+ * may be stored compressed (debug sections).
+ */
+export async function prove(
+  elf: ElfFile,
+  src: ByteSource,
+  section: SectionHeader,
+  proof: Proof,
+  compressed = false,
+): Promise<ProofOutcome> {
+  try {
+    const raw = await readSection(src, section);
+    const bytes = compressed ? uncompressed(elf, section, raw) : raw;
+    need(
+      compressed || (section.flags & SHF_COMPRESSED) === 0n,
+      'it is stored compressed, which this kind of section never is',
+    );
+    // Sections a proof consults (a symbol table's strings, DWARF's abbreviations) as they are meant.
+    const read = async (s: SectionHeader) => uncompressed(elf, s, await readSection(src, s));
+    const reason = await proof({ elf, section, bytes, read });
+    return reason === undefined ? { proven: true } : { proven: false, reason };
+  } catch (err) {
+    if (err instanceof ProofFailure) return { proven: false, reason: err.message };
+    return {
+      proven: false,
+      reason: `it could not be read (${err instanceof Error ? err.message : String(err)})`,
+    };
+  }
+}
+
+/** The section name table: NUL-terminated text names (unused bytes are checked apart, outside.ts). */
+export const proveNameTable: Proof = ({ bytes }) => {
+  checkStringTable(bytes, 'it', true);
+  return undefined;
+};
