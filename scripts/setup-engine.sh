@@ -28,6 +28,12 @@ TEST_PACKAGES=(
   chromium docker-registry rustc minisign git busybox-static postgresql
   squashfs-tools zip zstd xz-utils python3
   binutils-i686-linux-gnu binutils-arm-linux-gnueabihf binutils-riscv64-linux-gnu binutils-mips-linux-gnu
+  # the forensic corpus on other toolchains and machines (built on the host,
+  # foreign ones run with qemu-user and the cross sysroot)
+  clang lld golang-go
+  gcc-i686-linux-gnu libc6-dev-i386-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-s390x-linux-gnu libc6-dev-s390x-cross binutils-s390x-linux-gnu
+  gcc-mips-linux-gnu libc6-dev-mips-cross
 )
 # User-namespace remapping (container root is an unprivileged host uid) is
 # on by default when the host supports it; --no-userns-remap turns it off.

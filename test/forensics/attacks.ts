@@ -132,10 +132,12 @@ function sectionHeaderBytes(e: Edit, s: Omit<SectionHeader, 'index' | 'name'>): 
 /** Appends one section header (the table must end the file) and bumps e_shnum. */
 function withExtraSection(e: Edit, s: Omit<SectionHeader, 'index' | 'name'>): Buffer {
   const h = e.elf.header;
-  if (h.shoff + h.shnum * h.shentsize !== e.buf.length)
-    throw new Error('attack construction: SHT is not last');
-  const out = Buffer.concat([e.buf, sectionHeaderBytes(e, s)]);
+  const end = h.shoff + h.shnum * h.shentsize;
+  // A table elsewhere (Go puts it inside the first LOAD) is copied to the end.
+  const table = end === e.buf.length ? [] : [Buffer.from(e.buf.subarray(h.shoff, end))];
+  const out = Buffer.concat([e.buf, ...table, sectionHeaderBytes(e, s)]);
   const o = new Edit(out, e.elf);
+  if (table.length > 0) o.word(e.is64 ? 40 : 32, BigInt(e.buf.length));
   o.u16(e.is64 ? 60 : 48, h.shnum + 1);
   return out;
 }
@@ -158,6 +160,8 @@ function findCave(elf: ElfFile): Cave {
     covered.push(
       [0, elf.header.ehsize],
       [elf.header.phoff, elf.header.phoff + elf.header.phnum * elf.header.phentsize],
+      // Go's linker puts the section header table inside the first LOAD
+      [elf.header.shoff, elf.header.shoff + elf.header.shnum * elf.header.shentsize],
     );
     covered.sort((x, y) => x[0] - y[0]);
     let pos = p.offset;
@@ -181,6 +185,7 @@ function findCave(elf: ElfFile): Cave {
  * A cave of at least `size` bytes in an executable LOAD: the largest gap if it
  * is big enough, else the zero padding after the LOAD's end in the file, with
  * the LOAD's p_filesz/p_memsz extended over it (the classic padding infection).
+ * The padding may be zeros or a linker's uniform fill (lld's trap bytes).
  */
 function roomyCave(e: Edit, size: number): Cave {
   const c = findCave(e.elf);
@@ -191,7 +196,9 @@ function roomyCave(e: Edit, size: number): Cave {
     const clash = e.elf.segments.some(
       (q) => q.type === PT.LOAD && q !== p && q.offset < end + size && q.offset + q.filesz > end,
     );
-    const zero = e.buf.subarray(end, end + size).every((x) => x === 0);
+    // zero padding, or lld's fill of trap instructions (0xcc on x86)
+    const fill = e.buf[end];
+    const zero = e.buf.subarray(end, end + size).every((x) => x === fill);
     if (clash || !zero || end + size > e.buf.length || BigInt(p.filesz) !== p.memsz) continue;
     const f = e.ph(p.index);
     e.word(f.filesz, BigInt(p.filesz + size));
@@ -669,10 +676,14 @@ function sstrip(e: Edit): Buffer {
 
 /** Writes every attack's file into `dir` (next to the corpus binaries); returns the attacks. */
 export async function makeAttacks(dir: string): Promise<Attack[]> {
+  return writeAttacks(dir, [...SPECS, ...CONTENT_PROOF_SPECS]);
+}
+
+async function writeAttacks(dir: string, specs: readonly AttackSpec[]): Promise<Attack[]> {
   const out: Attack[] = [];
   const written = new Set<string>();
   await chmod(join(dir, 'base'), 0o755);
-  for (const spec of [...SPECS, ...CONTENT_PROOF_SPECS]) {
+  for (const spec of specs) {
     if (!written.has(spec.name)) {
       const buf = Buffer.from(await readFile(join(dir, spec.from)));
       const elf = await readElf(new BufferSource(buf, spec.from));
@@ -700,6 +711,259 @@ export function parseRuns(text: string): Map<string, { rc: number; out: string }
 }
 
 export const RUN_SCRIPT = 'run-attacks.sh';
+
+// ---------------------------------------------------------------------------
+// Program-header attacks and the per-toolchain selection (other compilers,
+// 32-bit and big-endian machines; test/forensics/toolchains-cross.test.ts).
+// ---------------------------------------------------------------------------
+
+/** An attack whose construction needs a program header type (PT_INTERP, PT_DYNAMIC) to exist. */
+export interface HeaderAttack extends Attack {
+  /** A clean input error (exit 3, the file named) is as good as `different` here. */
+  errorAccepted?: boolean;
+}
+
+/*
+ * `runs: false` below means "not claimed": whether the kernel or qemu-user
+ * accepts such a file differs by machine (an aarch64 loader rejects a
+ * malformed property note, a LOAD running past the end of the file still
+ * runs until its missing pages are touched).
+ */
+interface HeaderAttackSpec extends HeaderAttack {
+  from: string;
+  craft: Craft;
+  needs?: number;
+}
+
+/** The program header of a type (the n-th one), or a construction error. */
+function segmentOf(e: Edit, type: number, nth = 0) {
+  const p = e.elf.segments.filter((x) => x.type === type)[nth];
+  if (!p) throw new Error(`attack construction: no program header of type ${type}`);
+  return p;
+}
+
+/** Points program header `index` at `len` bytes at the cave (file offset and addresses). */
+function repoint(e: Edit, index: number, c: Cave, len: number) {
+  const f = e.ph(index);
+  e.word(f.offset, BigInt(c.offset));
+  e.word(f.vaddr, c.vaddr);
+  e.word(f.paddr, c.vaddr);
+  e.word(f.filesz, BigInt(len));
+  e.word(f.memsz, BigInt(len));
+}
+
+/** A PT_NOTE other than the one describing the build-id, else the first. */
+function spareNote(e: Edit) {
+  const bid = e.elf.sections.find((s) => s.name === '.note.gnu.build-id');
+  const notes = e.elf.segments.filter((p) => p.type === PT.NOTE);
+  const spare = notes.find((p) => !bid || !(p.offset <= bid.offset && bid.offset < p.offset + p.filesz));
+  const p = spare ?? notes[0];
+  if (!p) throw new Error('attack construction: no PT_NOTE');
+  return p;
+}
+
+/** A note that reads well (name "GNU", an unknown type) carrying shellcode-looking bytes. */
+function payloadNote(e: Edit, room: number): Buffer {
+  const desc = payload(Math.max(4, Math.min(room - 16, 32)) & ~3);
+  const n = buildIdNote(e, desc);
+  new Edit(n, e.elf).u32(8, 0x4142);
+  return n;
+}
+
+/** A payload note written into a cave of the executable LOAD. */
+function plantNote(e: Edit): { c: Cave; n: Buffer } {
+  const c = roomyCave(e, 48);
+  const n = payloadNote(e, c.size);
+  n.copy(e.buf, c.offset);
+  return { c, n };
+}
+
+/** The bytes of the program header of `type` copied into a cave, the header pointed at the copy. */
+function moveSegment(e: Edit, type: number, edit: (at: number, size: number) => void = () => {}) {
+  const p = segmentOf(e, type);
+  const c = roomyCave(e, p.filesz);
+  e.buf.copy(e.buf, c.offset, p.offset, p.offset + p.filesz);
+  edit(c.offset, p.filesz);
+  repoint(e, p.index, c, p.filesz);
+  return e.buf;
+}
+
+const PH_SPECS: HeaderAttackSpec[] = [
+  {
+    name: 'atk-ph-note-payload',
+    from: 'base',
+    against: 'base',
+    what: 'a second PT_NOTE repointed at a well-formed note carrying shellcode in the executable LOAD',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const { c, n } = plantNote(e);
+      repoint(e, spareNote(e).index, c, n.length);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-ph-property-payload',
+    from: 'base',
+    against: 'base',
+    what: 'PT_GNU_PROPERTY (or, where none, a PT_NOTE retyped as one) pointed at a payload note in the executable LOAD',
+    expect: 'different',
+    runs: false,
+    craft: (e) => {
+      const { c, n } = plantNote(e);
+      const p = e.elf.segments.find((x) => x.type === PT.GNU_PROPERTY) ?? spareNote(e);
+      e.u32(e.ph(p.index).type, PT.GNU_PROPERTY);
+      repoint(e, p.index, c, n.length);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-ph-added-note',
+    from: 'base',
+    against: 'base',
+    what: 'one more PT_NOTE added (program header table copied to the end of the file, e_phoff/e_phnum updated) over a payload note',
+    expect: 'different',
+    runs: false,
+    craft: (e) => {
+      const { c, n } = plantNote(e);
+      const h = e.elf.header;
+      const table = Buffer.from(e.buf.subarray(h.phoff, h.phoff + h.phnum * h.phentsize));
+      const extra = Buffer.from(table.subarray(0, h.phentsize));
+      const out = Buffer.concat([e.buf, table, extra]);
+      const o = new Edit(out, e.elf);
+      o.word(e.is64 ? 32 : 28, BigInt(e.buf.length));
+      o.u16(e.is64 ? 56 : 44, h.phnum + 1);
+      const moved = new Edit(out, { ...e.elf, header: { ...h, phoff: e.buf.length } });
+      moved.u32(moved.ph(h.phnum).type, PT.NOTE);
+      moved.u32(moved.ph(h.phnum).flags, PF.R);
+      repoint(moved, h.phnum, c, n.length);
+      return out;
+    },
+  },
+  {
+    name: 'atk-ph-overlap',
+    from: 'base',
+    against: 'base',
+    what: 'the executable PT_LOAD extended over the next PT_LOAD (overlapping LOADs: its bytes mapped executable)',
+    expect: 'different',
+    runs: true,
+    craft: (e) => {
+      const loads = e.elf.segments.filter((x) => x.type === PT.LOAD).sort((x, y) => x.offset - y.offset);
+      const i = loads.findIndex((x) => (x.flags & PF.X) !== 0);
+      const p = loads[i]!;
+      const next = loads[i + 1] ?? loads[i - 1];
+      if (!next) throw new Error('attack construction: a single PT_LOAD');
+      const end = Math.max(p.offset + p.filesz, next.offset + next.filesz);
+      const start = Math.min(p.offset, next.offset);
+      const f = e.ph(p.index);
+      e.word(f.offset, BigInt(start));
+      e.word(f.vaddr, p.vaddr - BigInt(p.offset - start));
+      e.word(f.paddr, p.vaddr - BigInt(p.offset - start));
+      e.word(f.filesz, BigInt(end - start));
+      e.word(f.memsz, BigInt(end - start));
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-ph-filesz-gt-memsz',
+    from: 'base',
+    against: 'base',
+    what: 'the executable PT_LOAD with p_filesz larger than p_memsz',
+    expect: 'different',
+    errorAccepted: true,
+    runs: false,
+    craft: (e) => {
+      const p = e.elf.segments.find((x) => x.type === PT.LOAD && (x.flags & PF.X) !== 0)!;
+      e.word(e.ph(p.index).filesz, p.memsz + 64n);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-ph-out-of-file',
+    from: 'base',
+    against: 'base',
+    what: 'the last PT_LOAD with p_filesz/p_memsz running 1 MiB past the end of the file',
+    expect: 'different',
+    errorAccepted: true,
+    runs: false,
+    craft: (e) => {
+      const loads = e.elf.segments.filter((x) => x.type === PT.LOAD).sort((x, y) => x.offset - y.offset);
+      const p = loads[loads.length - 1]!;
+      const grow = BigInt(e.buf.length - p.offset + (1 << 20));
+      e.word(e.ph(p.index).filesz, grow);
+      e.word(e.ph(p.index).memsz, grow > p.memsz ? grow : p.memsz);
+      return e.buf;
+    },
+  },
+  {
+    name: 'atk-ph-interp-moved',
+    from: 'base',
+    against: 'base',
+    what: 'the same interpreter path copied into the executable LOAD padding and PT_INTERP pointed there',
+    expect: 'different',
+    runs: true,
+    needs: PT.INTERP,
+    craft: (e) => moveSegment(e, PT.INTERP),
+  },
+  {
+    name: 'atk-ph-dynamic-moved',
+    from: 'base',
+    against: 'base',
+    what: 'a copy of the dynamic section, with DT_DEBUG turned into DT_NEEDED, written into the padding and PT_DYNAMIC pointed at it',
+    expect: 'different',
+    runs: false,
+    needs: PT.DYNAMIC,
+    craft: (e) =>
+      moveSegment(e, PT.DYNAMIC, (at, size) => {
+        const ent = e.is64 ? 16 : 8;
+        for (let o = at; o + ent <= at + size; o += ent) {
+          if (e.readWord(o) === 21n) e.word(o, BigInt(DT.NEEDED)); // DT_DEBUG
+        }
+      }),
+  },
+];
+
+/** The attacks every toolchain gets: caves, a removable-looking header over one, the build-id repointed, a code byte. */
+const KEY_ATTACKS = [
+  'atk-cave',
+  'atk-cave-stripped',
+  'atk-buildid-repointed',
+  'atk-buildid-desc',
+  'atk-text',
+] as const;
+
+/**
+ * Writes the key attacks and the program-header attacks for the `base` and
+ * `pkgforge` files of `dir`. `cover` names the section whose name an added
+ * header over the cave borrows (one the file has); `buildId` says whether the
+ * file has a GNU build-id note to repoint (Go's linker writes none).
+ */
+export async function makeToolchainAttacks(
+  dir: string,
+  opts: { cover: string; buildId: boolean },
+): Promise<HeaderAttack[]> {
+  const src = await readFile(join(dir, 'base'));
+  const elf = await readElf(new BufferSource(Buffer.from(src), 'base'));
+  const types = new Set(elf.segments.map((p) => p.type));
+  const key = SPECS.filter(
+    (s) =>
+      (KEY_ATTACKS as readonly string[]).includes(s.name) &&
+      (opts.buildId || !s.name.startsWith('atk-buildid')),
+  );
+  const cover: AttackSpec = {
+    name: 'atk-cover',
+    from: 'base',
+    against: 'base',
+    what: `cave covered by an added, not allocated section header borrowing the name ${opts.cover}`,
+    expect: 'different',
+    runs: true,
+    craft: (e) => coverCave(opts.cover, SHT.PROGBITS, 0n)(e),
+  };
+  const headers = PH_SPECS.filter((s) => s.needs === undefined || types.has(s.needs));
+  const written = await writeAttacks(dir, [...key, cover, ...headers]);
+  const accepted = new Set(headers.filter((s) => s.errorAccepted).map((s) => s.name));
+  return written.map((a) => (accepted.has(a.name) ? { ...a, errorAccepted: true } : a));
+}
 
 // ---------------------------------------------------------------------------
 // Content-proof attacks: payloads in non-loaded sections whose name or type
