@@ -158,7 +158,9 @@ afterAll(async () => {
 
 for (const t of TOOLCHAINS) {
   const missing = (await Promise.all(t.tools.map(async (x) => ((await onPath(x)) ? '' : x)))).filter(Boolean);
-  describe.skipIf(missing.length > 0)(
+  // Skipped only outside CI: the set-up script installs every toolchain, so in CI a
+  // missing one fails (its beforeAll names the tool) instead of passing silently.
+  describe.skipIf(missing.length > 0 && !process.env.CI)(
     `${t.name}${missing.length ? ` (missing ${missing.join(', ')})` : ''}`,
     () => {
       let dir: string;
