@@ -135,18 +135,30 @@ function render(t: Target, r: Renderers): string {
   }
 }
 
+/** The fix for a report that could not be written, by the reason the system gave. */
+export function reportWriteFix(code: string | undefined): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'free space on that filesystem, or choose a path on another one (nothing was left half-written)';
+    case 'EROFS':
+      return 'that filesystem is mounted read-only: choose a path on a writable one';
+    case 'ENOENT':
+      return 'create the directory first, or choose a path whose directory exists';
+    default:
+      return 'choose a writable path for the report (its directory must exist)';
+  }
+}
+
 async function writeReport(path: string, content: string): Promise<void> {
   try {
     await writeFileAtomic(path, content);
   } catch (err) {
-    throw new RebuildError(
-      'input',
-      `cannot write report: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      {
-        subject: path,
-        fix: 'choose a writable path for the report (its directory must exist)',
-        cause: err,
-      },
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RebuildError('input', `cannot write report: ${code ?? String(err)}`, {
+      subject: path,
+      fix: reportWriteFix(code),
+      cause: err,
+    });
   }
 }

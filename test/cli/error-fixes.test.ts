@@ -1,0 +1,33 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonError } from '../../src/cli/action.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { reportWriteFix } from '../../src/cli/outputs.js';
+import { RebuildError } from '../../src/util/errors.js';
+import { rebuild } from '../helpers/cli.js';
+
+describe('fix lines that fit the cause', () => {
+  it('an interrupt says to run the command again, not to read a placeholder help', () => {
+    const fix = jsonError(new RebuildError('interrupted', 'interrupted; the container was removed')).error
+      .fix;
+    expect(fix).not.toContain('<command>');
+    expect(fix).toMatch(/run the same command again/);
+  });
+
+  it('a full or read-only filesystem is named as such', () => {
+    expect(reportWriteFix('ENOSPC')).toMatch(/free space/);
+    expect(reportWriteFix('EROFS')).toMatch(/read-only/);
+  });
+
+  it('a report into a directory that does not exist: the file named, the fix says create it, nothing written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rebuild-fix-'));
+    const target = join(dir, 'missing', 'r.html');
+    const r = await rebuild(['compare', '/usr/bin/ls', '/usr/bin/cat', '--html', target]);
+    expect(r.exitCode).toBe(ExitCode.input);
+    expect(r.stderr).toContain(target);
+    expect(r.stderr).toMatch(/fix: create the directory first/);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 120_000);
+});
