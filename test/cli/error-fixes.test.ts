@@ -16,6 +16,13 @@ describe('fix lines that fit the cause', () => {
     expect(fix).toMatch(/run the same command again/);
   });
 
+  it('a directory where a file is wanted: the fix says so (no placeholder help)', async () => {
+    const r = await rebuild(['compare', tmpdir(), '/usr/bin/ls']);
+    expect(r.exitCode).toBe(ExitCode.input);
+    expect(r.stderr).toMatch(/not a regular file\n\s+fix: give the path of a regular file/);
+    expect(r.stderr).not.toContain('<command>');
+  }, 60_000);
+
   it('a full or read-only filesystem is named as such', () => {
     expect(reportWriteFix('ENOSPC')).toMatch(/free space/);
     expect(reportWriteFix('EROFS')).toMatch(/read-only/);
