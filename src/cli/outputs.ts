@@ -62,11 +62,14 @@ interface Target {
   dest: string;
 }
 
+/** Names of stdout itself: `--json /dev/stdout` is `--json -` (else the text report would follow the JSON there). */
+const STDOUT_NAMES = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
 /** Where each requested format goes; throws a usage error when two want stdout. */
 export function outputTargets(flags: OutputFlags): Target[] {
   const targets: Target[] = [];
   const add = (format: OutputFormat, v: string | true | undefined) => {
-    if (v !== undefined) targets.push({ format, dest: v === true ? '-' : v });
+    if (v !== undefined) targets.push({ format, dest: v === true || STDOUT_NAMES.has(v) ? '-' : v });
   };
   add('json', flags.json);
   add('markdown', flags.markdown);
@@ -95,7 +98,7 @@ export function outputTargets(flags: OutputFlags): Target[] {
 
 /** Whether JSON goes to stdout (then errors are printed there as JSON too). */
 export function jsonOnStdout(flags: { json?: string | boolean }): boolean {
-  return flags.json === true || flags.json === '-';
+  return flags.json === true || (typeof flags.json === 'string' && STDOUT_NAMES.has(flags.json));
 }
 
 /**

@@ -38,3 +38,11 @@ describe('fix lines that fit the cause', () => {
     expect(readdirSync(dir)).toEqual([]);
   }, 120_000);
 });
+
+describe('stdout by its device name', () => {
+  it('--json /dev/stdout is --json -: one JSON document on stdout, no text report after it', async () => {
+    const r = await rebuild(['compare', '/usr/bin/ls', '/usr/bin/cat', '--json', '/dev/stdout']);
+    expect(r.exitCode).toBe(ExitCode.different);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'different' });
+  }, 120_000);
+});
