@@ -68,7 +68,7 @@ function parseSymbols(elf: ElfFile, sec: SectionHeader, bytes: Buffer): Symbol[]
 }
 
 /** The lowest and highest address any PT_LOAD maps. */
-function loadedSpan(elf: ElfFile): [bigint, bigint] {
+export function loadedSpan(elf: ElfFile): [bigint, bigint] {
   let lo: bigint | undefined;
   let hi = 0n;
   for (const p of elf.segments) {

@@ -1,0 +1,108 @@
+/**
+ * The section header table as a hiding place: no loader reads it, so an
+ * attacker can fill the free fields of its entries (sh_addr of a section
+ * that is not allocated, entries with no contents, bytes after each entry
+ * when e_shentsize is larger than a header) with a payload while every
+ * loaded byte stays the same. Each tampered file still runs; each must be
+ * `different`, naming the table. The tables objcopy and strip write still
+ * prove out (equivalent).
+ */
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../src/forensics/compare.js';
+import { gcc, SOURCE } from './fixtures.js';
+
+let dir: string;
+let base: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rebuild-shtab-'));
+  base = await gcc(join(dir, 'src'), join(dir, 'base'), SOURCE);
+}, 60_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Table {
+  shoff: number;
+  shnum: number;
+}
+const table = (b: Buffer): Table => ({ shoff: Number(b.readBigUInt64LE(0x28)), shnum: b.readUInt16LE(0x3c) });
+
+/** Moves the table (stride `stride`) to the end of the file with `extra` entries after the real ones. */
+function rewriteTable(b: Buffer, stride: number, extra: Buffer[], pad: (i: number) => Buffer): Buffer {
+  const t = table(b);
+  const old = b.subarray(t.shoff, t.shoff + 64 * t.shnum);
+  const head = Buffer.from(b.subarray(0, t.shoff + 64 * t.shnum));
+  head.fill(0, t.shoff);
+  const align = Buffer.alloc((8 - (head.length % 8)) % 8);
+  const entries: Buffer[] = [];
+  for (let i = 0; i < t.shnum; i++) entries.push(old.subarray(i * 64, (i + 1) * 64), pad(i));
+  for (const e of extra) entries.push(e, pad(t.shnum));
+  const out = Buffer.concat([head, align, ...entries]);
+  out.writeBigUInt64LE(BigInt(head.length + align.length), 0x28);
+  out.writeUInt16LE(stride, 0x3a);
+  out.writeUInt16LE(t.shnum + extra.length, 0x3c);
+  return out;
+}
+
+/** x86-64 `int3; nop` shellcode stand-in, repeated. */
+const shellcode = (n: number) => Buffer.alloc(n, Buffer.from([0xcc, 0x90]));
+
+const attacks: Record<string, (b: Buffer) => Buffer> = {
+  'entries with no contents whose fields carry a payload': (b) => {
+    const extra: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const e = Buffer.alloc(64);
+      e.writeUInt32LE(0x60001337, 4); // sh_type
+      shellcode(16).copy(e, 8); // sh_flags, sh_addr
+      shellcode(8).copy(e, 40); // sh_link, sh_info
+      shellcode(16).copy(e, 48); // sh_addralign, sh_entsize
+      extra.push(e);
+    }
+    return rewriteTable(b, 64, extra, () => Buffer.alloc(0));
+  },
+  'payload in sh_addr of sections that are not allocated': (b) => {
+    const out = Buffer.from(b);
+    const t = table(out);
+    for (let i = 1; i < t.shnum; i++) {
+      const o = t.shoff + i * 64;
+      if ((out.readBigUInt64LE(o + 8) & 2n) === 0n) shellcode(8).copy(out, o + 16);
+    }
+    return out;
+  },
+  'a payload after each entry (e_shentsize larger than a header)': (b) =>
+    rewriteTable(b, 64 + 256, [], () => shellcode(256)),
+};
+
+describe('section header table payloads', () => {
+  for (const [name, craft] of Object.entries(attacks)) {
+    it(`${name}: still runs, and is different`, async () => {
+      const file = join(dir, name.replace(/\W+/g, '-'));
+      await writeFile(file, craft(await readFile(base)));
+      await chmod(file, 0o755);
+      expect((await execa(file, ['x'])).stdout).toBe('x 1234569');
+      const c = await compare(file, base, { context: false });
+      expect(c.verdict).toBe('different');
+      expect(c.differences.map((d) => d.region)).toContain('section header table');
+    }, 60_000);
+  }
+
+  it('tables objcopy writes still prove out: equivalent', async () => {
+    for (const args of [
+      ['--strip-debug'],
+      ['--remove-section=.comment'],
+      ['--compress-debug-sections=zlib'],
+    ]) {
+      const out = join(dir, `objcopy${args[0]}`);
+      await copyFile(base, out);
+      await execa('objcopy', [...args, out]);
+      const c = await compare(out, base, { context: false });
+      expect(c.differences).toEqual([]);
+      expect(c.verdict).toBe('equivalent');
+    }
+  }, 60_000);
+});
