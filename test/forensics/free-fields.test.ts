@@ -1,5 +1,8 @@
 /**
- * The section header table as a hiding place: no loader reads it, so an
+ * Free fields of well-formed structures as hiding places (the section
+ * header table, SystemTap probe addresses, compression headers).
+ *
+ * The section header table: no loader reads it, so an
  * attacker can fill the free fields of its entries (sh_addr of a section
  * that is not allocated, entries with no contents, bytes after each entry
  * when e_shentsize is larger than a header) with a payload while every
@@ -13,6 +16,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
+import { readElf } from '../../src/forensics/elf/reader.js';
+import { BufferSource } from '../../src/forensics/elf/source.js';
 import { gcc, SOURCE } from './fixtures.js';
 
 let dir: string;
@@ -104,5 +109,64 @@ describe('section header table payloads', () => {
       expect(c.differences).toEqual([]);
       expect(c.verdict).toBe('equivalent');
     }
+  }, 60_000);
+});
+
+/** A SystemTap probe as <sys/sdt.h> writes it (pc, .stapsdt.base, semaphore 0). */
+const PROBE = `#include <stdio.h>
+int main(void) {
+  __asm__ volatile("990: nop\\n"
+    ".pushsection .note.stapsdt,\\"?\\",\\"note\\"\\n.balign 4\\n.4byte 992f-991f, 994f-993f, 3\\n"
+    "991: .asciz \\"stapsdt\\"\\n992: .balign 4\\n993: .8byte 990b\\n.8byte _.stapsdt.base\\n.8byte 0\\n"
+    ".asciz \\"prov\\"\\n.asciz \\"probe1\\"\\n.asciz \\"\\"\\n994: .balign 4\\n.popsection\\n"
+    ".ifndef _.stapsdt.base\\n.pushsection .stapsdt.base,\\"aG\\",\\"progbits\\",.stapsdt.base,comdat\\n"
+    ".weak _.stapsdt.base\\n.hidden _.stapsdt.base\\n_.stapsdt.base: .space 1\\n.size _.stapsdt.base, 1\\n"
+    ".popsection\\n.endif\\n");
+  puts("probed");
+  return 0;
+}
+`;
+
+describe('free fields of notes and compression headers', () => {
+  let probed: string;
+  beforeAll(async () => {
+    probed = await gcc(join(dir, 'probe-src'), join(dir, 'probed'), PROBE);
+  }, 60_000);
+
+  it('a real SystemTap probe note proves out: equivalent without it', async () => {
+    const out = join(dir, 'unprobed');
+    await execa('objcopy', ['--remove-section=.note.stapsdt', probed, out]);
+    const c = await compare(out, probed, { context: false });
+    expect(c.differences).toEqual([]);
+    expect(c.verdict).toBe('equivalent');
+  }, 60_000);
+
+  it('probe addresses that carry a payload: still runs, and is different', async () => {
+    const b = await readFile(probed);
+    const at = b.indexOf(Buffer.from('stapsdt\0', 'latin1'));
+    expect(at).toBeGreaterThan(0);
+    shellcode(24).copy(b, at + 8); // pc, base, semaphore
+    const out = join(dir, 'probe-payload');
+    await writeFile(out, b);
+    await chmod(out, 0o755);
+    expect((await execa(out)).stdout).toBe('probed');
+    const c = await compare(out, probed, { context: false });
+    expect(c.verdict).toBe('different');
+    expect(c.differences.map((d) => d.region)).toContain('.note.stapsdt');
+  }, 60_000);
+
+  it('a compression header whose reserved field carries bytes: different', async () => {
+    const zipped = join(dir, 'zipped');
+    await execa('objcopy', ['--compress-debug-sections=zlib', base, zipped]);
+    const b = await readFile(zipped);
+    const elf = await readElf(new BufferSource(b, zipped));
+    const s = elf.sections.find((x) => x.name === '.debug_info');
+    expect(s && (s.flags & 0x800n) !== 0n).toBe(true);
+    shellcode(4).copy(b, s!.offset + 4); // ch_reserved
+    const out = join(dir, 'zipped-payload');
+    await writeFile(out, b);
+    const c = await compare(out, base, { context: false });
+    expect(c.verdict).toBe('different');
+    expect(c.differences.map((d) => d.region)).toContain('.debug_info');
   }, 60_000);
 });
