@@ -170,3 +170,47 @@ describe('free fields of notes and compression headers', () => {
     expect(c.differences.map((d) => d.region)).toContain('.debug_info');
   }, 60_000);
 });
+
+describe('free fields of symbol tables', () => {
+  /** Moves .symtab to the end of the file with `extra` 24-byte entries after the real ones. */
+  function growSymtab(b: Buffer, extra: (i: number) => Buffer, n: number): Buffer {
+    const t = table(b);
+    for (let i = 0; i < t.shnum; i++) {
+      const o = t.shoff + i * 64;
+      if (b.readUInt32LE(o + 4) !== 2) continue;
+      const off = Number(b.readBigUInt64LE(o + 24));
+      const size = Number(b.readBigUInt64LE(o + 32));
+      const syms = Buffer.from(b.subarray(off, off + size));
+      b.fill(0, off, off + size);
+      const added = Array.from({ length: n }, (_, k) => extra(k));
+      const at = b.length + ((8 - (b.length % 8)) % 8);
+      b.writeBigUInt64LE(BigInt(at), o + 24);
+      b.writeBigUInt64LE(BigInt(size + 24 * n), o + 32);
+      return Buffer.concat([b, Buffer.alloc(at - b.length), syms, ...added]);
+    }
+    throw new Error('no .symtab');
+  }
+  /** A nameless global absolute symbol whose value and size are 16 bytes of payload. */
+  const absolute = (sized: boolean) => () => {
+    const e = Buffer.alloc(24);
+    e.writeUInt8(0x10, 4); // GLOBAL NOTYPE
+    e.writeUInt16LE(0xfff1, 6); // SHN_ABS
+    shellcode(sized ? 16 : 8).copy(e, 8);
+    return e;
+  };
+
+  for (const [name, craft] of [
+    ['nameless sized absolute symbols', absolute(true)],
+    ['nameless absolute symbols', absolute(false)],
+  ] as const) {
+    it(`${name} carrying a payload: still runs, and is different`, async () => {
+      const out = join(dir, name.replace(/\W+/g, '-'));
+      await writeFile(out, growSymtab(await readFile(base), craft, 2000));
+      await chmod(out, 0o755);
+      expect((await execa(out, ['x'])).stdout).toBe('x 1234569');
+      const c = await compare(out, base, { context: false });
+      expect(c.verdict).toBe('different');
+      expect(c.differences.map((d) => d.region)).toContain('.symtab');
+    }, 60_000);
+  }
+});
