@@ -214,3 +214,58 @@ describe('free fields of symbol tables', () => {
     }, 60_000);
   }
 });
+
+describe('free fields of GNU property notes outside the loaded image', () => {
+  /** A GNU NT_GNU_PROPERTY_TYPE_0 note holding `props` ([type, 4-byte value]), 8-byte aligned. */
+  const note = (props: Array<[number, number]>) => {
+    const desc = Buffer.alloc(16 * props.length);
+    props.forEach(([t, v], i) => {
+      desc.writeUInt32LE(t, 16 * i);
+      desc.writeUInt32LE(4, 16 * i + 4);
+      desc.writeUInt32LE(v, 16 * i + 8);
+    });
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(4, 0);
+    head.writeUInt32LE(desc.length, 4);
+    head.writeUInt32LE(5, 8);
+    return Buffer.concat([head, Buffer.from('GNU\0', 'latin1'), desc]);
+  };
+  const withNote = async (name: string, bytes: Buffer) => {
+    const contents = join(dir, `${name}.bin`);
+    await writeFile(contents, bytes);
+    const out = join(dir, name);
+    await execa('objcopy', [
+      `--add-section=.note.extra=${contents}`,
+      '--set-section-alignment=.note.extra=8',
+      base,
+      out,
+    ]);
+    expect((await execa(out, ['x'])).stdout).toBe('x 1234569');
+    return compare(out, base, { context: false });
+  };
+
+  it('the properties a linker writes (known types, sorted): equivalent', async () => {
+    const c = await withNote(
+      'props-real',
+      note([
+        [0xc0000002, 3],
+        [0xc0008002, 1],
+      ]),
+    );
+    expect(c.differences).toEqual([]);
+    expect(c.verdict).toBe('equivalent');
+  }, 60_000);
+
+  it('properties of made-up types, or repeated, carrying a payload: different', async () => {
+    const made = Array.from({ length: 16 }, (_, i): [number, number] => [0xcc90cc90 + i, 0x90cc90cc]);
+    const repeated = Array.from({ length: 16 }, (): [number, number] => [0xc0000002, 0x90cc90cc]);
+    for (const [name, props] of [
+      ['props-made-up', made],
+      ['props-repeated', repeated],
+    ] as const) {
+      const c = await withNote(name, Buffer.concat(Array.from({ length: 64 }, () => note(props))));
+      expect(c.verdict).toBe('different');
+      expect(c.differences.map((d) => d.region)).toContain('.note.extra');
+    }
+  }, 60_000);
+});

@@ -50,14 +50,20 @@ const KNOWN: Record<string, Record<number, DescCheck>> = {
     // NT_GNU_PROPERTY_TYPE_0: pr_type, pr_datasz, data (aligned to the word size).
     5: (d, c, wordSize) => {
       need(d.length <= 256, `its property descriptor is ${d.length} bytes, more than 256`);
+      let last = -1;
       while (c.left > 0) {
         const type = c.u32();
         const size = c.u32();
         const known =
           (type === 1 && size === wordSize) || // GNU_PROPERTY_STACK_SIZE
           (type === 2 && size === 0) || // GNU_PROPERTY_NO_COPY_ON_PROTECTED
-          (type >= 0xb0000000 && type <= 0xdfffffff && size === 4); // generic, x86, AArch64 bit masks
+          // Generic 1_NEEDED / UINT32_AND / UINT32_OR masks, then the x86, AArch64 and RISC-V ones.
+          (((type >= 0xb0000000 && type <= 0xb000ffff) || (type >= 0xc0000000 && type <= 0xc001ffff)) &&
+            size === 4);
         need(known, `it holds an unknown property (type 0x${type.toString(16)}, ${size} bytes)`);
+        // Linkers write each property once, sorted by type.
+        need(type > last, `its properties are not sorted by type, once each (0x${type.toString(16)})`);
+        last = type;
         c.skip(size);
         const pad = ((c.pos + wordSize - 1) & ~(wordSize - 1)) - c.pos;
         if (pad > 0 && c.left > 0) {
