@@ -269,3 +269,27 @@ describe('free fields of GNU property notes outside the loaded image', () => {
     }
   }, 60_000);
 });
+
+const hasRust = await execa('rustc', ['--version']).then(
+  () => true,
+  () => false,
+);
+
+describe('honest debug information from LLVM', () => {
+  // Skipped only outside CI, where the set-up script installs rustc.
+  it.skipIf(!hasRust && !process.env.CI)(
+    'rustc -g (LLVM fills .debug_aranges padding with 0xff) vs objcopy --strip-debug: equivalent',
+    async () => {
+      const src = join(dir, 'hello.rs');
+      await writeFile(src, 'fn main() { println!("rs"); }\n');
+      const full = join(dir, 'rust-g');
+      await execa('rustc', ['-g', '-o', full, src]);
+      const stripped = join(dir, 'rust-g-sd');
+      await execa('objcopy', ['--strip-debug', full, stripped]);
+      const c = await compare(stripped, full, { context: false });
+      expect(c.differences).toEqual([]);
+      expect(c.verdict).toBe('equivalent');
+    },
+    120_000,
+  );
+});
