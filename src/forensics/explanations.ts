@@ -134,7 +134,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     label: 'file layout',
     order: 6,
     proof:
-      'section header bookkeeping the loader does not read: the section header table, the section name table (every non-NUL byte used by a name), and the ELF header fields e_shoff, e_shentsize, e_shnum, e_shstrndx',
+      'section header bookkeeping the loader does not read: the section header table (each entry what a linker, objcopy or strip writes, field by field, proofs/section-headers.ts), the section name table (every non-NUL byte used by a name), and the ELF header fields e_shoff, e_shentsize, e_shnum, e_shstrndx',
     loaded: true,
     names: (s, ctx) => !isAlloc(s) && s.index === ctx.shstrndx,
     proves: proveNameTable,

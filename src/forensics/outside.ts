@@ -18,6 +18,7 @@ import type { Findings } from './findings.js';
 import { hintFor } from './hints.js';
 import { type Interval, mergeIntervals, relation, subtractIntervals } from './loader/intervals.js';
 import { prove } from './proofs/index.js';
+import { proveSectionHeaderTable } from './proofs/section-headers.js';
 import { addContext } from './region-context.js';
 import { sectionsByKey } from './sections.js';
 import type { Side } from './side.js';
@@ -145,16 +146,40 @@ export async function compareOutside(a: Side, b: Side, f: Findings, opts: Outsid
   } else if (oa.table && ob.table) {
     const la = oa.table.end - oa.table.start;
     const lb = ob.table.end - ob.table.start;
-    if (!(await compareRanges(a.src, oa.table.start, la, b.src, ob.table.start, lb)).equal) {
+    if (
+      !(await compareRanges(a.src, oa.table.start, la, b.src, ob.table.start, lb)).equal &&
+      tablesProven(f, [a, oa], [b, ob])
+    ) {
       f.explanations.add(
         'layout',
         `section header table differs (a ${a.elf.sections.length}, b ${b.elf.sections.length} entries)`,
       );
     }
-  } else if (oa.table || ob.table) {
+  } else if ((oa.table || ob.table) && tablesProven(f, [a, oa], [b, ob])) {
     f.explanations.add('layout', `section header table only in ${oa.table ? 'a' : 'b'}`);
   }
   await compareUnaccounted(a, oa, b, ob, f, withContext);
+}
+
+/**
+ * Whether each side's section header table (where it has one) holds only
+ * what toolchains write; a table that does not is a difference, named with
+ * the reason, and its bytes are not explained.
+ */
+function tablesProven(f: Findings, ...sides: Array<[Side, Outside]>): boolean {
+  let ok = true;
+  for (const [s, o] of sides) {
+    if (!o.table) continue;
+    const reason = proveSectionHeaderTable(s.elf);
+    if (reason === undefined) continue;
+    ok = false;
+    f.diff({
+      region: 'section header table',
+      detail: `${s.label}'s section header table is not what a linker, objcopy or strip writes: ${reason}; its ${o.table.end - o.table.start} byte(s) are not explained`,
+      [s.label]: { offset: o.table.start, size: o.table.end - o.table.start },
+    });
+  }
+  return ok;
 }
 
 async function sameBytes(a: Side, sa: SectionHeader, b: Side, sb: SectionHeader): Promise<boolean> {

@@ -301,7 +301,14 @@ const proveAranges: Proof = async (s) => {
     const tuple = 2 * addr;
     const start = (c.pos - u.body + (u.offsetSize === 8 ? 12 : 4) + tuple - 1) & ~(tuple - 1);
     const pad = start - (c.pos - u.body + (u.offsetSize === 8 ? 12 : 4));
-    for (let i = 0; i < pad; i++) need(c.u8() === 0, 'the padding before its address ranges is not zero');
+    // GNU as writes zeros, LLVM 0xff bytes (Rust's standard library): one fill byte, nothing else.
+    const fill = pad > 0 ? c.u8() : 0;
+    need(
+      fill === 0 || fill === 0xff,
+      'the padding before its address ranges is neither zeros nor 0xff bytes',
+    );
+    for (let i = 1; i < pad; i++)
+      need(c.u8() === fill, 'the padding before its address ranges is not uniform');
     need(c.left % tuple === 0 && c.left >= tuple, 'its address ranges are not whole (address, length) pairs');
     while (c.left > tuple) c.skip(tuple);
     need(c.uint(addr) === 0n && c.uint(addr) === 0n, 'its address ranges do not end with a (0, 0) pair');

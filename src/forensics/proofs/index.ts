@@ -65,10 +65,15 @@ function uncompressed(elf: ElfFile, s: SectionHeader, raw: Buffer): Buffer {
   if ((s.flags & SHF_COMPRESSED) !== 0n) {
     const c = new Cursor(raw, elf.header.endian === 'little');
     const type = c.u32();
-    if (elf.header.class === 64) c.u32();
+    const reserved = elf.header.class === 64 ? c.u32() : 0;
     const size = elf.header.class === 64 ? c.u64() : BigInt(c.u32());
-    if (elf.header.class === 64) c.u64();
-    else c.u32();
+    const align = elf.header.class === 64 ? c.u64() : BigInt(c.u32());
+    // Compression header fields toolchains fill: ch_reserved is 0, ch_addralign a power of two.
+    need(reserved === 0, 'its compression header has a reserved field that is not zero');
+    need(
+      align <= 1n << 16n && (align & (align - 1n)) === 0n,
+      `its compression header has an implausible alignment (${align})`,
+    );
     need(
       type === ELFCOMPRESS_ZLIB,
       `it is compressed with an unsupported method (${type}); rebuild proves zlib only`,

@@ -10,7 +10,8 @@
  *   not a build-id: the linker puts it in a loaded note, and outside one its
  *   up to 64 free bytes would be a payload that nothing reads;
  * - Go: build id (text);
- * - stapsdt: SystemTap probes (three addresses and three text strings);
+ * - stapsdt: SystemTap probes (three addresses inside the loaded image, the
+ *   semaphore's possibly 0, and three text strings);
  * - FDO: packaging metadata (a NUL-terminated JSON object).
  *
  * Why nothing hides here: no loader reads these notes; what they may hold is
@@ -20,13 +21,15 @@
  * refused, so neither machine code nor an opaque payload passes.
  */
 import { Cursor, isText, need, quote } from './cursor.js';
+import { loadedSpan } from './symbols.js';
 import type { Proof } from './types.js';
 
 export const NOTE_LIMIT = 64 << 10;
 export const NOTE_COUNT = 256;
 const TEXT_LIMIT = 4096;
 
-type DescCheck = (desc: Buffer, c: Cursor, wordSize: number) => void;
+/** `span`: the lowest and highest address the PT_LOADs map (a probe's addresses lie inside). */
+type DescCheck = (desc: Buffer, c: Cursor, wordSize: number, span: readonly [bigint, bigint]) => void;
 
 const textDesc: DescCheck = (d) => {
   const body = d.at(-1) === 0 ? d.subarray(0, -1) : d;
@@ -47,14 +50,20 @@ const KNOWN: Record<string, Record<number, DescCheck>> = {
     // NT_GNU_PROPERTY_TYPE_0: pr_type, pr_datasz, data (aligned to the word size).
     5: (d, c, wordSize) => {
       need(d.length <= 256, `its property descriptor is ${d.length} bytes, more than 256`);
+      let last = -1;
       while (c.left > 0) {
         const type = c.u32();
         const size = c.u32();
         const known =
           (type === 1 && size === wordSize) || // GNU_PROPERTY_STACK_SIZE
           (type === 2 && size === 0) || // GNU_PROPERTY_NO_COPY_ON_PROTECTED
-          (type >= 0xb0000000 && type <= 0xdfffffff && size === 4); // generic, x86, AArch64 bit masks
+          // Generic 1_NEEDED / UINT32_AND / UINT32_OR masks, then the x86, AArch64 and RISC-V ones.
+          (((type >= 0xb0000000 && type <= 0xb000ffff) || (type >= 0xc0000000 && type <= 0xc001ffff)) &&
+            size === 4);
         need(known, `it holds an unknown property (type 0x${type.toString(16)}, ${size} bytes)`);
+        // Linkers write each property once, sorted by type.
+        need(type > last, `its properties are not sorted by type, once each (0x${type.toString(16)})`);
+        last = type;
         c.skip(size);
         const pad = ((c.pos + wordSize - 1) & ~(wordSize - 1)) - c.pos;
         if (pad > 0 && c.left > 0) {
@@ -68,8 +77,18 @@ const KNOWN: Record<string, Record<number, DescCheck>> = {
   Go: { 4: textDesc },
   // SystemTap probe: pc, base, semaphore addresses, then provider, name and arguments.
   stapsdt: {
-    3: (_d, c, wordSize) => {
-      c.skip(3 * wordSize);
+    3: (_d, c, wordSize, [lo, hi]) => {
+      const inside = (x: bigint) => x >= lo && x < hi;
+      const pc = c.uint(wordSize);
+      const base = c.uint(wordSize);
+      const semaphore = c.uint(wordSize);
+      // Addresses of the probe site, of .stapsdt.base and of the semaphore: not free bytes.
+      need(inside(pc), `its probe address 0x${pc.toString(16)} lies outside the loaded image`);
+      need(inside(base), `its probe base 0x${base.toString(16)} lies outside the loaded image`);
+      need(
+        semaphore === 0n || inside(semaphore),
+        `its probe semaphore 0x${semaphore.toString(16)} lies outside the loaded image`,
+      );
       for (const what of ['provider', 'name', 'arguments']) {
         need(isText(c.cstr()), `its probe ${what} is not text`);
       }
@@ -79,7 +98,7 @@ const KNOWN: Record<string, Record<number, DescCheck>> = {
   // Packaging metadata (systemd's ELF package notes): a JSON object.
   FDO: {
     3405650558: (d) => {
-      textDesc(d, new Cursor(d, true), 0);
+      textDesc(d, new Cursor(d, true), 0, [0n, 0n]);
       need(d.at(-1) === 0, 'its package metadata is not NUL-terminated');
       let v: unknown;
       try {
@@ -100,6 +119,7 @@ export const proveNotes: Proof = ({ bytes, elf, section }) => {
   const little = elf.header.endian === 'little';
   const align = section.addralign === 8n ? 8 : 4;
   const wordSize = elf.header.class === 64 ? 8 : 4;
+  const span = loadedSpan(elf);
   const c = new Cursor(bytes, little);
   let count = 0;
   need(bytes.length > 0, 'it is empty');
@@ -126,7 +146,7 @@ export const proveNotes: Proof = ({ bytes, elf, section }) => {
       check !== undefined,
       `the note at offset ${at} has an unknown owner or type (${quote(Buffer.from(owner, 'latin1'))}, type ${type})`,
     );
-    check(desc, new Cursor(desc, little), wordSize);
+    check(desc, new Cursor(desc, little), wordSize, span);
     c.skip(descsz);
     padding(c, align, at);
   }

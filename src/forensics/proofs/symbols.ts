@@ -15,6 +15,8 @@
  * the string table holds only names the symbols use, in text. What is left
  * free is the value and size of absolute symbols and the choice of names:
  * a few bytes per symbol, in entries that must all make sense together.
+ * A symbol without a name is a section or file symbol; absolute symbols
+ * have no size and are at most ABS_LIMIT (their values are free).
  */
 import { PT, SHT } from '../elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from '../elf/reader.js';
@@ -26,6 +28,10 @@ const SHN_ABS = 0xfff1;
 const SHN_COMMON = 0xfff2;
 const SHN_XINDEX = 0xffff;
 const STT_TLS = 6;
+const STT_SECTION = 3;
+const STT_FILE = 4;
+/** Linkers define a handful of absolute symbols; thousands would be a table of free 8-byte values. */
+export const ABS_LIMIT = 1024;
 const KNOWN_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 10]); // NOTYPE … TLS, GNU_IFUNC
 const KNOWN_BINDS = new Set([0, 1, 2, 10]); // LOCAL, GLOBAL, WEAK, GNU_UNIQUE
 
@@ -68,7 +74,7 @@ function parseSymbols(elf: ElfFile, sec: SectionHeader, bytes: Buffer): Symbol[]
 }
 
 /** The lowest and highest address any PT_LOAD maps. */
-function loadedSpan(elf: ElfFile): [bigint, bigint] {
+export function loadedSpan(elf: ElfFile): [bigint, bigint] {
   let lo: bigint | undefined;
   let hi = 0n;
   for (const p of elf.segments) {
@@ -107,6 +113,7 @@ export const proveSymtab: Proof = async (s) => {
   const [lo, hi] = loadedSpan(elf);
   const checked = new Uint8Array(strtab.length);
   const shnum = elf.sections.length;
+  let absolute = 0;
   for (let i = 1; i < syms.length; i++) {
     const y = syms[i]!;
     const where = `symbol ${i}`;
@@ -130,6 +137,16 @@ export const proveSymtab: Proof = async (s) => {
       special || (y.shndx < shnum && y.shndx < SHN_LORESERVE),
       `${where} names section ${y.shndx}, which does not exist`,
     );
+    if (y.shndx === SHN_ABS && (y.info & 0xf) !== STT_FILE) {
+      // Absolute symbols are few (linker-defined) and sizeless: their values are the only free field.
+      need(y.size === 0n, `${where} is absolute but has a size (${y.size})`);
+      need(++absolute <= ABS_LIMIT, `it holds more than ${ABS_LIMIT} absolute symbols`);
+    }
+    if (y.name === 0 || strtab[y.name] === 0)
+      need(
+        (y.info & 0xf) === STT_SECTION || ((y.info & 0xf) === STT_FILE && y.value === 0n && y.size === 0n),
+        `${where} has no name, yet is neither a section symbol nor a file symbol`,
+      );
     if (y.shndx === 0)
       need(
         y.value === 0n || elf.header.type === 1 || (y.info & 0xf) === 2,
