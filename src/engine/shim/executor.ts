@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { messageOf } from '../../util/errors.js';
 import { containerName, removeContainer, runContainer } from '../container.js';
 import type { Arch, ContainerLimits, RunOutcome } from '../types.js';
-import { BoundedOutput } from './bounded-output.js';
+import { BoundedOutput, OutputBudget } from './bounded-output.js';
 import { type CopyLimits, copyOut } from './copy-out.js';
 import {
   type CopyCommand,
@@ -42,12 +42,15 @@ export interface ShimBounds {
   maxContainers: number;
   /** Output kept per inner container for `docker logs` (default 8 MiB; older output is dropped). */
   logBytes: number;
+  /** Output kept for `docker logs` by all inner containers together (default 64 MiB). */
+  logBytesTotal: number;
   copy: CopyLimits;
 }
 
 export const DEFAULT_SHIM_BOUNDS: ShimBounds = {
   maxContainers: 64,
   logBytes: 8 * 1024 ** 2,
+  logBytesTotal: 64 * 1024 ** 2,
   copy: { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 },
 };
 
@@ -85,6 +88,8 @@ export class ShimExecutor {
   readonly records: InnerContainerRecord[] = [];
   private readonly bounds: ShimBounds;
   private readonly freezer: WorkFreezer;
+  /** What every inner container's `docker logs` output may keep, together. */
+  private readonly logBudget: OutputBudget;
   /** Set by `cleanup()`: the build's script has ended, so no container may start any more. */
   private closed = false;
   /** Commands still being carried out: `cleanup()` waits for them, so none starts a container after it. */
@@ -97,6 +102,7 @@ export class ShimExecutor {
       copy: { ...DEFAULT_SHIM_BOUNDS.copy, ...ctx.bounds?.copy },
     };
     this.freezer = new WorkFreezer(ctx.docker, ctx.work.host);
+    this.logBudget = new OutputBudget(this.bounds.logBytesTotal);
   }
 
   handle = (req: ShimRequest, io: JobIO): Promise<number> => {
@@ -186,7 +192,7 @@ export class ShimExecutor {
     }
     for (const line of policy) this.ctx.log(`shim: docker run ${cmd.image}: ${line}`);
     const name = cmd.name ?? `anon-${this.records.length + 1}`;
-    const output = new BoundedOutput(this.bounds.logBytes);
+    const output = new BoundedOutput(this.bounds.logBytes, this.logBudget);
     const record: InnerContainerRecord = {
       name,
       image: cmd.image,
@@ -382,6 +388,7 @@ export class ShimExecutor {
     const c = this.started.get(name);
     if (!c) return;
     this.started.delete(name);
+    c.output.release();
     const outcome = await c.done.catch(() => undefined);
     const id = c.id || outcome?.containerId;
     if (id) await removeContainer(this.ctx.docker, id);
