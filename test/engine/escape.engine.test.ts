@@ -254,6 +254,41 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it('x_exec.pkgver printing without end is refused, not held', async () => {
+    // Expected: a version is one short line; rebuild keeps at most 64 KiB of what pkgver prints and refuses
+    // more with a build error (exit 4) naming the bound (before the fix, 1.5 GB printed made rebuild hold
+    // 4.9 GB and die with an internal error, exit 70).
+    const recipe = join(work, 'pkgver-flood.SBUILD');
+    await writeFile(
+      recipe,
+      [
+        '#!/SBUILD',
+        '_disabled: false',
+        'pkg: esc',
+        'pkg_type: static',
+        'description: pkgver floods',
+        'src_url: [https://example.invalid]',
+        'x_exec:',
+        '  shell: bash',
+        '  pkgver: |',
+        "    head -c 8M /dev/zero | tr '\\0' v",
+        '  run: |',
+        '    echo ok > "$SBUILD_OUTDIR/esc"',
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'pkgver-flood-out');
+    const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out], {
+      env: { TMPDIR: tmp },
+      timeoutMs: 5 * 60_000,
+    });
+    expect(r.exitCode, r.stderr.slice(-2000)).toBe(4);
+    expect(r.stdout + r.stderr).toMatch(/x_exec\.pkgver printed 8388608 bytes, more than a\s+version/);
+    expect(await leftoverContainers()).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+    await victimUntouched();
+  });
+
   it('docker cp of a path the inner container lacks fails at once instead of hanging', async () => {
     // Expected: the engine refuses the archive before the copy helper has started; the helper's stdin is
     // then already closed, and the copy fails with docker's error (125) instead of waiting (before the
