@@ -254,6 +254,26 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it("a million ignored flags or a huge container name never swell rebuild's record", async () => {
+    // Expected: a raw request carrying 300,000 ignored flags runs (0), its record names the first 16 and
+    // counts the rest, so result.json stays small (before the fix, 8 such runs made a 250 MB result.json and
+    // 1.9 GB of memory); a 100,000-character container name is refused like docker refuses it (125).
+    const { log, result } = await attack('policy-flood', [
+      'N=300000; flags=(); for ((k=0;k<N;k++)); do flags+=(-i); done',
+      `job=$(printf '%s\\0' /sbuild $((N+4)) run --rm "\${flags[@]}" "${IMG}" true | curl -s --unix-socket "$REBUILD_SHIM_SOCKET" --data-binary @- http://shim/v1/jobs)`,
+      'echo "flood $(curl -s --unix-socket "$REBUILD_SHIM_SOCKET" http://shim/v1/jobs/$job/exit)"',
+      `docker run --rm --name "$(head -c 100000 /dev/zero | tr '\\0' a)" ${IMG} true 2>&1 | cut -c1-80; echo "long-name \${PIPESTATUS[0]}"`,
+    ]);
+    expect(log).toMatch(/^flood 0$/m);
+    expect(log).toMatch(/^long-name 125$/m);
+    expect(log).toContain('invalid container name');
+    const policy = result.inputs.innerImages?.[0]?.policy ?? [];
+    expect(policy).toHaveLength(17);
+    expect(policy.at(-1)).toBe('299984 more flags ignored');
+    expect(JSON.stringify(result).length).toBeLessThan(1024 * 1024);
+    await victimUntouched();
+  });
+
   it('x_exec.pkgver printing without end is refused, not held', async () => {
     // Expected: a version is one short line; rebuild keeps at most 64 KiB of what pkgver prints and refuses
     // more with a build error (exit 4) naming the bound (before the fix, 1.5 GB printed made rebuild hold

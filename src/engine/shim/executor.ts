@@ -34,6 +34,17 @@ export interface ShimContext {
   signal?: AbortSignal;
 }
 
+/** Ignored flags named one by one in an inner container's record; the rest are counted. */
+const MAX_POLICY_FLAGS = 16;
+
+/** What docker accepts as a container name (bounded: it is kept in the build's record). */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+
+/** A recipe's string as shown in a record or message: at most 200 characters of it. */
+function shortened(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}… (${text.length} characters)` : text;
+}
+
 /** Docker's exit code for an error of the docker command itself. */
 const DOCKER_ERROR = 125;
 
@@ -158,6 +169,11 @@ export class ShimExecutor {
 
   private async run(cmd: RunCommand, req: ShimRequest, io: JobIO): Promise<number> {
     const policy: string[] = [];
+    if (cmd.name !== undefined && !CONTAINER_NAME.test(cmd.name)) {
+      throw new PolicyError(
+        `invalid container name "${shortened(cmd.name)}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 255 characters`,
+      );
+    }
     if (cmd.name && this.started.has(cmd.name)) {
       throw new PolicyError(`the container name "${cmd.name}" is already in use`);
     }
@@ -168,7 +184,11 @@ export class ShimExecutor {
     if (cmd.network && cmd.network !== this.ctx.network) {
       policy.push(`--network ${cmd.network} replaced by ${this.ctx.network}`);
     }
-    for (const flag of cmd.ignored) policy.push(`${flag} ignored`);
+    // Recorded in result.json: a request may carry a million ignored flags, so only the first few are named.
+    for (const flag of cmd.ignored.slice(0, MAX_POLICY_FLAGS)) policy.push(`${shortened(flag)} ignored`);
+    if (cmd.ignored.length > MAX_POLICY_FLAGS) {
+      policy.push(`${cmd.ignored.length - MAX_POLICY_FLAGS} more flags ignored`);
+    }
     if (this.records.length >= this.bounds.maxContainers) {
       throw new PolicyError(`a build may start at most ${this.bounds.maxContainers} containers`);
     }
