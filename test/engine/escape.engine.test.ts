@@ -309,6 +309,24 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it('docker cp onto FIFOs planted at the destination replaces them instead of blocking', async () => {
+    // Expected: the copy helper removes an existing destination file before writing it, so a FIFO there
+    // (as the destination itself, or inside a destination directory) is replaced by the copied file and
+    // each copy ends at once (0) (before the fix, the helper blocked opening the FIFO while every
+    // container that could read it was frozen, until the build's time limit).
+    const { log } = await attack('cp-fifo', [
+      `docker run --name src ${IMG} bash -c 'mkdir /o && echo data > /o/f'`,
+      'mkfifo /sbuild/SBUILD_TEMP/f; mkdir /sbuild/SBUILD_TEMP/d; mkfifo /sbuild/SBUILD_TEMP/d/f',
+      'timeout 120 docker cp src:/o/f /sbuild/SBUILD_TEMP/f; echo "cp-fifo-file $?"',
+      'timeout 120 docker cp src:/o/. /sbuild/SBUILD_TEMP/d; echo "cp-fifo-dir $?"',
+      'cat /sbuild/SBUILD_TEMP/f /sbuild/SBUILD_TEMP/d/f',
+    ]);
+    expect(log).toMatch(/^cp-fifo-file 0$/m);
+    expect(log).toMatch(/^cp-fifo-dir 0$/m);
+    expect(log).toMatch(/^data\ndata$/m);
+    await victimUntouched();
+  });
+
   it('docker cp of a path the inner container lacks fails at once instead of hanging', async () => {
     // Expected: the engine refuses the archive before the copy helper has started; the helper's stdin is
     // then already closed, and the copy fails with docker's error (125) instead of waiting (before the
