@@ -52,7 +52,7 @@ function plainProgress(write: (s: string) => void): AuditProgress {
       for (const k of killed)
         write(`${stamp()} audit #${k.id} (pid ${k.pid}) was killed; its unfinished work is redone\n`);
       write(
-        `${stamp()} audit #${auditId}: ${selected} packages, ${toVerify} to verify, ${selected - toVerify} unchanged\n`,
+        `${stamp()} audit #${auditId}: ${selected} package${selected === 1 ? '' : 's'}, ${toVerify} to verify, ${selected - toVerify} unchanged\n`,
       );
     },
     item(it) {

@@ -1,5 +1,5 @@
 /** `rebuild history <pkg>`: a package's verdicts over time, from the audit database. */
-import { clean, duration } from '../report/format.js';
+import { clean, duration, localStamp } from '../report/format.js';
 import type { StoredResult } from './types.js';
 
 export interface HistoryEntry {
@@ -42,21 +42,24 @@ export function historyEntries(results: readonly StoredResult[]): HistoryEntry[]
   }));
 }
 
-/** One block per unit (package@arch), one line per verdict, oldest first. */
-export function renderHistoryText(results: readonly StoredResult[]): string {
+/** `2026-12-01 04:12 GMT+5:30` and a space. */
+const WHEN_WIDTH = 26;
+
+/** One block per unit (package@arch), one line per verdict, oldest first; times local, with the zone (`timeZone` for tests). */
+export function renderHistoryText(results: readonly StoredResult[], timeZone?: string): string {
   const byUnit = new Map<string, StoredResult[]>();
   for (const r of results) byUnit.set(r.unit, [...(byUnit.get(r.unit) ?? []), r]);
   const out: string[] = [];
   for (const [unit, rs] of byUnit) {
     out.push(clean(`${unit}`));
     out.push(
-      `  ${'when'.padEnd(20)} ${'audit'.padEnd(6)} ${'version'.padEnd(16)} ${'verdict'.padEnd(18)} ${'change'.padEnd(18)} time`,
+      `  ${'when'.padEnd(WHEN_WIDTH)} ${'audit'.padEnd(6)} ${'version'.padEnd(16)} ${'verdict'.padEnd(18)} ${'change'.padEnd(18)} time`,
     );
     for (const r of rs) {
       const time = `${duration(r.durationMs)}${r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}`;
       out.push(
         clean(
-          `  ${r.finishedAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${`#${r.auditId}`.padEnd(6)} ${r.version.padEnd(16)} ${r.verdict.padEnd(18)} ${r.change.padEnd(18)} ${time}`,
+          `  ${localStamp(r.finishedAt, timeZone).padEnd(WHEN_WIDTH)} ${`#${r.auditId}`.padEnd(6)} ${r.version.padEnd(16)} ${r.verdict.padEnd(18)} ${r.change.padEnd(18)} ${time}`,
         ),
       );
     }

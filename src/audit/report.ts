@@ -317,7 +317,11 @@ function changeSentence(p: PackageLine): string {
 
 function headline(s: AuditSummary): string {
   const c = s.counts;
-  const parts = [`${c.selected} packages`, `${c.verified} verified`, `${c.skipped} unchanged`];
+  const parts = [
+    `${c.selected} package${c.selected === 1 ? '' : 's'}`,
+    `${c.verified} verified`,
+    `${c.skipped} unchanged`,
+  ];
   if (c.notReached) parts.push(`${c.notReached} not reached`);
   if (c.elsewhere) parts.push(`${c.elsewhere} taken by another audit`);
   if (c.waiting) parts.push(`${c.waiting} waiting for a capable worker`);

@@ -14,9 +14,12 @@ const INTERNAL_FIX = 'run again with REBUILD_DEBUG=1 for the stack trace and rep
 
 /** A fix for an error that came without one. */
 function fallbackFix(err: RebuildError): string {
+  if (err.category === 'interrupted') return 'nothing to fix: run the same command again to do the work';
   if (/ENOENT|no such file/i.test(err.message)) return 'check the path: the file does not exist';
   if (/EACCES|EPERM|permission/i.test(err.message)) return 'check the permissions of the file';
   if (/cannot read|unreadable/i.test(err.message)) return 'check that the file exists and is readable';
+  if (/not a regular file/i.test(err.message))
+    return 'give the path of a regular file (a directory, device or FIFO is not read)';
   return 'see `rebuild <command> --help` for what the command needs';
 }
 

@@ -49,6 +49,8 @@ export const ExitCode = {
   internal: 70,
   /** interrupted (Ctrl-C): work cleaned up */
   interrupted: 130,
+  /** the reader of stdout went away (`rebuild … | head -1`): stopped quietly, as SIGPIPE would */
+  outputClosed: 141,
   /** terminated (SIGTERM, SIGHUP): work cleaned up */
   terminated: 143,
 } as const;
@@ -128,6 +130,10 @@ export const EXIT_CODES: Record<ExitCodeName, ExitCodeRow> = {
   },
   internal: { code: 70, meaning: 'a bug in rebuild', diffoscope: '2' },
   interrupted: { code: 130, meaning: 'interrupted by Ctrl-C (containers and partial output removed)' },
+  outputClosed: {
+    code: 141,
+    meaning: 'the reader of the output went away (`| head`): stopped quietly, containers removed',
+  },
   terminated: { code: 143, meaning: 'terminated by SIGTERM/SIGHUP (containers and partial output removed)' },
 };
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Help } from 'commander';
 import { REBUILD_VERSION } from '../util/version.js';
+import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { ExitCode, exitCodeHelp } from './exit-codes.js';
 import { COMMAND_NAMES, COMMANDS, type CommandName, targetCommand } from './registry.js';
 
@@ -65,6 +66,7 @@ async function parse(argv: string[], loaded: readonly CommandName[]): Promise<nu
 }
 
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyWhenOutputCloses();
   const target = targetCommand(argv.slice(2));
   try {
     return await parse(argv, target ? [target] : []);

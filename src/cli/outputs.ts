@@ -62,11 +62,14 @@ interface Target {
   dest: string;
 }
 
+/** Names of stdout itself: `--json /dev/stdout` is `--json -` (else the text report would follow the JSON there). */
+const STDOUT_NAMES = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
 /** Where each requested format goes; throws a usage error when two want stdout. */
 export function outputTargets(flags: OutputFlags): Target[] {
   const targets: Target[] = [];
   const add = (format: OutputFormat, v: string | true | undefined) => {
-    if (v !== undefined) targets.push({ format, dest: v === true ? '-' : v });
+    if (v !== undefined) targets.push({ format, dest: v === true || STDOUT_NAMES.has(v) ? '-' : v });
   };
   add('json', flags.json);
   add('markdown', flags.markdown);
@@ -95,7 +98,7 @@ export function outputTargets(flags: OutputFlags): Target[] {
 
 /** Whether JSON goes to stdout (then errors are printed there as JSON too). */
 export function jsonOnStdout(flags: { json?: string | boolean }): boolean {
-  return flags.json === true || flags.json === '-';
+  return flags.json === true || (typeof flags.json === 'string' && STDOUT_NAMES.has(flags.json));
 }
 
 /**
@@ -135,18 +138,30 @@ function render(t: Target, r: Renderers): string {
   }
 }
 
+/** The fix for a report that could not be written, by the reason the system gave. */
+export function reportWriteFix(code: string | undefined): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'free space on that filesystem, or choose a path on another one (nothing was left half-written)';
+    case 'EROFS':
+      return 'that filesystem is mounted read-only: choose a path on a writable one';
+    case 'ENOENT':
+      return 'create the directory first, or choose a path whose directory exists';
+    default:
+      return 'choose a writable path for the report (its directory must exist)';
+  }
+}
+
 async function writeReport(path: string, content: string): Promise<void> {
   try {
     await writeFileAtomic(path, content);
   } catch (err) {
-    throw new RebuildError(
-      'input',
-      `cannot write report: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      {
-        subject: path,
-        fix: 'choose a writable path for the report (its directory must exist)',
-        cause: err,
-      },
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RebuildError('input', `cannot write report: ${code ?? String(err)}`, {
+      subject: path,
+      fix: reportWriteFix(code),
+      cause: err,
+    });
   }
 }

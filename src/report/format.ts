@@ -178,6 +178,13 @@ export function longestBacktickRun(s: string): number {
 export function localTime(iso: string, now: Date = new Date(), timeZone?: string): string {
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return iso;
+  return `${localStamp(iso, timeZone)} (${relativeTime(t, now)})`;
+}
+
+/** A time for a column of times: local, with the zone (`2026-12-01 04:12 CET`). */
+export function localStamp(iso: string, timeZone?: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
   const parts = new Intl.DateTimeFormat('en-CA', {
     year: 'numeric',
     month: '2-digit',
@@ -189,8 +196,7 @@ export function localTime(iso: string, now: Date = new Date(), timeZone?: string
     ...(timeZone ? { timeZone } : {}),
   }).formatToParts(t);
   const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
-  const stamp = `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
-  return `${stamp} (${relativeTime(t, now)})`;
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
 }
 
 /** `just now`, `5 min ago`, `2 h ago`, `3 days ago`, `in 2 h`. */

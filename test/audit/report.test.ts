@@ -166,5 +166,15 @@ describe('audit summary', () => {
     const text = renderHistoryText(h);
     expect(text).toContain('bincache/example.invalid.a/a@x86_64');
     expect(text.indexOf('reproducible')).toBeLessThan(text.indexOf('regression'));
+    // times are local, with the zone, like the morning report's
+    const finished = new Date(h[0]!.finishedAt);
+    const berlin = renderHistoryText(h, 'Europe/Berlin');
+    const hh = new Intl.DateTimeFormat('en-GB', {
+      hour: '2-digit',
+      hourCycle: 'h23',
+      timeZone: 'Europe/Berlin',
+    }).format(finished);
+    expect(berlin).toMatch(new RegExp(`\\d{4}-\\d{2}-\\d{2} ${hh}:\\d{2} GMT\\+[12] `));
+    expect(renderHistoryText(h, 'UTC')).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC /);
   });
 });

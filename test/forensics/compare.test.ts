@@ -401,3 +401,18 @@ describe('compare on real x86_64 binaries built with the host gcc', () => {
     expect(c.textDiff).toMatch(/-two\n\+TWO/);
   });
 });
+
+describe('two unrelated programs (different layouts)', () => {
+  it('a section named on both sides at different offsets is two differences, each counted within its size', async () => {
+    const c = await compare('/usr/bin/ls', '/usr/bin/cat');
+    expect(c.verdict).toBe('different');
+    const sized = c.differences.filter((d) => d.a && d.b && d.differingBytes !== undefined);
+    expect(sized.length).toBeGreaterThan(0);
+    for (const d of sized) {
+      expect(d.differingBytes, d.region).toBeLessThanOrEqual(Math.max(d.a!.size, d.b!.size));
+    }
+    // ls's .dynamic and cat's .dynamic sit at other offsets: each is reported where it is
+    const dynamic = c.differences.filter((d) => d.region === '.dynamic').map((d) => d.a!.offset);
+    expect(new Set(dynamic).size).toBe(dynamic.length);
+  });
+});

@@ -225,7 +225,10 @@ async function comparePiece(
     const start = part.named ? part.named.section.offset : part.start;
     const size = part.named ? part.named.section.size : part.end - part.start;
     const first = part.start - start + (r.first ?? 0);
-    const prev = byRegion.get(region);
+    // One difference per byte range: a's .dynamic and b's .dynamic at other offsets are two
+    // (merged by name, their counts added up past the section's size).
+    const key = `${region}@${start}`;
+    const prev = byRegion.get(key);
     if (prev) {
       prev.differingBytes = (prev.differingBytes ?? 0) + r.differing;
       prev.detail = describe(
@@ -258,7 +261,7 @@ async function comparePiece(
       ...(seg?.type === PT.LOAD ? { addr: seg.vaddr + BigInt(start - seg.offset) } : {}),
     };
     await addContext(d, a.src, b.src, b.elf, reg, first, opts.context);
-    byRegion.set(region, d);
+    byRegion.set(key, d);
     f.diff(d);
   }
 }
