@@ -85,6 +85,9 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
   };
 }
 
+/** What `x_exec.pkgver` may print (a version string); more is refused rather than held. */
+export const MAX_PKGVER_BYTES = 64 * 1024;
+
 /** Runs `x_exec.pkgver` (pkgforge gave it 60 s) and returns what it printed, trimmed (the builder of record reads it). */
 export async function runPkgverScript(
   ctx: EngineContext,
@@ -96,6 +99,7 @@ export async function runPkgverScript(
 ): Promise<string> {
   await writeScript(ws.pkgverScript, script);
   const stdout: Buffer[] = [];
+  let printedBytes = 0;
   const outcome = await runContainer(ctx.docker, {
     image: image.id,
     arch: ctx.arch,
@@ -110,10 +114,22 @@ export async function runPkgverScript(
     limits: { ...ctx.limits, timeoutMs: Math.min(ctx.limits.timeoutMs, 60_000) },
     signal: ctx.signal,
     onOutput: (chunk, stream) => {
-      if (stream === 'stdout') stdout.push(chunk);
+      // A version is one short line: what is printed past the bound is counted, not kept.
+      if (stream === 'stdout') {
+        if (printedBytes + chunk.length <= MAX_PKGVER_BYTES) stdout.push(chunk);
+        printedBytes += chunk.length;
+      }
       onOutput(chunk);
     },
   });
+  if (printedBytes > MAX_PKGVER_BYTES)
+    throw new RebuildError(
+      'build',
+      `x_exec.pkgver printed ${printedBytes} bytes, more than a version (at most ${MAX_PKGVER_BYTES})`,
+      {
+        fix: "pin the version with --pkgver <version> (the published version), or fix the recipe's pkgver script",
+      },
+    );
   // The log keeps one line per line: a version printed without a newline gets one.
   const printed = Buffer.concat(stdout);
   if (printed.length > 0 && printed[printed.length - 1] !== 0x0a) onOutput(Buffer.from('\n'));

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BUILD_LOG_CAP_BYTES, CappedLog, LineSplitter, MAX_LINE_CHARS } from '../../src/build/log-capture.js';
-import { BoundedOutput } from '../../src/engine/shim/bounded-output.js';
+import { BoundedOutput, OutputBudget } from '../../src/engine/shim/bounded-output.js';
 import { archiveBase } from '../../src/engine/shim/copy-out.js';
 import { PolicyError, workRelative } from '../../src/engine/shim/work-paths.js';
 
@@ -41,6 +41,23 @@ describe('what a recipe prints is bounded', () => {
     expect(replay).toMatch(/first 6 bytes of this output were dropped/);
     out.push(Buffer.alloc(100, 'z'));
     expect(Buffer.concat(out.replay()).toString().endsWith('z'.repeat(10))).toBe(true);
+  });
+
+  it("docker logs of many containers together keep no more than the build's shared budget", () => {
+    // Expected: 64 containers × 8 MiB each was 512 MiB held; with a shared budget, each container keeps
+    // its own newest bytes while the total never passes the budget, and a forgotten container frees its share.
+    const budget = new OutputBudget(25);
+    const outs = Array.from({ length: 4 }, () => new BoundedOutput(10, budget));
+    for (const o of outs) for (let i = 0; i < 5; i++) o.push(Buffer.from('abcdef'));
+    expect(budget.used).toBeLessThanOrEqual(25);
+    const kept = outs.map((o) => Buffer.concat(o.replay()).toString());
+    expect(kept[0]!.endsWith('efabcdef')).toBe(true);
+    expect(kept[3]).toMatch(/were dropped/);
+    outs[0]!.release();
+    outs[1]!.release();
+    outs[3]!.push(Buffer.from('0123456789'));
+    expect(Buffer.concat(outs[3]!.replay()).toString().endsWith('0123456789')).toBe(true);
+    expect(budget.used).toBeLessThanOrEqual(25);
   });
 
   it('build.log stops at its cap and states it', () => {

@@ -254,6 +254,79 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it("a million ignored flags or a huge container name never swell rebuild's record", async () => {
+    // Expected: a raw request carrying 300,000 ignored flags runs (0), its record names the first 16 and
+    // counts the rest, so result.json stays small (before the fix, 8 such runs made a 250 MB result.json and
+    // 1.9 GB of memory); a 100,000-character container name is refused like docker refuses it (125).
+    const { log, result } = await attack('policy-flood', [
+      'N=300000; flags=(); for ((k=0;k<N;k++)); do flags+=(-i); done',
+      `job=$(printf '%s\\0' /sbuild $((N+4)) run --rm "\${flags[@]}" "${IMG}" true | curl -s --unix-socket "$REBUILD_SHIM_SOCKET" --data-binary @- http://shim/v1/jobs)`,
+      'echo "flood $(curl -s --unix-socket "$REBUILD_SHIM_SOCKET" http://shim/v1/jobs/$job/exit)"',
+      `docker run --rm --name "$(head -c 100000 /dev/zero | tr '\\0' a)" ${IMG} true 2>&1 | cut -c1-80; echo "long-name \${PIPESTATUS[0]}"`,
+    ]);
+    expect(log).toMatch(/^flood 0$/m);
+    expect(log).toMatch(/^long-name 125$/m);
+    expect(log).toContain('invalid container name');
+    const policy = result.inputs.innerImages?.[0]?.policy ?? [];
+    expect(policy).toHaveLength(17);
+    expect(policy.at(-1)).toBe('299984 more flags ignored');
+    expect(JSON.stringify(result).length).toBeLessThan(1024 * 1024);
+    await victimUntouched();
+  });
+
+  it('x_exec.pkgver printing without end is refused, not held', async () => {
+    // Expected: a version is one short line; rebuild keeps at most 64 KiB of what pkgver prints and refuses
+    // more with a build error (exit 4) naming the bound (before the fix, 1.5 GB printed made rebuild hold
+    // 4.9 GB and die with an internal error, exit 70).
+    const recipe = join(work, 'pkgver-flood.SBUILD');
+    await writeFile(
+      recipe,
+      [
+        '#!/SBUILD',
+        '_disabled: false',
+        'pkg: esc',
+        'pkg_type: static',
+        'description: pkgver floods',
+        'src_url: [https://example.invalid]',
+        'x_exec:',
+        '  shell: bash',
+        '  pkgver: |',
+        "    head -c 8M /dev/zero | tr '\\0' v",
+        '  run: |',
+        '    echo ok > "$SBUILD_OUTDIR/esc"',
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'pkgver-flood-out');
+    const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out], {
+      env: { TMPDIR: tmp },
+      timeoutMs: 5 * 60_000,
+    });
+    expect(r.exitCode, r.stderr.slice(-2000)).toBe(4);
+    expect(r.stdout + r.stderr).toMatch(/x_exec\.pkgver printed 8388608 bytes, more than a\s+version/);
+    expect(await leftoverContainers()).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+    await victimUntouched();
+  });
+
+  it('docker cp onto FIFOs planted at the destination replaces them instead of blocking', async () => {
+    // Expected: the copy helper removes an existing destination file before writing it, so a FIFO there
+    // (as the destination itself, or inside a destination directory) is replaced by the copied file and
+    // each copy ends at once (0) (before the fix, the helper blocked opening the FIFO while every
+    // container that could read it was frozen, until the build's time limit).
+    const { log } = await attack('cp-fifo', [
+      `docker run --name src ${IMG} bash -c 'mkdir /o && echo data > /o/f'`,
+      'mkfifo /sbuild/SBUILD_TEMP/f; mkdir /sbuild/SBUILD_TEMP/d; mkfifo /sbuild/SBUILD_TEMP/d/f',
+      'timeout 120 docker cp src:/o/f /sbuild/SBUILD_TEMP/f; echo "cp-fifo-file $?"',
+      'timeout 120 docker cp src:/o/. /sbuild/SBUILD_TEMP/d; echo "cp-fifo-dir $?"',
+      'cat /sbuild/SBUILD_TEMP/f /sbuild/SBUILD_TEMP/d/f',
+    ]);
+    expect(log).toMatch(/^cp-fifo-file 0$/m);
+    expect(log).toMatch(/^cp-fifo-dir 0$/m);
+    expect(log).toMatch(/^data\ndata$/m);
+    await victimUntouched();
+  });
+
   it('docker cp of a path the inner container lacks fails at once instead of hanging', async () => {
     // Expected: the engine refuses the archive before the copy helper has started; the helper's stdin is
     // then already closed, and the copy fails with docker's error (125) instead of waiting (before the

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -72,6 +73,35 @@ describe('docker shim protocol', () => {
     });
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toMatch(/no connection to rebuild/);
+  });
+
+  it('bounds request bodies sent at once over many connections (none ever finished): 503, then it still works', async () => {
+    // Expected: 12 connections each sending 3 MiB of a 4 MiB body and never finishing would make rebuild hold
+    // 36 MiB; past the shared 16 MiB bound the server answers 503 and drops them; a normal command then works.
+    const answers: Promise<string>[] = [];
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 12; i++) {
+      const sock = connect(join(dir, 'shim.sock'));
+      sockets.push(sock);
+      answers.push(
+        new Promise((resolve) => {
+          let text = '';
+          sock.on('data', (d) => {
+            text += d.toString('latin1');
+          });
+          sock.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+          sock.on('error', () => undefined);
+        }),
+      );
+      sock.write('POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 4194000\r\n\r\n');
+      sock.write(Buffer.alloc(3 * 1024 * 1024, 0x41));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    for (const s of sockets) s.end();
+    const status = await Promise.all(answers);
+    expect(status.filter((l) => / 503 /.test(l)).length).toBeGreaterThan(0);
+    const r = await run(['fine']);
+    expect(r.exitCode).toBe(0);
   });
 
   it('decodes requests strictly', () => {

@@ -27,10 +27,10 @@ import { archOfHost } from '../../recipe/toml/soarpkgs.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { chownTree } from '../../util/chown-tree.js';
 import { RebuildError } from '../../util/errors.js';
-import { regularFileInside } from '../../util/inside.js';
+import { regularFileInside, writeFileInside } from '../../util/inside.js';
 import { REBUILD_VERSION } from '../../util/version.js';
 import { type StageFile, writeBuildsArchive } from './archive.js';
-import { fetchBySha256, fetchSource } from './source.js';
+import { downloadBySha256, fetchBySha256, fetchSource } from './source.js';
 
 export interface BuildsRebuildOptions {
   recipePath: string;
@@ -197,7 +197,12 @@ export async function rebuildBuildsToml(opts: BuildsRebuildOptions): Promise<Bui
     );
 
   // 4. extras, the stage, the archive
-  for (const e of r.extra) await fetchBySha256(e, join(repo, e.to));
+  // The build wrote the whole tree: each extra lands there without following a link it planted.
+  for (const e of r.extra)
+    await writeFileInside(repo, e.to, await downloadBySha256(e), {
+      subject: r.file,
+      what: `[[extra]] ${e.to}`,
+    });
   const staged = await stageArtifacts(r, host, repo, join(work, 'stage'));
   const name = archiveName(r, host);
   const archivePath = join(outDir, name);

@@ -84,12 +84,20 @@ export async function fetchPinnedCommit(
   return { dir, epoch, commit: head };
 }
 
-/** Downloads a file pinned by SHA-256 (build inputs: `[source] url`, `[[tool]]`, `[[extra]]`). */
+/** Downloads a file pinned by SHA-256 (build inputs: `[source] url`, `[[tool]]`) to a path rebuild owns. */
 export async function fetchBySha256(
   d: Pick<PinnedDownload, 'url' | 'sha256'>,
   dest: string,
   maxBytes = 2 * 1024 ** 3,
 ): Promise<void> {
+  await writeFile(dest, await downloadBySha256(d, maxBytes));
+}
+
+/** The bytes of a download pinned by SHA-256, checked (for `[[extra]]`, written by the caller). */
+export async function downloadBySha256(
+  d: Pick<PinnedDownload, 'url' | 'sha256'>,
+  maxBytes = 2 * 1024 ** 3,
+): Promise<Buffer> {
   let res: Response;
   try {
     res = await fetch(d.url, { signal: AbortSignal.timeout(300_000) });
@@ -103,7 +111,7 @@ export async function fetchBySha256(
     throw new RebuildError('upstream', `hash mismatch for ${d.url}: want ${d.sha256}, got ${got}`, {
       fix: 'the pinned build input changed: refused before building',
     });
-  await writeFile(dest, bytes);
+  return bytes;
 }
 
 export async function fetchSource(

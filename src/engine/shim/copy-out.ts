@@ -28,7 +28,10 @@ const WORK_MOUNT = '/w';
  * copy it into the work directory with `docker cp`'s rules. Every path is
  * resolved by the helper's kernel inside the helper's root, so a link the
  * recipe planted in the work directory leads at worst into the helper's own
- * throw-away root file system, never to the host.
+ * throw-away root file system, never to the host. Existing destination
+ * files are removed before they are written (--remove-destination), never
+ * opened: a FIFO planted there would block the helper, and with it every
+ * frozen container, until the build's time limit.
  */
 const HELPER_SCRIPT = String.raw`
 set -eu
@@ -42,13 +45,13 @@ if [ ! -e "$src" ] && [ ! -L "$src" ]; then echo "the archive holds no $base" >&
 if [ "$mode" = contents ]; then
   [ -e "$dest" ] || mkdir -- "$dest"
   [ -d "$dest" ] || { echo "destination $dest is not a directory" >&2; exit 1; }
-  cp -a --no-preserve=ownership -- "$src/." "$dest/"
+  cp -a --no-preserve=ownership --remove-destination -- "$src/." "$dest/"
 elif [ -d "$dest" ]; then
-  cp -a --no-preserve=ownership -- "$src" "$dest/"
+  cp -a --no-preserve=ownership --remove-destination -- "$src" "$dest/"
 elif [ -d "$src" ] && [ -e "$dest" ]; then
   echo "cannot overwrite non-directory $dest with a directory" >&2; exit 1
 else
-  cp -a --no-preserve=ownership -- "$src" "$dest"
+  cp -a --no-preserve=ownership --remove-destination -- "$src" "$dest"
 fi
 `;
 

@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { messageOf } from '../../util/errors.js';
 import { containerName, removeContainer, runContainer } from '../container.js';
 import type { Arch, ContainerLimits, RunOutcome } from '../types.js';
-import { BoundedOutput } from './bounded-output.js';
+import { BoundedOutput, OutputBudget } from './bounded-output.js';
 import { type CopyLimits, copyOut } from './copy-out.js';
 import {
   type CopyCommand,
@@ -34,6 +34,17 @@ export interface ShimContext {
   signal?: AbortSignal;
 }
 
+/** Ignored flags named one by one in an inner container's record; the rest are counted. */
+const MAX_POLICY_FLAGS = 16;
+
+/** What docker accepts as a container name (bounded: it is kept in the build's record). */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+
+/** A recipe's string as shown in a record or message: at most 200 characters of it. */
+function shortened(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}… (${text.length} characters)` : text;
+}
+
 /** Docker's exit code for an error of the docker command itself. */
 const DOCKER_ERROR = 125;
 
@@ -42,12 +53,15 @@ export interface ShimBounds {
   maxContainers: number;
   /** Output kept per inner container for `docker logs` (default 8 MiB; older output is dropped). */
   logBytes: number;
+  /** Output kept for `docker logs` by all inner containers together (default 64 MiB). */
+  logBytesTotal: number;
   copy: CopyLimits;
 }
 
 export const DEFAULT_SHIM_BOUNDS: ShimBounds = {
   maxContainers: 64,
   logBytes: 8 * 1024 ** 2,
+  logBytesTotal: 64 * 1024 ** 2,
   copy: { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 },
 };
 
@@ -85,6 +99,8 @@ export class ShimExecutor {
   readonly records: InnerContainerRecord[] = [];
   private readonly bounds: ShimBounds;
   private readonly freezer: WorkFreezer;
+  /** What every inner container's `docker logs` output may keep, together. */
+  private readonly logBudget: OutputBudget;
   /** Set by `cleanup()`: the build's script has ended, so no container may start any more. */
   private closed = false;
   /** Commands still being carried out: `cleanup()` waits for them, so none starts a container after it. */
@@ -97,6 +113,7 @@ export class ShimExecutor {
       copy: { ...DEFAULT_SHIM_BOUNDS.copy, ...ctx.bounds?.copy },
     };
     this.freezer = new WorkFreezer(ctx.docker, ctx.work.host);
+    this.logBudget = new OutputBudget(this.bounds.logBytesTotal);
   }
 
   handle = (req: ShimRequest, io: JobIO): Promise<number> => {
@@ -152,6 +169,11 @@ export class ShimExecutor {
 
   private async run(cmd: RunCommand, req: ShimRequest, io: JobIO): Promise<number> {
     const policy: string[] = [];
+    if (cmd.name !== undefined && !CONTAINER_NAME.test(cmd.name)) {
+      throw new PolicyError(
+        `invalid container name "${shortened(cmd.name)}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 255 characters`,
+      );
+    }
     if (cmd.name && this.started.has(cmd.name)) {
       throw new PolicyError(`the container name "${cmd.name}" is already in use`);
     }
@@ -162,7 +184,11 @@ export class ShimExecutor {
     if (cmd.network && cmd.network !== this.ctx.network) {
       policy.push(`--network ${cmd.network} replaced by ${this.ctx.network}`);
     }
-    for (const flag of cmd.ignored) policy.push(`${flag} ignored`);
+    // Recorded in result.json: a request may carry a million ignored flags, so only the first few are named.
+    for (const flag of cmd.ignored.slice(0, MAX_POLICY_FLAGS)) policy.push(`${shortened(flag)} ignored`);
+    if (cmd.ignored.length > MAX_POLICY_FLAGS) {
+      policy.push(`${cmd.ignored.length - MAX_POLICY_FLAGS} more flags ignored`);
+    }
     if (this.records.length >= this.bounds.maxContainers) {
       throw new PolicyError(`a build may start at most ${this.bounds.maxContainers} containers`);
     }
@@ -186,7 +212,7 @@ export class ShimExecutor {
     }
     for (const line of policy) this.ctx.log(`shim: docker run ${cmd.image}: ${line}`);
     const name = cmd.name ?? `anon-${this.records.length + 1}`;
-    const output = new BoundedOutput(this.bounds.logBytes);
+    const output = new BoundedOutput(this.bounds.logBytes, this.logBudget);
     const record: InnerContainerRecord = {
       name,
       image: cmd.image,
@@ -382,6 +408,7 @@ export class ShimExecutor {
     const c = this.started.get(name);
     if (!c) return;
     this.started.delete(name);
+    c.output.release();
     const outcome = await c.done.catch(() => undefined);
     const id = c.id || outcome?.containerId;
     if (id) await removeContainer(this.ctx.docker, id);

@@ -22,6 +22,16 @@ export type ShimHandler = (request: ShimRequest, io: JobIO) => Promise<number>;
 /** Largest request body accepted (argv + environment). */
 const MAX_BODY = 4 * 1024 * 1024;
 
+/**
+ * Request bodies being received, all connections together: without it, a
+ * recipe opening thousands of connections that each send MAX_BODY - 1 bytes
+ * and never finish makes rebuild hold thousands × 4 MiB.
+ */
+const MAX_BODIES_IN_FLIGHT = 16 * 1024 * 1024;
+
+/** Connections open at once (the docker shim script uses at most four per command). */
+const MAX_CONNECTIONS = 1024;
+
 /** Jobs whose exit code has not been fetched yet; more are refused (a recipe looping over the raw socket). */
 const MAX_OPEN_JOBS = 256;
 
@@ -174,6 +184,8 @@ export class ShimServer {
   private readonly done = new Set<string>();
   /** Output held for all jobs together. */
   private readonly held = new HeldBytes();
+  /** Bytes of request bodies received but not yet complete, all connections together. */
+  private bodiesInFlight = 0;
 
   constructor(
     readonly socketPath: string,
@@ -184,6 +196,7 @@ export class ShimServer {
     await mkdir(dirname(this.socketPath), { recursive: true });
     await rm(this.socketPath, { force: true });
     const server = createServer((req, res) => void this.route(req, res));
+    server.maxConnections = MAX_CONNECTIONS;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -248,13 +261,22 @@ export class ShimServer {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        res.writeHead(413).end('request too large\n');
-        return;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        this.bodiesInFlight += chunk.length;
+        if (size > MAX_BODY) {
+          res.writeHead(413).end('request too large\n');
+          return;
+        }
+        if (this.bodiesInFlight > MAX_BODIES_IN_FLIGHT) {
+          res.writeHead(503).end('too many requests being sent at once\n');
+          return;
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } finally {
+      this.bodiesInFlight -= size;
     }
     let request: ShimRequest;
     try {
