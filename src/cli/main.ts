@@ -8,20 +8,26 @@ import { COMMAND_NAMES, COMMANDS, type CommandName, targetCommand } from './regi
 class PlaceholderInvoked extends Error {}
 
 function newProgram(): Command {
-  return new Command()
-    .name('rebuild')
-    .description(
-      'Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs',
-    )
-    .version(REBUILD_VERSION)
-    .option('--config <file>', 'read defaults from this YAML file (see `rebuild config`)')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', exitCodeHelp())
-    .exitOverride()
-    .configureHelp({
-      // Placeholders have no options or arguments: list them as the real command would.
-      subcommandTerm: (cmd) => COMMANDS[cmd.name() as CommandName]?.term ?? new Help().subcommandTerm(cmd),
-    });
+  return (
+    new Command()
+      .name('rebuild')
+      .description(
+        'Rebuild pkgforge packages in their builder images, verify them, and explain every byte that differs',
+      )
+      .version(REBUILD_VERSION)
+      .option('--config <file>', 'read defaults from this YAML file (see `rebuild config`)')
+      // Usage errors read like rebuild's own: `rebuild: …` and a fix line.
+      .configureOutput({
+        outputError: (text, write) => write(text.replace(/^error: /, 'rebuild: ')),
+      })
+      .showHelpAfterError('  fix: run the command with --help for its usage')
+      .addHelpText('after', exitCodeHelp())
+      .exitOverride()
+      .configureHelp({
+        // Placeholders have no options or arguments: list them as the real command would.
+        subcommandTerm: (cmd) => COMMANDS[cmd.name() as CommandName]?.term ?? new Help().subcommandTerm(cmd),
+      })
+  );
 }
 
 /**

@@ -40,7 +40,7 @@ export function boundedNumber(
     const n = Number(value);
     if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
       throw new InvalidArgumentError(
-        `must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}${unit ? ` ${unit}` : ''}`,
+        `it must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}${unit ? ` ${unit}` : ''}`,
       );
     }
     return n;
@@ -95,12 +95,12 @@ export function addLimitOptions(cmd: Command, defaults = '(default: '): Command 
     .option(
       '--memory <GiB>',
       `memory limit per container ${d('4')}`,
-      boundedNumber(0.25, Math.max(1, HOST_GIB), 'GiB (this host has)'),
+      boundedNumber(0.25, Math.max(1, HOST_GIB), 'GiB (what this host has)'),
     )
     .option(
       '--cpus <n>',
       `number of CPUs per container, also what nproc shows inside ${d('one per GiB of --memory, at most the host has')}`,
-      boundedNumber(1, HOST_CPUS, 'CPUs (this host has)', true),
+      boundedNumber(1, HOST_CPUS, 'CPUs (what this host has)', true),
     )
     .option('--pids <n>', `process limit per container ${d('4096')}`, boundedNumber(16, 1_000_000, '', true));
 }

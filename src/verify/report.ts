@@ -5,7 +5,7 @@
 
 import { differenceSummary } from '../report/comparison-doc.js';
 import { type Block, code, type Doc, link, type Rich, type Tone, tone } from '../report/doc.js';
-import { duration, humanSize } from '../report/format.js';
+import { duration, humanSize, localStamp } from '../report/format.js';
 import { renderDocHtml } from '../report/html.js';
 import { renderDocMarkdown } from '../report/markdown.js';
 import { renderDocText, type TextOptions } from '../report/text.js';
@@ -214,7 +214,7 @@ export function verifyDoc(r: VerifyResult): Doc {
   return {
     title: `rebuild: ${p.pkg} ${p.version} (${p.arch}) — ${r.verdict}`,
     blocks,
-    footer: `${r.schema} · started ${r.startedAt}`,
+    footer: `${r.schema} · started ${localStamp(r.startedAt)} (${r.startedAt})`,
   };
 }
 

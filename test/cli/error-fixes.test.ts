@@ -45,4 +45,12 @@ describe('stdout by its device name', () => {
     expect(r.exitCode).toBe(ExitCode.different);
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'different' });
   }, 120_000);
+
+  it("a usage error (a bad option value) reads like rebuild's own errors and ends with a fix", async () => {
+    const r = await rebuild(['compare', '/usr/bin/ls', '/usr/bin/cat', '--max-diff-lines', 'many']);
+    expect(r.exitCode).toBe(ExitCode.input);
+    expect(r.stderr).toMatch(/^rebuild: .*--max-diff-lines/m);
+    expect(r.stderr).toMatch(/\n\s+fix: run the command with --help/);
+    expect(r.stderr).not.toMatch(/^error: /m);
+  }, 60_000);
 });
