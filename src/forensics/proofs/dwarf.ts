@@ -17,7 +17,23 @@
  * are text, and the whole is bounded (debugLimit, routes of outside.ts).
  */
 import { Cursor, checkStringTable, isText, need, quote } from './cursor.js';
+import { decodeExpression, type ExprContext } from './dwarf-expr.js';
+import { decodeCfi } from './dwarf-frame.js';
+import { decodeLineUnit } from './dwarf-line.js';
+import { loadedSpan } from './symbols.js';
 import type { Proof, ProofSubject } from './types.js';
+
+/**
+ * A DW_FORM_block* value of an attribute that is not a location is constant
+ * data (DW_AT_const_value of an aggregate, a vendor blob): toolchains write
+ * a few dozen bytes at most, so anything longer is bytes nothing explains.
+ */
+export const BLOCK_LIMIT = 256;
+/** Attributes of the location / DWARF-expression class, whose blocks are decoded as expressions. */
+const LOCATION_ATTRS = new Set([
+  0x02, 0x19, 0x2a, 0x38, 0x40, 0x48, 0x4a, 0x4d, 0x4e, 0x50, 0x51, 0x52, 0x7e, 0x7f, 0x81, 0x2111, 0x2112,
+  0x2113,
+]);
 
 interface Unit {
   /** Offset of the unit's first byte after unit_length. */
@@ -91,8 +107,8 @@ function within(v: bigint, size: bigint, what: string): void {
 
 interface Abbrev {
   children: boolean;
-  /** [form, implicit_const present] per attribute. */
   forms: number[];
+  attrs: number[];
 }
 
 const FORMS = new Set([
@@ -119,6 +135,7 @@ function parseAbbrevs(bytes: Buffer, little: boolean): Map<number, Map<bigint, A
       const children = c.u8();
       need(children <= 1, `abbreviation ${code} has a children flag of ${children}`);
       const forms: number[] = [];
+      const attrs: number[] = [];
       for (;;) {
         const attr = c.uleb();
         const form = c.uleb();
@@ -127,8 +144,9 @@ function parseAbbrevs(bytes: Buffer, little: boolean): Map<number, Map<bigint, A
         need(FORMS.has(Number(form)), `abbreviation ${code} has unknown form 0x${form.toString(16)}`);
         if (form === 0x21n) c.sleb();
         forms.push(Number(form));
+        attrs.push(Number(attr));
       }
-      table.set(code, { children: children === 1, forms });
+      table.set(code, { children: children === 1, forms, attrs });
     }
     tables.set(start, table);
   }
@@ -146,11 +164,28 @@ export const proveAbbrev: Proof = ({ bytes, elf }) => {
 interface Sizes {
   str: bigint;
   lineStr: bigint;
+  span: [bigint, bigint];
 }
 
-/** Reads the variable part of an attribute of `form`; returns how many fixed bytes follow. */
-function formSize(c: Cursor, form: number, u: Unit, addr: number, sizes: Sizes): number {
-  const block = (n: bigint) => Number(n);
+/**
+ * Reads the variable part of an attribute `attr` of `form`; returns how many
+ * fixed bytes follow. Expression values (exprloc, and blocks of location
+ * attributes) are decoded here and return 0; other blocks are capped.
+ */
+function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, sizes: Sizes): number {
+  const block = (n: bigint) => {
+    if (form === 0x18 || LOCATION_ATTRS.has(attr)) {
+      need(n <= BigInt(c.left), `an expression of ${n} bytes runs past its unit`);
+      const x: ExprContext = { addr, offsetSize: u.offsetSize, span: sizes.span };
+      decodeExpression(c, Number(n), x);
+      return 0;
+    }
+    need(
+      n <= BigInt(BLOCK_LIMIT),
+      `attribute 0x${attr.toString(16)} holds a ${n}-byte block (more than ${BLOCK_LIMIT})`,
+    );
+    return Number(n);
+  };
   switch (form) {
     case 0x01:
       return addr;
@@ -219,7 +254,7 @@ function formSize(c: Cursor, form: number, u: Unit, addr: number, sizes: Sizes):
     case 0x16: {
       const f = Number(c.uleb());
       need(f !== 0x16 && FORMS.has(f), `an indirect form 0x${f.toString(16)}`);
-      return formSize(c, f, u, addr, sizes);
+      return formSize(c, f, attr, u, addr, sizes);
     }
     case 0x17:
     case 0x1d:
@@ -243,7 +278,11 @@ export const proveInfo: Proof = async (s) => {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
   const abbrevs = parseAbbrevs(await s.read(abbrevSec), s.elf.header.endian === 'little');
-  const sizes: Sizes = { str: await sizeOf(s, '.debug_str'), lineStr: await sizeOf(s, '.debug_line_str') };
+  const sizes: Sizes = {
+    str: await sizeOf(s, '.debug_str'),
+    lineStr: await sizeOf(s, '.debug_line_str'),
+    span: loadedSpan(s.elf),
+  };
   units(s, [2, 3, 4, 5], (c, u) => {
     let addr: number;
     let abbrevOffset: bigint;
@@ -271,7 +310,9 @@ export const proveInfo: Proof = async (s) => {
       }
       const a = table.get(code);
       need(a !== undefined, `a DIE uses abbreviation ${code}, which its table does not define`);
-      for (const form of a.forms) c.skip(formSize(c, form, u, addr, sizes));
+      a.forms.forEach((form, i) => {
+        c.skip(formSize(c, form, a.attrs[i]!, u, addr, sizes));
+      });
       if (a.children) depth++;
     }
   });
@@ -280,15 +321,15 @@ export const proveInfo: Proof = async (s) => {
 
 // --- the other unit-structured sections --------------------------------------
 
-const proveLine: Proof = (s) => {
-  units(s, [2, 3, 4, 5], (c, u) => {
-    if (u.version >= 5) {
-      addressSize(c);
-      segmentSelector(c);
-    }
-    const header = offset(c, u);
-    need(header <= BigInt(c.left), `a line table header length ${header} runs past its unit`);
-  });
+const proveLine: Proof = async (s) => {
+  const x = {
+    little: s.elf.header.endian === 'little',
+    addr: s.elf.header.class === 64 ? 8 : 4,
+    span: loadedSpan(s.elf),
+    str: await sizeOf(s, '.debug_str'),
+    lineStr: await sizeOf(s, '.debug_line_str'),
+  };
+  units(s, [2, 3, 4, 5], (c, u) => decodeLineUnit(c, u.version, u.offsetSize, x));
   return undefined;
 };
 
@@ -378,35 +419,97 @@ const proveTypes: Proof = (s) => {
   return undefined;
 };
 
-/** .debug_frame: CIEs (versions 1, 3, 4) and FDEs that point at a CIE. */
+/**
+ * .debug_frame: CIEs (versions 1, 3, 4, without augmentation) and FDEs that
+ * point at a CIE, with every call frame instruction decoded (dwarf-frame.ts)
+ * and each FDE's initial location inside the loaded image (or 0: discarded).
+ */
 const proveFrame: Proof = (s) => {
-  const cies = new Set<number>();
-  const fdes: Array<[number, bigint]> = [];
+  const little = s.elf.header.endian === 'little';
+  const span = loadedSpan(s.elf);
+  const elfAddr = s.elf.header.class === 64 ? 8 : 4;
+  const cies = new Map<number, number>();
+  const fdes: Array<{ at: number; id: bigint; pos: number; end: number; offsetSize: 4 | 8 }> = [];
   units(s, 'none', (c, u) => {
     const id = offset(c, u);
     const cieId = u.offsetSize === 8 ? 0xffffffffffffffffn : 0xffffffffn;
-    if (id === cieId) {
-      const v = c.u8();
-      need(v === 1 || v === 3 || v === 4, `a CIE has version ${v}`);
-      need(isText(c.cstr()), 'a CIE augmentation string is not text');
-      cies.add(u.body - (u.offsetSize === 8 ? 12 : 4));
-    } else fdes.push([u.body, id]);
+    if (id !== cieId) {
+      fdes.push({ at: u.body, id, pos: c.pos, end: u.end, offsetSize: u.offsetSize });
+      return;
+    }
+    const v = c.u8();
+    need(v === 1 || v === 3 || v === 4, `a CIE has version ${v}`);
+    const aug = c.cstr();
+    // Augmentations are an .eh_frame matter; gas and LLVM write none in .debug_frame.
+    need(aug.length === 0, `a CIE has augmentation ${quote(aug)}, which rebuild does not decode here`);
+    let addr = elfAddr;
+    if (v === 4) {
+      addr = addressSize(c);
+      segmentSelector(c);
+    }
+    c.uleb();
+    c.sleb();
+    if (v === 1) c.u8();
+    else c.uleb();
+    decodeCfi(c, { addr, offsetSize: u.offsetSize, span });
+    cies.set(u.body - (u.offsetSize === 8 ? 12 : 4), addr);
   });
-  for (const [at, id] of fdes)
-    need(cies.has(Number(id)), `the FDE at offset ${at} points at no CIE (0x${id.toString(16)})`);
+  for (const f of fdes) {
+    const addr = cies.get(Number(f.id));
+    need(addr !== undefined, `the FDE at offset ${f.at} points at no CIE (0x${f.id.toString(16)})`);
+    const c = new Cursor(s.bytes, little, f.pos, f.end);
+    const start = c.uint(addr);
+    const range = c.uint(addr);
+    need(
+      start === 0n || (start >= span[0] && start + range <= span[1]),
+      `the FDE at offset ${f.at} covers 0x${start.toString(16)}+${range}, outside the loaded image`,
+    );
+    decodeCfi(c, { addr, offsetSize: f.offsetSize, span });
+  }
   return undefined;
 };
+
+/**
+ * One (begin, end) pair of a DWARF 2–4 range or location list: absolute
+ * addresses inside the loaded image, or offsets from a base no larger than
+ * the image (gcc writes both), or a linker's tombstone for a discarded
+ * function (begin = end, 0 or 1 and so on).
+ */
+function pairInImage(begin: bigint, end: bigint, span: [bigint, bigint], what: string): void {
+  const size = span[1] - span[0];
+  need(
+    begin <= end && ((begin >= span[0] && end <= span[1]) || end <= size || begin === end),
+    `${what} (0x${begin.toString(16)}, 0x${end.toString(16)}) lies outside the loaded image`,
+  );
+}
+
+function baseInImage(base: bigint, span: [bigint, bigint], what: string): void {
+  need(
+    base === 0n || (base >= span[0] && base <= span[1]),
+    `${what} selects base address 0x${base.toString(16)}, outside the loaded image`,
+  );
+}
 
 /** .debug_ranges (DWARF 2–4): (begin, end) address pairs, each list ending with (0, 0). */
 const proveRanges: Proof = ({ bytes, elf }) => {
   const a = elf.header.class === 64 ? 8 : 4;
+  const all = a === 8 ? 0xffffffffffffffffn : 0xffffffffn;
+  const span = loadedSpan(elf);
   need(
     bytes.length > 0 && bytes.length % (2 * a) === 0,
     `its size is not a whole number of ${2 * a}-byte address pairs`,
   );
   const c = new Cursor(bytes, elf.header.endian === 'little');
   let last = false;
-  while (c.left > 0) last = c.uint(a) === 0n && c.uint(a) === 0n;
+  while (c.left > 0) {
+    const at = c.pos;
+    const begin = c.uint(a);
+    const end = c.uint(a);
+    last = begin === 0n && end === 0n;
+    if (last) continue;
+    if (begin === all) baseInImage(end, span, `the range list entry at ${at}`);
+    else pairInImage(begin, end, span, `the range at ${at}`);
+  }
   need(last, 'its last list does not end with (0, 0)');
   return undefined;
 };
@@ -415,15 +518,22 @@ const proveRanges: Proof = ({ bytes, elf }) => {
 const proveLoc: Proof = ({ bytes, elf }) => {
   const a = elf.header.class === 64 ? 8 : 4;
   const all = a === 8 ? 0xffffffffffffffffn : 0xffffffffn;
+  const span = loadedSpan(elf);
   const c = new Cursor(bytes, elf.header.endian === 'little');
   need(bytes.length > 0, 'it is empty');
   let last = false;
   while (c.left > 0) {
+    const at = c.pos;
     const begin = c.uint(a);
     const end = c.uint(a);
     last = begin === 0n && end === 0n;
-    if (last || begin === all) continue;
-    c.skip(c.u16());
+    if (last) continue;
+    if (begin === all) {
+      baseInImage(end, span, `the location list entry at ${at}`);
+      continue;
+    }
+    pairInImage(begin, end, span, `the location range at ${at}`);
+    decodeExpression(c, c.u16(), { addr: a, offsetSize: 4, span });
   }
   need(last, 'its last list does not end with (0, 0)');
   return undefined;
