@@ -274,7 +274,11 @@ function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, 
   }
 }
 
-export const proveInfo: Proof = async (s) => {
+/** Called with each section-offset value of a DIE attribute (DWARF 2–3 data4/data8 included). */
+type OffsetVisitor = (attr: number, value: bigint) => void;
+
+/** Walks .debug_info (the subject) DIE by DIE; `visit` sees the section offsets attributes hold. */
+async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
   const abbrevs = parseAbbrevs(await s.read(abbrevSec), s.elf.header.endian === 'little');
@@ -311,11 +315,19 @@ export const proveInfo: Proof = async (s) => {
       const a = table.get(code);
       need(a !== undefined, `a DIE uses abbreviation ${code}, which its table does not define`);
       a.forms.forEach((form, i) => {
-        c.skip(formSize(c, form, a.attrs[i]!, u, addr, sizes));
+        const attr = a.attrs[i]!;
+        const n = formSize(c, form, attr, u, addr, sizes);
+        const isOffset = form === 0x17 || (u.version < 4 && (form === 0x06 || form === 0x07));
+        if (visit && isOffset) visit(attr, c.uint(n));
+        else c.skip(n);
       });
       if (a.children) depth++;
     }
   });
+}
+
+export const proveInfo: Proof = async (s) => {
+  await walkInfo(s);
   return undefined;
 };
 
@@ -514,28 +526,56 @@ const proveRanges: Proof = ({ bytes, elf }) => {
   return undefined;
 };
 
-/** .debug_loc (DWARF 2–4): (begin, end, expression length, expression) entries, lists ending with (0, 0). */
-const proveLoc: Proof = ({ bytes, elf }) => {
+/** DW_AT_GNU_locviews: gcc's location view pairs, written in .debug_loc just before their list. */
+const AT_GNU_LOCVIEWS = 0x2137;
+
+/**
+ * .debug_loc (DWARF 2–4), read from the lists .debug_info points at: each
+ * list's (begin, end, expression length, expression) entries up to (0, 0),
+ * with every expression decoded; gcc's location views (LEB128 pairs) fill
+ * exactly the bytes from their DW_AT_GNU_locviews offset to the list.
+ * Bytes no DIE points at are not explained.
+ */
+const proveLoc: Proof = async (s) => {
+  const { bytes, elf } = s;
+  const infoSec = elf.sections.find((x) => x.name === '.debug_info');
+  need(infoSec !== undefined, 'there is no .debug_info whose location lists it could hold');
+  const lists = new Set<number>();
+  const views = new Set<number>();
+  await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
+    if (v >= BigInt(bytes.length)) return; // an offset into another section (.debug_line, .debug_ranges…)
+    if (attr === AT_GNU_LOCVIEWS) views.add(Number(v));
+    else if (LOCATION_ATTRS.has(attr)) lists.add(Number(v));
+  });
   const a = elf.header.class === 64 ? 8 : 4;
   const all = a === 8 ? 0xffffffffffffffffn : 0xffffffffn;
   const span = loadedSpan(elf);
   const c = new Cursor(bytes, elf.header.endian === 'little');
   need(bytes.length > 0, 'it is empty');
-  let last = false;
   while (c.left > 0) {
     const at = c.pos;
-    const begin = c.uint(a);
-    const end = c.uint(a);
-    last = begin === 0n && end === 0n;
-    if (last) continue;
-    if (begin === all) {
-      baseInImage(end, span, `the location list entry at ${at}`);
+    if (views.has(at) && !lists.has(at)) {
+      while (c.left > 0 && !lists.has(c.pos)) {
+        c.uleb();
+        c.uleb();
+      }
+      need(lists.has(c.pos), `the location views at ${at} do not end where a location list starts`);
       continue;
     }
-    pairInImage(begin, end, span, `the location range at ${at}`);
-    decodeExpression(c, c.u16(), { addr: a, offsetSize: 4, span });
+    need(lists.has(at), `it holds bytes at offset ${at} that no location attribute points at`);
+    for (;;) {
+      const here = c.pos;
+      const begin = c.uint(a);
+      const end = c.uint(a);
+      if (begin === 0n && end === 0n) break;
+      if (begin === all) {
+        baseInImage(end, span, `the location list entry at ${here}`);
+        continue;
+      }
+      pairInImage(begin, end, span, `the location range at ${here}`);
+      decodeExpression(c, c.u16(), { addr: a, offsetSize: 4, span });
+    }
   }
-  need(last, 'its last list does not end with (0, 0)');
   return undefined;
 };
 

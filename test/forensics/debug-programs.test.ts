@@ -1,0 +1,201 @@
+/**
+ * The debug proofs decode what they prove: .debug_line programs, call frame
+ * instructions, DWARF expressions, range and location lists. Honest
+ * debug info from each toolchain here stays explained (unstripped vs
+ * `objcopy --strip-debug` is equivalent); attacker bytes placed where only a
+ * header used to be checked are different.
+ *
+ * Expected outcomes, written before running:
+ * - random bytes over a real line-number program (header kept) → different (.debug_line);
+ * - random bytes over the instructions of a real .debug_frame (CIE/FDE headers kept) → different;
+ * - a 200 KB DW_FORM_block4 DW_AT_location of random bytes → different (.debug_info);
+ * - a 200 KB DW_FORM_block4 DW_AT_const_value → different (over the block cap);
+ * - a line program whose DW_LNE_set_address points outside the image → different.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../src/forensics/compare.js';
+import { readElf } from '../../src/forensics/elf/reader.js';
+import { BufferSource } from '../../src/forensics/elf/source.js';
+import { gcc, SOURCE } from './fixtures.js';
+import { prng } from './prng.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rebuild-debug-programs-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const has = async (tool: string) =>
+  execa(tool, ['--version']).then(
+    () => true,
+    () => false,
+  );
+
+/** Compares `file` with its `objcopy --strip-debug` copy. */
+async function againstStripped(file: string, objcopy = 'objcopy') {
+  const stripped = `${file}.nodebug`;
+  await execa(objcopy, ['--strip-debug', file, stripped]);
+  return compare(file, stripped, { postProcessing: false });
+}
+
+async function sectionAt(file: string, name: string) {
+  const b = await readFile(file);
+  const e = await readElf(new BufferSource(b, file));
+  const s = e.sections.find((x) => x.name === name);
+  if (!s) throw new Error(`no ${name} in ${file}`);
+  return { b, s };
+}
+
+describe('honest debug info stays equivalent', () => {
+  const cases: Array<[string, string, string[]]> = [
+    ['gcc -g (DWARF 5)', 'gcc', []],
+    ['gcc -gdwarf-4', 'gcc', ['-gdwarf-4']],
+    ['gcc -gdwarf-2 -O0', 'gcc', ['-gdwarf-2', '-O0']],
+    ['gcc -g .debug_frame', 'gcc', ['-fno-asynchronous-unwind-tables']],
+    ['gcc -g zlib', 'gcc', ['-gz=zlib']],
+    ['clang -g', 'clang', []],
+    ['clang -gdwarf-4', 'clang', ['-gdwarf-4']],
+    ['aarch64 gcc -g', 'aarch64-linux-gnu-gcc', []],
+  ];
+  for (const [label, cc, args] of cases)
+    it(label, async (ctx) => {
+      if (!(await has(cc))) ctx.skip();
+      const out = join(dir, label.replace(/\W+/g, '_'));
+      await writeFile(`${out}.c`, SOURCE);
+      await execa(cc, ['-O2', '-g', ...args, '-o', out, `${out}.c`]);
+      const c = await againstStripped(out, cc.replace(/gcc$|clang$/, 'objcopy'));
+      expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+    }, 60_000);
+
+  it('rustc -g', async (ctx) => {
+    if (!(await has('rustc'))) ctx.skip();
+    const src = join(dir, 'main.rs');
+    await writeFile(src, 'fn main() { println!("hello {}", std::env::args().count()); }\n');
+    const out = join(dir, 'rust');
+    await execa('rustc', ['-g', '-o', out, src]);
+    const c = await againstStripped(out);
+    expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+  }, 120_000);
+});
+
+describe('attacker bytes in decoded debug structures', () => {
+  it('random bytes after a valid line-program header are different', async () => {
+    const base = await gcc(join(dir, 'line'), join(dir, 'line.out'), SOURCE, ['-gdwarf-4']);
+    const { b, s } = await sectionAt(base, '.debug_line');
+    // DWARF 4 32-bit: unit_length(4) version(2) header_length(4) header…; keep the header.
+    const headerLength = b.readUInt32LE(s.offset + 6);
+    const program = s.offset + 10 + headerLength;
+    const end = s.offset + 4 + b.readUInt32LE(s.offset);
+    const rand = prng(81);
+    for (let i = program; i < end; i++) b[i] = rand() & 0xff;
+    const bad = join(dir, 'line.bad');
+    await writeFile(bad, b);
+    const c = await againstStripped(bad);
+    expect(c.verdict).toBe('different');
+    expect(c.differences.map((d) => d.region)).toContain('.debug_line');
+  }, 60_000);
+
+  it('a DW_LNE_set_address outside the loaded image is different', async () => {
+    const base = await gcc(join(dir, 'addr'), join(dir, 'addr.out'), SOURCE, ['-gdwarf-4']);
+    const { b, s } = await sectionAt(base, '.debug_line');
+    const at = b.indexOf(Buffer.from([0x00, 0x09, 0x02]), s.offset);
+    expect(at).toBeGreaterThan(0);
+    b.writeBigUInt64LE(0x4141414141414141n, at + 3);
+    const bad = join(dir, 'addr.bad');
+    await writeFile(bad, b);
+    const c = await againstStripped(bad);
+    expect(c.verdict).toBe('different');
+    expect(c.differences.map((d) => d.region)).toContain('.debug_line');
+  }, 60_000);
+
+  it('random call frame instructions after a valid CIE are different', async () => {
+    const base = await gcc(join(dir, 'frame'), join(dir, 'frame.out'), SOURCE, [
+      '-fno-asynchronous-unwind-tables',
+    ]);
+    const { b, s } = await sectionAt(base, '.debug_frame');
+    // The first entry is the CIE: length(4) id(4) version(1) "" (1) code align, data align, ra, instructions.
+    const cieEnd = s.offset + 4 + b.readUInt32LE(s.offset);
+    const rand = prng(82);
+    for (let i = s.offset + 13; i < cieEnd; i++) b[i] = 0x30 | (rand() & 0x0f); // never nop padding
+    const bad = join(dir, 'frame.bad');
+    await writeFile(bad, b);
+    const c = await againstStripped(bad);
+    expect(c.verdict).toBe('different');
+    expect(c.differences.map((d) => d.region)).toContain('.debug_frame');
+  }, 60_000);
+
+  for (const [label, attr] of [
+    ['DW_AT_location', 0x02],
+    ['DW_AT_const_value', 0x1c],
+  ] as const)
+    it(`a 200 KB DW_FORM_block4 ${label} is different`, async () => {
+      const d = join(dir, `block-${attr}`);
+      const blob = join(dir, `blob-${attr}`);
+      const rand = prng(83);
+      await writeFile(blob, Buffer.from(Array.from({ length: 200_000 }, () => rand() & 0xff)));
+      const asm = join(dir, `block-${attr}.s`);
+      await writeFile(
+        asm,
+        [
+          '.section .debug_abbrev,"",@progbits',
+          '.uleb128 1, 0x11, 1, 0x03, 0x08, 0, 0', // compile unit, children, DW_AT_name string
+          `.uleb128 2, 0x34, 0, ${attr}, 0x04, 0, 0`, // variable, no children, attr block4
+          '.byte 0',
+          '.section .debug_info,"",@progbits',
+          '.long 2f - 1f',
+          '1: .short 4',
+          '.long 0',
+          '.byte 8',
+          '.uleb128 1',
+          '.asciz "x.c"',
+          '.uleb128 2',
+          '.long 200000',
+          `.incbin "${blob}"`,
+          '.byte 0',
+          '2:',
+          '.section .note.GNU-stack,"",@progbits',
+        ].join('\n'),
+      );
+      const out = await gcc(d, join(dir, `block-${attr}.out`), SOURCE, ['-g0', asm]);
+      const c = await againstStripped(out);
+      expect(c.verdict).toBe('different');
+      const info = c.differences.find((x) => x.region === '.debug_info');
+      expect(info, JSON.stringify(c.differences)).toBeDefined();
+    }, 60_000);
+
+  it('a small honest DW_FORM_block4 location in the same hand-made unit stays equivalent', async () => {
+    const d = join(dir, 'block-ok');
+    const asm = join(dir, 'block-ok.s');
+    await writeFile(
+      asm,
+      [
+        '.section .debug_abbrev,"",@progbits',
+        '.uleb128 1, 0x11, 1, 0x03, 0x08, 0, 0',
+        '.uleb128 2, 0x34, 0, 0x02, 0x04, 0, 0',
+        '.byte 0',
+        '.section .debug_info,"",@progbits',
+        '.long 2f - 1f',
+        '1: .short 4',
+        '.long 0',
+        '.byte 8',
+        '.uleb128 1',
+        '.asciz "x.c"',
+        '.uleb128 2',
+        '.long 3',
+        '.byte 0x91, 0x68, 0x9f', // DW_OP_fbreg -24; DW_OP_stack_value
+        '.byte 0',
+        '2:',
+        '.section .note.GNU-stack,"",@progbits',
+      ].join('\n'),
+    );
+    const out = await gcc(d, join(dir, 'block-ok.out'), SOURCE, ['-g0', asm]);
+    const c = await againstStripped(out);
+    expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+  }, 60_000);
+});
