@@ -405,11 +405,93 @@ const proveAddr: Proof = (s) => {
   return undefined;
 };
 
-const proveLists: Proof = (s) => {
-  units(s, [5], (c) => {
-    addressSize(c);
+/** DW_AT_GNU_locviews: gcc's location view pairs, written in .debug_loc just before their list. */
+const AT_GNU_LOCVIEWS = 0x2137;
+
+/**
+ * DW_RLE_* / DW_LLE_* entry operands, by kind ('e' = a location expression,
+ * LEB128-length-prefixed); DW_LLE_GNU_view_pair (9) is gcc's location view.
+ */
+const RLE: Record<number, string> = { 1: 'u', 2: 'uu', 3: 'uu', 4: 'uu', 5: 'a', 6: 'aa', 7: 'au' };
+const LLE: Record<number, string> = {
+  1: 'u',
+  2: 'uue',
+  3: 'uue',
+  4: 'uue',
+  5: 'e',
+  6: 'a',
+  7: 'aae',
+  8: 'aue',
+  9: 'uu',
+};
+
+/**
+ * .debug_rnglists / .debug_loclists: after each unit's header and offset
+ * table, a run of lists, every entry a known kind with its operands read
+ * (addresses inside the loaded image or 0, expressions decoded), each list
+ * ending with DW_RLE/DW_LLE_end_of_list, the unit consumed exactly.
+ */
+const proveLists: Proof = async (s) => {
+  const loc = s.section.name.endsWith('loclists');
+  const kinds = loc ? LLE : RLE;
+  const span = loadedSpan(s.elf);
+  // gcc writes location views as LEB128 pairs just before their list, at DW_AT_GNU_locviews.
+  const lists = new Set<number>();
+  const views = new Set<number>();
+  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
+  if (loc && infoSec)
+    await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
+      if (v >= BigInt(s.bytes.length)) return;
+      if (attr === AT_GNU_LOCVIEWS) views.add(Number(v));
+      else if (LOCATION_ATTRS.has(attr)) lists.add(Number(v));
+    });
+  units(s, [5], (c, u) => {
+    const addr = addressSize(c);
     segmentSelector(c);
-    c.u32();
+    const count = c.u32();
+    need(count * u.offsetSize <= c.left, `its offset table of ${count} entries runs past its unit`);
+    const table = c.pos;
+    for (let i = 0; i < count; i++) {
+      const o = c.uint(u.offsetSize);
+      need(o < BigInt(u.end - table), `offset table entry ${i} points past its unit`);
+      lists.add(table + Number(o));
+    }
+    const x: ExprContext = { addr, offsetSize: u.offsetSize, span };
+    let ended = true;
+    while (c.left > 0) {
+      const at = c.pos;
+      if (ended && views.has(at) && !lists.has(at)) {
+        while (c.left > 0 && !lists.has(c.pos)) {
+          c.uleb();
+          c.uleb();
+        }
+        need(lists.has(c.pos), `the location views at ${at} do not end where a location list starts`);
+        continue;
+      }
+      const kind = c.u8();
+      if (kind === 0) {
+        ended = true;
+        continue;
+      }
+      ended = false;
+      const ops = kinds[kind];
+      need(ops !== undefined, `an entry at ${at} has unknown kind ${kind}`);
+      for (const o of ops) {
+        if (o === 'u') c.uleb();
+        else if (o === 'a') {
+          const v = c.uint(addr);
+          need(
+            v === 0n || (v >= span[0] && v <= span[1]),
+            `an entry at ${at} names 0x${v.toString(16)}, outside the loaded image`,
+          );
+        } else {
+          const n = c.uleb();
+          need(n <= BigInt(c.left), `an expression at ${at} runs past its unit`);
+          decodeExpression(c, Number(n), x);
+        }
+      }
+    }
+    need(ended, 'its last list does not end with end_of_list');
   });
   return undefined;
 };
@@ -525,9 +607,6 @@ const proveRanges: Proof = ({ bytes, elf }) => {
   need(last, 'its last list does not end with (0, 0)');
   return undefined;
 };
-
-/** DW_AT_GNU_locviews: gcc's location view pairs, written in .debug_loc just before their list. */
-const AT_GNU_LOCVIEWS = 0x2137;
 
 /**
  * .debug_loc (DWARF 2–4), read from the lists .debug_info points at: each
