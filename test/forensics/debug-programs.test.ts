@@ -10,7 +10,8 @@
  * - random bytes over the instructions of a real .debug_frame (CIE/FDE headers kept) → different;
  * - a 200 KB DW_FORM_block4 DW_AT_location of random bytes → different (.debug_info);
  * - a 200 KB DW_FORM_block4 DW_AT_const_value → different (over the block cap);
- * - a line program whose DW_LNE_set_address points outside the image → different.
+ * - a line program whose DW_LNE_set_address points outside the image → different;
+ * - random bytes after a valid .debug_rnglists header (DWARF 5) → different.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -93,12 +94,26 @@ describe('attacker bytes in decoded debug structures', () => {
     const program = s.offset + 10 + headerLength;
     const end = s.offset + 4 + b.readUInt32LE(s.offset);
     const rand = prng(81);
-    for (let i = program; i < end; i++) b[i] = rand() & 0xff;
+    for (let i = program; i < end; i++) b[i] = Math.floor(rand() * 256);
     const bad = join(dir, 'line.bad');
     await writeFile(bad, b);
     const c = await againstStripped(bad);
     expect(c.verdict).toBe('different');
     expect(c.differences.map((d) => d.region)).toContain('.debug_line');
+  }, 60_000);
+
+  it('random bytes after a valid .debug_rnglists header are different', async () => {
+    const base = await gcc(join(dir, 'rng'), join(dir, 'rng.out'), SOURCE, ['-gdwarf-5']);
+    const { b, s } = await sectionAt(base, '.debug_rnglists');
+    // unit_length(4) version(2) address_size(1) segment_selector_size(1) offset_entry_count(4) offsets…
+    const lists = s.offset + 12 + 4 * b.readUInt32LE(s.offset + 8);
+    const rand = prng(84);
+    for (let i = lists; i < s.offset + s.size; i++) b[i] = Math.floor(rand() * 256);
+    const bad = join(dir, 'rng.bad');
+    await writeFile(bad, b);
+    const c = await againstStripped(bad);
+    expect(c.verdict).toBe('different');
+    expect(c.differences.map((d) => d.region)).toContain('.debug_rnglists');
   }, 60_000);
 
   it('a DW_LNE_set_address outside the loaded image is different', async () => {
@@ -122,7 +137,7 @@ describe('attacker bytes in decoded debug structures', () => {
     // The first entry is the CIE: length(4) id(4) version(1) "" (1) code align, data align, ra, instructions.
     const cieEnd = s.offset + 4 + b.readUInt32LE(s.offset);
     const rand = prng(82);
-    for (let i = s.offset + 13; i < cieEnd; i++) b[i] = 0x30 | (rand() & 0x0f); // never nop padding
+    for (let i = s.offset + 13; i < cieEnd; i++) b[i] = Math.floor(rand() * 256);
     const bad = join(dir, 'frame.bad');
     await writeFile(bad, b);
     const c = await againstStripped(bad);
@@ -138,7 +153,7 @@ describe('attacker bytes in decoded debug structures', () => {
       const d = join(dir, `block-${attr}`);
       const blob = join(dir, `blob-${attr}`);
       const rand = prng(83);
-      await writeFile(blob, Buffer.from(Array.from({ length: 200_000 }, () => rand() & 0xff)));
+      await writeFile(blob, Buffer.from(Array.from({ length: 200_000 }, () => Math.floor(rand() * 256))));
       const asm = join(dir, `block-${attr}.s`);
       await writeFile(
         asm,
