@@ -38,9 +38,26 @@ const CFA = new Map<number, readonly Operand[]>([
   [0x2f, ['uleb', 'uleb']], // GNU_negative_offset_extended
 ]);
 
+/**
+ * Where the instructions belong: a CIE's initial instructions describe the
+ * state at a function's entry and never advance the location; an FDE's
+ * advances (times the code alignment) stay inside its address range.
+ */
+export interface CfiScope {
+  /** Bytes the location may advance: undefined in a CIE (no advance at all). */
+  range?: bigint;
+  codeAlign: bigint;
+}
+
 /** Decodes the call frame instructions from c's position to its end. */
-export function decodeCfi(c: Cursor, x: ExprContext): void {
+export function decodeCfi(c: Cursor, x: ExprContext, scope: CfiScope): void {
   let padding = false;
+  let loc = 0n;
+  const advance = (delta: bigint, at: number) => {
+    need(scope.range !== undefined, `a CIE's initial instructions advance the location (at ${at})`);
+    loc += delta * scope.codeAlign;
+    need(loc <= scope.range, `call frame instructions at ${at} advance past the end of their FDE`);
+  };
   while (c.left > 0) {
     const at = c.pos;
     const op = c.u8();
@@ -53,7 +70,11 @@ export function decodeCfi(c: Cursor, x: ExprContext): void {
       continue;
     }
     const high = op & 0xc0;
-    if (high === 0x40 || high === 0xc0) continue; // advance_loc, restore
+    if (high === 0x40) {
+      advance(BigInt(op & 0x3f), at);
+      continue;
+    }
+    if (high === 0xc0) continue; // restore
     if (high === 0x80) {
       c.uleb(); // offset
       continue;
@@ -63,11 +84,12 @@ export function decodeCfi(c: Cursor, x: ExprContext): void {
     for (const o of operands) {
       if (o === 'uleb') c.uleb();
       else if (o === 'sleb') c.sleb();
-      else if (o === 'u1') c.u8();
-      else if (o === 'u2') c.u16();
-      else if (o === 'u4') c.u32();
+      else if (o === 'u1') advance(BigInt(c.u8()), at);
+      else if (o === 'u2') advance(BigInt(c.u16()), at);
+      else if (o === 'u4') advance(BigInt(c.u32()), at);
       else if (o === 'addr') {
         const v = c.uint(x.addr);
+        need(scope.range !== undefined, `a CIE's initial instructions set the location (at ${at})`);
         need(
           v === 0n || (v >= x.span[0] && v <= x.span[1]),
           `a DW_CFA_set_loc names 0x${v.toString(16)}, outside the loaded image`,

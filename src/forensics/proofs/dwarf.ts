@@ -522,7 +522,7 @@ const proveFrame: Proof = (s) => {
   const little = s.elf.header.endian === 'little';
   const span = loadedSpan(s.elf);
   const elfAddr = s.elf.header.class === 64 ? 8 : 4;
-  const cies = new Map<number, number>();
+  const cies = new Map<number, { addr: number; codeAlign: bigint }>();
   const fdes: Array<{ at: number; id: bigint; pos: number; end: number; offsetSize: 4 | 8 }> = [];
   units(s, 'none', (c, u) => {
     const id = offset(c, u);
@@ -541,16 +541,18 @@ const proveFrame: Proof = (s) => {
       addr = addressSize(c);
       segmentSelector(c);
     }
-    c.uleb();
+    const codeAlign = c.uleb();
+    need(codeAlign > 0n, 'a CIE has a code alignment factor of 0');
     c.sleb();
     if (v === 1) c.u8();
     else c.uleb();
-    decodeCfi(c, { addr, offsetSize: u.offsetSize, span });
-    cies.set(u.body - (u.offsetSize === 8 ? 12 : 4), addr);
+    decodeCfi(c, { addr, offsetSize: u.offsetSize, span }, { codeAlign });
+    cies.set(u.body - (u.offsetSize === 8 ? 12 : 4), { addr, codeAlign });
   });
   for (const f of fdes) {
-    const addr = cies.get(Number(f.id));
-    need(addr !== undefined, `the FDE at offset ${f.at} points at no CIE (0x${f.id.toString(16)})`);
+    const cie = cies.get(Number(f.id));
+    need(cie !== undefined, `the FDE at offset ${f.at} points at no CIE (0x${f.id.toString(16)})`);
+    const { addr, codeAlign } = cie;
     const c = new Cursor(s.bytes, little, f.pos, f.end);
     const start = c.uint(addr);
     const range = c.uint(addr);
@@ -558,7 +560,7 @@ const proveFrame: Proof = (s) => {
       start === 0n || (start >= span[0] && start + range <= span[1]),
       `the FDE at offset ${f.at} covers 0x${start.toString(16)}+${range}, outside the loaded image`,
     );
-    decodeCfi(c, { addr, offsetSize: f.offsetSize, span });
+    decodeCfi(c, { addr, offsetSize: f.offsetSize, span }, { codeAlign, range });
   }
   return undefined;
 };
