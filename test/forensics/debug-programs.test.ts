@@ -85,64 +85,61 @@ describe('honest debug info stays equivalent', () => {
   }, 120_000);
 });
 
+/**
+ * Builds SOURCE with `flags`, lets `tamper` edit the bytes of `section`,
+ * and expects the tampered file to be different from its stripped copy,
+ * naming that section.
+ */
+async function expectTamperedDifferent(
+  name: string,
+  flags: string[],
+  section: string,
+  tamper: (b: Buffer, offset: number, fill: (from: number, to: number) => void) => void,
+) {
+  const base = await gcc(join(dir, name), join(dir, `${name}.out`), SOURCE, flags);
+  const { b, s } = await sectionAt(base, section);
+  const rand = prng(name.length * 7919);
+  tamper(b, s.offset, (from, to) => {
+    for (let i = from; i < to; i++) b[i] = Math.floor(rand() * 256);
+  });
+  const bad = join(dir, `${name}.bad`);
+  await writeFile(bad, b);
+  const c = await againstStripped(bad);
+  expect(c.verdict).toBe('different');
+  expect(c.differences.map((d) => d.region)).toContain(section);
+}
+
 describe('attacker bytes in decoded debug structures', () => {
   it('random bytes after a valid line-program header are different', async () => {
-    const base = await gcc(join(dir, 'line'), join(dir, 'line.out'), SOURCE, ['-gdwarf-4']);
-    const { b, s } = await sectionAt(base, '.debug_line');
     // DWARF 4 32-bit: unit_length(4) version(2) header_length(4) header…; keep the header.
-    const headerLength = b.readUInt32LE(s.offset + 6);
-    const program = s.offset + 10 + headerLength;
-    const end = s.offset + 4 + b.readUInt32LE(s.offset);
-    const rand = prng(81);
-    for (let i = program; i < end; i++) b[i] = Math.floor(rand() * 256);
-    const bad = join(dir, 'line.bad');
-    await writeFile(bad, b);
-    const c = await againstStripped(bad);
-    expect(c.verdict).toBe('different');
-    expect(c.differences.map((d) => d.region)).toContain('.debug_line');
+    await expectTamperedDifferent('line', ['-gdwarf-4'], '.debug_line', (b, o, fill) =>
+      fill(o + 10 + b.readUInt32LE(o + 6), o + 4 + b.readUInt32LE(o)),
+    );
   }, 60_000);
 
   it('random bytes after a valid .debug_rnglists header are different', async () => {
-    const base = await gcc(join(dir, 'rng'), join(dir, 'rng.out'), SOURCE, ['-gdwarf-5']);
-    const { b, s } = await sectionAt(base, '.debug_rnglists');
     // unit_length(4) version(2) address_size(1) segment_selector_size(1) offset_entry_count(4) offsets…
-    const lists = s.offset + 12 + 4 * b.readUInt32LE(s.offset + 8);
-    const rand = prng(84);
-    for (let i = lists; i < s.offset + s.size; i++) b[i] = Math.floor(rand() * 256);
-    const bad = join(dir, 'rng.bad');
-    await writeFile(bad, b);
-    const c = await againstStripped(bad);
-    expect(c.verdict).toBe('different');
-    expect(c.differences.map((d) => d.region)).toContain('.debug_rnglists');
+    await expectTamperedDifferent('rnglists', ['-gdwarf-5'], '.debug_rnglists', (b, o, fill) =>
+      fill(o + 12 + 4 * b.readUInt32LE(o + 8), o + 4 + b.readUInt32LE(o)),
+    );
   }, 60_000);
 
   it('a DW_LNE_set_address outside the loaded image is different', async () => {
-    const base = await gcc(join(dir, 'addr'), join(dir, 'addr.out'), SOURCE, ['-gdwarf-4']);
-    const { b, s } = await sectionAt(base, '.debug_line');
-    const at = b.indexOf(Buffer.from([0x00, 0x09, 0x02]), s.offset);
-    expect(at).toBeGreaterThan(0);
-    b.writeBigUInt64LE(0x4141414141414141n, at + 3);
-    const bad = join(dir, 'addr.bad');
-    await writeFile(bad, b);
-    const c = await againstStripped(bad);
-    expect(c.verdict).toBe('different');
-    expect(c.differences.map((d) => d.region)).toContain('.debug_line');
+    await expectTamperedDifferent('setaddr', ['-gdwarf-4'], '.debug_line', (b, o) => {
+      const at = b.indexOf(Buffer.from([0x00, 0x09, 0x02]), o);
+      expect(at).toBeGreaterThan(0);
+      b.writeBigUInt64LE(0x4141414141414141n, at + 3);
+    });
   }, 60_000);
 
   it('random call frame instructions after a valid CIE are different', async () => {
-    const base = await gcc(join(dir, 'frame'), join(dir, 'frame.out'), SOURCE, [
-      '-fno-asynchronous-unwind-tables',
-    ]);
-    const { b, s } = await sectionAt(base, '.debug_frame');
     // The first entry is the CIE: length(4) id(4) version(1) "" (1) code align, data align, ra, instructions.
-    const cieEnd = s.offset + 4 + b.readUInt32LE(s.offset);
-    const rand = prng(82);
-    for (let i = s.offset + 13; i < cieEnd; i++) b[i] = Math.floor(rand() * 256);
-    const bad = join(dir, 'frame.bad');
-    await writeFile(bad, b);
-    const c = await againstStripped(bad);
-    expect(c.verdict).toBe('different');
-    expect(c.differences.map((d) => d.region)).toContain('.debug_frame');
+    await expectTamperedDifferent(
+      'frame',
+      ['-fno-asynchronous-unwind-tables'],
+      '.debug_frame',
+      (b, o, fill) => fill(o + 13, o + 4 + b.readUInt32LE(o)),
+    );
   }, 60_000);
 
   for (const [label, attr] of [

@@ -405,8 +405,32 @@ const proveAddr: Proof = (s) => {
   return undefined;
 };
 
-/** DW_AT_GNU_locviews: gcc's location view pairs, written in .debug_loc just before their list. */
+/** DW_AT_GNU_locviews: gcc's location view pairs, written just before their location list. */
 const AT_GNU_LOCVIEWS = 0x2137;
+
+/** Offsets into the subject (a location list section) that .debug_info's location attributes and views name. */
+async function locationOffsets(s: ProofSubject): Promise<{ lists: Set<number>; views: Set<number> }> {
+  const lists = new Set<number>();
+  const views = new Set<number>();
+  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
+  if (!infoSec) return { lists, views };
+  await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
+    if (v >= BigInt(s.bytes.length)) return; // an offset into another section (.debug_line, ranges…)
+    if (attr === AT_GNU_LOCVIEWS) views.add(Number(v));
+    else if (LOCATION_ATTRS.has(attr)) lists.add(Number(v));
+  });
+  return { lists, views };
+}
+
+/** Reads the LEB128 view pairs at c's position, which must end exactly where a list starts. */
+function skipViews(c: Cursor, lists: Set<number>): void {
+  const at = c.pos;
+  while (c.left > 0 && !lists.has(c.pos)) {
+    c.uleb();
+    c.uleb();
+  }
+  need(lists.has(c.pos), `the location views at ${at} do not end where a location list starts`);
+}
 
 /**
  * DW_RLE_* / DW_LLE_* entry operands, by kind ('e' = a location expression,
@@ -435,16 +459,9 @@ const proveLists: Proof = async (s) => {
   const loc = s.section.name.endsWith('loclists');
   const kinds = loc ? LLE : RLE;
   const span = loadedSpan(s.elf);
-  // gcc writes location views as LEB128 pairs just before their list, at DW_AT_GNU_locviews.
-  const lists = new Set<number>();
-  const views = new Set<number>();
-  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
-  if (loc && infoSec)
-    await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
-      if (v >= BigInt(s.bytes.length)) return;
-      if (attr === AT_GNU_LOCVIEWS) views.add(Number(v));
-      else if (LOCATION_ATTRS.has(attr)) lists.add(Number(v));
-    });
+  const { lists, views } = loc
+    ? await locationOffsets(s)
+    : { lists: new Set<number>(), views: new Set<number>() };
   units(s, [5], (c, u) => {
     const addr = addressSize(c);
     segmentSelector(c);
@@ -461,11 +478,7 @@ const proveLists: Proof = async (s) => {
     while (c.left > 0) {
       const at = c.pos;
       if (ended && views.has(at) && !lists.has(at)) {
-        while (c.left > 0 && !lists.has(c.pos)) {
-          c.uleb();
-          c.uleb();
-        }
-        need(lists.has(c.pos), `the location views at ${at} do not end where a location list starts`);
+        skipViews(c, lists);
         continue;
       }
       const kind = c.u8();
@@ -619,15 +632,11 @@ const proveRanges: Proof = ({ bytes, elf }) => {
  */
 const proveLoc: Proof = async (s) => {
   const { bytes, elf } = s;
-  const infoSec = elf.sections.find((x) => x.name === '.debug_info');
-  need(infoSec !== undefined, 'there is no .debug_info whose location lists it could hold');
-  const lists = new Set<number>();
-  const views = new Set<number>();
-  await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
-    if (v >= BigInt(bytes.length)) return; // an offset into another section (.debug_line, .debug_ranges…)
-    if (attr === AT_GNU_LOCVIEWS) views.add(Number(v));
-    else if (LOCATION_ATTRS.has(attr)) lists.add(Number(v));
-  });
+  need(
+    elf.sections.some((x) => x.name === '.debug_info'),
+    'there is no .debug_info whose location lists it could hold',
+  );
+  const { lists, views } = await locationOffsets(s);
   const a = elf.header.class === 64 ? 8 : 4;
   const all = a === 8 ? 0xffffffffffffffffn : 0xffffffffn;
   const span = loadedSpan(elf);
@@ -636,11 +645,7 @@ const proveLoc: Proof = async (s) => {
   while (c.left > 0) {
     const at = c.pos;
     if (views.has(at) && !lists.has(at)) {
-      while (c.left > 0 && !lists.has(c.pos)) {
-        c.uleb();
-        c.uleb();
-      }
-      need(lists.has(c.pos), `the location views at ${at} do not end where a location list starts`);
+      skipViews(c, lists);
       continue;
     }
     need(lists.has(at), `it holds bytes at offset ${at} that no location attribute points at`);
