@@ -11,7 +11,10 @@
  * - a 200 KB DW_FORM_block4 DW_AT_location of random bytes → different (.debug_info);
  * - a 200 KB DW_FORM_block4 DW_AT_const_value → different (over the block cap);
  * - a line program whose DW_LNE_set_address points outside the image → different;
- * - random bytes after a valid .debug_rnglists header (DWARF 5) → different.
+ * - random bytes after a valid .debug_rnglists header (DWARF 5) → different;
+ * - .debug_ranges pairs with begin = end at random values (posing as a linker's
+ *   tombstones, 16 free bytes each) → different; at the tombstones linkers
+ *   write (0/1, -1/-2) → equivalent.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -209,5 +212,35 @@ describe('attacker bytes in decoded debug structures', () => {
     const out = await gcc(d, join(dir, 'block-ok.out'), SOURCE, ['-g0', asm]);
     const c = await againstStripped(out);
     expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+  }, 60_000);
+
+  it('begin = end range pairs carry no free bytes: random values are different, linker tombstones equivalent', async () => {
+    const rand = prng(7);
+    const word = () => {
+      let v = 0n;
+      for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(Math.floor(rand() * 256));
+      return `0x${v.toString(16)}`;
+    };
+    const build = async (name: string, pairs: string[]) => {
+      const asm = join(dir, `${name}.s`);
+      await writeFile(
+        asm,
+        [
+          '.section .debug_ranges,"",@progbits',
+          ...pairs.map((v) => `.quad ${v}, ${v}`),
+          '.quad 0, 0',
+          '.section .note.GNU-stack,"",@progbits',
+        ].join('\n'),
+      );
+      return gcc(join(dir, name), join(dir, `${name}.out`), SOURCE, ['-g0', asm]);
+    };
+    const forged = await againstStripped(await build('tomb-forged', Array.from({ length: 64 }, word)));
+    expect(forged.verdict).toBe('different');
+    expect(forged.differences.map((d) => d.region)).toContain('.debug_ranges');
+    const honest = await againstStripped(
+      // (-1, -1) would select a base address; lld writes -2 here for that reason.
+      await build('tomb-honest', ['1', '0xfffffffffffffffe', '1']),
+    );
+    expect(honest.verdict, JSON.stringify(honest.differences)).toBe('equivalent');
   }, 60_000);
 });

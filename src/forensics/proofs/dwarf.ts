@@ -582,12 +582,17 @@ const proveFrame: Proof = (s) => {
  * One (begin, end) pair of a DWARF 2–4 range or location list: absolute
  * addresses inside the loaded image, or offsets from a base no larger than
  * the image (gcc writes both), or a linker's tombstone for a discarded
- * function (begin = end, 0 or 1 and so on).
+ * function: begin = end at one of the values linkers write (GNU ld 0 or 1,
+ * lld -1 or -2 at either address size). Any other begin = end pair would
+ * carry 16 bytes of the attacker's choosing per entry.
  */
+const TOMBSTONES = new Set([0n, 1n, 0xffffffffn, 0xfffffffen, 0xffffffffffffffffn, 0xfffffffffffffffen]);
+
 function pairInImage(begin: bigint, end: bigint, span: [bigint, bigint], what: string): void {
   const size = span[1] - span[0];
   need(
-    begin <= end && ((begin >= span[0] && end <= span[1]) || end <= size || begin === end),
+    begin <= end &&
+      ((begin >= span[0] && end <= span[1]) || end <= size || (begin === end && TOMBSTONES.has(begin))),
     `${what} (0x${begin.toString(16)}, 0x${end.toString(16)}) lies outside the loaded image`,
   );
 }
