@@ -48,6 +48,35 @@ async function againstStripped(file: string, objcopy = 'objcopy') {
   return compare(file, stripped, { postProcessing: false });
 }
 
+/** Links SOURCE (without debug info) with hand-written assembly `lines`. */
+async function buildWithAsm(name: string, lines: string[]): Promise<string> {
+  const asm = join(dir, `${name}.s`);
+  await writeFile(asm, [...lines, '.section .note.GNU-stack,"",@progbits'].join('\n'));
+  return gcc(join(dir, name), join(dir, `${name}.out`), SOURCE, ['-g0', asm]);
+}
+
+/** A compile unit holding one variable whose attribute `attr` is a DW_FORM_block4 of `length` bytes. */
+function block4Unit(attr: number, length: number, value: string[]): string[] {
+  return [
+    '.section .debug_abbrev,"",@progbits',
+    '.uleb128 1, 0x11, 1, 0x03, 0x08, 0, 0', // compile unit, children, DW_AT_name string
+    `.uleb128 2, 0x34, 0, ${attr}, 0x04, 0, 0`, // variable, no children, attr block4
+    '.byte 0',
+    '.section .debug_info,"",@progbits',
+    '.long 2f - 1f',
+    '1: .short 4',
+    '.long 0',
+    '.byte 8',
+    '.uleb128 1',
+    '.asciz "x.c"',
+    '.uleb128 2',
+    `.long ${length}`,
+    ...value,
+    '.byte 0',
+    '2:',
+  ];
+}
+
 async function sectionAt(file: string, name: string) {
   const b = await readFile(file);
   const e = await readElf(new BufferSource(b, file));
@@ -150,34 +179,10 @@ describe('attacker bytes in decoded debug structures', () => {
     ['DW_AT_const_value', 0x1c],
   ] as const)
     it(`a 200 KB DW_FORM_block4 ${label} is different`, async () => {
-      const d = join(dir, `block-${attr}`);
       const blob = join(dir, `blob-${attr}`);
       const rand = prng(83);
       await writeFile(blob, Buffer.from(Array.from({ length: 200_000 }, () => Math.floor(rand() * 256))));
-      const asm = join(dir, `block-${attr}.s`);
-      await writeFile(
-        asm,
-        [
-          '.section .debug_abbrev,"",@progbits',
-          '.uleb128 1, 0x11, 1, 0x03, 0x08, 0, 0', // compile unit, children, DW_AT_name string
-          `.uleb128 2, 0x34, 0, ${attr}, 0x04, 0, 0`, // variable, no children, attr block4
-          '.byte 0',
-          '.section .debug_info,"",@progbits',
-          '.long 2f - 1f',
-          '1: .short 4',
-          '.long 0',
-          '.byte 8',
-          '.uleb128 1',
-          '.asciz "x.c"',
-          '.uleb128 2',
-          '.long 200000',
-          `.incbin "${blob}"`,
-          '.byte 0',
-          '2:',
-          '.section .note.GNU-stack,"",@progbits',
-        ].join('\n'),
-      );
-      const out = await gcc(d, join(dir, `block-${attr}.out`), SOURCE, ['-g0', asm]);
+      const out = await buildWithAsm(`block-${attr}`, block4Unit(attr, 200_000, [`.incbin "${blob}"`]));
       const c = await againstStripped(out);
       expect(c.verdict).toBe('different');
       const info = c.differences.find((x) => x.region === '.debug_info');
@@ -185,31 +190,10 @@ describe('attacker bytes in decoded debug structures', () => {
     }, 60_000);
 
   it('a small honest DW_FORM_block4 location in the same hand-made unit stays equivalent', async () => {
-    const d = join(dir, 'block-ok');
-    const asm = join(dir, 'block-ok.s');
-    await writeFile(
-      asm,
-      [
-        '.section .debug_abbrev,"",@progbits',
-        '.uleb128 1, 0x11, 1, 0x03, 0x08, 0, 0',
-        '.uleb128 2, 0x34, 0, 0x02, 0x04, 0, 0',
-        '.byte 0',
-        '.section .debug_info,"",@progbits',
-        '.long 2f - 1f',
-        '1: .short 4',
-        '.long 0',
-        '.byte 8',
-        '.uleb128 1',
-        '.asciz "x.c"',
-        '.uleb128 2',
-        '.long 3',
-        '.byte 0x91, 0x68, 0x9f', // DW_OP_fbreg -24; DW_OP_stack_value
-        '.byte 0',
-        '2:',
-        '.section .note.GNU-stack,"",@progbits',
-      ].join('\n'),
+    const out = await buildWithAsm(
+      'block-ok',
+      block4Unit(0x02, 3, ['.byte 0x91, 0x68, 0x9f']), // DW_OP_fbreg -24; DW_OP_stack_value
     );
-    const out = await gcc(d, join(dir, 'block-ok.out'), SOURCE, ['-g0', asm]);
     const c = await againstStripped(out);
     expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
   }, 60_000);
@@ -221,19 +205,12 @@ describe('attacker bytes in decoded debug structures', () => {
       for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(Math.floor(rand() * 256));
       return `0x${v.toString(16)}`;
     };
-    const build = async (name: string, pairs: string[]) => {
-      const asm = join(dir, `${name}.s`);
-      await writeFile(
-        asm,
-        [
-          '.section .debug_ranges,"",@progbits',
-          ...pairs.map((v) => `.quad ${v}, ${v}`),
-          '.quad 0, 0',
-          '.section .note.GNU-stack,"",@progbits',
-        ].join('\n'),
-      );
-      return gcc(join(dir, name), join(dir, `${name}.out`), SOURCE, ['-g0', asm]);
-    };
+    const build = (name: string, pairs: string[]) =>
+      buildWithAsm(name, [
+        '.section .debug_ranges,"",@progbits',
+        ...pairs.map((v) => `.quad ${v}, ${v}`),
+        '.quad 0, 0',
+      ]);
     const forged = await againstStripped(await build('tomb-forged', Array.from({ length: 64 }, word)));
     expect(forged.verdict).toBe('different');
     expect(forged.differences.map((d) => d.region)).toContain('.debug_ranges');
