@@ -54,14 +54,25 @@ export function onForcedStop(handler: (signal: NodeJS.Signals) => void): void {
 /**
  * Registers a graceful reaction to Ctrl-C/SIGTERM (typically aborting an
  * AbortController so the work unwinds and cleans up). Returns the unregister
- * function. If the work has not unwound 15 s after the signal, or a second
- * signal comes, the tracked containers are force-removed and `forcedStop` runs.
+ * function. If the work has not unwound 60 s after the signal (systemd sends
+ * SIGKILL at 90 s), or a second signal comes, the tracked containers are
+ * force-removed and `forcedStop` runs.
  */
 export function onInterrupt(handler: () => void): () => void {
   interruptHandlers.add(handler);
   installSignalHandlers();
-  return () => interruptHandlers.delete(handler);
+  return () => {
+    interruptHandlers.delete(handler);
+    // The work unwound by itself: its own exit code stands, however long the
+    // unwinding took on a loaded machine (a forced stop would say 143).
+    if (interruptHandlers.size === 0 && graceTimer) {
+      clearTimeout(graceTimer);
+      graceTimer = undefined;
+    }
+  };
 }
+
+let graceTimer: NodeJS.Timeout | undefined;
 
 function installSignalHandlers(): void {
   if (handlersInstalled) return;
@@ -76,8 +87,8 @@ function installSignalHandlers(): void {
       received++;
       if (received > 1 || interruptHandlers.size === 0) return forceExit(signal);
       process.stderr.write(`\nrebuild: ${signal}: stopping and cleaning up (again to force)…\n`);
-      for (const h of interruptHandlers) h();
-      setTimeout(() => forceExit(signal), 15_000).unref();
+      for (const h of [...interruptHandlers]) h();
+      if (interruptHandlers.size > 0) graceTimer = setTimeout(() => forceExit(signal), 60_000).unref();
     });
   }
 }
