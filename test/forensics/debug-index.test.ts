@@ -1,0 +1,224 @@
+/**
+ * The DWARF index sections are decoded whole: .debug_aranges tuples,
+ * .debug_addr entries and .debug_names (hash table, names, abbreviations,
+ * entry pool). Honest output of each toolchain here stays explained against
+ * its stripped copies; attacker bytes put where only a header used to be
+ * checked are different, and the tampered files still run.
+ *
+ * Expected outcomes, written before running:
+ * - gcc -g (DWARF 5 and 4), clang -g, clang -gpubnames (with ld and lld),
+ *   rustc -g against `objcopy --strip-debug` and `--strip-all` → equivalent;
+ * - gcc -g with every .debug_aranges tuple but the terminator overwritten
+ *   with 0x41 bytes → different (.debug_aranges), the program still runs;
+ * - gcc -g whose aranges set points 1 byte past the start of its unit → different;
+ * - clang -g with its .debug_addr entries replaced by 0x4141… → different (.debug_addr);
+ * - clang -gpubnames with random bytes after a valid .debug_names header
+ *   (counts and CU list kept) → different (.debug_names);
+ * - clang -gpubnames with one name's hash changed, or one entry's DIE offset
+ *   set far outside its unit → different (.debug_names).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../src/forensics/compare.js';
+import { readElf } from '../../src/forensics/elf/reader.js';
+import { BufferSource } from '../../src/forensics/elf/source.js';
+import { proveDebug } from '../../src/forensics/proofs/debug.js';
+import { prove } from '../../src/forensics/proofs/index.js';
+import { SOURCE, sectionOffset } from './fixtures.js';
+import { prng } from './prng.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rebuild-debug-index-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const has = (tool: string) =>
+  execa(tool, ['--version']).then(
+    () => true,
+    () => false,
+  );
+const hasClang = await has('clang');
+const hasLld = await has('ld.lld');
+const hasRust = await has('rustc');
+
+async function build(name: string, cc: string, args: string[]): Promise<string> {
+  const out = join(dir, name);
+  await writeFile(`${out}.c`, SOURCE);
+  await execa(cc, ['-O2', '-g', ...args, '-o', out, `${out}.c`]);
+  return out;
+}
+
+async function against(file: string, how: '--strip-debug' | '--strip-all') {
+  const stripped = `${file}${how}`;
+  await execa('objcopy', [how, file, stripped]);
+  return compare(file, stripped, { postProcessing: false });
+}
+
+async function expectBothEquivalent(file: string) {
+  for (const how of ['--strip-debug', '--strip-all'] as const) {
+    const c = await against(file, how);
+    expect(c.verdict, `${how}: ${JSON.stringify(c.differences)}`).toBe('equivalent');
+  }
+}
+
+/**
+ * Writes a copy of `file` with `tamper` applied to `section`'s bytes; checks
+ * it still runs and is different, `section` not proving out for `reason`.
+ */
+async function expectTamperedDifferent(
+  file: string,
+  section: string,
+  reason: RegExp,
+  tamper: (body: Buffer, rand: () => number) => void,
+) {
+  const b = await readFile(file);
+  const { offset, size } = await sectionOffset(file, section);
+  tamper(b.subarray(offset, offset + size), prng(size));
+  const bad = `${file}.bad${section}`;
+  await writeFile(bad, b, { mode: 0o755 });
+  const run = await execa(bad, ['x']);
+  expect(run.stdout).toBe('x 1234569');
+  const c = await against(bad, '--strip-debug');
+  expect(c.verdict).toBe('different');
+  const d = c.differences.find((x) => x.region === section);
+  expect(d?.detail, JSON.stringify(c.differences)).toMatch(reason);
+}
+
+describe('honest index sections stay equivalent', () => {
+  it('gcc -g (DWARF 5) and -gdwarf-4: .debug_aranges', async () => {
+    await expectBothEquivalent(await build('gcc5', 'gcc', []));
+    await expectBothEquivalent(await build('gcc4', 'gcc', ['-gdwarf-4']));
+  }, 60_000);
+
+  // Skipped only outside CI, where the set-up script installs clang, lld and rustc.
+  it.skipIf(!hasClang && !process.env.CI)(
+    'clang -g: .debug_addr',
+    async () => {
+      await expectBothEquivalent(await build('clang', 'clang', []));
+    },
+    60_000,
+  );
+
+  it.skipIf(!hasClang && !process.env.CI)(
+    'clang -gpubnames: .debug_names',
+    async () => {
+      await expectBothEquivalent(await build('clang-names', 'clang', ['-gpubnames']));
+    },
+    60_000,
+  );
+
+  // lld's section order makes the stripped copies differ in .symtab (a false alarm of its own, not
+  // one of these sections'), so lld's index sections are proven directly.
+  it.skipIf((!hasClang || !hasLld) && !process.env.CI)(
+    'clang -gpubnames linked by lld proves out',
+    async () => {
+      const file = await build('clang-names-lld', 'clang', ['-gpubnames', '-fuse-ld=lld']);
+      const b = await readFile(file);
+      const src = new BufferSource(b, file);
+      const elf = await readElf(src);
+      for (const name of ['.debug_addr', '.debug_names']) {
+        const s = elf.sections.find((x) => x.name === name);
+        expect(s, name).toBeDefined();
+        expect(await prove(elf, src, s!, proveDebug, true), name).toEqual({ proven: true });
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!hasRust && !process.env.CI)(
+    'rustc -g: many aranges sets, 0xff padding',
+    async () => {
+      const src = join(dir, 'main.rs');
+      await writeFile(src, 'fn main() { println!("hello {}", std::env::args().count()); }\n');
+      const out = join(dir, 'rust');
+      await execa('rustc', ['-g', '-o', out, src]);
+      await expectBothEquivalent(out);
+    },
+    120_000,
+  );
+});
+
+describe('attacker bytes in index sections', () => {
+  it('.debug_aranges tuples overwritten with 0x41 bytes are different', async () => {
+    const file = await build('aranges', 'gcc', []);
+    // DWARF 32: unit_length(4) version(2) info offset(4) address size(1) segment size(1), padding to 16.
+    await expectTamperedDifferent(
+      file,
+      '.debug_aranges',
+      /0x4141414141414141.*outside the loaded image/,
+      (body) => {
+        const end = 4 + body.readUInt32LE(0);
+        body.fill(0x41, 16, end - 16);
+      },
+    );
+  }, 60_000);
+
+  it('an aranges set that points inside its unit, not at its start, is different', async () => {
+    const file = await build('aranges-off', 'gcc', []);
+    await expectTamperedDifferent(
+      file,
+      '.debug_aranges',
+      /not where a unit of \.debug_info starts/,
+      (body) => {
+        body.writeUInt32LE(body.readUInt32LE(6) + 1, 6);
+      },
+    );
+  }, 60_000);
+
+  it.skipIf(!hasClang && !process.env.CI)(
+    '.debug_addr entries replaced by a payload are different',
+    async () => {
+      const file = await build('addr', 'clang', []);
+      // unit_length(4) version(2) address size(1) segment selector size(1), then 8-byte entries.
+      await expectTamperedDifferent(file, '.debug_addr', /0x4141414141414141\) lies outside/, (body) => {
+        body.fill(0x41, 8, 4 + body.readUInt32LE(0));
+      });
+    },
+    60_000,
+  );
+
+  describe.skipIf(!hasClang && !process.env.CI)('.debug_names', () => {
+    // unit_length(4) version(2) padding(2) 7 counts(28) augmentation(8, "LLVM0700"), CU list.
+    const header = (body: Buffer) => 44 + 4 * body.readUInt32LE(8);
+    it('random bytes after a valid header are different', async () => {
+      const file = await build('names-rand', 'clang', ['-gpubnames']);
+      await expectTamperedDifferent(file, '.debug_names', /not prove out/, (body, rand) => {
+        for (let i = header(body); i < 4 + body.readUInt32LE(0); i++) body[i] = Math.floor(rand() * 256);
+      });
+    }, 60_000);
+
+    it('a hash that is not its name’s is different', async () => {
+      const file = await build('names-hash', 'clang', ['-gpubnames']);
+      await expectTamperedDifferent(file, '.debug_names', /has a hash that is not its own/, (body) => {
+        const hashes = header(body) + 4 * body.readUInt32LE(20);
+        body.writeUInt32LE((body.readUInt32LE(hashes) ^ 0x41414141) >>> 0, hashes);
+      });
+    }, 60_000);
+
+    it('an entry whose DIE offset lies outside its unit is different', async () => {
+      const file = await build('names-die', 'clang', ['-gpubnames']);
+      await expectTamperedDifferent(
+        file,
+        '.debug_names',
+        /DIE offset 0x41414141, outside its unit/,
+        (body) => {
+          // The last name's entry: a one-byte abbreviation code, then its DW_FORM_ref4 DIE offset.
+          const [buckets, names, abbrevs] = [20, 24, 28].map((at) => body.readUInt32LE(at)) as [
+            number,
+            number,
+            number,
+          ];
+          const offsets = header(body) + 4 * buckets + 8 * names;
+          const pool = offsets + 4 * names + abbrevs;
+          body.writeUInt32LE(0x41414141, pool + body.readUInt32LE(offsets + 4 * (names - 1)) + 1);
+        },
+      );
+    }, 60_000);
+  });
+});
