@@ -12,10 +12,12 @@
  *   with 0x41 bytes → different (.debug_aranges), the program still runs;
  * - gcc -g whose aranges set points 1 byte past the start of its unit → different;
  * - clang -g with its .debug_addr entries replaced by 0x4141… → different (.debug_addr);
+ * - gcc -gdwarf-4 -gsplit-dwarf (GNU's headerless .debug_addr) → equivalent; its
+ *   entries replaced by 0x4141… → different;
  * - clang -gpubnames with random bytes after a valid .debug_names header
  *   (counts and CU list kept) → different (.debug_names);
- * - clang -gpubnames with one name's hash changed, or one entry's DIE offset
- *   set far outside its unit → different (.debug_names).
+ * - clang -gpubnames with one name's hash changed, one entry's DIE offset
+ *   set far outside its unit, or moved 1 byte off its DIE → different (.debug_names).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -105,6 +107,10 @@ describe('honest index sections stay equivalent', () => {
     60_000,
   );
 
+  it('gcc -gdwarf-4 -gsplit-dwarf: GNU .debug_addr without a header', async () => {
+    await expectBothEquivalent(await build('gcc-split', 'gcc', ['-gdwarf-4', '-gsplit-dwarf']));
+  }, 60_000);
+
   it.skipIf(!hasClang && !process.env.CI)(
     'clang -gpubnames: .debug_names',
     async () => {
@@ -183,6 +189,13 @@ describe('attacker bytes in index sections', () => {
     60_000,
   );
 
+  it('GNU split DWARF 4 .debug_addr entries replaced by a payload are different', async () => {
+    const file = await build('addr-split', 'gcc', ['-gdwarf-4', '-gsplit-dwarf']);
+    await expectTamperedDifferent(file, '.debug_addr', /0x4141414141414141\) lies outside/, (body) => {
+      body.fill(0x41);
+    });
+  }, 60_000);
+
   describe.skipIf(!hasClang && !process.env.CI)('.debug_names', () => {
     // unit_length(4) version(2) padding(2) 7 counts(28) augmentation(8, "LLVM0700"), CU list.
     const header = (body: Buffer) => 44 + 4 * body.readUInt32LE(8);
@@ -201,23 +214,28 @@ describe('attacker bytes in index sections', () => {
       });
     }, 60_000);
 
+    /** Rewrites the DIE offset (DW_FORM_ref4, after a one-byte abbreviation code) of the last name's entry. */
+    const moveLastDie = (body: Buffer, to: (die: number) => number) => {
+      const [buckets, names, abbrevs] = [20, 24, 28].map((at) => body.readUInt32LE(at)) as [
+        number,
+        number,
+        number,
+      ];
+      const offsets = header(body) + 4 * buckets + 8 * names;
+      const at = offsets + 4 * names + abbrevs + body.readUInt32LE(offsets + 4 * (names - 1)) + 1;
+      body.writeUInt32LE(to(body.readUInt32LE(at)), at);
+    };
     it('an entry whose DIE offset lies outside its unit is different', async () => {
       const file = await build('names-die', 'clang', ['-gpubnames']);
-      await expectTamperedDifferent(
-        file,
-        '.debug_names',
-        /DIE offset 0x41414141, outside its unit/,
-        (body) => {
-          // The last name's entry: a one-byte abbreviation code, then its DW_FORM_ref4 DIE offset.
-          const [buckets, names, abbrevs] = [20, 24, 28].map((at) => body.readUInt32LE(at)) as [
-            number,
-            number,
-            number,
-          ];
-          const offsets = header(body) + 4 * buckets + 8 * names;
-          const pool = offsets + 4 * names + abbrevs;
-          body.writeUInt32LE(0x41414141, pool + body.readUInt32LE(offsets + 4 * (names - 1)) + 1);
-        },
+      await expectTamperedDifferent(file, '.debug_names', /DIE offset 0x41414141, outside its unit/, (body) =>
+        moveLastDie(body, () => 0x41414141),
+      );
+    }, 60_000);
+
+    it('an entry whose DIE offset is inside its unit but not at its DIE is different', async () => {
+      const file = await build('names-die1', 'clang', ['-gpubnames']);
+      await expectTamperedDifferent(file, '.debug_names', /where no DIE of tag 0x\w+ starts/, (body) =>
+        moveLastDie(body, (die) => die + 1),
       );
     }, 60_000);
   });

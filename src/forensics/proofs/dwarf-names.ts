@@ -11,14 +11,15 @@
  * (then at most 3 zero bytes: LLVM aligns each index to 4).
  *
  * What this lets through, and why it is safe: an entry names a unit by its
- * index in the lists and a DIE by an offset that must fall inside that unit,
- * so an attacker chooses which existing name, unit and offset an entry
- * points at, never bytes of their own. Foreign type units (8-byte
+ * index in the lists and a DIE by an offset where a DIE of the entry's tag
+ * starts in that unit, so an attacker chooses which existing name, unit and
+ * DIE an entry points at (each at most once per name), never bytes of their
+ * own; that the DIE carries that name is not checked. Foreign type units (8-byte
  * signatures, split DWARF) and DW_IDX_type_hash (8 free bytes) are not
  * explained: a false alarm stated as such, not a hiding place.
  */
 import { Cursor, isText, need, quote } from './cursor.js';
-import { offset, units } from './dwarf.js';
+import { offset, units, walkInfo } from './dwarf.js';
 import { type InfoUnit, infoUnits, unitAt } from './dwarf-info-units.js';
 import type { Proof } from './types.js';
 
@@ -42,6 +43,7 @@ const VALUE_FORMS: Record<number, number> = {
 };
 
 interface NameAbbrev {
+  tag: number;
   attrs: Array<{ idx: number; form: number }>;
 }
 
@@ -91,7 +93,7 @@ function parseAbbrevTable(c: Cursor): Map<bigint, NameAbbrev> {
       );
       attrs.push({ idx, form });
     }
-    table.set(code, { attrs });
+    table.set(code, { tag: Number(tag), attrs });
   }
   while (c.left > 0) need(c.u8() === 0, 'its abbreviation table is followed by bytes that are not zero');
   return table;
@@ -107,6 +109,12 @@ export const proveNames: Proof = async (s) => {
   const strSec = s.elf.sections.find((x) => x.name === '.debug_str');
   const str = strSec ? await s.read(strSec) : Buffer.alloc(0);
   const little = s.elf.header.endian === 'little';
+  const dies = new Map<number, number>();
+  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
+  if (infoSec)
+    await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, undefined, (at, tag) =>
+      dies.set(at, tag),
+    );
   units(s, [5], (c, u) => {
     need(c.u16() === 0, 'its header padding is not zero');
     const [cuCount, localTus, foreignTus, bucketCount, nameCount, abbrevSize, augSize] = Array.from(
@@ -215,6 +223,11 @@ export const proveNames: Proof = async (s) => {
           need(
             die > 0n && BigInt(unit.start) + die < BigInt(unit.end),
             `the entry at ${from - pool} points at DIE offset 0x${die.toString(16)}, outside its unit`,
+          );
+          const tag = dies.get(unit.start + Number(die));
+          need(
+            tag === a.tag,
+            `the entry at ${from - pool} points at DIE offset 0x${die.toString(16)}, where no DIE of tag 0x${a.tag.toString(16)} starts`,
           );
         }
         const key = c.buf.toString('latin1', from, c.pos);

@@ -106,6 +106,7 @@ export function within(v: bigint, size: bigint, what: string): void {
 // --- .debug_abbrev --------------------------------------------------------
 
 interface Abbrev {
+  tag: number;
   children: boolean;
   forms: number[];
   attrs: number[];
@@ -146,7 +147,7 @@ function parseAbbrevs(bytes: Buffer, little: boolean): Map<number, Map<bigint, A
         forms.push(Number(form));
         attrs.push(Number(attr));
       }
-      table.set(code, { children: children === 1, forms, attrs });
+      table.set(code, { tag: Number(tag), children: children === 1, forms, attrs });
     }
     tables.set(start, table);
   }
@@ -277,8 +278,15 @@ function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, 
 /** Called with each section-offset value of a DIE attribute (DWARF 2–3 data4/data8 included). */
 export type OffsetVisitor = (attr: number, value: bigint) => void;
 
-/** Walks .debug_info (the subject) DIE by DIE; `visit` sees the section offsets attributes hold. */
-export async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
+/**
+ * Walks .debug_info (the subject) DIE by DIE; `visit` sees the section
+ * offsets attributes hold, `onDie` each DIE's section offset and tag.
+ */
+export async function walkInfo(
+  s: ProofSubject,
+  visit?: OffsetVisitor,
+  onDie?: (offset: number, tag: number) => void,
+): Promise<void> {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
   const abbrevs = parseAbbrevs(await s.read(abbrevSec), s.elf.header.endian === 'little');
@@ -307,6 +315,7 @@ export async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<
     need(table !== undefined, `a unit's abbreviation offset ${abbrevOffset} starts no abbreviation table`);
     let depth = 0;
     while (c.left > 0) {
+      const at = c.pos;
       const code = c.uleb();
       if (code === 0n) {
         depth = Math.max(0, depth - 1);
@@ -314,6 +323,7 @@ export async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<
       }
       const a = table.get(code);
       need(a !== undefined, `a DIE uses abbreviation ${code}, which its table does not define`);
+      onDie?.(at, a.tag);
       a.forms.forEach((form, i) => {
         const attr = a.attrs[i]!;
         const n = formSize(c, form, attr, u, addr, sizes);
