@@ -17,7 +17,10 @@
  * - clang -gpubnames with random bytes after a valid .debug_names header
  *   (counts and CU list kept) → different (.debug_names);
  * - clang -gpubnames with one name's hash changed, one entry's DIE offset
- *   set far outside its unit, or moved 1 byte off its DIE → different (.debug_names).
+ *   set far outside its unit, or moved 1 byte off its DIE → different (.debug_names);
+ * - a hand-written name index (one unit, one name) → equivalent; the same with
+ *   an abbreviation no entry uses (its code and tag free bytes), a second name
+ *   pointing at the same entries, or an unknown augmentation string → different.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -148,6 +151,96 @@ describe('honest index sections stay equivalent', () => {
     },
     120_000,
   );
+});
+
+/** DJB hash of a lower-case ASCII name (DWARF 5, section 7.33), written apart from the one under test. */
+const djb = (name: string) => [...Buffer.from(name)].reduce((h, c) => (h * 33 + c) % 2 ** 32, 5381);
+
+/**
+ * A compile unit with one variable "counter" and a name index for it;
+ * `extraAbbrevs`, `extraNames` and `augmentation` edit the index.
+ */
+function nameIndexUnit(
+  o: { extraAbbrevs?: readonly string[]; extraNames?: number; augmentation?: string } = {},
+) {
+  const names = 1 + (o.extraNames ?? 0);
+  return [
+    '.section .debug_abbrev,"",@progbits',
+    '.Labbrev:',
+    '.uleb128 1, 0x11, 1, 0x03, 0x0e, 0, 0', // compile unit, children, DW_AT_name strp
+    '.uleb128 2, 0x34, 0, 0x03, 0x0e, 0, 0', // variable, no children, DW_AT_name strp
+    '.byte 0',
+    '.section .debug_str,"MS",@progbits,1',
+    '.Lcu_name: .asciz "x.c"',
+    '.Lvar_name: .asciz "counter"',
+    '.section .debug_info,"",@progbits',
+    '.Lcu: .long .Lcu_end - 1f',
+    '1: .short 5',
+    '.byte 1, 8', // DW_UT_compile, address size
+    '.long .Labbrev',
+    '.uleb128 1',
+    '.long .Lcu_name',
+    '.Lvar: .uleb128 2',
+    '.long .Lvar_name',
+    '.byte 0',
+    '.Lcu_end:',
+    '.section .debug_names,"",@progbits',
+    '.long .Lnames_end - 1f',
+    '1: .short 5, 0',
+    `.long 1, 0, 0, 1, ${names}`, // CUs, local TUs, foreign TUs, buckets, names
+    '.long .Labbrevs_end - .Labbrevs',
+    `.long 8`,
+    `.ascii "${o.augmentation ?? 'LLVM0700'}"`,
+    '.long .Lcu',
+    '.long 1', // bucket 0: name 1
+    ...Array.from({ length: names }, () => `.long ${djb('counter')}`),
+    ...Array.from({ length: names }, () => '.long .Lvar_name'),
+    ...Array.from({ length: names }, () => '.long 0'),
+    '.Labbrevs:',
+    '.uleb128 0x34, 0x34, 3, 0x13, 0, 0', // variable: DW_IDX_die_offset ref4
+    ...(o.extraAbbrevs ?? []),
+    '.byte 0',
+    '.Labbrevs_end:',
+    '.byte 0x34',
+    '.long .Lvar - .Lcu',
+    '.byte 0',
+    '.Lnames_end:',
+    '.section .note.GNU-stack,"",@progbits',
+  ];
+}
+
+async function buildWithIndex(name: string, o: Parameters<typeof nameIndexUnit>[0] = {}) {
+  const asm = join(dir, `${name}.s`);
+  await writeFile(asm, nameIndexUnit(o).join('\n'));
+  await writeFile(join(dir, `${name}.c`), SOURCE);
+  const out = join(dir, name);
+  await execa('gcc', ['-O2', '-g0', '-o', out, join(dir, `${name}.c`), asm]);
+  return out;
+}
+
+describe('a hand-written name index', () => {
+  it('is equivalent as written', async () => {
+    const c = await against(await buildWithIndex('index-ok'), '--strip-debug');
+    expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+  }, 60_000);
+
+  for (const [label, o, reason] of [
+    [
+      'an abbreviation no entry uses',
+      { extraAbbrevs: ['.uleb128 0x4141, 0x2e, 3, 0x13, 0, 0'] },
+      /abbreviation 16705 is used by no entry/,
+    ],
+    ['two names for the same entries', { extraNames: 1 }, /listed twice|same series/],
+    ['an unknown augmentation string', { augmentation: 'AAAA0700' }, /augmentation string/],
+  ] as const)
+    it(`with ${label} is different`, async () => {
+      const file = await buildWithIndex(`index-${label.replace(/\W+/g, '-')}`, o);
+      const run = await execa(file, ['x']);
+      expect(run.stdout).toBe('x 1234569');
+      const c = await against(file, '--strip-debug');
+      expect(c.verdict).toBe('different');
+      expect(c.differences.find((d) => d.region === '.debug_names')?.detail).toMatch(reason);
+    }, 60_000);
 });
 
 describe('attacker bytes in index sections', () => {

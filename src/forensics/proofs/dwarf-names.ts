@@ -1,22 +1,23 @@
 /**
- * `.debug_names` (DWARF 5 name index), decoded whole, index by index:
- * the header (version 5, zero padding, an augmentation string of text),
- * compile- and type-unit lists whose offsets are where such units of
- * .debug_info start, the hash table (every bucket names the first of its
- * names, every hash is the DWARF hash of the name it stands for), the name
- * table (distinct text strings of .debug_str), the abbreviation table
- * (known DW_IDX_* attributes with their forms, zero padding only) and the
- * entry pool, whose series of entries (one per name, distinct entries,
- * ended by 0) must fill it exactly, each starting where its name points
- * (then at most 3 zero bytes: LLVM aligns each index to 4).
+ * `.debug_names` (DWARF 5 name index), decoded whole, index by index: the
+ * header (version 5, zero padding, a known augmentation string, no more
+ * hash buckets than names need); compile- and type-unit lists whose offsets
+ * are where such units of .debug_info start; the hash table (every bucket
+ * names the first of its names, every hash is the DWARF hash of its name);
+ * the name table (distinct text strings of .debug_str); the abbreviation
+ * table (distinct abbreviations with 16-bit codes, each used, known DW_IDX_*
+ * attributes with their forms, zero padding only); and the entry pool, whose
+ * series of entries (one non-empty series per name, distinct entries, ended
+ * by 0) must fill it exactly, each starting where its name points (then at
+ * most 3 zero bytes: LLVM aligns each index to 4).
  *
  * What this lets through, and why it is safe: an entry names a unit by its
  * index in the lists and a DIE by an offset where a DIE of the entry's tag
  * starts in that unit, so an attacker chooses which existing name, unit and
  * DIE an entry points at (each at most once per name), never bytes of their
- * own; that the DIE carries that name is not checked. Foreign type units (8-byte
- * signatures, split DWARF) and DW_IDX_type_hash (8 free bytes) are not
- * explained: a false alarm stated as such, not a hiding place.
+ * own; that the DIE carries that name is not checked. Foreign type units
+ * (8-byte signatures, split DWARF) and DW_IDX_type_hash (8 free bytes) are
+ * not explained: a false alarm stated as such, not a hiding place.
  */
 import { Cursor, isText, need, quote } from './cursor.js';
 import { offset, units, walkInfo } from './dwarf.js';
@@ -28,6 +29,8 @@ const IDX_TYPE_UNIT = 2;
 const IDX_DIE_OFFSET = 3;
 const IDX_PARENT = 4;
 const FORM_FLAG_PRESENT = 0x19;
+/** Augmentation strings toolchains write (LLVM; gdb's index writer), without their NUL padding. */
+const AUGMENTATIONS = new Set(['', 'LLVM0700', 'GDB', 'GDB2', 'GDB3']);
 /** Constant and reference forms an index attribute may use, by their size (0: ULEB128). */
 const VALUE_FORMS: Record<number, number> = {
   11: 1,
@@ -70,10 +73,13 @@ export function nameHash(name: Buffer): number {
 
 function parseAbbrevTable(c: Cursor): Map<bigint, NameAbbrev> {
   const table = new Map<bigint, NameAbbrev>();
+  const shapes = new Set<string>();
   for (;;) {
     const code = c.uleb();
     if (code === 0n) break;
     need(!table.has(code), `name abbreviation ${code} is defined twice`);
+    // Codes are tags (LLVM 14) or small indices (later LLVM, gdb): at most 16 bits.
+    need(code <= 0xffffn, `name abbreviation code ${code} is larger than any toolchain writes`);
     const tag = c.uleb();
     need(tag > 0n && tag <= 0xffffn, `name abbreviation ${code} has tag ${tag}`);
     const attrs: NameAbbrev['attrs'] = [];
@@ -93,6 +99,9 @@ function parseAbbrevTable(c: Cursor): Map<bigint, NameAbbrev> {
       );
       attrs.push({ idx, form });
     }
+    const shape = `${tag}:${attrs.map((x) => `${x.idx}/${x.form}`).join(',')}`;
+    need(!shapes.has(shape), `name abbreviation ${code} repeats an earlier abbreviation`);
+    shapes.add(shape);
     table.set(code, { tag: Number(tag), attrs });
   }
   while (c.left > 0) need(c.u8() === 0, 'its abbreviation table is followed by bytes that are not zero');
@@ -130,9 +139,11 @@ export const proveNames: Proof = async (s) => {
     c.skip(augSize);
     const augText = aug.subarray(0, aug.indexOf(0) < 0 ? aug.length : aug.indexOf(0));
     need(
-      isText(augText) && aug.subarray(augText.length).every((b) => b === 0),
-      `its augmentation string is not text (${quote(aug)})`,
+      AUGMENTATIONS.has(augText.toString('latin1')) && aug.subarray(augText.length).every((b) => b === 0),
+      `its augmentation string ${quote(aug)} is not one a toolchain writes`,
     );
+    // LLVM uses at most one bucket per name, gdb about as many: more are zeros nothing needs.
+    need(bucketCount <= 2 * nameCount + 16, `it has ${bucketCount} hash buckets for ${nameCount} names`);
     const unitList = (count: number, types: number[], what: string): InfoUnit[] =>
       Array.from({ length: count }, () => {
         const unit = unitAt(all, offset(c, u), what);
@@ -182,6 +193,8 @@ export const proveNames: Proof = async (s) => {
     // The entry pool: one series per name, back to back, filling the rest of the index.
     const pool = c.pos;
     const starts = new Set(entries.map((e) => Number(e)));
+    need(starts.size === entries.length, 'two names point at the same series of entries');
+    const usedAbbrevs = new Set<bigint>();
     need(
       entries.every((e) => e < BigInt(u.end - pool)),
       'an entry offset points past its entry pool',
@@ -202,6 +215,7 @@ export const proveNames: Proof = async (s) => {
         const code = c.uleb();
         if (code === 0n) break;
         entryAt.add(from - pool);
+        usedAbbrevs.add(code);
         const a = abbrevs.get(code);
         need(a !== undefined, `an entry at ${from - pool} uses abbreviation ${code}, which is not defined`);
         let unit: InfoUnit | undefined = cuCount === 1 && localTus === 0 ? cus[0] : undefined;
@@ -234,7 +248,10 @@ export const proveNames: Proof = async (s) => {
         need(!series.has(key), `the entry at ${from - pool} repeats an earlier entry of its name`);
         series.add(key);
       }
+      need(series.size > 0, `the name whose entries start at ${at} has none`);
     }
+    for (const code of abbrevs.keys())
+      need(usedAbbrevs.has(code), `name abbreviation ${code} is used by no entry`);
     need(seen.size === starts.size, 'a name points at no series of entries in its entry pool');
     for (const p of parents)
       need(entryAt.has(p), `an entry's parent (${p}) is not where an entry of the pool starts`);
