@@ -90,13 +90,13 @@ export function segmentSelector(c: Cursor): void {
 }
 
 /** Size of another section of the same file by name, uncompressed (0 when absent). */
-export async function sizeOf(s: ProofSubject, name: string): Promise<bigint> {
+async function sizeOf(s: ProofSubject, name: string): Promise<bigint> {
   const t = s.elf.sections.find((x) => x.name === name);
   if (!t) return 0n;
   return (t.flags & 0x800n) === 0n ? BigInt(t.size) : BigInt((await s.read(t)).length);
 }
 
-export function within(v: bigint, size: bigint, what: string): void {
+function within(v: bigint, size: bigint, what: string): void {
   need(
     v < size || (v === 0n && size === 0n),
     `${what} (0x${v.toString(16)}) points past the end of its section (${size} bytes)`,
