@@ -22,11 +22,11 @@ import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError } from '../util/errors.js';
 import { isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
+import { hasRemovableSections } from './explanations.js';
 import type { RouteResult } from './findings.js';
 import { hardeningDiffers } from './hardening.js';
 import { bytesRoute } from './routes/bytes.js';
 import { judgeElf } from './routes/loader.js';
-import { postProcessingApplies, postProcessingRoute } from './routes/postprocessing.js';
 import { elfFacts, makeSide } from './side.js';
 import type { Comparison, FileFacts, PostProcessingFacts, Route } from './types.js';
 
@@ -144,7 +144,10 @@ async function compareSources(
     let postProcessing: PostProcessingFacts | undefined;
     let result: RouteResult | undefined;
     let route: Route = 'accounting';
-    if (opts.postProcessing !== false && postProcessingApplies(sa, sb)) {
+    // The post-processing route applies when a carries none of what it removes and b does;
+    // it (and the simulation behind it) is loaded only by the pairs it applies to.
+    if (opts.postProcessing !== false && !hasRemovableSections(sa.elf) && hasRemovableSections(sb.elf)) {
+      const { postProcessingRoute } = await import('./routes/postprocessing.js');
       const pp = await postProcessingRoute(sa, sb, {
         context,
         ...(opts.workDir ? { workDir: opts.workDir } : {}),
