@@ -27,6 +27,7 @@ export interface Case {
   captureStdout?: boolean;
   /** Kill after this long (the run then counts as timed out). */
   timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 const PAGE = 4096;
@@ -58,14 +59,20 @@ export async function treeRss(pid: number): Promise<number> {
 
 export interface TimedRun extends Run {
   timedOut: boolean;
+  /** The process's id (to find what it asked the engine for). */
+  pid: number;
+  /** When it was started, as epoch milliseconds. */
+  startedAtMs: number;
 }
 
 /** Runs one command to its end, sampling its tree's memory every 10 ms. */
 export function runOnce(c: Case): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const startedAtMs = Date.now();
     const child = spawn(c.cmd, c.args, {
       cwd: c.cwd,
+      ...(c.env ? { env: c.env } : {}),
       stdio: ['ignore', c.captureStdout ? 'pipe' : 'ignore', 'pipe'],
     });
     let stdout = '';
@@ -106,7 +113,15 @@ export function runOnce(c: Case): Promise<TimedRun> {
         reject(new Error(`${c.label}: exit ${code}: ${stderr.trim().slice(0, 400)}`));
         return;
       }
-      resolve({ wallMs, peakTreeRss: peak, exitCode: code, stdout, timedOut });
+      resolve({
+        wallMs,
+        peakTreeRss: peak,
+        exitCode: code,
+        stdout,
+        timedOut,
+        pid: child.pid ?? 0,
+        startedAtMs,
+      });
     });
   });
 }
