@@ -22,7 +22,7 @@ import { OWNER_LABEL, OWNER_PID_LABEL } from '../src/engine/cleanup.js';
 import { connectEngine } from '../src/engine/docker.js';
 import { EXAMPLES_DIR, publishExample } from '../test/helpers/publish.js';
 import { REGISTRY_BIN, startMetadataServer, startRegistry } from '../test/helpers/registry.js';
-import { type Case, median, rebuildCase, runOnce, secs, type TimedRun } from './measure.js';
+import { type Case, load, median, rebuildCase, runOnce, secs, type TimedRun } from './measure.js';
 
 const RUNS = Number(process.env.BENCH_REVERIFY_RUNS ?? 5);
 const TARGET_MS = 1000;
@@ -210,8 +210,8 @@ export async function run(log: (line: string) => void): Promise<string[]> {
     const peerMs = median(peers.map((r) => r.wallMs));
     const breakdown = stepTable(await steps(verify));
     return [
-      `warm re-verify of lc (wc-host example, x86_64, loopback registry), median of ${RUNS} whole-process runs interleaved with the peer`,
-      `rebuild verify: ${secs(wall)}, of which its build containers ran ${secs(span)} (engine start→die)`,
+      `warm re-verify of lc (wc-host example, x86_64, loopback registry), median of ${RUNS} whole-process runs interleaved with the peer (${load()})`,
+      `rebuild verify: ${secs(wall)}, of which its build containers ran ${secs(span)} (engine start→die); rebuild's own CPU ${secs(median(ours.map((r) => r.cpuMs)))}`,
       `overhead beyond the build: ${secs(overhead)} (target < ${secs(TARGET_MS)}: ${overhead < TARGET_MS ? 'met' : 'NOT MET'}); per run ${overheads.map((o) => (o / 1000).toFixed(2)).join(', ')} s`,
       `docker run --rm of the same compile: ${secs(peerMs)}; rebuild = ${(wall / peerMs).toFixed(2)}× it, +${secs(wall - peerMs)}`,
       `one run's steps (for comparison only): ${breakdown}`,
