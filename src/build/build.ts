@@ -144,14 +144,19 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   }
 
   const docker = await connectEngine();
-  const emulator = await detectEmulator(opts.arch);
-  const reaped = await reapOrphans(docker);
-  if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
-  for (const dir of await reapWorkspaces((d) => removeContainersUsing(docker, d), isProcessAlive)) {
-    reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
-  }
-  const engineVersion = await docker.version();
-  const hardening = await describeHardening(docker, { network: plan.network });
+  // Independent questions to the engine and the host: asked at once, not one round trip after another.
+  const [emulator, , engineVersion, hardening] = await Promise.all([
+    detectEmulator(opts.arch),
+    (async () => {
+      const reaped = await reapOrphans(docker);
+      if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
+      for (const dir of await reapWorkspaces((d) => removeContainersUsing(docker, d), isProcessAlive)) {
+        reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
+      }
+    })(),
+    docker.version(),
+    describeHardening(docker, { network: plan.network }),
+  ]);
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compare } from '../forensics/compare.js';
 import type { Comparison, Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
 import {
@@ -11,8 +10,6 @@ import {
   readElfFacts,
   simulatePostProcessing,
 } from '../postprocess/index.js';
-import { displayPath } from '../report/comparison-access.js';
-import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
 import type { BuildStatus, OutputRecord } from './result.js';
@@ -83,8 +80,19 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   const missing = [...input.expectations.keys()].filter((k) => !names.includes(k));
   const checked = outputs.filter((o) => o.check);
   let verdict: Verdict | undefined;
-  for (const o of outputs.filter((x) => x.check === 'mismatch')) {
-    if (!input.publishedDir) continue;
+  const mismatches = input.publishedDir ? outputs.filter((x) => x.check === 'mismatch') : [];
+  // The forensic comparison and its reports (most of rebuild's code) are loaded only when a mismatch needs them.
+  const forensics =
+    mismatches.length > 0
+      ? await Promise.all([
+          import('../forensics/compare.js'),
+          import('../report/index.js'),
+          import('../report/comparison-access.js'),
+        ])
+      : undefined;
+  for (const o of mismatches) {
+    if (!input.publishedDir || !forensics) continue;
+    const [{ compare }, { renderHtml, renderMarkdown, verdictLine }, { displayPath }] = forensics;
     const published = join(input.publishedDir, o.name);
     const shownAs = input.publishedShownAs?.[o.name];
     try {

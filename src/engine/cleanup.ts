@@ -130,6 +130,8 @@ export async function removeContainersUsing(
   // An engine that does not answer may still run them: then nothing is known to be safe.
   const first = await list().catch(() => undefined);
   if (!first) return { removed, stillThere: ['(the engine did not answer)'] };
+  // None to remove: that answer already is the state afterwards (one round trip, not two).
+  if (first.length === 0) return { removed, stillThere: [] };
   for (const c of first) {
     try {
       await docker.getContainer(c.Id).remove({ force: true });

@@ -126,14 +126,21 @@ export async function claimTags(
   tags: string[],
   note?: (line: string) => void,
 ): Promise<void> {
+  // Where each tag points now, asked at once; rebuild's records are read only when one points elsewhere.
+  const currents = await Promise.all(
+    tags.map((t) =>
+      docker
+        .getImage(t)
+        .inspect()
+        .then((info) => info.Id)
+        .catch(() => undefined),
+    ),
+  );
+  if (currents.every((c) => c === id)) return;
   const ours = new Set((await state.all()).map((r) => r.id));
   ours.add(id);
   for (const [i, t] of tags.entries()) {
-    const current = await docker
-      .getImage(t)
-      .inspect()
-      .then((info) => info.Id)
-      .catch(() => undefined);
+    const current = currents[i];
     if (current === id) continue;
     if (current && !ours.has(current)) {
       if (i === 0) {

@@ -410,7 +410,7 @@ async function ensureRootfsImage(
 
   let version: string;
   try {
-    version = await mmdebstrapVersion();
+    version = await mmdebstrapVersion(join(cacheDir(), 'tools', 'mmdebstrap-version.json'));
   } catch (err) {
     // Without mmdebstrap an existing base made from the same spec is still usable.
     const existing = await state.findBySpec(docker, arch, specHash);
@@ -565,7 +565,7 @@ async function buildOnBase(
     const tail: string[] = [];
     try {
       // Untagged, FROM the base's ID: no tag anyone can move is followed, and none is moved before the image is recorded.
-      const stream = (await docker.buildImage(contextTar(files), {
+      const stream = (await docker.buildImage(await contextTar(files), {
         platform,
         buildargs: { BASE: base.id },
         labels,

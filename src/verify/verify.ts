@@ -21,7 +21,7 @@ import type { Comparison } from '../forensics/types.js';
 import { requestForRecord } from '../postprocess/select.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
-import { verdictSentence } from '../report/index.js';
+import { verdictSentence } from '../report/comparison-doc.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
