@@ -277,8 +277,12 @@ function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, 
 /** Called with each section-offset value of a DIE attribute (DWARF 2–3 data4/data8 included). */
 type OffsetVisitor = (attr: number, value: bigint) => void;
 
-/** Walks .debug_info (the subject) DIE by DIE; `visit` sees the section offsets attributes hold. */
-async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
+/**
+ * Walks .debug_info (the subject) DIE by DIE; `visit` sees the section
+ * offsets attributes hold. With `types`, the subject is DWARF 4's
+ * .debug_types, whose type units are walked the same way.
+ */
+async function walkInfo(s: ProofSubject, visit?: OffsetVisitor, types = false): Promise<void> {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
   const abbrevs = parseAbbrevs(await s.read(abbrevSec), s.elf.header.endian === 'little');
@@ -287,9 +291,11 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
     lineStr: await sizeOf(s, '.debug_line_str'),
     span: loadedSpan(s.elf),
   };
-  units(s, [2, 3, 4, 5], (c, u) => {
+  units(s, types ? [4] : [2, 3, 4, 5], (c, u) => {
     let addr: number;
     let abbrevOffset: bigint;
+    /** A type unit's type_offset (from the unit's first byte), which must name one of its DIEs. */
+    let typeOffset: bigint | undefined;
     if (u.version >= 5) {
       const type = c.u8();
       need(type >= 1 && type <= 6, `a unit type of ${type}`);
@@ -297,16 +303,23 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
       abbrevOffset = offset(c, u);
       if (type === 2 || type === 6) {
         c.skip(8);
-        offset(c, u);
+        typeOffset = offset(c, u);
       } else if (type === 4 || type === 5) c.skip(8);
     } else {
       abbrevOffset = offset(c, u);
       addr = addressSize(c);
+      if (types) {
+        c.skip(8); // type_signature
+        typeOffset = offset(c, u);
+      }
     }
     const table = abbrevs.get(Number(abbrevOffset));
     need(table !== undefined, `a unit's abbreviation offset ${abbrevOffset} starts no abbreviation table`);
+    const unitStart = u.body - (u.offsetSize === 8 ? 12 : 4);
+    let typeDie = typeOffset === undefined;
     let depth = 0;
     while (c.left > 0) {
+      const at = BigInt(c.pos - unitStart);
       const code = c.uleb();
       if (code === 0n) {
         depth = Math.max(0, depth - 1);
@@ -314,6 +327,7 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
       }
       const a = table.get(code);
       need(a !== undefined, `a DIE uses abbreviation ${code}, which its table does not define`);
+      if (at === typeOffset) typeDie = true;
       a.forms.forEach((form, i) => {
         const attr = a.attrs[i]!;
         const n = formSize(c, form, attr, u, addr, sizes);
@@ -323,6 +337,7 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
       });
       if (a.children) depth++;
     }
+    need(typeDie, `a type unit's type_offset (${typeOffset}) names none of its DIEs`);
   });
 }
 
@@ -516,13 +531,9 @@ const proveNames: Proof = (s) => {
   return undefined;
 };
 
-const proveTypes: Proof = (s) => {
-  units(s, [4], (c, u) => {
-    offset(c, u);
-    addressSize(c);
-    c.skip(8);
-    offset(c, u);
-  });
+/** .debug_types (DWARF 4 type units): walked DIE by DIE like .debug_info. */
+const proveTypes: Proof = async (s) => {
+  await walkInfo(s, undefined, true);
   return undefined;
 };
 
