@@ -20,6 +20,7 @@ import { Cursor, checkStringTable, isText, need, quote } from './cursor.js';
 import { decodeExpression, type ExprContext } from './dwarf-expr.js';
 import { decodeCfi } from './dwarf-frame.js';
 import { decodeLineUnit } from './dwarf-line.js';
+import { type MacroRefs, proveMacinfo, proveMacro } from './dwarf-macro.js';
 import { loadedSpan } from './symbols.js';
 import type { Proof, ProofSubject } from './types.js';
 
@@ -687,6 +688,24 @@ const proveStrings: Proof = ({ bytes }) => {
   return undefined;
 };
 
+/** The section offsets that .debug_info's attributes `attrs` hold (macro units and lists). */
+const namedByInfo: MacroRefs = async (s, attrs) => {
+  const named = new Set<number>();
+  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
+  if (!infoSec) return named;
+  await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
+    if (attrs.has(attr)) named.add(Number(v));
+  });
+  return named;
+};
+
+const proveMacroSection: Proof = async (s) =>
+  proveMacro(s, namedByInfo, {
+    str: await sizeOf(s, '.debug_str'),
+    line: await sizeOf(s, '.debug_line'),
+    strOffsets: await sizeOf(s, '.debug_str_offsets'),
+  });
+
 /** The DWARF sections we can prove, by name (without `.debug_` / `.zdebug_`). */
 export const DWARF: Record<string, Proof> = {
   info: proveInfo,
@@ -708,4 +727,6 @@ export const DWARF: Record<string, Proof> = {
   loc: proveLoc,
   str: proveStrings,
   line_str: proveStrings,
+  macro: proveMacroSection,
+  macinfo: (s) => proveMacinfo(s, namedByInfo),
 };

@@ -1,6 +1,7 @@
 /**
  * DWARF 4 type units (.debug_types, gcc -gdwarf-4 -fdebug-types-section) are
- * walked DIE by DIE like .debug_info, and zstd-compressed debug sections
+ * walked DIE by DIE like .debug_info, macro units (.debug_macro, .debug_macinfo:
+ * -g3) are decoded entry by entry, and zstd-compressed debug sections
  * (ELFCOMPRESS_ZSTD) are decoded by libzstd and proven like zlib ones.
  *
  * Expected outcomes, written before running:
@@ -10,6 +11,12 @@
  * - a type unit whose type_offset points into the middle of a DIE → different;
  * - a hand-written type unit → equivalent; the same unit with 4 KB of random
  *   bytes after its DIEs, or with a non-text DW_AT_name → different;
+ * - gcc -g3 (DWARF 5 and 4, strict DWARF 4's .debug_macinfo) and clang -g3
+ *   -fdebug-macro vs --strip-debug → equivalent (refused before);
+ * - random bytes over a macro unit's entries, its opcode-table flag set, an
+ *   import pointing into the middle of a unit, a unit appended that no compile
+ *   unit names, code bytes appended after the last unit, random bytes over a
+ *   .debug_macinfo list → different;
  * - objcopy --compress-debug-sections=zstd and ld --compress-debug-sections=zstd
  *   vs --strip-debug → equivalent (refused before);
  * - a zstd .debug_str written by hand (one frame) → equivalent; the same frame
@@ -149,6 +156,88 @@ describe('DWARF 4 type units (.debug_types)', () => {
     const code = await handMade('tu-code', '.byte 0x31, 0xc0, 0xb0, 0x3c, 0x0f, 0x05, 0');
     expect(code.verdict).toBe('different');
     expect(regions(code)).toContain('.debug_types');
+  }, 60_000);
+});
+
+const hasClang = await execa('clang', ['--version']).then(
+  () => true,
+  () => false,
+);
+
+describe('macro units (.debug_macro, .debug_macinfo)', () => {
+  it('gcc -g3 and clang -g3 are equivalent to the stripped file', async () => {
+    for (const args of [['-g3'], ['-g3', '-gdwarf-4'], ['-g3', '-gdwarf-4', '-gstrict-dwarf']]) {
+      const c = await againstStripped(await build(`macro${args.join('')}`, args));
+      expect(c.verdict, `${args.join(' ')} ${JSON.stringify(c.differences)}`).toBe('equivalent');
+    }
+    // Skipped only outside CI, where the set-up script installs clang.
+    if (!hasClang && !process.env.CI) return;
+    for (const v of ['5', '4']) {
+      const out = join(dir, `clang-macro${v}`);
+      await writeFile(`${out}.c`, TYPES_SOURCE);
+      await execa('clang', ['-O2', '-g3', `-gdwarf-${v}`, '-fdebug-macro', '-o', out, `${out}.c`]);
+      const c = await againstStripped(out);
+      expect(c.verdict, `clang DWARF ${v} ${JSON.stringify(c.differences)}`).toBe('equivalent');
+    }
+  }, 60_000);
+
+  it('tampered or unnamed macro units, and tampered macinfo lists, are different', async () => {
+    const b = await readFile(await build('macro-tamper', ['-g3']));
+    const s = (await elfOf(b)).sections.find((x) => x.name === '.debug_macro')!;
+    // version(2) flags(1) debug_line_offset(4), then entries; gcc's first entry is an import (7, offset4)
+    expect(b[s.offset + 2]).toBe(2);
+    const cases: Array<[string, (x: Buffer) => void]> = [
+      ['macro-random', (x) => random(41, 200).copy(x, s.offset + 7)],
+      [
+        'macro-optable',
+        (x) => {
+          x[s.offset + 2] = 6;
+        },
+      ],
+      [
+        'macro-import',
+        (x) => {
+          expect(x[s.offset + 7]).toBe(7);
+          x.writeUInt32LE(x.readUInt32LE(s.offset + 8) + 1, s.offset + 8);
+        },
+      ],
+    ];
+    for (const [name, tamper] of cases) {
+      const x = Buffer.from(b);
+      tamper(x);
+      const c = await verdictOf(name, x);
+      expect(c.verdict, name).toBe('different');
+      expect(regions(c), name).toContain('.debug_macro');
+    }
+    const extra = async (name: string, lines: string[]) => {
+      const asm = join(dir, `${name}.s`);
+      await writeFile(
+        asm,
+        ['.section .debug_macro,"",@progbits', ...lines, '.section .note.GNU-stack,"",@progbits'].join('\n'),
+      );
+      const out = await build(name, ['-g3', asm]);
+      return verdictOf(`${name}.bin`, await readFile(out));
+    };
+    // a well-formed unit (version 5, no flags, define "PAYLOAD 1" at line 1) that nothing names
+    const unnamed = await extra('macro-unnamed', [
+      '.short 5',
+      '.byte 0',
+      '.byte 1',
+      '.uleb128 1',
+      '.asciz "PAYLOAD 1"',
+      '.byte 0',
+    ]);
+    expect(unnamed.verdict).toBe('different');
+    expect(why(unnamed, '.debug_macro')).toContain('named by no compile unit');
+    const code = await extra('macro-code', ['.byte 0x31, 0xc0, 0xb0, 0x3c, 0x0f, 0x05']);
+    expect(code.verdict).toBe('different');
+    expect(regions(code)).toContain('.debug_macro');
+    const m = await readFile(await build('macinfo-tamper', ['-g3', '-gdwarf-4', '-gstrict-dwarf']));
+    const mi = (await elfOf(m)).sections.find((x) => x.name === '.debug_macinfo')!;
+    random(43, 200).copy(m, mi.offset + 100);
+    const c = await verdictOf('macinfo-random', m);
+    expect(c.verdict).toBe('different');
+    expect(regions(c)).toContain('.debug_macinfo');
   }, 60_000);
 });
 
