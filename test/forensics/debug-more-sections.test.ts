@@ -17,6 +17,8 @@
  *   import pointing into the middle of a unit, a unit appended that no compile
  *   unit names, code bytes appended after the last unit, random bytes over a
  *   .debug_macinfo list → different;
+ * - mips -g vs --strip-debug → different: its debug sections lie in the text
+ *   LOAD's last page, mapped executable (not loosened; the wording says so);
  * - objcopy --compress-debug-sections=zstd and ld --compress-debug-sections=zstd
  *   vs --strip-debug → equivalent (refused before);
  * - a zstd .debug_str written by hand (one frame) → equivalent; the same frame
@@ -323,5 +325,25 @@ describe.skipIf(!hasZstdObjcopy && !process.env.CI)('zstd-compressed debug secti
       expect(c.verdict, name).toBe('different');
       expect(why(c, '.debug_str'), name).toContain(reason);
     }
+  }, 60_000);
+});
+
+const hasMipsGcc = await execa('mips-linux-gnu-gcc', ['--version']).then(
+  () => true,
+  () => false,
+);
+
+// Skipped only outside CI, where the set-up script installs the mips cross compiler.
+describe.skipIf(!hasMipsGcc && !process.env.CI)('mips -g vs --strip-debug', () => {
+  it('is different, naming the debug sections as mapped into memory (they lie in a LOAD page)', async () => {
+    const out = join(dir, 'mips-g');
+    await writeFile(`${out}.c`, TYPES_SOURCE);
+    await execa('mips-linux-gnu-gcc', ['-O2', '-g', '-o', out, `${out}.c`]);
+    await execa('mips-linux-gnu-objcopy', ['--strip-debug', out, `${out}.nodebug`]);
+    const c = await compare(out, `${out}.nodebug`, { postProcessing: false });
+    // The text LOAD's last page (4 or 64 KiB) maps the file bytes after it, debug
+    // sections included, readable and executable: they are loaded bytes.
+    expect(c.verdict).toBe('different');
+    expect(why(c, '.debug_info')).toContain('mapped into memory');
   }, 60_000);
 });
