@@ -19,6 +19,9 @@
  *   .debug_macinfo list → different;
  * - mips -g vs --strip-debug → different: its debug sections lie in the text
  *   LOAD's last page, mapped executable (not loosened; the wording says so);
+ * - gcc -gstabs vs --strip-debug → equivalent (refused before); random entries,
+ *   an n_other byte set, a unit string size that lies, a string no entry names,
+ *   code bytes over a string → different;
  * - objcopy --compress-debug-sections=zstd and ld --compress-debug-sections=zstd
  *   vs --strip-debug → equivalent (refused before);
  * - a zstd .debug_str written by hand (one frame) → equivalent; the same frame
@@ -345,5 +348,54 @@ describe.skipIf(!hasMipsGcc && !process.env.CI)('mips -g vs --strip-debug', () =
     // sections included, readable and executable: they are loaded bytes.
     expect(c.verdict).toBe('different');
     expect(why(c, '.debug_info')).toContain('mapped into memory');
+  }, 60_000);
+});
+
+// gcc 13 dropped -gstabs: the stabs cases run where the host gcc still writes them (Debian 12's gcc 12).
+const hasStabs = await execa('gcc', ['-gstabs', '-x', 'c', '-c', '-o', '/dev/null', '-'], {
+  input: 'int x;\n',
+}).then(
+  () => true,
+  () => false,
+);
+
+describe.skipIf(!hasStabs)('stabs (.stab, .stabstr)', () => {
+  it('honest stabs are equivalent; tampered entries or strings are different', async () => {
+    const file = await build('stabs', ['-gstabs', '-w']);
+    const honest = await againstStripped(file);
+    expect(honest.verdict, JSON.stringify(honest.differences)).toBe('equivalent');
+    const b = await readFile(file);
+    const e = await elfOf(b);
+    const stab = e.sections.find((x) => x.name === '.stab')!;
+    const str = e.sections.find((x) => x.name === '.stabstr')!;
+    const cases: Array<[string, string, (x: Buffer) => void]> = [
+      // entries after the unit header: random bytes
+      ['stabs-random', '.stab', (x) => random(51, stab.size - 12).copy(x, stab.offset + 12)],
+      // n_other of the first entry: one free byte per entry if unchecked
+      [
+        'stabs-other',
+        '.stab',
+        (x) => {
+          x[stab.offset + 12 + 5] = 0x90;
+        },
+      ],
+      // the unit's string size one byte short of .stabstr
+      ['stabs-size', '.stab', (x) => x.writeUInt32LE(str.size - 1, stab.offset + 8)],
+      // the second entry's string left to no entry (a string that carries what it likes)
+      ['stabs-unnamed', '.stabstr', (x) => x.writeUInt32LE(0, stab.offset + 24)],
+      // a string's text replaced by code bytes
+      [
+        'stabs-code',
+        '.stabstr',
+        (x) => Buffer.from([0x31, 0xc0, 0xb0, 0x3c, 0x0f, 0x05]).copy(x, str.offset + 1),
+      ],
+    ];
+    for (const [name, region, tamper] of cases) {
+      const x = Buffer.from(b);
+      tamper(x);
+      const c = await verdictOf(name, x);
+      expect(c.verdict, name).toBe('different');
+      expect(regions(c), name).toContain(region);
+    }
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 /** Which proof a debug section's name calls for (DWARF, debuglink, altlink), or why none. */
 import { proveDebugaltlink, proveDebuglink } from './debuglink.js';
 import { DWARF } from './dwarf.js';
+import { proveStab, proveStabstr } from './stabs.js';
 import type { Proof } from './types.js';
 
 const notExplained =
@@ -13,6 +14,8 @@ export const proveDebug: Proof = (s) => {
   let proof: Proof | undefined;
   if (name === '.gnu_debuglink') proof = proveDebuglink;
   else if (name === '.gnu_debugaltlink') proof = proveDebugaltlink;
+  else if (name === '.stab') proof = proveStab;
+  else if (name === '.stabstr') proof = proveStabstr;
   else {
     const m = /^\.z?debug_(.+)$/.exec(name);
     proof = m?.[1] !== undefined && Object.hasOwn(DWARF, m[1]) ? DWARF[m[1]] : undefined;
