@@ -1,4 +1,4 @@
-/** Which proof a debug section's name calls for (DWARF, debuglink, altlink), or why none. */
+/** Which proof a debug section's name calls for (DWARF, stabs, debuglink, altlink), or why none. */
 import { proveDebugaltlink, proveDebuglink } from './debuglink.js';
 import { DWARF } from './dwarf.js';
 import { proveStab, proveStabstr } from './stabs.js';

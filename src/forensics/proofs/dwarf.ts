@@ -8,7 +8,10 @@
  * and `.debug_info` is walked DIE by DIE with those abbreviations: every
  * attribute of every DIE must be read with its form and the DIEs must fill
  * each unit exactly. `.debug_str` / `.debug_line_str` are NUL-terminated
- * text strings. Any other `.debug_*` name is not explained.
+ * text strings; `.debug_types` type units are walked like `.debug_info`, and
+ * macro units are decoded entry by entry (dwarf-macro.ts). Any other
+ * `.debug_*` name (`.debug_cu_index`/`.debug_tu_index` of .dwp packages
+ * among them) is not explained.
  *
  * Why nothing hides here: no loader reads these sections (outside every
  * program header, checked first) and gdb does not execute them (the one
