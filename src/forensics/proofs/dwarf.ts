@@ -8,7 +8,10 @@
  * and `.debug_info` is walked DIE by DIE with those abbreviations: every
  * attribute of every DIE must be read with its form and the DIEs must fill
  * each unit exactly. `.debug_str` / `.debug_line_str` are NUL-terminated
- * text strings. Any other `.debug_*` name is not explained.
+ * text strings; `.debug_types` type units are walked like `.debug_info`, and
+ * macro units are decoded entry by entry (dwarf-macro.ts). Any other
+ * `.debug_*` name (`.debug_cu_index`/`.debug_tu_index` of .dwp packages
+ * among them) is not explained.
  *
  * Why nothing hides here: no loader reads these sections (outside every
  * program header, checked first) and gdb does not execute them (the one
@@ -20,6 +23,7 @@ import { Cursor, checkStringTable, isText, need, quote } from './cursor.js';
 import { decodeExpression, type ExprContext } from './dwarf-expr.js';
 import { decodeCfi } from './dwarf-frame.js';
 import { decodeLineUnit } from './dwarf-line.js';
+import { type MacroRefs, proveMacinfo, proveMacro } from './dwarf-macro.js';
 import { loadedSpan } from './symbols.js';
 import type { Proof, ProofSubject } from './types.js';
 
@@ -280,12 +284,15 @@ export type OffsetVisitor = (attr: number, value: bigint) => void;
 
 /**
  * Walks .debug_info (the subject) DIE by DIE; `visit` sees the section
- * offsets attributes hold, `onDie` each DIE's section offset and tag.
+ * offsets attributes hold, `onDie` each DIE's section offset and tag. With
+ * `types`, the subject is DWARF 4's .debug_types, whose type units are
+ * walked the same way.
  */
 export async function walkInfo(
   s: ProofSubject,
   visit?: OffsetVisitor,
   onDie?: (offset: number, tag: number) => void,
+  types = false,
 ): Promise<void> {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
@@ -295,9 +302,11 @@ export async function walkInfo(
     lineStr: await sizeOf(s, '.debug_line_str'),
     span: loadedSpan(s.elf),
   };
-  units(s, [2, 3, 4, 5], (c, u) => {
+  units(s, types ? [4] : [2, 3, 4, 5], (c, u) => {
     let addr: number;
     let abbrevOffset: bigint;
+    /** A type unit's type_offset (from the unit's first byte), which must name one of its DIEs. */
+    let typeOffset: bigint | undefined;
     if (u.version >= 5) {
       const type = c.u8();
       need(type >= 1 && type <= 6, `a unit type of ${type}`);
@@ -305,14 +314,20 @@ export async function walkInfo(
       abbrevOffset = offset(c, u);
       if (type === 2 || type === 6) {
         c.skip(8);
-        offset(c, u);
+        typeOffset = offset(c, u);
       } else if (type === 4 || type === 5) c.skip(8);
     } else {
       abbrevOffset = offset(c, u);
       addr = addressSize(c);
+      if (types) {
+        c.skip(8); // type_signature
+        typeOffset = offset(c, u);
+      }
     }
     const table = abbrevs.get(Number(abbrevOffset));
     need(table !== undefined, `a unit's abbreviation offset ${abbrevOffset} starts no abbreviation table`);
+    const unitStart = u.body - (u.offsetSize === 8 ? 12 : 4);
+    let typeDie = typeOffset === undefined;
     let depth = 0;
     while (c.left > 0) {
       const at = c.pos;
@@ -323,6 +338,7 @@ export async function walkInfo(
       }
       const a = table.get(code);
       need(a !== undefined, `a DIE uses abbreviation ${code}, which its table does not define`);
+      if (BigInt(at - unitStart) === typeOffset) typeDie = true;
       onDie?.(at, a.tag);
       a.forms.forEach((form, i) => {
         const attr = a.attrs[i]!;
@@ -333,6 +349,7 @@ export async function walkInfo(
       });
       if (a.children) depth++;
     }
+    need(typeDie, `a type unit's type_offset (${typeOffset}) names none of its DIEs`);
   });
 }
 
@@ -486,13 +503,9 @@ const proveLists: Proof = async (s) => {
   return undefined;
 };
 
-const proveTypes: Proof = (s) => {
-  units(s, [4], (c, u) => {
-    offset(c, u);
-    addressSize(c);
-    c.skip(8);
-    offset(c, u);
-  });
+/** .debug_types (DWARF 4 type units): walked DIE by DIE like .debug_info. */
+const proveTypes: Proof = async (s) => {
+  await walkInfo(s, undefined, undefined, true);
   return undefined;
 };
 
@@ -653,6 +666,24 @@ const proveStrings: Proof = ({ bytes }) => {
   return undefined;
 };
 
+/** The section offsets that .debug_info's attributes `attrs` hold (macro units and lists). */
+const namedByInfo: MacroRefs = async (s, attrs) => {
+  const named = new Set<number>();
+  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
+  if (!infoSec) return named;
+  await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
+    if (attrs.has(attr)) named.add(Number(v));
+  });
+  return named;
+};
+
+const proveMacroSection: Proof = async (s) =>
+  proveMacro(s, namedByInfo, {
+    str: await sizeOf(s, '.debug_str'),
+    line: await sizeOf(s, '.debug_line'),
+    strOffsets: await sizeOf(s, '.debug_str_offsets'),
+  });
+
 /** The DWARF sections we can prove, by name (without `.debug_` / `.zdebug_`). */
 export const DWARF: Record<string, Proof> = {
   info: proveInfo,
@@ -671,4 +702,6 @@ export const DWARF: Record<string, Proof> = {
   loc: proveLoc,
   str: proveStrings,
   line_str: proveStrings,
+  macro: proveMacroSection,
+  macinfo: (s) => proveMacinfo(s, namedByInfo),
 };
