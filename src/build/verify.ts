@@ -12,7 +12,8 @@ import {
   simulatePostProcessing,
 } from '../postprocess/index.js';
 import { displayPath } from '../report/comparison-access.js';
-import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
+import { excludedRegions, renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
+import type { ReportOptions } from '../report/options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
 import type { BuildStatus, OutputRecord } from './result.js';
@@ -30,6 +31,8 @@ export interface VerifyInput {
   note(line: string): void;
   /** Receives each comparison as a typed value. */
   onComparison?: (output: string, comparison: Comparison) => void;
+  /** What the forensic reports show (`--exclude` and the size limits); the verdicts are untouched. */
+  report?: ReportOptions;
 }
 
 export interface Verified {
@@ -99,12 +102,14 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
       await writeJsonAtomic(`${base}.json`, c);
-      await writeFileAtomic(`${base}.md`, renderMarkdown(c));
-      await writeFileAtomic(`${base}.html`, renderHtml(c));
+      await writeFileAtomic(`${base}.md`, renderMarkdown(c, input.report));
+      await writeFileAtomic(`${base}.html`, renderHtml(c, input.report));
+      const excluded = excludedRegions(c, input.report?.exclude);
       o.comparison = {
         verdict: c.verdict,
         against: shownAs ?? published,
         summary: verdictLine(c),
+        ...(excluded.length ? { excluded } : {}),
         reports: {
           json: `compare/${o.name}.json`,
           markdown: `compare/${o.name}.md`,
