@@ -9,7 +9,7 @@
 import { createColors } from 'picocolors';
 import { byteMapText } from './byte-map.js';
 import { type Block, cutBlocks, type Doc, plain, type Rich, type Row, spans, type Tone } from './doc.js';
-import { clean, codeLine, padEnd, width as strWidth, truncEnd } from './format.js';
+import { charWidth, clean, codeLine, padEnd, width as strWidth, truncEnd } from './format.js';
 import { hexViewLines } from './hex-text.js';
 import type { ReportOptions } from './options.js';
 
@@ -23,6 +23,15 @@ export interface TextOptions extends Pick<ReportOptions, 'maxReportSize'> {
 interface Ch {
   ch: string;
   tone: Tone | undefined;
+  /** Terminal columns (string-width: wide characters 2, combining marks 0). */
+  w: number;
+}
+
+/** Columns a run of characters takes. */
+function cols(chars: readonly Ch[]): number {
+  let n = 0;
+  for (const c of chars) n += c.w;
+  return n;
 }
 
 type Colors = ReturnType<typeof createColors>;
@@ -69,7 +78,7 @@ class Painter {
 function toChars(r: Rich, base?: Tone): Ch[] {
   const out: Ch[] = [];
   for (const s of spans(r)) {
-    for (const ch of clean(s.text)) out.push({ ch, tone: s.tone ?? base });
+    for (const ch of clean(s.text)) out.push({ ch, tone: s.tone ?? base, w: charWidth(ch) });
   }
   return out;
 }
@@ -93,15 +102,21 @@ export function wrapChars(chars: Ch[], w: number): Ch[][] {
   if (cur.length) words.push(cur);
   const lines: Ch[][] = [];
   let line: Ch[] = [];
-  const space = (t: Tone | undefined): Ch => ({ ch: ' ', tone: t });
+  let used = 0;
+  const space = (t: Tone | undefined): Ch => ({ ch: ' ', tone: t, w: 1 });
   for (const word of words) {
-    if (line.length && line.length + 1 + word.length > limit) {
+    const ww = cols(word);
+    if (line.length && used + 1 + ww > limit) {
       lines.push(line);
       line = [];
+      used = 0;
     }
-    if (line.length)
+    if (line.length) {
       line.push(space(line[line.length - 1]?.tone === word[0]?.tone ? word[0]?.tone : undefined));
+      used++;
+    }
     line.push(...word);
+    used += ww;
   }
   if (line.length || lines.length === 0) lines.push(line);
   return lines;
@@ -112,7 +127,7 @@ function longestWord(chars: Ch[]): number {
   let best = 0;
   let run = 0;
   for (const c of chars) {
-    run = c.ch === ' ' ? 0 : run + 1;
+    run = c.ch === ' ' ? 0 : run + c.w;
     best = Math.max(best, run);
   }
   return best;
@@ -170,7 +185,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     const n = headers.length;
     const cellChars = rows.map((r) => r.cells.map((c) => toChars(c)));
     const natural = headers.map((h, i) =>
-      Math.max(strWidth(h), ...cellChars.map((cells) => cells[i]?.length ?? 0)),
+      Math.max(strWidth(h), ...cellChars.map((cells) => cols(cells[i] ?? []))),
     );
     const avail = W - indent - 2 * (n - 1);
     const total = natural.reduce((a, b) => a + b, 0);
@@ -212,7 +227,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       for (let li = 0; li < height; li++) {
         const parts = wrappedCells.map((wc, i) => {
           const l = wc[li] ?? [];
-          return p.line(l) + ' '.repeat(Math.max(0, (widths[i] ?? 0) - l.length));
+          return p.line(l) + ' '.repeat(Math.max(0, (widths[i] ?? 0) - cols(l)));
         });
         out.push((' '.repeat(indent) + parts.join(sep)).trimEnd());
       }
@@ -247,7 +262,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       const mt = markChars[0]?.tone;
       const markCh = p.paint(mark ? [...mark][0]! : ' ', mt);
       const note = mark.replace(/^[≠!]\s*/, '');
-      if (Math.max(a.length, b.length) > W - valueIndent) {
+      if (Math.max(cols(a), cols(b)) > W - valueIndent) {
         // Long values (hashes, paths): the label on its own line, values below.
         if (label) out.push(`  ${label}`);
         const sub = (lead: string, value: Ch[]) => {
