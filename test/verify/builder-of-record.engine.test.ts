@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/build/result.js';
 import { hashFile } from '../../src/hash/digest.js';
 import type { VerifyResult } from '../../src/verify/types.js';
-import { rebuild } from '../helpers/cli.js';
+import { BIN, rebuild } from '../helpers/cli.js';
 import {
   publishPackage,
   type RunningServer,
@@ -300,5 +300,36 @@ describe("pkgforge's builder image of record", () => {
     expect(marker?.comparison?.excluded).toEqual(['content']);
     expect(await readFile(join(out, 'compare', 'marker.md'), 'utf8')).toContain(said);
     expect(await readFile(join(out, 'compare', 'marker.html'), 'utf8')).toContain(said);
+  }, 300_000);
+
+  it('a download cache on a full file system: an environment error (exit 5) naming the cache directory, not a network failure retried', async () => {
+    // a 64 KiB tmpfs in a private mount namespace, filled: room for directories, not for a byte of data
+    const full = await mkdtemp(join(tmpdir(), 'rebuild-full-cache-'));
+    const out = join(work, 'out-full-cache');
+    const args = [
+      'marker',
+      '--arch',
+      'x86_64',
+      '--out',
+      out,
+      '--json',
+      '--metadata-base',
+      meta.url,
+      '--registry-mirror',
+      `ghcr.io=${registry.url}`,
+    ];
+    const sh = `mount -t tmpfs -o size=64k tmpfs '${full}' && head -c 65536 /dev/zero > '${full}/fill' 2>/dev/null; XDG_CACHE_HOME='${full}' exec node ${BIN} ${args.map((x) => `'${x}'`).join(' ')}`;
+    const r = await execa('unshare', ['--mount', '--map-root-user', 'sh', '-c', sh], {
+      reject: false,
+      env: { CI: '1' },
+      stdin: 'ignore',
+    });
+    await rm(full, { recursive: true, force: true });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(5);
+    const res = JSON.parse(r.stdout) as VerifyResult;
+    expect(res.error).toMatchObject({ category: 'environment' });
+    expect(res.error?.message).toMatch(/the file system is full \(ENOSPC\)/);
+    expect(res.error?.fix).toContain(`free space on the file system that holds ${full}`);
+    expect(r.stderr).not.toMatch(/failed after \d+ attempts/);
   }, 300_000);
 });
