@@ -25,6 +25,7 @@ import {
   versionsFromPkgverOutput,
 } from '../recipe/index.js';
 import { failureHint } from '../report/failure-hints.js';
+import type { ReportOptions } from '../report/options.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
@@ -83,6 +84,8 @@ export interface BuildOptions {
   trace?: boolean;
   /** Receives each forensic comparison as a typed value (verify judges by it, never by its rendered files). */
   onComparison?: (output: string, comparison: Comparison) => void;
+  /** What the forensic reports show (`--exclude`, `--max-diff-lines`, `--max-report-size`); never the verdict. */
+  report?: ReportOptions;
 }
 
 /** How the build shows progress: steps (listr2 or plain lines) and log lines. */
@@ -358,6 +361,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         mainProgram: plan.mainProgram,
         note,
         ...(opts.onComparison ? { onComparison: opts.onComparison } : {}),
+        ...(opts.report ? { report: opts.report } : {}),
       }),
     );
     result.outputs = verified.outputs;

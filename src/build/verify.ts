@@ -10,6 +10,7 @@ import {
   readElfFacts,
   simulatePostProcessing,
 } from '../postprocess/index.js';
+import type { ReportOptions } from '../report/options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
 import type { BuildStatus, OutputRecord } from './result.js';
@@ -27,6 +28,8 @@ export interface VerifyInput {
   note(line: string): void;
   /** Receives each comparison as a typed value. */
   onComparison?: (output: string, comparison: Comparison) => void;
+  /** What the forensic reports show (`--exclude` and the size limits); the verdicts are untouched. */
+  report?: ReportOptions;
 }
 
 export interface Verified {
@@ -92,7 +95,8 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       : undefined;
   for (const o of mismatches) {
     if (!input.publishedDir || !forensics) continue;
-    const [{ compare }, { renderHtml, renderMarkdown, verdictLine }, { displayPath }] = forensics;
+    const [{ compare }, { excludedRegions, renderHtml, renderMarkdown, verdictLine }, { displayPath }] =
+      forensics;
     const published = join(input.publishedDir, o.name);
     const shownAs = input.publishedShownAs?.[o.name];
     try {
@@ -107,12 +111,14 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
       await writeJsonAtomic(`${base}.json`, c);
-      await writeFileAtomic(`${base}.md`, renderMarkdown(c));
-      await writeFileAtomic(`${base}.html`, renderHtml(c));
+      await writeFileAtomic(`${base}.md`, renderMarkdown(c, input.report));
+      await writeFileAtomic(`${base}.html`, renderHtml(c, input.report));
+      const excluded = excludedRegions(c, input.report?.exclude);
       o.comparison = {
         verdict: c.verdict,
         against: shownAs ?? published,
         summary: verdictLine(c),
+        ...(excluded.length ? { excluded } : {}),
         reports: {
           json: `compare/${o.name}.json`,
           markdown: `compare/${o.name}.md`,

@@ -34,7 +34,8 @@ export function byteMapFiles(c: Comparison, sideA: string, sideB: string): ByteM
           : whole;
       if (r)
         marks.push({
-          name: d.region,
+          // each side labelled with its own section or segment (they differ in unrelated files)
+          name: d.names?.[side] ?? d.region,
           offset: r.offset,
           size: r.size,
           kind: 'differs',
