@@ -136,6 +136,65 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     await victimUntouched();
   });
 
+  it("docker cp through a link to the helper's own root: the helper's root is read-only", async () => {
+    // Expected: a link planted in the work directory to /usr/bin is followed inside the copy helper,
+    // whose root is read-only: the copy fails (exit 1) saying so, instead of changing the helper's
+    // tools; a link to the helper's /tmp (its tmpfs) is private to it. The victim is untouched.
+    const { log } = await attack('cp-ro', [
+      `docker run --name b ${IMG} bash -c 'mkdir /o && echo pwned > /o/file'`,
+      'ln -s /usr/bin /sbuild/binlink',
+      'docker cp b:/o/file /sbuild/binlink/file; echo "cp-rootlink $?"',
+      'ln -s /tmp /sbuild/tmplink',
+      'docker cp b:/o/file /sbuild/tmplink/file; echo "cp-tmplink $?"',
+      'ls /sbuild/tmplink/file 2>/dev/null || echo "not in the recipe\'s /tmp"',
+      'rm -f /sbuild/binlink /sbuild/tmplink',
+    ]);
+    expect(log).toMatch(/cp-rootlink 1/);
+    expect(log).toMatch(/Read-only file system/);
+    expect(log).toMatch(/cp-tmplink 0/);
+    expect(log).toMatch(/not in the recipe's \/tmp/);
+    await victimUntouched();
+  });
+
+  it('a recipe that writes outside its work directory fails, saying the root is read-only', async () => {
+    // Expected: /tmp, /var/tmp and $HOME are writable scratch; a write to /usr/local/bin (a tool a
+    // later step would run) fails with "Read-only file system", the build fails (exit 4), and the
+    // result's fix says the root is read-only and where the recipe may write. No container is left.
+    const recipe = join(work, 'ro-root.SBUILD');
+    await writeFile(
+      recipe,
+      [
+        '#!/SBUILD',
+        '_disabled: false',
+        'pkg: esc',
+        'pkg_type: static',
+        'description: writes outside its work directory',
+        'src_url: [https://example.invalid]',
+        'x_exec:',
+        '  shell: bash',
+        '  run: |',
+        '    echo t > /tmp/t && echo v > /var/tmp/v && echo h > "$HOME/h" && echo "scratch ok"',
+        '    echo evil > /usr/local/bin/gcc || exit 1',
+        '    echo ok > "$SBUILD_OUTDIR/esc"',
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'ro-root-out');
+    const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1'], {
+      env: { TMPDIR: tmp },
+      timeoutMs: 5 * 60_000,
+    });
+    expect(r.exitCode, r.stderr.slice(-4000)).toBe(4);
+    const log = await readFile(join(out, 'build.log'), 'utf8');
+    expect(log).toMatch(/scratch ok/);
+    expect(log).toMatch(/Read-only file system/);
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as BuildResult;
+    expect(result.failure?.fix).toMatch(/wrote outside its work directory.*read-only/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/root file system is read-only/);
+    expect(await leftoverContainers()).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
   it('-v: sources through links, outside the work directory, and every spelling of a host mount', async () => {
     // Expected: a source through a link to the victim is refused (125) before anything is created, so the
     // victim gains no `new/dir`; `/`, the victim, `..` escapes, `--volume=` and relative sources outside
