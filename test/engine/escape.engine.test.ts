@@ -44,25 +44,26 @@ async function victimUntouched(): Promise<void> {
   await rm(victim, { recursive: true, force: true });
 }
 
+/** Writes `<work>/<name>.SBUILD`: a 2025 recipe whose `x_exec` holds `exec` (lines after `shell: bash`). */
+async function writeRecipe(name: string, description: string, exec: string[]): Promise<string> {
+  const recipe = join(work, `${name}.SBUILD`);
+  const head = ['#!/SBUILD', '_disabled: false', 'pkg: esc', 'pkg_type: static'];
+  const tail = ['src_url: [https://example.invalid]', 'x_exec:', '  shell: bash'];
+  await writeFile(recipe, [...head, `description: ${description}`, ...tail, ...exec, ''].join('\n'));
+  return recipe;
+}
+
+/** `run: |` with each line indented under it. */
+function runBlock(lines: string[]): string[] {
+  return ['  run: |', ...lines.map((l) => `    ${l}`)];
+}
+
 /** Runs a hostile recipe (its script ends by writing the main output, so the build itself succeeds). */
 async function attack(name: string, script: string[]): Promise<{ log: string; result: BuildResult }> {
-  const recipe = join(work, `${name}.SBUILD`);
-  const body = [...script, 'echo ok > "$SBUILD_OUTDIR/esc"'].map((l) => `    ${l}`);
-  await writeFile(
-    recipe,
-    [
-      '#!/SBUILD',
-      '_disabled: false',
-      'pkg: esc',
-      'pkg_type: static',
-      'description: tries to escape',
-      'src_url: [https://example.invalid]',
-      'x_exec:',
-      '  shell: bash',
-      '  run: |',
-      ...body,
-      '',
-    ].join('\n'),
+  const recipe = await writeRecipe(
+    name,
+    'tries to escape',
+    runBlock([...script, 'echo ok > "$SBUILD_OUTDIR/esc"']),
   );
   const out = join(work, `${name}-out`);
   const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1'], {
@@ -160,24 +161,14 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     // Expected: /tmp, /var/tmp and $HOME are writable scratch; a write to /usr/local/bin (a tool a
     // later step would run) fails with "Read-only file system", the build fails (exit 4), and the
     // result's fix says the root is read-only and where the recipe may write. No container is left.
-    const recipe = join(work, 'ro-root.SBUILD');
-    await writeFile(
-      recipe,
-      [
-        '#!/SBUILD',
-        '_disabled: false',
-        'pkg: esc',
-        'pkg_type: static',
-        'description: writes outside its work directory',
-        'src_url: [https://example.invalid]',
-        'x_exec:',
-        '  shell: bash',
-        '  run: |',
-        '    echo t > /tmp/t && echo v > /var/tmp/v && echo h > "$HOME/h" && echo "scratch ok"',
-        '    echo evil > /usr/local/bin/gcc || exit 1',
-        '    echo ok > "$SBUILD_OUTDIR/esc"',
-        '',
-      ].join('\n'),
+    const recipe = await writeRecipe(
+      'ro-root',
+      'writes outside its work directory',
+      runBlock([
+        'echo t > /tmp/t && echo v > /var/tmp/v && echo h > "$HOME/h" && echo "scratch ok"',
+        'echo evil > /usr/local/bin/gcc || exit 1',
+        'echo ok > "$SBUILD_OUTDIR/esc"',
+      ]),
     );
     const out = join(work, 'ro-root-out');
     const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1'], {
@@ -337,25 +328,11 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     // Expected: a version is one short line; rebuild keeps at most 64 KiB of what pkgver prints and refuses
     // more with a build error (exit 4) naming the bound (before the fix, 1.5 GB printed made rebuild hold
     // 4.9 GB and die with an internal error, exit 70).
-    const recipe = join(work, 'pkgver-flood.SBUILD');
-    await writeFile(
-      recipe,
-      [
-        '#!/SBUILD',
-        '_disabled: false',
-        'pkg: esc',
-        'pkg_type: static',
-        'description: pkgver floods',
-        'src_url: [https://example.invalid]',
-        'x_exec:',
-        '  shell: bash',
-        '  pkgver: |',
-        "    head -c 8M /dev/zero | tr '\\0' v",
-        '  run: |',
-        '    echo ok > "$SBUILD_OUTDIR/esc"',
-        '',
-      ].join('\n'),
-    );
+    const recipe = await writeRecipe('pkgver-flood', 'pkgver floods', [
+      '  pkgver: |',
+      "    head -c 8M /dev/zero | tr '\\0' v",
+      ...runBlock(['echo ok > "$SBUILD_OUTDIR/esc"']),
+    ]);
     const out = join(work, 'pkgver-flood-out');
     const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out], {
       env: { TMPDIR: tmp },
