@@ -181,6 +181,10 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     expect(log).toMatch(/Read-only file system/);
     const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as BuildResult;
     expect(result.failure?.fix).toMatch(/wrote outside its work directory.*read-only/);
+    expect(result.inputs.hardening?.readOnlyRootFs).toMatchObject({ held: true });
+    expect(result.inputs.hardening?.readOnlyRootFs.heldFor).toContain(
+      'the build container (builder or host-runner)',
+    );
     expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/root file system is read-only/);
     expect(await leftoverContainers()).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
