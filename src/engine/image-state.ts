@@ -135,10 +135,16 @@ async function verifiedOn(docker: Docker, r: ImageRecord): Promise<boolean> {
   );
 }
 
+/** Engine directories whose old records this process has looked at (once is enough: none are written any more). */
+const adoptedOnce = new Set<string>();
+
 /** rebuild's records for the engine behind `docker`, under `root` (default: the engine state's `images/`). */
 export async function imageStateFor(docker: Docker, root: string): Promise<ImageState> {
   const state = new ImageState(root, await engineIdentity(docker));
-  await state.adoptLegacy(docker);
+  if (!adoptedOnce.has(state.dir)) {
+    await state.adoptLegacy(docker);
+    adoptedOnce.add(state.dir);
+  }
   return state;
 }
 
