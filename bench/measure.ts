@@ -5,13 +5,16 @@
  * Commands are run interleaved (A B C, A B C, …) so that a noisy, shared
  * machine slows every contender alike, and the medians are compared.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export interface Run {
   wallMs: number;
   /** Peak of the summed resident set of the process and its descendants, bytes. */
   peakTreeRss: number;
+  /** CPU time (user + system) of the process and the descendants it waited for, ms. */
+  cpuMs: number;
   exitCode: number | null;
   stdout: string;
 }
@@ -30,6 +33,27 @@ export interface Case {
 }
 
 const PAGE = 4096;
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time of this process's children that have been waited for (cutime +
+ * cstime of /proc/self/stat), ms. Runs are one at a time, so the difference
+ * across a run is that run's CPU, its own children included: on a machine
+ * loaded by other work, CPU time moves less than wall time.
+ */
+function reapedChildrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command name start at field 3: cutime is field 16, cstime 17.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
+}
 
 async function children(pid: number): Promise<number[]> {
   try {
@@ -64,6 +88,7 @@ export interface TimedRun extends Run {
 export function runOnce(c: Case): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const cpuBefore = reapedChildrenCpuMs();
     const child = spawn(c.cmd, c.args, {
       cwd: c.cwd,
       stdio: ['ignore', c.captureStdout ? 'pipe' : 'ignore', 'pipe'],
@@ -106,7 +131,8 @@ export function runOnce(c: Case): Promise<TimedRun> {
         reject(new Error(`${c.label}: exit ${code}: ${stderr.trim().slice(0, 400)}`));
         return;
       }
-      resolve({ wallMs, peakTreeRss: peak, exitCode: code, stdout, timedOut });
+      const cpuMs = reapedChildrenCpuMs() - cpuBefore;
+      resolve({ wallMs, peakTreeRss: peak, cpuMs, exitCode: code, stdout, timedOut });
     });
   });
 }
@@ -115,6 +141,8 @@ export interface Measured {
   label: string;
   /** Median wall time of the runs. */
   ms: number;
+  /** Median CPU time of the runs (the process tree's user + system). */
+  cpuMs: number;
   /** Highest tree peak over the runs. */
   peakTreeRss: number;
   runs: TimedRun[];
@@ -130,6 +158,7 @@ export async function interleaved(cases: Case[], runs: number, warmUp = true): P
   return cases.map((c, i) => ({
     label: c.label,
     ms: median(all[i]!.map((x) => x.wallMs)),
+    cpuMs: median(all[i]!.map((x) => x.cpuMs)),
     peakTreeRss: Math.max(...all[i]!.map((x) => x.peakTreeRss)),
     runs: all[i]!,
   }));

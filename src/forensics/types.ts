@@ -181,7 +181,7 @@ export interface PostProcessingFacts {
   skipped?: string;
   /** The profile of record whose commands these are (the one that reproduced a, when one did). */
   profile?: string;
-  /** Every candidate profile simulated, in order. */
+  /** Every candidate profile, in order: simulated in that order until one reproduced a. */
   tried?: string[];
 }
 

@@ -6,12 +6,12 @@
  * file comparison, drawn as the file report draws it).
  */
 
-import picomatch from 'picomatch';
 import type { ArtifactComparison, MemberComparison } from '../forensics/artifact/types.js';
 import type { Verdict } from '../forensics/types.js';
 import { comparisonDoc, type ReportOptions, SIDE_A, SIDE_B } from './comparison-doc.js';
 import { type Block, code, type Doc, type Row, type Tone, tone } from './doc.js';
 import { bytes, duration } from './format.js';
+import { globMatcher } from './globs.js';
 
 const VERDICT_TONE: Record<Verdict, Tone> = { identical: 'ok', equivalent: 'warn', different: 'bad' };
 /** Rows of the member tree drawn (the JSON document has them all). */
@@ -34,9 +34,9 @@ interface TreeRow {
 function memberFilter(globs: readonly string[] | undefined): (path: string, full: string) => boolean {
   if (!globs?.length) return () => false;
   // picomatch's `basename` matches only the last segment, so globs with a `/` go without it
-  const byPath = picomatch([...globs], { dot: true });
+  const byPath = globMatcher(globs);
   const names = globs.filter((g) => !g.includes('/'));
-  const byName = names.length ? picomatch(names, { dot: true, basename: true }) : () => false;
+  const byName = names.length ? globMatcher(names, { basename: true }) : () => false;
   return (path, full) => byPath(path) || byPath(full) || byName(path);
 }
 

@@ -6,7 +6,6 @@
  */
 
 import { diffWordsWithSpace } from 'diff';
-import picomatch from 'picomatch';
 import type {
   AccountingSummary,
   ByteRange,
@@ -20,6 +19,7 @@ import { byteMapFiles, differenceAnchor } from './byte-map.js';
 import { differenceValues, displayPath, explanationItems, groupedRegions } from './comparison-access.js';
 import { type Block, code, type Doc, type Rich, type Row, type Tone, tone, type WordPart } from './doc.js';
 import { bytes, dec, duration, hex, hexDec, sizeHexDec } from './format.js';
+import { globMatcher } from './globs.js';
 import { hexRowsOf } from './hex-view.js';
 import { keptLines, type ReportOptions } from './options.js';
 
@@ -456,7 +456,7 @@ export function comparisonDoc(c: Comparison, opts: ReportOptions = {}): Doc {
     tone: VERDICT_TONE[c.verdict],
     text: verdictSentence(c),
   });
-  const isExcluded = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : () => false;
+  const isExcluded = opts.exclude?.length ? globMatcher(opts.exclude) : () => false;
   const counts: string[] = [];
   if (c.verdict !== 'identical') {
     counts.push(

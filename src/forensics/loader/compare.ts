@@ -207,16 +207,22 @@ async function comparePiece(
     if (part.named) parts.push(part);
     else parts.push(...splitByNames(a, part.start, part.end));
   }
+  // Bytes before the piece's first difference were found equal on both sides (within both
+  // files): the parts are compared from there on, and not read again before it.
+  const known = p.start + (whole.first ?? 0);
   for (const part of parts) {
-    const r = await compareRanges(
+    if (part.end <= known) continue;
+    const from = Math.max(part.start, known);
+    const rest = await compareRanges(
       a.src,
-      part.start,
-      len(a, part.start, part.end),
+      from,
+      len(a, from, part.end),
       b.src,
-      part.start,
-      len(b, part.start, part.end),
+      from,
+      len(b, from, part.end),
     );
-    if (r.equal) continue;
+    if (rest.equal) continue;
+    const r = { ...rest, first: from - part.start + (rest.first ?? 0) };
     const seg = segmentAt(b.elf, part.start) ?? segmentAt(a.elf, part.start);
     const region = part.named
       ? (keyOf(part.side).get(part.named.section.index) ?? part.named.section.name)
