@@ -86,11 +86,13 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
 }
 
 /**
- * The recipe's own containers (pkgver, builder, host-runner) write only the
- * work directory and the scratch places tools use: the image's root is
- * read-only, so a recipe cannot change the tools a later step of it runs.
+ * `x_exec.pkgver` prints a version and writes nothing else: its root is
+ * read-only. The build containers themselves keep the writable root
+ * pkgforge's `docker run` gave them (real 2026 recipes such as amdgpu_top's
+ * `apt-get install` in `x_exec.container`); what they write there is their
+ * own and is discarded with the container.
  */
-function readOnlyBuild(ctx: EngineContext): { readOnlyRoot: true; tmpfs: Record<string, string> } {
+function readOnlyPkgver(ctx: EngineContext): { readOnlyRoot: true; tmpfs: Record<string, string> } {
   return { readOnlyRoot: true, tmpfs: buildScratch(ctx.limits) };
 }
 
@@ -120,7 +122,7 @@ export async function runPkgverScript(
       { host: ws.pkgverScript, container: CONTAINER_PATHS.pkgverScript, readOnly: true },
     ],
     network: ctx.network,
-    ...readOnlyBuild(ctx),
+    ...readOnlyPkgver(ctx),
     limits: { ...ctx.limits, timeoutMs: Math.min(ctx.limits.timeoutMs, 60_000) },
     signal: ctx.signal,
     onOutput: (chunk, stream) => {
@@ -199,7 +201,6 @@ export async function runMainScript(
       workdir: CONTAINER_PATHS.outDir,
       mounts,
       network: ctx.network,
-      ...readOnlyBuild(ctx),
       limits: ctx.limits,
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),
@@ -239,7 +240,6 @@ export async function runMainScript(
       // Read-only: the recipe can reach the socket but never replace it or plant links beside it.
       mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir, readOnly: true }],
       network: ctx.network,
-      ...readOnlyBuild(ctx),
       limits: ctx.limits,
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),

@@ -50,13 +50,12 @@ export async function describeHardening(
     noNewPrivileges: true,
     readOnlyRootFs: {
       held: true,
-      heldFor: [
-        'the build container (builder or host-runner)',
-        'x_exec.pkgver',
-        'the docker cp helper',
-        'archive unpacking (artifact comparison)',
-      ],
+      heldFor: ['x_exec.pkgver', 'the docker cp helper', 'archive unpacking (artifact comparison)'],
       notFor: [
+        {
+          what: 'the build container (builder, host-runner or pkgforge/builds)',
+          why: "pkgforge's `docker run` gave it a writable root and real recipes install packages there; what it writes is its own, discarded with it",
+        },
         {
           what: "the recipe's inner containers (docker run through the shim)",
           why: 'they stand for `docker run`, whose root is writable: recipes install packages in them',

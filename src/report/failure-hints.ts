@@ -27,7 +27,7 @@ export function failureHint(f: FailureFacts): string | undefined {
     return 'a download failed with the network off: run again with --network host (the recipe fetches its sources)';
   }
   if (READ_ONLY_ROOT.test(tail)) {
-    return "the recipe wrote outside its work directory: the build container's root file system is read-only (writable: $SBUILD_OUTDIR, $SBUILD_TMPDIR, /tmp, /var/tmp, $HOME and /run); write there, or run the step in an inner `docker run` container";
+    return 'a step wrote to a read-only root file system (x_exec.pkgver runs with one; writable: $SBUILD_OUTDIR, /tmp, /var/tmp, $HOME and /run): write there, or move the step into x_exec.run';
   }
   if (f.exitCode === 137 || OUT_OF_MEMORY.test(tail)) {
     const gib = f.memoryBytes ? ` (it had ${Math.round((f.memoryBytes / 1024 ** 3) * 10) / 10} GiB)` : '';

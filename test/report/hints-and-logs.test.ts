@@ -28,13 +28,13 @@ describe('failure hints', () => {
     expect(failureHint({ exitCode: 1, logTail: ['error: missing header'], network: 'none' })).toBe(undefined);
   });
 
-  it('a write outside the work directory says the root is read-only and where to write', () => {
+  it('a write to a read-only root says so and where to write', () => {
     const h = failureHint({
       exitCode: 1,
       logTail: ['install: cannot create regular file /usr/local/bin/x: Read-only file system'],
       network: 'none',
     });
-    expect(h).toMatch(/wrote outside its work directory.*read-only.*\$SBUILD_OUTDIR/);
+    expect(h).toMatch(/read-only root file system.*\$SBUILD_OUTDIR/);
   });
 });
 
