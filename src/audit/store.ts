@@ -1003,6 +1003,43 @@ export class AuditStore {
     ).map(toResult);
   }
 
+  /**
+   * The last `n` verdicts of each unit up to audit `upTo`, oldest first
+   * (the report's strip): one statement per 500 units, four columns a row.
+   */
+  async lastVerdicts(
+    units: readonly string[],
+    upTo: number,
+    n: number,
+  ): Promise<Map<string, Array<Pick<StoredResult, 'finishedAt' | 'verdict' | 'auditId'>>>> {
+    const out = new Map<string, Array<Pick<StoredResult, 'finishedAt' | 'verdict' | 'auditId'>>>();
+    for (const part of chunks(units, 500)) {
+      const rows = await this.db.all<{
+        unit: string;
+        finished_at: string;
+        verdict: string;
+        audit_id: number;
+      }>(
+        `SELECT unit, finished_at, verdict, audit_id FROM (
+           SELECT r.id, r.unit, r.finished_at, r.verdict, r.audit_id,
+             row_number() OVER (PARTITION BY r.unit ORDER BY r.id DESC) AS nth
+           FROM results r WHERE r.audit_id <= ? AND r.unit IN (${part.map(() => '?').join(', ')})
+         ) last WHERE nth <= ? ORDER BY unit, id`,
+        [upTo, ...part, n],
+      );
+      for (const r of rows) {
+        const list = out.get(r.unit) ?? [];
+        list.push({
+          finishedAt: r.finished_at,
+          verdict: r.verdict as StoredResult['verdict'],
+          auditId: r.audit_id,
+        });
+        out.set(r.unit, list);
+      }
+    }
+    return out;
+  }
+
   /** Row counts (tests, `--json`). */
   async counts(): Promise<{ audits: number; results: number; items: number; claims: number; jobs: number }> {
     const n = async (t: string) =>
