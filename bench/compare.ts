@@ -75,7 +75,17 @@ export async function run(log: (line: string) => void): Promise<string[]> {
   const diffoscope = process.env.BENCH_DIFFOSCOPE !== 'skip';
   const timeoutMs = Number(process.env.BENCH_DIFFOSCOPE_TIMEOUT ?? 180) * 1000;
   const rows: string[][] = [
-    ['size', 'pair', 'verdict', 'rebuild', 'cat a b', 'ratio (target)', 'peak RSS', 'diffoscope'],
+    [
+      'size',
+      'pair',
+      'verdict',
+      'rebuild',
+      'cat a b',
+      'ratio (target)',
+      'CPU rebuild / cat',
+      'peak RSS',
+      'diffoscope',
+    ],
   ];
   const notes: string[] = [];
   for (const mb of SIZES) {
@@ -117,6 +127,7 @@ export async function run(log: (line: string) => void): Promise<string[]> {
           secs(r.ms),
           secs(c.ms),
           ratio(r.ms, c.ms, 'cat', p.target),
+          `${secs(r.cpuMs)} / ${secs(c.cpuMs)}`,
           `${mib(r.peakTreeRss)}${memory}`,
           d,
         ]);
@@ -134,7 +145,7 @@ export async function run(log: (line: string) => void): Promise<string[]> {
       .trimEnd(),
   );
   return [
-    `whole processes, median of ${RUNS} interleaved runs; peak RSS of the process tree (children included)`,
+    `whole processes, median of ${RUNS} interleaved runs; CPU is user + system of the process tree (less sensitive than wall time to other load on the machine); peak RSS of the process tree (children included)`,
     ...table,
     ...notes,
   ];

@@ -12,7 +12,7 @@ import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BLAKE3_IMPLEMENTATION, hashFile } from '../src/hash/digest.js';
-import { interleaved, median, mib, ratio, rebuildCase, secs } from './measure.js';
+import { interleaved, load, median, mib, ratio, rebuildCase, secs } from './measure.js';
 
 const MIB = Number(process.env.BENCH_HASH_MIB ?? 1024);
 const SIZE = MIB * 2 ** 20;
@@ -47,7 +47,8 @@ export async function run(log: (line: string) => void): Promise<string[]> {
       RUNS,
     );
     const by = new Map(m.map((x) => [x.label, x]));
-    for (const x of m) log(`${x.label}: ${secs(x.ms)} (${gbps(x.ms)}), peak RSS ${mib(x.peakTreeRss)}`);
+    for (const x of m)
+      log(`${x.label}: ${secs(x.ms)} (${gbps(x.ms)}), CPU ${secs(x.cpuMs)}, peak RSS ${mib(x.peakTreeRss)}`);
 
     // The results must agree, or the speed means nothing.
     const [sha, b3] = (by.get('rebuild hash')!.runs[0]!.stdout.split(/\s+/) as [string, string]).slice(0, 2);
@@ -63,9 +64,11 @@ export async function run(log: (line: string) => void): Promise<string[]> {
     }
     const ours = by.get('rebuild hash')!.ms;
     const openssl = by.get('openssl dgst -sha256')!.ms;
+    const cpu = (label: string) => by.get(label)!.cpuMs;
     return [
-      `${MIB} MiB, page cache warm, median of ${RUNS} interleaved whole-process runs; BLAKE3 by ${BLAKE3_IMPLEMENTATION}`,
+      `${MIB} MiB, page cache warm, median of ${RUNS} interleaved whole-process runs (${load()}); BLAKE3 by ${BLAKE3_IMPLEMENTATION}`,
       `rebuild hash (SHA-256 + BLAKE3): ${secs(ours)} = ${ratio(ours, openssl, 'openssl dgst -sha256', 1.15)}`,
+      `CPU (user + system, children included): rebuild hash ${secs(cpu('rebuild hash'))} = ${ratio(cpu('rebuild hash'), cpu('openssl dgst -sha256'), 'openssl')}, ${ratio(cpu('rebuild hash'), cpu('openssl dgst -sha256') + cpu('b3sum --num-threads 1'), 'openssl + b3sum --num-threads 1 (both hashes, two processes)')}; openssl ${secs(cpu('openssl dgst -sha256'))}, b3sum --num-threads 1 ${secs(cpu('b3sum --num-threads 1'))}`,
       `openssl dgst -sha256 ${secs(openssl)}; b3sum ${secs(by.get('b3sum')!.ms)}; b3sum --num-threads 1 ${secs(by.get('b3sum --num-threads 1')!.ms)}; cat ${secs(by.get('cat')!.ms)}`,
       `rebuild hash = ${ratio(ours, by.get('b3sum --num-threads 1')!.ms, 'b3sum --num-threads 1')}, ${ratio(ours, by.get('cat')!.ms, 'cat')}; peak RSS ${mib(by.get('rebuild hash')!.peakTreeRss)}`,
       `in process (hashFile, no start-up; for comparison only): ${secs(median(inProcess))} (${gbps(median(inProcess))})`,

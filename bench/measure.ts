@@ -6,10 +6,14 @@
  * machine slows every contender alike, and the medians are compared.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 
 export interface Run {
   wallMs: number;
+  /** CPU time (user + system) of the process and the descendants it waited for. */
+  cpuMs: number;
   /** Peak of the summed resident set of the process and its descendants, bytes. */
   peakTreeRss: number;
   exitCode: number | null;
@@ -27,9 +31,33 @@ export interface Case {
   captureStdout?: boolean;
   /** Kill after this long (the run then counts as timed out). */
   timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 const PAGE = 4096;
+/** USER_HZ: the unit of /proc's CPU times on Linux. */
+const TICK_MS = 10;
+
+/**
+ * CPU time of this process's children that have ended and been waited for
+ * (cutime + cstime in /proc/self/stat; each includes its own waited-for
+ * descendants): sampled before and after a run, the difference is that run's.
+ */
+function childrenCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+    return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** "load 12.3" (the 1-minute load average, to read the figures by). */
+export function load(): string {
+  return `load ${loadavg()[0]!.toFixed(1)}`;
+}
 
 async function children(pid: number): Promise<number[]> {
   try {
@@ -58,14 +86,21 @@ export async function treeRss(pid: number): Promise<number> {
 
 export interface TimedRun extends Run {
   timedOut: boolean;
+  /** The process's id (to find what it asked the engine for). */
+  pid: number;
+  /** When it was started, as epoch milliseconds. */
+  startedAtMs: number;
 }
 
 /** Runs one command to its end, sampling its tree's memory every 10 ms. */
 export function runOnce(c: Case): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const startedAtMs = Date.now();
+    const cpuBefore = childrenCpuMs();
     const child = spawn(c.cmd, c.args, {
       cwd: c.cwd,
+      ...(c.env ? { env: c.env } : {}),
       stdio: ['ignore', c.captureStdout ? 'pipe' : 'ignore', 'pipe'],
     });
     let stdout = '';
@@ -100,13 +135,23 @@ export function runOnce(c: Case): Promise<TimedRun> {
     });
     child.on('close', (code) => {
       const wallMs = performance.now() - started;
+      const cpuMs = childrenCpuMs() - cpuBefore;
       clearInterval(sampler);
       if (timer) clearTimeout(timer);
       if (!timedOut && !(c.ok ?? [0]).includes(code ?? -1)) {
         reject(new Error(`${c.label}: exit ${code}: ${stderr.trim().slice(0, 400)}`));
         return;
       }
-      resolve({ wallMs, peakTreeRss: peak, exitCode: code, stdout, timedOut });
+      resolve({
+        wallMs,
+        cpuMs,
+        peakTreeRss: peak,
+        exitCode: code,
+        stdout,
+        timedOut,
+        pid: child.pid ?? 0,
+        startedAtMs,
+      });
     });
   });
 }
@@ -115,6 +160,8 @@ export interface Measured {
   label: string;
   /** Median wall time of the runs. */
   ms: number;
+  /** Median CPU time of the runs (children included). */
+  cpuMs: number;
   /** Highest tree peak over the runs. */
   peakTreeRss: number;
   runs: TimedRun[];
@@ -130,6 +177,7 @@ export async function interleaved(cases: Case[], runs: number, warmUp = true): P
   return cases.map((c, i) => ({
     label: c.label,
     ms: median(all[i]!.map((x) => x.wallMs)),
+    cpuMs: median(all[i]!.map((x) => x.cpuMs)),
     peakTreeRss: Math.max(...all[i]!.map((x) => x.peakTreeRss)),
     runs: all[i]!,
   }));

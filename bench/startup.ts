@@ -47,14 +47,22 @@ export async function run(log: (line: string) => void): Promise<string[]> {
     const m = await interleaved(cases, RUNS);
     const by = new Map(m.map((x) => [x.label, x]));
     const floor = by.get('node -e 0')!.ms;
-    for (const x of m) log(`${x.label}: ${secs(x.ms)} median of ${RUNS}, peak RSS ${mib(x.peakTreeRss)}`);
+    const floorCpu = by.get('node -e 0')!.cpuMs;
+    const cpuRatio = (label: string) => {
+      const cpu = by.get(label)!.cpuMs;
+      return `${secs(cpu)} = ${ratio(cpu, floorCpu, 'node -e 0')}`;
+    };
+    for (const x of m)
+      log(
+        `${x.label}: ${secs(x.ms)} median of ${RUNS}, CPU ${secs(x.cpuMs)}, peak RSS ${mib(x.peakTreeRss)}`,
+      );
     const out = [
       `node -e 0: ${secs(floor)} (median of ${RUNS}, interleaved with the rest)`,
-      `rebuild --help: ${secs(by.get('rebuild --help')!.ms)} = ${ratio(by.get('rebuild --help')!.ms, floor, 'node -e 0', 2.5)}`,
+      `rebuild --help: ${secs(by.get('rebuild --help')!.ms)} = ${ratio(by.get('rebuild --help')!.ms, floor, 'node -e 0', 2.5)}; CPU ${cpuRatio('rebuild --help')}`,
     ];
     for (const p of pairs) {
       const ours = by.get(`rebuild compare ${p.name}`)!.ms;
-      let line = `rebuild compare ${p.name}: ${secs(ours)} = ${ratio(ours, floor, 'node -e 0', 2.5)}`;
+      let line = `rebuild compare ${p.name}: ${secs(ours)} = ${ratio(ours, floor, 'node -e 0', 2.5)}; CPU ${cpuRatio(`rebuild compare ${p.name}`)}`;
       const d = by.get(`diffoscope ${p.name}`);
       if (d) line += `; diffoscope ${secs(d.ms)}: rebuild = ${ratio(ours, d.ms, 'diffoscope', 1)}`;
       else line += '; diffoscope not run (BENCH_DIFFOSCOPE=skip or not installed)';

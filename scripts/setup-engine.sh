@@ -14,6 +14,8 @@ PACKAGES=(
   docker.io qemu-user-static binfmt-support mmdebstrap
   binutils binutils-aarch64-linux-gnu binutils-x86-64-linux-gnu
   b3sum file ca-certificates
+  # npm ci builds the native modules (better-sqlite3, zstd-napi) with node-gyp
+  g++ make python3
 )
 # Extra packages for tests (chromium for the HTML reports, docker-registry for
 # the loopback OCI registry, rustc for the forensic toolchain cases, minisign to sign test artifacts, cross binutils so

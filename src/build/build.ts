@@ -25,6 +25,7 @@ import {
   versionsFromPkgverOutput,
 } from '../recipe/index.js';
 import { failureHint } from '../report/failure-hints.js';
+import type { ReportOptions } from '../report/options.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
@@ -83,6 +84,8 @@ export interface BuildOptions {
   trace?: boolean;
   /** Receives each forensic comparison as a typed value (verify judges by it, never by its rendered files). */
   onComparison?: (output: string, comparison: Comparison) => void;
+  /** What the forensic reports show (`--exclude`, `--max-diff-lines`, `--max-report-size`); never the verdict. */
+  report?: ReportOptions;
 }
 
 /** How the build shows progress: steps (listr2 or plain lines) and log lines. */
@@ -144,14 +147,19 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
   }
 
   const docker = await connectEngine();
-  const emulator = await detectEmulator(opts.arch);
-  const reaped = await reapOrphans(docker);
-  if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
-  for (const dir of await reapWorkspaces((d) => removeContainersUsing(docker, d), isProcessAlive)) {
-    reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
-  }
-  const engineVersion = await docker.version();
-  const hardening = await describeHardening(docker, { network: plan.network });
+  // Independent questions to the engine and the host: asked at once, not one round trip after another.
+  const [emulator, , engineVersion, hardening] = await Promise.all([
+    detectEmulator(opts.arch),
+    (async () => {
+      const reaped = await reapOrphans(docker);
+      if (reaped > 0) reporter.log(`[rebuild] removed ${reaped} container(s) left by an earlier, killed run`);
+      for (const dir of await reapWorkspaces((d) => removeContainersUsing(docker, d), isProcessAlive)) {
+        reporter.log(`[rebuild] removed ${dir}, left by an earlier, killed run`);
+      }
+    })(),
+    docker.version(),
+    describeHardening(docker, { network: plan.network }),
+  ]);
   const ws = await createWorkspace(opts.outDir ?? join('rebuild-out', recipe.pkg, opts.arch));
   const logPath = join(ws.staging, 'build.log');
   const logFile = createWriteStream(logPath, { flags: 'wx' });
@@ -353,6 +361,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         mainProgram: plan.mainProgram,
         note,
         ...(opts.onComparison ? { onComparison: opts.onComparison } : {}),
+        ...(opts.report ? { report: opts.report } : {}),
       }),
     );
     result.outputs = verified.outputs;

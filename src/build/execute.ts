@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { runContainer } from '../engine/container.js';
+import { buildScratch, runContainer } from '../engine/container.js';
 import { ensureBuilderImage, ensureHostRunnerImage, resolveBuilderName } from '../engine/images.js';
 import { ShimExecutor } from '../engine/shim/executor.js';
 import { ShimServer } from '../engine/shim/server.js';
@@ -85,6 +85,15 @@ export async function resolveNamedImage(ctx: EngineContext, nameAsWritten: strin
   };
 }
 
+/**
+ * The recipe's own containers (pkgver, builder, host-runner) write only the
+ * work directory and the scratch places tools use: the image's root is
+ * read-only, so a recipe cannot change the tools a later step of it runs.
+ */
+function readOnlyBuild(ctx: EngineContext): { readOnlyRoot: true; tmpfs: Record<string, string> } {
+  return { readOnlyRoot: true, tmpfs: buildScratch(ctx.limits) };
+}
+
 /** What `x_exec.pkgver` may print (a version string); more is refused rather than held. */
 export const MAX_PKGVER_BYTES = 64 * 1024;
 
@@ -111,6 +120,7 @@ export async function runPkgverScript(
       { host: ws.pkgverScript, container: CONTAINER_PATHS.pkgverScript, readOnly: true },
     ],
     network: ctx.network,
+    ...readOnlyBuild(ctx),
     limits: { ...ctx.limits, timeoutMs: Math.min(ctx.limits.timeoutMs, 60_000) },
     signal: ctx.signal,
     onOutput: (chunk, stream) => {
@@ -189,6 +199,7 @@ export async function runMainScript(
       workdir: CONTAINER_PATHS.outDir,
       mounts,
       network: ctx.network,
+      ...readOnlyBuild(ctx),
       limits: ctx.limits,
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),
@@ -228,6 +239,7 @@ export async function runMainScript(
       // Read-only: the recipe can reach the socket but never replace it or plant links beside it.
       mounts: [...mounts, { host: ws.shimDir, container: CONTAINER_PATHS.shimDir, readOnly: true }],
       network: ctx.network,
+      ...readOnlyBuild(ctx),
       limits: ctx.limits,
       signal: ctx.signal,
       onOutput: (chunk) => onOutput(chunk),

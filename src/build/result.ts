@@ -41,6 +41,8 @@ export interface OutputRecord {
     against: string;
     summary: string;
     reports: { json: string; markdown: string; html: string };
+    /** Regions `--exclude` left out of these reports (still counted in the verdict). */
+    excluded?: string[];
   };
 }
 

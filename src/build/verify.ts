@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compare } from '../forensics/compare.js';
 import type { Comparison, Verdict } from '../forensics/types.js';
 import { hashFile } from '../hash/digest.js';
 import {
@@ -11,8 +10,7 @@ import {
   readElfFacts,
   simulatePostProcessing,
 } from '../postprocess/index.js';
-import { displayPath } from '../report/comparison-access.js';
-import { renderHtml, renderMarkdown, verdictLine } from '../report/index.js';
+import type { ReportOptions } from '../report/options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkDigests, type Expectations } from './expect.js';
 import type { BuildStatus, OutputRecord } from './result.js';
@@ -30,6 +28,8 @@ export interface VerifyInput {
   note(line: string): void;
   /** Receives each comparison as a typed value. */
   onComparison?: (output: string, comparison: Comparison) => void;
+  /** What the forensic reports show (`--exclude` and the size limits); the verdicts are untouched. */
+  report?: ReportOptions;
 }
 
 export interface Verified {
@@ -83,8 +83,20 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
   const missing = [...input.expectations.keys()].filter((k) => !names.includes(k));
   const checked = outputs.filter((o) => o.check);
   let verdict: Verdict | undefined;
-  for (const o of outputs.filter((x) => x.check === 'mismatch')) {
-    if (!input.publishedDir) continue;
+  const mismatches = input.publishedDir ? outputs.filter((x) => x.check === 'mismatch') : [];
+  // The forensic comparison and its reports (most of rebuild's code) are loaded only when a mismatch needs them.
+  const forensics =
+    mismatches.length > 0
+      ? await Promise.all([
+          import('../forensics/compare.js'),
+          import('../report/index.js'),
+          import('../report/comparison-access.js'),
+        ])
+      : undefined;
+  for (const o of mismatches) {
+    if (!input.publishedDir || !forensics) continue;
+    const [{ compare }, { excludedRegions, renderHtml, renderMarkdown, verdictLine }, { displayPath }] =
+      forensics;
     const published = join(input.publishedDir, o.name);
     const shownAs = input.publishedShownAs?.[o.name];
     try {
@@ -99,12 +111,14 @@ export async function verifyOutputs(input: VerifyInput): Promise<Verified> {
       const base = join(input.dir, 'compare', o.name);
       await mkdir(join(input.dir, 'compare'), { recursive: true });
       await writeJsonAtomic(`${base}.json`, c);
-      await writeFileAtomic(`${base}.md`, renderMarkdown(c));
-      await writeFileAtomic(`${base}.html`, renderHtml(c));
+      await writeFileAtomic(`${base}.md`, renderMarkdown(c, input.report));
+      await writeFileAtomic(`${base}.html`, renderHtml(c, input.report));
+      const excluded = excludedRegions(c, input.report?.exclude);
       o.comparison = {
         verdict: c.verdict,
         against: shownAs ?? published,
         summary: verdictLine(c),
+        ...(excluded.length ? { excluded } : {}),
         reports: {
           json: `compare/${o.name}.json`,
           markdown: `compare/${o.name}.md`,

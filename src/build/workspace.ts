@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { messageOf, RebuildError } from '../util/errors.js';
+import { isNoSpace, messageOf, noSpaceError, RebuildError } from '../util/errors.js';
 
 /**
  * The host side of one build: a private work directory that containers see
@@ -71,8 +71,6 @@ export async function createWorkspace(outDir: string): Promise<Workspace> {
 /** Errors of writing the output directory that are the user's choice of --out, not a bug. */
 const OUT_DIR_ERRNOS: Record<string, string> = {
   EROFS: 'is on a read-only file system',
-  ENOSPC: 'is on a full file system',
-  EDQUOT: 'is over its disk quota',
   EACCES: 'is not writable (permission denied)',
   EPERM: 'is not writable (operation not permitted)',
   ENOENT: 'cannot be created here',
@@ -81,10 +79,14 @@ const OUT_DIR_ERRNOS: Record<string, string> = {
 };
 
 /**
- * A clear usage error (exit 3) for an output directory that cannot be
- * written; other errors are passed on unchanged.
+ * A clear error for an output directory that cannot be written: a usage
+ * error (exit 3) when another --out would do, an environment error (exit 5)
+ * naming the directory when its file system is full; other errors are
+ * passed on unchanged.
  */
 export function outDirError(out: string, err: unknown): unknown {
+  if (err instanceof RebuildError) return err;
+  if (isNoSpace(err)) return noSpaceError(dirname(out), err, out);
   const code = (err as NodeJS.ErrnoException)?.code;
   const why = code ? OUT_DIR_ERRNOS[code] : undefined;
   if (!why || err instanceof RebuildError) return err;

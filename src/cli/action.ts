@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { onForcedStop } from '../engine/cleanup.js';
-import { isRebuildError, messageOf, type RebuildError } from '../util/errors.js';
+import { asReported, isRebuildError, messageOf, type RebuildError } from '../util/errors.js';
 import { requireValidConfig } from './config.js';
 import { ExitCode, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
 import { jsonOnStdout } from './outputs.js';
@@ -77,7 +77,8 @@ export function action<A extends unknown[]>(
     try {
       requireValidConfig();
       process.exitCode = await fn(...args);
-    } catch (err) {
+    } catch (thrown) {
+      const err = asReported(thrown);
       process.stderr.write(`${await errorLines(err)}\n`);
       if (!isRebuildError(err) && process.env.REBUILD_DEBUG && err instanceof Error) {
         process.stderr.write(`${err.stack}\n`);

@@ -23,7 +23,7 @@ export const ExitCode = {
   input: 3,
   /** the recipe ran and failed, or hit its time limit */
   buildFailed: 4,
-  /** the engine, the binfmt handler or an image is missing */
+  /** the engine, the binfmt handler or an image is missing, or a file system is full */
   environment: 5,
   /** published artifacts do not match their own published checksums */
   upstreamIntegrity: 6,
@@ -96,7 +96,7 @@ export const EXIT_CODES: Record<ExitCodeName, ExitCodeRow> = {
   buildFailed: { code: 4, meaning: 'the recipe failed or hit its time limit', rebuilderd: 'FAIL' },
   environment: {
     code: 5,
-    meaning: 'environment: no engine, no binfmt handler, no image for a builder',
+    meaning: 'environment: no engine, no binfmt handler, no image for a builder, a full file system',
     diffoscope: '2',
     rebuilderd: 'FAIL',
   },

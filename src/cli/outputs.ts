@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import type { ReportOptions } from '../report/options.js';
 import type { TextOptions } from '../report/text.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { RebuildError } from '../util/errors.js';
+import { isNoSpace, noSpaceError, RebuildError } from '../util/errors.js';
 import { terminal } from './terminal.js';
 
 /**
@@ -18,6 +19,8 @@ export interface OutputFlags {
   html?: string;
   maxReportSize?: number;
   maxDiffLines?: number;
+  /** `--exclude GLOB` (repeatable): left out of the reports, never out of the verdict. */
+  exclude?: string[];
 }
 
 export type OutputFormat = 'text' | 'json' | 'markdown' | 'html';
@@ -53,7 +56,21 @@ export function addOutputOptions(cmd: Command, what = 'the report'): Command {
       '--max-diff-lines <n>',
       'show at most N lines of each hex, disassembly or text diff, saying what was cut (0 = no limit)',
       nonNegativeInt,
+    )
+    .option(
+      '--exclude <glob>',
+      'leave regions (sections, headers) and archive members whose name or path matches GLOB out of the reports (repeatable; the verdict still counts them, and the reports say which were left out)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     );
+}
+
+/** What the output options ask of every report, the forensic ones a build writes included. */
+export function reportOptionsOf(flags: OutputFlags): ReportOptions {
+  return {
+    ...(flags.maxDiffLines !== undefined ? { maxDiffLines: flags.maxDiffLines } : {}),
+    ...(flags.maxReportSize !== undefined ? { maxReportSize: flags.maxReportSize } : {}),
+    ...(flags.exclude?.length ? { exclude: flags.exclude } : {}),
+  };
 }
 
 interface Target {
@@ -116,11 +133,9 @@ export async function writeOutputs(flags: OutputFlags, r: Renderers, protect: st
       });
     }
   }
-  for (const t of targets) {
-    const content = render(t, r);
-    if (t.dest === '-') process.stdout.write(content);
-    else await writeReport(t.dest, content);
-  }
+  // Files first: when one cannot be written (a full disk), stdout carries only the error, never a report and then an error.
+  for (const t of targets.filter((x) => x.dest !== '-')) await writeReport(t.dest, render(t, r));
+  for (const t of targets.filter((x) => x.dest === '-')) process.stdout.write(render(t, r));
 }
 
 function render(t: Target, r: Renderers): string {
@@ -138,12 +153,9 @@ function render(t: Target, r: Renderers): string {
   }
 }
 
-/** The fix for a report that could not be written, by the reason the system gave. */
+/** The fix for a report that could not be written, by the reason the system gave (a full disk: noSpaceError). */
 export function reportWriteFix(code: string | undefined): string {
   switch (code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'free space on that filesystem, or choose a path on another one (nothing was left half-written)';
     case 'EROFS':
       return 'that filesystem is mounted read-only: choose a path on a writable one';
     case 'ENOENT':
@@ -158,6 +170,7 @@ async function writeReport(path: string, content: string): Promise<void> {
     await writeFileAtomic(path, content);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (isNoSpace(err)) throw noSpaceError(dirname(resolve(path)), err, path);
     throw new RebuildError('input', `cannot write report: ${code ?? String(err)}`, {
       subject: path,
       fix: reportWriteFix(code),

@@ -51,7 +51,8 @@ export async function wrapForStderr(text: string, indent = 2): Promise<string> {
     .map((line) => {
       const lead = /^ */.exec(line)?.[0].length ?? 0;
       const hang = ' '.repeat(lead + indent);
-      return wrapAnsi(line.slice(lead), w - lead - indent, { hard: true, trim: true })
+      // Not `hard`: a path or digest longer than the width overflows whole (it must paste as one token).
+      return wrapAnsi(line.slice(lead), w - lead - indent, { hard: false, trim: true })
         .split('\n')
         .map((l, i) => (i === 0 ? ' '.repeat(lead) + l : hang + l))
         .join('\n');

@@ -88,6 +88,8 @@ export interface TomlRunFlags {
   network: 'none' | 'host';
   verbose?: boolean;
   quiet?: boolean;
+  /** `--exclude`: archive members left out of the text (never out of the verdict). */
+  exclude?: string[];
 }
 
 export async function runTomlVerify(
@@ -116,7 +118,7 @@ export async function runTomlVerify(
     signal,
     log,
   });
-  await emit(flags, result, () => renderPinnedText(result));
+  await emit(flags, result, () => renderPinnedText(result, { exclude: flags.exclude }));
   return pinnedExitCode(result);
 }
 

@@ -3,10 +3,9 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { execa } from 'execa';
-import tar from 'tar-stream';
 import { hashFile } from '../hash/digest.js';
 import { RebuildError } from '../util/errors.js';
+import { toolVersion } from '../util/tool-version.js';
 import { followJsonStream } from './progress.js';
 import { type Arch, hostArch, PLATFORM } from './types.js';
 
@@ -73,11 +72,13 @@ export async function readPackageList(path: string): Promise<string[]> {
   return parsePackageList(text, path);
 }
 
-/** `mmdebstrap 1.3.5` → `1.3.5`; a clear error if it is not installed. */
-export async function mmdebstrapVersion(): Promise<string> {
+/**
+ * `mmdebstrap 1.3.5` → `1.3.5`; a clear error if it is not installed. The
+ * answer is remembered in `cacheFile` while the mmdebstrap file is unchanged.
+ */
+export async function mmdebstrapVersion(cacheFile: string): Promise<string> {
   try {
-    const { stdout } = await execa('mmdebstrap', ['--version']);
-    return stdout.trim().replace(/^mmdebstrap\s+/, '');
+    return (await toolVersion('mmdebstrap', cacheFile)).replace(/^mmdebstrap\s+/, '');
   } catch (err) {
     throw new RebuildError('environment', 'mmdebstrap is not installed: it makes the offline base image', {
       subject: 'mmdebstrap',
@@ -142,6 +143,7 @@ export async function runMmdebstrap(
   signal?: AbortSignal,
 ): Promise<void> {
   const tail: string[] = [];
+  const { execa } = await import('execa');
   const proc = execa('mmdebstrap', mmdebstrapArgs(arch, packages, target), {
     all: true,
     reject: false,
@@ -223,7 +225,8 @@ export async function loadRootfsImage(
   const configHex = createHash('sha256').update(configBytes).digest('hex');
   const manifest = [{ Config: `${configHex}.json`, RepoTags: o.tags, Layers: [`${sha256}/layer.tar`] }];
 
-  const pack = tar.pack();
+  const { default: tarStream } = await import('tar-stream');
+  const pack = tarStream.pack();
   const produce = (async () => {
     const mtime = new Date(0);
     pack.entry({ name: `${sha256}/`, type: 'directory', mode: 0o755, mtime });

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { RebuildError } from '../util/errors.js';
 
 /** One regular file of a build context, read into memory (contexts are small). */
@@ -68,8 +67,10 @@ export function contextHash(files: ContextFile[]): string {
 /**
  * The build context as a tar stream: path order, mtime 0, owner root, so the
  * same inputs always give the same bytes (and the same layer for COPY).
+ * tar-stream is loaded here, when an image is built, not on every start-up.
  */
-export function contextTar(files: ContextFile[]): Readable {
+export async function contextTar(files: ContextFile[]): Promise<Readable> {
+  const { default: tar } = await import('tar-stream');
   const pack = tar.pack();
   const dirs = new Set<string>();
   for (const f of sorted(files)) {

@@ -30,7 +30,9 @@ export function untrack(id: string): void {
 export async function removeAllTracked(): Promise<void> {
   const entries = [...live.entries()];
   live.clear();
-  await Promise.allSettled(entries.map(([id, docker]) => docker.getContainer(id).remove({ force: true })));
+  await Promise.allSettled(
+    entries.map(([id, docker]) => docker.getContainer(id).remove({ force: true, v: true })),
+  );
 }
 
 const interruptHandlers = new Set<() => void>();
@@ -104,7 +106,7 @@ export async function reapOrphans(docker: Docker): Promise<number> {
     const pid = Number(c.Labels[OWNER_PID_LABEL]);
     if (pid === process.pid || isProcessAlive(pid)) continue;
     try {
-      await docker.getContainer(c.Id).remove({ force: true });
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
       removed++;
     } catch {
       // already gone
@@ -130,9 +132,11 @@ export async function removeContainersUsing(
   // An engine that does not answer may still run them: then nothing is known to be safe.
   const first = await list().catch(() => undefined);
   if (!first) return { removed, stillThere: ['(the engine did not answer)'] };
+  // None to remove: that answer already is the state afterwards (one round trip, not two).
+  if (first.length === 0) return { removed, stillThere: [] };
   for (const c of first) {
     try {
-      await docker.getContainer(c.Id).remove({ force: true });
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
       removed.push(c.Id.slice(0, 12));
     } catch {
       // reported below if it is still there

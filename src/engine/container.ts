@@ -80,6 +80,9 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
     Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
     ...(spec.tmpfs || spec.readOnlyRoot ? { Tmpfs: tmpfsFor(spec) } : {}),
     ...(spec.readOnlyRoot ? { ReadonlyRootfs: true } : {}),
+    ...(spec.scratch?.length
+      ? { Mounts: spec.scratch.map((target) => ({ Type: 'volume' as const, Source: '', Target: target })) }
+      : {}),
     NetworkMode: spec.network ?? 'none',
     // An engine that remaps user namespaces cannot share the host's network
     // namespace from a remapped one: such containers keep the host's (recorded).
@@ -100,6 +103,25 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
 
 /** Scratch space of a read-only container, counted in its memory limit. */
 const READ_ONLY_TMP = 'rw,noexec,nosuid,nodev,size=64m';
+
+/**
+ * Where a build with a read-only root may still write besides its work
+ * directory: what compilers, configure scripts and language tool chains use
+ * (temporary files they also run, and caches under $HOME, root's or the
+ * builder's `runner`). tmpfs, so counted in the memory limit: each may take
+ * at most half of it.
+ */
+export function buildScratch(limits: Pick<ContainerLimits, 'memoryBytes'>): Record<string, string> {
+  const half = `size=${Math.max(64, Math.floor(limits.memoryBytes / 2 / 1024 ** 2))}m`;
+  const opts = `rw,exec,nosuid,nodev,${half}`;
+  return {
+    '/tmp': `${opts},mode=1777`,
+    '/var/tmp': `${opts},mode=1777`,
+    '/root': `${opts},mode=0700`,
+    '/home/runner': `${opts},mode=0755,uid=1000,gid=1000`,
+    '/run': 'rw,noexec,nosuid,nodev,size=16m,mode=0755',
+  };
+}
 
 function tmpfsFor(spec: RunSpec): Record<string, string> {
   const t = { ...spec.tmpfs };
@@ -233,7 +255,7 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
     spec.signal?.removeEventListener('abort', onAbort);
     // A container that never ran is of no use to `docker cp` either.
     if (!spec.keep || aborted || !running) {
-      await container.remove({ force: true }).catch(() => undefined);
+      await container.remove({ force: true, v: true }).catch(() => undefined);
       untrack(container.id);
     }
   }
@@ -243,7 +265,7 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
 export async function removeContainer(docker: Docker, id: string): Promise<void> {
   await docker
     .getContainer(id)
-    .remove({ force: true })
+    .remove({ force: true, v: true })
     .catch(() => undefined);
   untrack(id);
 }

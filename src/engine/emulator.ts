@@ -1,5 +1,4 @@
 import { readFile, realpath } from 'node:fs/promises';
-import { execa } from 'execa';
 import { RebuildError } from '../util/errors.js';
 import { type Arch, hostArch } from './types.js';
 
@@ -68,6 +67,8 @@ export async function detectEmulator(arch: Arch): Promise<EmulatorInfo> {
   if (entry.interpreter) {
     // Debian's handler is a `*-binfmt-P` link that refuses direct calls: ask the binary it points to.
     const binary = await realpath(entry.interpreter).catch(() => entry.interpreter!);
+    // Loaded here: native builds never need execa (a hundred modules at start-up).
+    const { execa } = await import('execa');
     const r = await execa(binary, ['--version'], { reject: false, timeout: 10_000 });
     version = r.stdout.split('\n')[0]?.trim() || undefined;
   }

@@ -7,11 +7,11 @@ export interface ContainerHardening {
   capabilities: { dropped: 'ALL'; kept: string[] };
   noNewPrivileges: true;
   /**
-   * Builders (and the `docker cp` helper, which stages the archive in its
-   * root) install packages into their root, so it stays writable; the reason
-   * is recorded. `heldFor` names rebuild's containers whose root is read-only.
+   * `heldFor` names rebuild's containers whose root is read-only (they write
+   * only their work directory and tmpfs scratch: /tmp, /var/tmp, $HOME, /run);
+   * `notFor` the ones whose root stays writable, each with the reason.
    */
-  readOnlyRootFs: { held: false; why: string; heldFor: string[] };
+  readOnlyRootFs: { held: boolean; heldFor: string[]; notFor: { what: string; why: string }[] };
   /**
    * `remapped` (dockerd --userns-remap: container root is an unprivileged
    * host uid), `rootless`, `none` (container root is host root), or
@@ -49,9 +49,19 @@ export async function describeHardening(
     capabilities: { dropped: 'ALL', kept: [...KEPT_CAPS] },
     noNewPrivileges: true,
     readOnlyRootFs: {
-      held: false,
-      why: 'builders install packages into their root file system',
-      heldFor: ['archive unpacking (artifact comparison)'],
+      held: true,
+      heldFor: [
+        'the build container (builder or host-runner)',
+        'x_exec.pkgver',
+        'the docker cp helper',
+        'archive unpacking (artifact comparison)',
+      ],
+      notFor: [
+        {
+          what: "the recipe's inner containers (docker run through the shim)",
+          why: 'they stand for `docker run`, whose root is writable: recipes install packages in them',
+        },
+      ],
     },
     userNamespace: engineUserns === 'remapped' && opts.network === 'host' ? 'host-for-network' : engineUserns,
     seccomp: options.find((o) => o.name === 'seccomp')?.profile ?? 'none',

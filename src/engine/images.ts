@@ -34,23 +34,13 @@ import {
   runMmdebstrap,
 } from './base-image.js';
 import { type ContextFile, collectDir, contextHash, contextTar } from './build-context.js';
-import { claimTags, ImageState } from './image-state.js';
+import { claimTags, engineKey, type ImageState, imageStateFor } from './image-state.js';
+import { LABELS } from './labels.js';
 import { followJsonStream } from './progress.js';
 import { type Arch, type BuiltImage, hostArch, type ImageRole, PLATFORM } from './types.js';
 
 export { parseImageName, type ResolvedBuilder, resolveBuilderName } from './image-names.js';
-
-/** Labels rebuild puts on every image it makes. */
-export const LABELS = {
-  role: 'dev.rebuild.role',
-  arch: 'dev.rebuild.arch',
-  builder: 'dev.rebuild.builder',
-  inputsHash: 'dev.rebuild.inputs-hash',
-  /** Base image: hash of suite, variant, arch, packages (without the mmdebstrap version). */
-  specHash: 'dev.rebuild.spec-hash',
-  /** Images built on a base: the base image ID. */
-  base: 'dev.rebuild.base',
-} as const;
+export { LABELS } from './labels.js';
 
 /** `builder` label of base images. */
 export const BASE_BUILDER = `debian-${BASE_SUITE}`;
@@ -110,9 +100,9 @@ export function engineStateDir(): string {
   return join(xdg?.startsWith('/') ? xdg : join(homedir(), '.local', 'state'), 'rebuild');
 }
 
-/** rebuild's record of the images it built (by content digest), with the engine's state. */
-export function imageState(): ImageState {
-  return new ImageState(join(engineStateDir(), 'images'));
+/** rebuild's record of the images it built on this engine (by content digest), with the engine's state. */
+export function imageState(docker: Docker): Promise<ImageState> {
+  return imageStateFor(docker, join(engineStateDir(), 'images'));
 }
 
 /** SHA-256 of a canonical JSON rendering (sorted keys). */
@@ -182,7 +172,8 @@ function toBuiltImage(info: Docker.ImageInfo): BuiltImage | undefined {
  * Images rebuild made (their IDs are in its own records; labels alone are
  * no proof), newest first within each role/builder/arch.
  */
-export async function listImages(docker: Docker, state = imageState()): Promise<BuiltImage[]> {
+export async function listImages(docker: Docker, given?: ImageState): Promise<BuiltImage[]> {
+  const state = given ?? (await imageState(docker));
   const ours = new Set((await state.all()).map((r) => r.id));
   const infos = await docker.listImages({ filters: { label: [LABELS.role] } });
   const out: BuiltImage[] = [];
@@ -406,11 +397,11 @@ async function ensureRootfsImage(
   };
   const specHash = inputsHashOf(spec);
   const labelsBase = { [LABELS.role]: 'base', [LABELS.arch]: arch, [LABELS.builder]: image.builder };
-  const state = imageState();
+  const state = await imageState(docker);
 
   let version: string;
   try {
-    version = await mmdebstrapVersion();
+    version = await mmdebstrapVersion(join(cacheDir(), 'tools', 'mmdebstrap-version.json'));
   } catch (err) {
     // Without mmdebstrap an existing base made from the same spec is still usable.
     const existing = await state.findBySpec(docker, arch, specHash);
@@ -433,46 +424,50 @@ async function ensureRootfsImage(
   }
 
   await checkBinfmt(arch);
-  return withLock(`base-${arch}-${inputsHash.slice(0, 12)}`, say, async () => {
-    const again = await state.find(docker, key);
-    if (again) {
-      await claimTags(docker, state, again.id, tags, say);
-      return { ...again, tag: tags[0]!, reused: true, seconds: since(t0) };
-    }
-    say?.(
-      `base ${arch}: bootstrapping Debian ${BASE_SUITE} for ${image.builder} (${packages.length} packages) with mmdebstrap ${version}`,
-    );
-    const id = await withTempDir(async (dir) => {
-      const rootfs = join(dir, 'rootfs.tar');
-      const tBoot = performance.now();
-      await runMmdebstrap(arch, packages, rootfs, say, opts.signal);
-      say?.(`base ${arch}: mmdebstrap took ${since(tBoot)} s`);
-      // Loaded untagged: the tags are claimed once the image is recorded as rebuild's.
-      return loadRootfsImage(docker, rootfs, {
-        arch,
-        tags: [],
-        labels,
-        env: [`PATH=${BASE_PATH}`, 'LANG=C.UTF-8'],
-        cmd: ['bash'],
-        createdBy: `mmdebstrap ${version} ${mmdebstrapArgs(arch, packages, 'rootfs.tar').join(' ')}`,
-        ...(say ? { onProgress: say } : {}),
+  return withLock(
+    `base-${arch}-${inputsHash.slice(0, 12)}-${engineKey(state.engine).slice(0, 12)}`,
+    say,
+    async () => {
+      const again = await state.find(docker, key);
+      if (again) {
+        await claimTags(docker, state, again.id, tags, say);
+        return { ...again, tag: tags[0]!, reused: true, seconds: since(t0) };
+      }
+      say?.(
+        `base ${arch}: bootstrapping Debian ${BASE_SUITE} for ${image.builder} (${packages.length} packages) with mmdebstrap ${version}`,
+      );
+      const id = await withTempDir(async (dir) => {
+        const rootfs = join(dir, 'rootfs.tar');
+        const tBoot = performance.now();
+        await runMmdebstrap(arch, packages, rootfs, say, opts.signal);
+        say?.(`base ${arch}: mmdebstrap took ${since(tBoot)} s`);
+        // Loaded untagged: the tags are claimed once the image is recorded as rebuild's.
+        return loadRootfsImage(docker, rootfs, {
+          arch,
+          tags: [],
+          labels,
+          env: [`PATH=${BASE_PATH}`, 'LANG=C.UTF-8'],
+          cmd: ['bash'],
+          createdBy: `mmdebstrap ${version} ${mmdebstrapArgs(arch, packages, 'rootfs.tar').join(' ')}`,
+          ...(say ? { onProgress: say } : {}),
+        });
       });
-    });
-    const info = await docker.getImage(id).inspect();
-    const record = {
-      tag: tags[0]!,
-      id,
-      arch,
-      role: 'base' as const,
-      builder: image.builder,
-      inputsHash,
-      created: new Date(info.Created).toISOString(),
-    };
-    await state.put({ ...record, specHash });
-    await claimTags(docker, state, id, tags, say);
-    say?.(`base ${arch}: ${tags[0]} ${id.slice(7, 19)} in ${since(t0)} s`);
-    return { ...record, reused: false, seconds: since(t0) };
-  });
+      const info = await docker.getImage(id).inspect();
+      const record = {
+        tag: tags[0]!,
+        id,
+        arch,
+        role: 'base' as const,
+        builder: image.builder,
+        inputsHash,
+        created: new Date(info.Created).toISOString(),
+      };
+      await state.put({ ...record, specHash });
+      await claimTags(docker, state, id, tags, say);
+      say?.(`base ${arch}: ${tags[0]} ${id.slice(7, 19)} in ${since(t0)} s`);
+      return { ...record, reused: false, seconds: since(t0) };
+    },
+  );
 }
 
 // ---------------------------------------------------------------- Dockerfile images
@@ -544,7 +539,7 @@ async function buildOnBase(
   };
   const hashTag = hashTagFor(role, builder, arch, inputsHash);
   const tags = [hashTag, floatingTagFor(role, builder, arch)];
-  const state = imageState();
+  const state = await imageState(docker);
   const key = { role, builder, arch, inputsHash };
   const found = await state.find(docker, key);
   if (found) {
@@ -553,77 +548,81 @@ async function buildOnBase(
   }
 
   await checkBinfmt(arch);
-  return withLock(`${builder}-${arch}-${inputsHash.slice(0, 12)}`, say, async () => {
-    const again = await state.find(docker, key);
-    if (again) {
-      await claimTags(docker, state, again.id, tags, say);
-      return { ...again, tag: hashTag, reused: true, seconds: since(t0), base };
-    }
-    say?.(`${builder} ${arch}: building dockerfiles/${builder}.Dockerfile on ${base.tag}`);
-    const platform = `${PLATFORM[arch].os}/${PLATFORM[arch].architecture}`;
-    let result: Awaited<ReturnType<typeof followJsonStream>>;
-    const tail: string[] = [];
-    try {
-      // Untagged, FROM the base's ID: no tag anyone can move is followed, and none is moved before the image is recorded.
-      const stream = (await docker.buildImage(contextTar(files), {
-        platform,
-        buildargs: { BASE: base.id },
-        labels,
-        networkmode: 'none',
-        forcerm: true,
-        rm: true,
-        pull: false,
-        ...(opts.signal ? { abortSignal: opts.signal } : {}),
-      })) as unknown as Readable;
-      result = await followJsonStream(stream, (line) => {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        say?.(`${builder} ${arch}: ${line}`);
-      });
-    } catch (err) {
-      throw new RebuildError('environment', `building ${builder} for ${arch} failed: ${String(err)}`, {
-        subject: `dockerfiles/${builder}.Dockerfile`,
-        cause: err,
-      });
-    }
-    if (result.error !== undefined) {
-      throw new RebuildError(
-        'environment',
-        `building ${builder} for ${arch} failed: ${result.error}\n${tail.slice(-10).join('\n')}`,
-        {
+  return withLock(
+    `${builder}-${arch}-${inputsHash.slice(0, 12)}-${engineKey(state.engine).slice(0, 12)}`,
+    say,
+    async () => {
+      const again = await state.find(docker, key);
+      if (again) {
+        await claimTags(docker, state, again.id, tags, say);
+        return { ...again, tag: hashTag, reused: true, seconds: since(t0), base };
+      }
+      say?.(`${builder} ${arch}: building dockerfiles/${builder}.Dockerfile on ${base.tag}`);
+      const platform = `${PLATFORM[arch].os}/${PLATFORM[arch].architecture}`;
+      let result: Awaited<ReturnType<typeof followJsonStream>>;
+      const tail: string[] = [];
+      try {
+        // Untagged, FROM the base's ID: no tag anyone can move is followed, and none is moved before the image is recorded.
+        const stream = (await docker.buildImage(await contextTar(files), {
+          platform,
+          buildargs: { BASE: base.id },
+          labels,
+          networkmode: 'none',
+          forcerm: true,
+          rm: true,
+          pull: false,
+          ...(opts.signal ? { abortSignal: opts.signal } : {}),
+        })) as unknown as Readable;
+        result = await followJsonStream(stream, (line) => {
+          tail.push(line);
+          if (tail.length > 20) tail.shift();
+          say?.(`${builder} ${arch}: ${line}`);
+        });
+      } catch (err) {
+        throw new RebuildError('environment', `building ${builder} for ${arch} failed: ${String(err)}`, {
           subject: `dockerfiles/${builder}.Dockerfile`,
-          fix: 'the Dockerfile must not need the network (builds run with network none); see the lines above',
-        },
-      );
-    }
-    const builtId = [...result.events].reverse().find((e) => typeof e.aux?.ID === 'string')?.aux?.ID;
-    if (!builtId) {
-      throw new RebuildError('environment', `building ${builder} for ${arch} reported no image ID`, {
-        subject: `dockerfiles/${builder}.Dockerfile`,
-      });
-    }
-    const info = await docker.getImage(builtId).inspect();
-    if (info.Architecture !== PLATFORM[arch].architecture) {
-      throw new RebuildError(
-        'environment',
-        `built ${hashTag} is ${info.Os}/${info.Architecture}, expected ${platform}`,
-        { subject: hashTag },
-      );
-    }
-    const record = {
-      tag: hashTag,
-      id: info.Id,
-      arch,
-      role,
-      builder,
-      inputsHash,
-      created: new Date(info.Created).toISOString(),
-    };
-    await state.put(record);
-    await claimTags(docker, state, info.Id, tags, say);
-    say?.(`${builder} ${arch}: ${hashTag} ${info.Id.slice(7, 19)} in ${since(t0)} s`);
-    return { ...record, reused: false, seconds: since(t0), base };
-  });
+          cause: err,
+        });
+      }
+      if (result.error !== undefined) {
+        throw new RebuildError(
+          'environment',
+          `building ${builder} for ${arch} failed: ${result.error}\n${tail.slice(-10).join('\n')}`,
+          {
+            subject: `dockerfiles/${builder}.Dockerfile`,
+            fix: 'the Dockerfile must not need the network (builds run with network none); see the lines above',
+          },
+        );
+      }
+      const builtId = [...result.events].reverse().find((e) => typeof e.aux?.ID === 'string')?.aux?.ID;
+      if (!builtId) {
+        throw new RebuildError('environment', `building ${builder} for ${arch} reported no image ID`, {
+          subject: `dockerfiles/${builder}.Dockerfile`,
+        });
+      }
+      const info = await docker.getImage(builtId).inspect();
+      if (info.Architecture !== PLATFORM[arch].architecture) {
+        throw new RebuildError(
+          'environment',
+          `built ${hashTag} is ${info.Os}/${info.Architecture}, expected ${platform}`,
+          { subject: hashTag },
+        );
+      }
+      const record = {
+        tag: hashTag,
+        id: info.Id,
+        arch,
+        role,
+        builder,
+        inputsHash,
+        created: new Date(info.Created).toISOString(),
+      };
+      await state.put(record);
+      await claimTags(docker, state, info.Id, tags, say);
+      say?.(`${builder} ${arch}: ${hashTag} ${info.Id.slice(7, 19)} in ${since(t0)} s`);
+      return { ...record, reused: false, seconds: since(t0), base };
+    },
+  );
 }
 
 /**

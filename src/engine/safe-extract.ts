@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { RebuildError } from '../util/errors.js';
 
 export interface ExtractLimits {
@@ -90,7 +90,9 @@ export async function extractTarSafely(
       subject,
       fix: 'the container produced an archive that tries to write outside the output directory; inspect the recipe',
     });
-  const extract = tar.extract();
+  // Loaded here: the build path imports this module for linkStaysInside alone.
+  const { default: tarStream } = await import('tar-stream');
+  const extract = tarStream.extract();
   let entries = 0;
   // Iterate instead of pipeline(): a thrown refusal then ends the stream
   // cleanly, and a truncated archive surfaces here as an error.

@@ -74,9 +74,14 @@ export interface RunSpec {
   network?: 'none' | 'host';
   /**
    * A read-only root file system (with a small tmpfs on /tmp unless `tmpfs`
-   * names it): for containers whose image needs no writes, never for builders.
+   * names it): builds write only their work directory and `buildScratch()`.
    */
   readOnlyRoot?: boolean;
+  /**
+   * Container paths given a fresh anonymous volume (on the engine's disk, not
+   * in memory like a tmpfs), private to this container and removed with it.
+   */
+  scratch?: string[];
   limits?: Partial<ContainerLimits>;
   user?: string;
   entrypoint?: string[];

@@ -22,11 +22,11 @@ import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError } from '../util/errors.js';
 import { isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
+import { hasRemovableSections } from './explanations.js';
 import type { RouteResult } from './findings.js';
 import { hardeningDiffers } from './hardening.js';
 import { bytesRoute } from './routes/bytes.js';
 import { judgeElf } from './routes/loader.js';
-import { postProcessingApplies, postProcessingRoute } from './routes/postprocessing.js';
 import { elfFacts, makeSide } from './side.js';
 import type { Comparison, FileFacts, PostProcessingFacts, Route } from './types.js';
 
@@ -88,26 +88,57 @@ async function compareSources(
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
-  const [da, db] = await digestsOfPair(srcA, srcB);
-  const identical = da.sha256 === db.sha256 && da.size === db.size;
+  const digests = digestsOfPair(srcA, srcB);
+  // Handled here so that a failed hash never goes unnoticed while the analysis still runs;
+  // every path below awaits it, and the error is thrown from there.
+  digests.catch(() => undefined);
+  try {
+    return await judgeSources(srcA, srcB, digests, opts, started);
+  } finally {
+    await digests.catch(() => undefined);
+  }
+}
+
+async function judgeSources(
+  srcA: Source,
+  srcB: Source,
+  digests: Promise<[Digests, Digests]>,
+  opts: CompareOptions,
+  started: number,
+): Promise<Comparison> {
+  // Files of different sizes are not identical: their analysis runs while they are hashed.
+  const early = srcA.size === srcB.size ? await digests : undefined;
+  const identical =
+    early !== undefined && early[0].sha256 === early[1].sha256 && early[0].size === early[1].size;
   const [elfA, elfB] = await Promise.all([isElf(srcA), isElf(srcB)]);
-  const base = (path: string, d: typeof da): FileFacts => ({
+  const base = (path: string, size: number): FileFacts => ({
     path,
-    size: d.size,
-    sha256: d.sha256,
-    blake3: d.blake3,
+    size,
+    sha256: '',
+    blake3: '',
     format: 'binary',
   });
   const names = { a: opts.names?.a ?? srcA.name, b: opts.names?.b ?? srcB.name };
-  const a = base(names.a, da);
-  const b = base(names.b, db);
-  const done = (c: Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>): Comparison => ({
-    schema: 'rebuild.compare/1',
-    ...c,
-    a,
-    b,
-    durationMs: Math.round(performance.now() - started),
-  });
+  const a = base(names.a, srcA.size);
+  const b = base(names.b, srcB.size);
+  const done = async (c: Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>): Promise<Comparison> => {
+    const [da, db] = await digests;
+    for (const [f, d] of [
+      [a, da],
+      [b, db],
+    ] as const) {
+      f.size = d.size;
+      f.sha256 = d.sha256;
+      f.blake3 = d.blake3;
+    }
+    return {
+      schema: 'rebuild.compare/1',
+      ...c,
+      a,
+      b,
+      durationMs: Math.round(performance.now() - started),
+    };
+  };
   const context = opts.context !== false;
 
   if (elfA && elfB && identical) {
@@ -144,7 +175,10 @@ async function compareSources(
     let postProcessing: PostProcessingFacts | undefined;
     let result: RouteResult | undefined;
     let route: Route = 'accounting';
-    if (opts.postProcessing !== false && postProcessingApplies(sa, sb)) {
+    // The post-processing route applies when a carries none of what it removes and b does;
+    // it (and the simulation behind it) is loaded only by the pairs it applies to.
+    if (opts.postProcessing !== false && !hasRemovableSections(sa.elf) && hasRemovableSections(sb.elf)) {
+      const { postProcessingRoute } = await import('./routes/postprocessing.js');
       const pp = await postProcessingRoute(sa, sb, {
         context,
         ...(opts.workDir ? { workDir: opts.workDir } : {}),

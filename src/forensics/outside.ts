@@ -30,6 +30,8 @@ interface Outside {
   /** Sections wholly outside the loader's view, by key. */
   sections: Map<string, SectionHeader>;
   kinds: Map<string, ExplanationKind | undefined>;
+  /** Sections in a loaded segment's page padding: mapped into memory, never removable. */
+  inMemory: Set<string>;
   table?: Interval;
   /** Non-zero bytes nothing accounts for. */
   unaccounted: Interval[];
@@ -40,6 +42,7 @@ async function outsideOf(s: Side, f: Findings): Promise<Outside> {
   const ctx = sectionContext(e);
   const sections = new Map<string, SectionHeader>();
   const kinds = new Map<string, ExplanationKind | undefined>();
+  const mapped = new Set<string>();
   const named: Interval[] = [...s.view.used];
   let contradictions = 0;
   for (const [key, sec] of sectionsByKey(e)) {
@@ -65,6 +68,7 @@ async function outsideOf(s: Side, f: Findings): Promise<Outside> {
         [s.label]: { offset: sec.offset, size: sec.size },
       });
     }
+    if (inMemory) mapped.add(key);
     sections.set(key, sec);
     kinds.set(key, isAlloc(sec) || inMemory ? undefined : nonLoadedKind(sec, ctx));
     named.push({ start: sec.offset, end: sec.offset + sec.size });
@@ -80,7 +84,7 @@ async function outsideOf(s: Side, f: Findings): Promise<Outside> {
   const gaps = subtractIntervals([{ start: 0, end: e.size }], mergeIntervals(named));
   const unaccounted: Interval[] = [];
   for (const g of gaps) if (!(await allZero(s.src, g.start, g.end - g.start))) unaccounted.push(g);
-  return { sections, kinds, ...(table ? { table } : {}), unaccounted };
+  return { sections, kinds, inMemory: mapped, ...(table ? { table } : {}), unaccounted };
 }
 
 const range = (s: SectionHeader): ByteRange => ({ offset: s.offset, size: s.size });
@@ -268,11 +272,15 @@ async function compareSections(
       else f.explanations.add(kind, `${key} only in ${sa ? 'a' : 'b'} (${(sa ?? sb)!.size} bytes)`);
       continue;
     }
+    const where =
+      oa.inMemory.has(key) || ob.inMemory.has(key)
+        ? 'in the page padding of a loaded segment, mapped into memory'
+        : 'outside the loaded image';
     if (!sa || !sb) {
       const s = (sa ?? sb)!;
       f.diff({
         region: key,
-        detail: `section only in ${sa ? 'a' : 'b'} (${isAlloc(s) ? 'allocated' : 'not allocated'}, type ${s.type}, ${s.size} bytes, outside the loaded image)`,
+        detail: `section only in ${sa ? 'a' : 'b'} (${isAlloc(s) ? 'allocated' : 'not allocated'}, type ${s.type}, ${s.size} bytes, ${where})`,
         ...(sa ? { a: range(sa) } : { b: range(sb!) }),
       });
       continue;
@@ -284,7 +292,7 @@ async function compareSections(
       detail:
         ka !== kb
           ? `section kinds differ (a ${ka ?? 'not removable'}, b ${kb ?? 'not removable'}) and contents differ: ${r.differing} byte(s)`
-          : `contents differ: ${r.differing} byte(s), the first at offset ${hex(first)} of the section (not loaded)`,
+          : `contents differ: ${r.differing} byte(s), the first at offset ${hex(first)} of the section (${where === 'outside the loaded image' ? 'not loaded' : where})`,
       a: range(sa),
       b: range(sb),
       firstDifference: first,

@@ -73,7 +73,10 @@ export async function addContext(
 function mostlyPrintable(buf: Buffer): boolean {
   if (buf.length === 0) return false;
   let n = 0;
-  for (const c of buf) if ((c >= 0x20 && c < 0x7f) || c === 0 || c === 0x0a || c === 0x09) n++;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if ((c >= 0x20 && c < 0x7f) || c === 0 || c === 0x0a || c === 0x09) n++;
+  }
   return n / buf.length > 0.85;
 }
 

@@ -135,6 +135,12 @@ export interface Difference {
   /** Where the region is in each file (absent on the side that lacks it). */
   a?: ByteRange;
   b?: ByteRange;
+  /**
+   * Each side's own name for the differing bytes (its section, or
+   * `segment:<n>`), when one side's is not `region`: in files laid out
+   * differently (unrelated files), each side is labelled with its own.
+   */
+  names?: { a: string; b: string };
   /** Offset within the region of the first differing byte, and how many bytes differ. */
   firstDifference?: number;
   differingBytes?: number;
@@ -181,7 +187,7 @@ export interface PostProcessingFacts {
   skipped?: string;
   /** The profile of record whose commands these are (the one that reproduced a, when one did). */
   profile?: string;
-  /** Every candidate profile simulated, in order. */
+  /** Every candidate profile, in order: simulated in that order until one reproduced a. */
   tried?: string[];
 }
 

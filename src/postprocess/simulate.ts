@@ -55,44 +55,72 @@ export async function simulatePostProcessing(
   profiles: readonly PostProcessProfile[],
   opts: SimulateOptions,
 ): Promise<SimulatedPostProcessings> {
+  const each = simulateEach(inputPath, profiles, opts);
+  const results: ProfileSimulation[] = [];
+  try {
+    for await (const r of each.results) results.push(r);
+  } catch (err) {
+    await each.cleanup();
+    throw err;
+  }
+  return { results, cleanup: each.cleanup };
+}
+
+export interface SimulatedOneByOne {
+  /** One result per profile, in order, each simulated only when asked for. */
+  results: AsyncGenerator<ProfileSimulation, void, undefined>;
+  /** Removes every output made. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * simulatePostProcessing one profile at a time: a caller that stops at the
+ * first profile it needs runs no command for the profiles after it.
+ */
+export function simulateEach(
+  inputPath: string,
+  profiles: readonly PostProcessProfile[],
+  opts: SimulateOptions,
+): SimulatedOneByOne {
   const name = basename(inputPath);
   let dir: string | undefined;
   const cleanup = async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   };
-  const byPasses = new Map<string, ProfileSimulation>();
-  const results: ProfileSimulation[] = [];
-  let tools: Binutils | undefined | null = null;
-  for (const profile of profiles) {
-    const key = profile.files === 'none' ? '' : profile.executablePasses.join(',');
-    const seen = byPasses.get(key);
-    if (seen) {
-      results.push({ ...seen, profile: profile.id });
-      continue;
-    }
-    let r: ProfileSimulation;
-    if (key === '') {
-      r = { profile: profile.id, outputPath: inputPath, steps: [] };
-    } else {
-      if (tools === null) tools = await findBinutils(opts.machine);
-      if (!tools) {
-        r = {
-          profile: profile.id,
-          skipped: `no GNU binutils for ${machineName(opts.machine)} (ELF${opts.class} ${opts.endian}-endian, e_machine ${opts.machine}); fix: ${binutilsFix(opts.machine)}`,
-        };
+  async function* results(): AsyncGenerator<ProfileSimulation, void, undefined> {
+    const byPasses = new Map<string, ProfileSimulation>();
+    let tools: Binutils | undefined | null = null;
+    for (const [index, profile] of profiles.entries()) {
+      const key = profile.files === 'none' ? '' : profile.executablePasses.join(',');
+      const seen = byPasses.get(key);
+      if (seen) {
+        yield { ...seen, profile: profile.id };
+        continue;
+      }
+      let r: ProfileSimulation;
+      if (key === '') {
+        r = { profile: profile.id, outputPath: inputPath, steps: [] };
       } else {
-        try {
-          dir ??= await mkdtemp(join(opts.workDir ?? tmpdir(), 'rebuild-pp-'));
-          r = await runProfile(profile, tools, inputPath, join(dir, `${results.length}-${name}`), name, opts);
-        } catch (err) {
-          r = { profile: profile.id, skipped: `cannot make a temporary directory: ${messageOf(err)}` };
+        if (tools === null) tools = await findBinutils(opts.machine);
+        if (!tools) {
+          r = {
+            profile: profile.id,
+            skipped: `no GNU binutils for ${machineName(opts.machine)} (ELF${opts.class} ${opts.endian}-endian, e_machine ${opts.machine}); fix: ${binutilsFix(opts.machine)}`,
+          };
+        } else {
+          try {
+            dir ??= await mkdtemp(join(opts.workDir ?? tmpdir(), 'rebuild-pp-'));
+            r = await runProfile(profile, tools, inputPath, join(dir, `${index}-${name}`), name, opts);
+          } catch (err) {
+            r = { profile: profile.id, skipped: `cannot make a temporary directory: ${messageOf(err)}` };
+          }
         }
       }
+      byPasses.set(key, r);
+      yield r;
     }
-    byPasses.set(key, r);
-    results.push(r);
   }
-  return { results, cleanup };
+  return { results: results(), cleanup };
 }
 
 async function runProfile(

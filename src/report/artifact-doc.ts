@@ -6,12 +6,13 @@
  * file comparison, drawn as the file report draws it).
  */
 
-import picomatch from 'picomatch';
 import type { ArtifactComparison, MemberComparison } from '../forensics/artifact/types.js';
 import type { Verdict } from '../forensics/types.js';
 import { comparisonDoc, type ReportOptions, SIDE_A, SIDE_B } from './comparison-doc.js';
 import { type Block, code, type Doc, type Row, type Tone, tone } from './doc.js';
 import { bytes, duration } from './format.js';
+import { globMatcher } from './globs.js';
+import { excludedText } from './options.js';
 
 const VERDICT_TONE: Record<Verdict, Tone> = { identical: 'ok', equivalent: 'warn', different: 'bad' };
 /** Rows of the member tree drawn (the JSON document has them all). */
@@ -31,12 +32,12 @@ interface TreeRow {
  * the top (`outer.tar.gz/inner/file`), or (a glob without `/`) by its name;
  * an excluded archive takes its members with it.
  */
-function memberFilter(globs: readonly string[] | undefined): (path: string, full: string) => boolean {
+export function memberFilter(globs: readonly string[] | undefined): (path: string, full: string) => boolean {
   if (!globs?.length) return () => false;
   // picomatch's `basename` matches only the last segment, so globs with a `/` go without it
-  const byPath = picomatch([...globs], { dot: true });
+  const byPath = globMatcher(globs);
   const names = globs.filter((g) => !g.includes('/'));
-  const byName = names.length ? picomatch(names, { dot: true, basename: true }) : () => false;
+  const byName = names.length ? globMatcher(names, { basename: true }) : () => false;
   return (path, full) => byPath(path) || byPath(full) || byName(path);
 }
 
@@ -145,16 +146,7 @@ export function artifactDoc(c: ArtifactComparison, opts: ReportOptions = {}): Do
         t: 'para',
         text: tone('dim', `… ${rows.length - MAX_TREE_ROWS} more rows in the JSON document`),
       });
-    if (leftOut.length) {
-      const shown = leftOut.slice(0, 20);
-      blocks.push({
-        t: 'para',
-        text: tone(
-          'dim',
-          `${leftOut.length} ${leftOut.length === 1 ? 'member' : 'members'} left out by --exclude (still counted in the verdict): ${shown.join(', ')}${leftOut.length > shown.length ? `, and ${leftOut.length - shown.length} more` : ''}`,
-        ),
-      });
-    }
+    if (leftOut.length) blocks.push({ t: 'para', text: tone('dim', excludedText(leftOut, 'members')) });
   }
   blocks.push(...archiveBlocks(c), ...explanationBlocks(c));
   if (c.notes.length) {

@@ -3,9 +3,11 @@
  * that the CLI maps the real result into, and its document (rendered to the
  * terminal, Markdown or HTML by src/report/index.ts).
  */
+
 import type { Verdict } from '../forensics/types.js';
 import { type Block, code, type Doc, type Rich, type Tone, tone } from './doc.js';
 import { duration, humanSize, sizeHexDec } from './format.js';
+import { excludedText } from './options.js';
 
 export type BuildStatus =
   /** Every output matches the expected checksums. */
@@ -45,6 +47,8 @@ export interface BuildComparisonView {
   reportPath?: string;
   /** The verdict sentence (e.g. `verdictLine(comparison)`). */
   summary?: string;
+  /** Regions `--exclude` left out of the report (still counted in the verdict). */
+  excluded?: string[];
 }
 
 export interface BuildSummaryView {
@@ -117,6 +121,14 @@ function digestRows(label: string, actual: string, expected: string | undefined)
     [label, [code(actual, 'bad'), ' ', tone('bad', '✗ differs')]],
     [`${label} expected`, code(expected)],
   ];
+}
+
+/** The report rows of a comparison: where it is, and what `--exclude` left out of it. */
+function reportRows(c: BuildComparisonView): Array<[string, Rich]> {
+  const rows: Array<[string, Rich]> = [];
+  if (c.reportPath) rows.push(['report', code(c.reportPath)]);
+  if (c.excluded?.length) rows.push(['left out', excludedText(c.excluded)]);
+  return rows;
 }
 
 function comparisonRich(c: BuildComparisonView): Rich {
@@ -192,16 +204,17 @@ export function buildDoc(r: BuildSummaryView): Doc {
     ];
     if (o.unstrippedPath) rows.push(['unstripped', code(o.unstrippedPath)]);
     if (o.comparison) {
-      rows.push(['comparison', comparisonRich(o.comparison)]);
-      if (o.comparison.reportPath) rows.push(['report', code(o.comparison.reportPath)]);
+      rows.push(['comparison', comparisonRich(o.comparison)], ...reportRows(o.comparison));
     }
     blocks.push({ t: 'kv', rows });
   });
 
   if (r.comparison) {
     blocks.push({ t: 'heading', level: 2, text: 'Comparison' });
-    const rows: Array<[string, Rich]> = [['verdict', comparisonRich(r.comparison)]];
-    if (r.comparison.reportPath) rows.push(['report', code(r.comparison.reportPath)]);
+    const rows: Array<[string, Rich]> = [
+      ['verdict', comparisonRich(r.comparison)],
+      ...reportRows(r.comparison),
+    ];
     blocks.push({ t: 'kv', rows });
   }
 

@@ -7,6 +7,7 @@
 import type { Comparison } from '../forensics/types.js';
 import { differencesOf, explanationsOf, layoutOfFile } from './comparison-access.js';
 import type { ByteMapFile, MapKind, MapRegion } from './doc.js';
+import { dec } from './format.js';
 import { escapeHtml } from './html-escape.js';
 
 export const differenceAnchor = (i: number): string => `d-${i + 1}`;
@@ -33,7 +34,8 @@ export function byteMapFiles(c: Comparison, sideA: string, sideB: string): ByteM
           : whole;
       if (r)
         marks.push({
-          name: d.region,
+          // each side labelled with its own section or segment (they differ in unrelated files)
+          name: d.names?.[side] ?? d.region,
           offset: r.offset,
           size: r.size,
           kind: 'differs',
@@ -86,7 +88,7 @@ export function byteMapText(files: ByteMapFile[], width: number): string[] {
         }
       }
     }
-    lines.push(`${f.label} (${f.size.toLocaleString('en-US')} bytes)`);
+    lines.push(`${f.label} (${dec(f.size)} bytes)`);
     lines.push(`|${strip.join('')}|`);
   }
   lines.push('X differs   ~ explained as benign   ! unaccounted   . same');
@@ -113,7 +115,7 @@ export function byteMapSvg(files: ByteMapFile[]): string {
     const x = (o: number) => Math.min(W, o * scale);
     const w = (o: number, s: number) => Math.max(1.5, Math.min(W, (o + s) * scale) - x(o));
     parts.push(
-      `<text x="0" y="${y0 + 13}" class="bm-label">${escapeHtml(f.label)} — ${f.size.toLocaleString('en-US')} bytes</text>`,
+      `<text x="0" y="${y0 + 13}" class="bm-label">${escapeHtml(f.label)} — ${dec(f.size)} bytes</text>`,
     );
     const laneY = (lane: number) => y0 + 18 + lane * LANE;
     parts.push(`<rect x="0" y="${laneY(0)}" width="${W}" height="${3 * LANE - 2}" class="bm-file"/>`);
@@ -124,7 +126,7 @@ export function byteMapSvg(files: ByteMapFile[]): string {
         rw > 9 * Math.min(r.name.length, 14)
           ? `<text x="${(rx + 3).toFixed(1)}" y="${laneY(lane) + 14}" class="bm-text">${escapeHtml(r.name.slice(0, 14))}</text>`
           : '';
-      return `<g><title>${escapeHtml(r.name)}: ${r.size.toLocaleString('en-US')} bytes at 0x${r.offset.toString(16)}</title><rect x="${rx.toFixed(1)}" y="${laneY(lane)}" width="${rw.toFixed(1)}" height="${LANE - 3}" class="${cls}"/>${label}</g>`;
+      return `<g><title>${escapeHtml(r.name)}: ${dec(r.size)} bytes at 0x${r.offset.toString(16)}</title><rect x="${rx.toFixed(1)}" y="${laneY(lane)}" width="${rw.toFixed(1)}" height="${LANE - 3}" class="${cls}"/>${label}</g>`;
     };
     for (const r of f.layout) {
       const lane = /^LOAD/.test(r.name) ? 0 : 1;
@@ -143,7 +145,7 @@ export function byteMapSvg(files: ByteMapFile[]): string {
         ? `class="bm-mark bm-${kind} bm-${kind}-mark"`
         : `fill="url(#p-${kind})" class="bm-mark bm-${kind}-mark"`;
       const rect = `<rect x="${mx.toFixed(1)}" y="${laneY(2)}" width="${(narrow ? 8 : mw).toFixed(1)}" height="${LANE - 3}" ${fill} data-kind="${kind}"/>`;
-      const title = `<title>${escapeHtml(m.name)} (${kind}): ${m.size.toLocaleString('en-US')} bytes at 0x${m.offset.toString(16)}</title>`;
+      const title = `<title>${escapeHtml(m.name)} (${kind}): ${dec(m.size)} bytes at 0x${m.offset.toString(16)}</title>`;
       parts.push(m.anchor ? `<a href="#${m.anchor}">${title}${rect}</a>` : `<g>${title}${rect}</g>`);
     }
     parts.push(

@@ -14,6 +14,11 @@ export function differenceValues(d: Difference): { a: string; b: string } | unde
   return m?.[1] !== undefined && m[2] !== undefined ? { a: m[1], b: m[2] } : undefined;
 }
 
+/** The region's name, or each side's own (`.rodata in a, .text in b`) when they differ (unrelated layouts). */
+export function sidesRegion(d: Difference): string {
+  return d.names ? `${d.names.a} in a, ${d.names.b} in b` : d.region;
+}
+
 /**
  * What a person calls the region, for grouped headlines: `entry point`,
  * `program header`, `ELF header field`, or the section name.

@@ -6,7 +6,6 @@
  */
 
 import { diffWordsWithSpace } from 'diff';
-import picomatch from 'picomatch';
 import type {
   AccountingSummary,
   ByteRange,
@@ -17,11 +16,18 @@ import type {
   Hardening,
 } from '../forensics/types.js';
 import { byteMapFiles, differenceAnchor } from './byte-map.js';
-import { differenceValues, displayPath, explanationItems, groupedRegions } from './comparison-access.js';
+import {
+  differenceValues,
+  displayPath,
+  explanationItems,
+  groupedRegions,
+  sidesRegion,
+} from './comparison-access.js';
 import { type Block, code, type Doc, type Rich, type Row, type Tone, tone, type WordPart } from './doc.js';
 import { bytes, dec, duration, hex, hexDec, sizeHexDec } from './format.js';
+import { globMatcher } from './globs.js';
 import { hexRowsOf } from './hex-view.js';
-import { keptLines, type ReportOptions } from './options.js';
+import { excludedText, keptLines, type ReportOptions } from './options.js';
 
 export type { ReportOptions } from './options.js';
 
@@ -54,7 +60,8 @@ export function differenceSummary(d: Difference): string {
   else if (d.differingBytes !== undefined) bits.push(bytes(d.differingBytes));
   else if (d.a && d.b && d.a.size !== d.b.size) bits.push(`size ${hex(d.a.size)} → ${hex(d.b.size)}`);
   if (d.hint) bits.push(`looks like a ${d.hint}`);
-  return bits.length ? `${d.region} (${bits.join(', ')})` : d.region;
+  const name = sidesRegion(d);
+  return bits.length ? `${name} (${bits.join(', ')})` : name;
 }
 
 /** The one sentence after the verdict word (`differs` can name what it differs from). */
@@ -324,15 +331,24 @@ export function wordMarks(lines: readonly string[]): Array<WordPart[] | undefine
   return out;
 }
 
-function contextBlocks(ctx: DiffContext, title: string, opts: ReportOptions): Block[] {
+function contextBlocks(
+  ctx: DiffContext,
+  title: string,
+  opts: ReportOptions,
+  names?: Difference['names'],
+): Block[] {
   const out: Block[] = [];
+  // Each side titled with its own section when they differ (unrelated files).
+  const sideTitles: [string, string] = names
+    ? [`${SIDE_A} ${names.a}`, `${SIDE_B} ${names.b}`]
+    : [SIDE_A, SIDE_B];
   const hexRows = hexRowsOf(ctx);
   if (hexRows) {
     const keep = keptLines(hexRows.length, opts.maxDiffLines);
     out.push({
       t: 'hexDiff',
       title: `${title}: bytes, changed ones highlighted`,
-      titles: [SIDE_A, SIDE_B],
+      titles: sideTitles,
       rows: hexRows.slice(0, keep),
     });
     if (keep < hexRows.length) {
@@ -366,7 +382,7 @@ function contextBlocks(ctx: DiffContext, title: string, opts: ReportOptions): Bl
     out.push({
       t: 'sideBySide',
       title: `${title}: ${what}`,
-      titles: [SIDE_A, SIDE_B],
+      titles: sideTitles,
       a,
       b,
       ...(changed ? { changed } : {}),
@@ -402,10 +418,14 @@ function differenceBlocks(
   opts: ReportOptions,
   textDiff: string | undefined,
 ): Block[] {
-  const head: Rich[] = [`${i + 1}. `, code(d.region, 'bad'), ` — ${d.detail}`];
+  const names = d.names;
+  // Files laid out differently: each side's own section or segment for these bytes.
+  const label = sidesRegion(d);
+  const head: Rich[] = [`${i + 1}. `, code(label, 'bad'), ` — ${d.detail}`];
   if (d.hint) head.push(' ', tone('hint', `[${d.hint}]`));
   const rows: Array<[string, Rich]> = [];
-  rows.push(['region', code(d.region)]);
+  rows.push(['region', names ? [code(names.a), ' in a, ', code(names.b), ' in b'] : code(d.region)]);
+  const own = (side: 'a' | 'b', r: Rich): Rich => (names ? [r, ' ', tone('dim', `(${names[side]})`)] : r);
   if (d.hint) {
     rows.push([
       'hint',
@@ -422,8 +442,8 @@ function differenceBlocks(
     rows.push([SIDE_A, code(values.a, 'bad')]);
     rows.push([SIDE_B, code(values.b, 'bad')]);
   } else if (d.a || d.b) {
-    rows.push([SIDE_A, d.a ? rangeText(d.a) : tone('dim', 'absent')]);
-    rows.push([SIDE_B, d.b ? rangeText(d.b) : tone('dim', 'absent')]);
+    rows.push([SIDE_A, d.a ? own('a', rangeText(d.a)) : tone('dim', 'absent')]);
+    rows.push([SIDE_B, d.b ? own('b', rangeText(d.b)) : tone('dim', 'absent')]);
   }
   if (d.firstDifference !== undefined) {
     const abs: string[] = [];
@@ -441,12 +461,25 @@ function differenceBlocks(
   ];
   // A whole-file text diff is shown once, under "Text diff".
   if (d.context && !(d.context.unified !== undefined && d.context.unified === textDiff)) {
-    blocks.push(...contextBlocks(d.context, d.region, opts));
+    blocks.push(...contextBlocks(d.context, label, opts, names));
   }
   return blocks;
 }
 
 // ---------------------------------------------------------------------------
+
+/** `--exclude`: whether a difference is left out of the report, by its region or either side's own name. */
+export function differenceExcluder(globs: readonly string[] | undefined): (d: Difference) => boolean {
+  if (!globs?.length) return () => false;
+  const match = globMatcher(globs);
+  return (d) => match(d.region) || (d.names !== undefined && (match(d.names.a) || match(d.names.b)));
+}
+
+/** The regions `--exclude` leaves out of the report of `c`, each once (they still count in its verdict). */
+export function excludedRegions(c: Comparison, globs: readonly string[] | undefined): string[] {
+  const isExcluded = differenceExcluder(globs);
+  return [...new Set(c.differences.filter(isExcluded).map(sidesRegion))];
+}
 
 export function comparisonDoc(c: Comparison, opts: ReportOptions = {}): Doc {
   const blocks: Block[] = [];
@@ -456,7 +489,7 @@ export function comparisonDoc(c: Comparison, opts: ReportOptions = {}): Doc {
     tone: VERDICT_TONE[c.verdict],
     text: verdictSentence(c),
   });
-  const isExcluded = opts.exclude?.length ? picomatch(opts.exclude, { dot: true }) : () => false;
+  const isExcluded = differenceExcluder(opts.exclude);
   const counts: string[] = [];
   if (c.verdict !== 'identical') {
     counts.push(
@@ -578,18 +611,10 @@ export function comparisonDoc(c: Comparison, opts: ReportOptions = {}): Doc {
   }
   const excluded: string[] = [];
   c.differences.forEach((d, i) => {
-    if (isExcluded(d.region)) excluded.push(d.region);
+    if (isExcluded(d)) excluded.push(sidesRegion(d));
     else blocks.push(...differenceBlocks(d, i, opts, c.textDiff));
   });
-  if (excluded.length) {
-    blocks.push({
-      t: 'para',
-      text: tone(
-        'dim',
-        `${excluded.length} left out by --exclude (still counted in the verdict): ${[...new Set(excluded)].join(', ')}`,
-      ),
-    });
-  }
+  if (excluded.length) blocks.push({ t: 'para', text: tone('dim', excludedText([...new Set(excluded)])) });
 
   // Hardening
   const ha = c.hardening?.a ?? c.a.elf?.hardening;

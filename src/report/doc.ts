@@ -3,6 +3,7 @@
  * into a list of blocks once, and the text, Markdown and HTML renderers draw
  * the same blocks. That is what keeps the three reports' content the same.
  */
+import { dec } from './format.js';
 
 /** How a piece of text is emphasised. Renderers map tones to colour/markup. */
 export type Tone =
@@ -160,7 +161,7 @@ export function cutBlocks(blocks: Block[], size: (b: Block) => number, max: numb
           t: 'para',
           text: tone(
             'warn',
-            `Report cut at ${max.toLocaleString('en-US')} bytes (--max-report-size): ${rest} more blocks` +
+            `Report cut at ${dec(max)} bytes (--max-report-size): ${rest} more blocks` +
               `${headings ? ` under ${headings} headings` : ''} not shown; the JSON output has everything.`,
           ),
         },

@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 /**
  * Small, pure formatting helpers shared by the text, Markdown and HTML
  * renderers. Strings from binaries and file paths are hostile input: every
@@ -7,15 +8,20 @@
 
 /** `0x1a2 (418)`: offsets and sizes in hex and decimal. */
 export function hexDec(n: number): string {
-  return `${hex(n)} (${n.toLocaleString('en-US')})`;
+  return `${hex(n)} (${dec(n)})`;
 }
 
 export function hex(n: number): string {
   return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
 }
 
-/** `1,234`. */
+/**
+ * `1,234`. Integers are grouped here: the first toLocaleString of a process
+ * loads ICU's number formatting (about 20 ms, more than the rest of a small
+ * report); other numbers keep its rounding.
+ */
 export function dec(n: number): string {
+  if (Number.isSafeInteger(n)) return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
   return n.toLocaleString('en-US');
 }
 
@@ -92,76 +98,36 @@ export function codeLine(s: string): string {
   return clean(out);
 }
 
-/** Display width in code points (good enough for the ASCII-heavy content here). */
+/** Terminal columns of one code point: 1 for printable ASCII (the fast path), else string-width's (wide 2, combining 0). */
+export function charWidth(ch: string): number {
+  const c = ch.charCodeAt(0);
+  return ch.length === 1 && c >= 0x20 && c < 0x7f ? 1 : stringWidth(ch);
+}
+
+/** Display width in terminal columns (East Asian wide characters and emoji take 2, combining marks 0). */
 export function width(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
+  // ASCII-only strings (nearly all here) are as wide as they are long
+  return /^[\x20-\x7e]*$/.test(s) ? s.length : stringWidth(s);
 }
 
 /** Cuts to `w` columns, ending with `…` when something was cut. */
 export function truncEnd(s: string, w: number): string {
   if (width(s) <= w) return s;
   if (w <= 1) return '…'.slice(0, Math.max(0, w));
-  return `${[...s].slice(0, w - 1).join('')}…`;
-}
-
-/** Cuts the middle (paths, hashes): keeps the start and the end. */
-export function truncMiddle(s: string, w: number): string {
-  const cps = [...s];
-  if (cps.length <= w) return s;
-  if (w <= 3) return truncEnd(s, w);
-  const head = Math.ceil((w - 1) / 2);
-  const tail = w - 1 - head;
-  return `${cps.slice(0, head).join('')}…${tail > 0 ? cps.slice(-tail).join('') : ''}`;
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    const cw = charWidth(ch);
+    if (used + cw > w - 1) break;
+    out += ch;
+    used += cw;
+  }
+  return `${out}…`;
 }
 
 export function padEnd(s: string, w: number): string {
   const n = width(s);
   return n >= w ? s : s + ' '.repeat(w - n);
-}
-
-/**
- * Word-wraps to `w` columns; words longer than a line are split hard.
- * Returns at least one (possibly empty) line.
- */
-export function wrap(s: string, w: number): string[] {
-  const limit = Math.max(1, w);
-  const lines: string[] = [];
-  let line = '';
-  for (const word of s.split(/ +/)) {
-    if (word === '') continue;
-    let rest = word;
-    for (;;) {
-      const room = line === '' ? limit : limit - width(line) - 1;
-      if (width(rest) <= room) {
-        line = line === '' ? rest : `${line} ${rest}`;
-        break;
-      }
-      if (line !== '' && width(rest) <= limit) {
-        lines.push(line);
-        line = '';
-        continue;
-      }
-      // longer than a whole line: split hard
-      const cps = [...rest];
-      const take = line === '' ? limit : room;
-      if (take <= 0) {
-        lines.push(line);
-        line = '';
-        continue;
-      }
-      const piece = cps.slice(0, take).join('');
-      line = line === '' ? piece : `${line} ${piece}`;
-      lines.push(line);
-      line = '';
-      rest = cps.slice(take).join('');
-      if (rest === '') break;
-    }
-  }
-  lines.push(line);
-  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
-  return lines;
 }
 
 /** The longest run of backticks in `s` (for choosing a Markdown fence). */

@@ -21,7 +21,13 @@ export type {
 } from './build-view.js';
 export { buildSentence } from './build-view.js';
 export type { ReportOptions } from './comparison-doc.js';
-export { differenceSummary, orderChanges, verdictLine, verdictSentence } from './comparison-doc.js';
+export {
+  differenceSummary,
+  excludedRegions,
+  orderChanges,
+  verdictLine,
+  verdictSentence,
+} from './comparison-doc.js';
 export { escapeHtml } from './html.js';
 export type { TextOptions } from './text.js';
 

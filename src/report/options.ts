@@ -15,3 +15,11 @@ export function keptLines(n: number, max: number | undefined): number {
   const m = max ?? DEFAULT_MAX_DIFF_LINES;
   return m === 0 ? n : Math.min(n, m);
 }
+
+/** What `--exclude` left out of a report (`3 regions left out by --exclude (still counted in the verdict): …`). */
+export function excludedText(items: readonly string[], what: 'regions' | 'members' = 'regions'): string {
+  const shown = items.slice(0, 20);
+  const noun = items.length === 1 ? what.slice(0, -1) : what;
+  const more = items.length > shown.length ? `, and ${items.length - shown.length} more` : '';
+  return `${items.length} ${noun} left out by --exclude (still counted in the verdict): ${shown.join(', ')}${more}`;
+}

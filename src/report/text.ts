@@ -1,13 +1,15 @@
 /**
- * Document → terminal text. Every line fits `width` columns (long values are
- * wrapped, code lines are cut with `…`), and ANSI colour is used only when
+ * Document → terminal text. Lines fit `width` columns: prose is wrapped at
+ * spaces, code and hex lines are cut with `…`, and a token with no space in
+ * it (a path, a digest, an artifact reference) is never split or cut but
+ * overflows, so it pastes whole. ANSI colour is used only when
  * asked for. Strings from the data go through `clean`, so escape sequences in
  * a path or a section name cannot reach the terminal.
  */
 import { createColors } from 'picocolors';
 import { byteMapText } from './byte-map.js';
 import { type Block, cutBlocks, type Doc, plain, type Rich, type Row, spans, type Tone } from './doc.js';
-import { clean, codeLine, padEnd, width as strWidth, truncEnd } from './format.js';
+import { charWidth, clean, codeLine, padEnd, width as strWidth, truncEnd } from './format.js';
 import { hexViewLines } from './hex-text.js';
 import type { ReportOptions } from './options.js';
 
@@ -21,6 +23,15 @@ export interface TextOptions extends Pick<ReportOptions, 'maxReportSize'> {
 interface Ch {
   ch: string;
   tone: Tone | undefined;
+  /** Terminal columns (string-width: wide characters 2, combining marks 0). */
+  w: number;
+}
+
+/** Columns a run of characters takes. */
+function cols(chars: readonly Ch[]): number {
+  let n = 0;
+  for (const c of chars) n += c.w;
+  return n;
 }
 
 type Colors = ReturnType<typeof createColors>;
@@ -67,13 +78,18 @@ class Painter {
 function toChars(r: Rich, base?: Tone): Ch[] {
   const out: Ch[] = [];
   for (const s of spans(r)) {
-    for (const ch of clean(s.text)) out.push({ ch, tone: s.tone ?? base });
+    for (const ch of clean(s.text)) out.push({ ch, tone: s.tone ?? base, w: charWidth(ch) });
   }
   return out;
 }
 
-/** Word-wraps styled characters to `w` columns; over-long words are split. */
-function wrapChars(chars: Ch[], w: number): Ch[][] {
+/**
+ * Word-wraps styled characters to `w` columns. A word (a run without spaces:
+ * an artifact reference, a digest, a path) is never split: one longer than
+ * the width gets a line of its own and overflows it, so it can still be
+ * copied and pasted whole (as diffoscope and git leave long lines).
+ */
+export function wrapChars(chars: Ch[], w: number): Ch[][] {
   const limit = Math.max(1, w);
   const words: Ch[][] = [];
   let cur: Ch[] = [];
@@ -86,37 +102,35 @@ function wrapChars(chars: Ch[], w: number): Ch[][] {
   if (cur.length) words.push(cur);
   const lines: Ch[][] = [];
   let line: Ch[] = [];
-  const space = (t: Tone | undefined): Ch => ({ ch: ' ', tone: t });
-  for (let word of words) {
-    for (;;) {
-      const room = line.length === 0 ? limit : limit - line.length - 1;
-      if (word.length <= room) {
-        if (line.length)
-          line.push(space(line[line.length - 1]?.tone === word[0]?.tone ? word[0]?.tone : undefined));
-        line.push(...word);
-        break;
-      }
-      if (line.length && word.length <= limit) {
-        lines.push(line);
-        line = [];
-        continue;
-      }
-      if (line.length && room < 4) {
-        lines.push(line);
-        line = [];
-        continue;
-      }
-      const take = line.length ? room : limit;
-      if (line.length) line.push(space(undefined));
-      line.push(...word.slice(0, take));
+  let used = 0;
+  const space = (t: Tone | undefined): Ch => ({ ch: ' ', tone: t, w: 1 });
+  for (const word of words) {
+    const ww = cols(word);
+    if (line.length && used + 1 + ww > limit) {
       lines.push(line);
       line = [];
-      word = word.slice(take);
-      if (word.length === 0) break;
+      used = 0;
     }
+    if (line.length) {
+      line.push(space(line[line.length - 1]?.tone === word[0]?.tone ? word[0]?.tone : undefined));
+      used++;
+    }
+    line.push(...word);
+    used += ww;
   }
   if (line.length || lines.length === 0) lines.push(line);
   return lines;
+}
+
+/** The longest word of styled characters (what a column cannot be narrower than without splitting it). */
+function longestWord(chars: Ch[]): number {
+  let best = 0;
+  let run = 0;
+  for (const c of chars) {
+    run = c.ch === ' ' ? 0 : run + c.w;
+    best = Math.max(best, run);
+  }
+  return best;
 }
 
 export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
@@ -171,7 +185,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     const n = headers.length;
     const cellChars = rows.map((r) => r.cells.map((c) => toChars(c)));
     const natural = headers.map((h, i) =>
-      Math.max(strWidth(h), ...cellChars.map((cells) => cells[i]?.length ?? 0)),
+      Math.max(strWidth(h), ...cellChars.map((cells) => cols(cells[i] ?? []))),
     );
     const avail = W - indent - 2 * (n - 1);
     const total = natural.reduce((a, b) => a + b, 0);
@@ -180,12 +194,17 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       return;
     }
     const widths = [...natural];
+    // Narrowed widest first, but never below 6 nor below a column's longest word:
+    // when that is still too wide, the row overflows rather than splitting a token.
+    const floor = headers.map((_, i) =>
+      Math.max(6, ...cellChars.map((cells) => longestWord(cells[i] ?? []))),
+    );
     while (widths.reduce((a, b) => a + b, 0) > avail) {
-      let wi = 0;
+      let wi = -1;
       widths.forEach((w, i) => {
-        if (w > (widths[wi] ?? 0)) wi = i;
+        if (w > (floor[i] ?? 6) && (wi < 0 || w > (widths[wi] ?? 0))) wi = i;
       });
-      if ((widths[wi] ?? 0) <= 6) break;
+      if (wi < 0) break;
       widths[wi] = (widths[wi] ?? 0) - 1;
     }
     const sep = '  ';
@@ -208,7 +227,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       for (let li = 0; li < height; li++) {
         const parts = wrappedCells.map((wc, i) => {
           const l = wc[li] ?? [];
-          return p.line(l) + ' '.repeat(Math.max(0, (widths[i] ?? 0) - l.length));
+          return p.line(l) + ' '.repeat(Math.max(0, (widths[i] ?? 0) - cols(l)));
         });
         out.push((' '.repeat(indent) + parts.join(sep)).trimEnd());
       }
@@ -225,7 +244,10 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     const nb = sideName(headers[2], 'b');
     rows.forEach((row, ri) => {
       const cells = cellChars[ri] ?? [];
-      const label = truncEnd(clean(plain(row.cells[0] ?? '')), labelW);
+      const fullLabel = clean(plain(row.cells[0] ?? ''));
+      // A label wider than the label column (a member path) gets a line of its own, whole.
+      if (strWidth(fullLabel) > labelW) out.push(`  ${fullLabel}`);
+      const label = strWidth(fullLabel) > labelW ? '' : fullLabel;
       const a = cells[1] ?? [];
       const b = cells[2] ?? [];
       const markChars = cells[3] ?? [];
@@ -240,9 +262,9 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       const mt = markChars[0]?.tone;
       const markCh = p.paint(mark ? [...mark][0]! : ' ', mt);
       const note = mark.replace(/^[≠!]\s*/, '');
-      if (Math.max(a.length, b.length) > W - valueIndent) {
+      if (Math.max(cols(a), cols(b)) > W - valueIndent) {
         // Long values (hashes, paths): the label on its own line, values below.
-        out.push(`  ${label}`);
+        if (label) out.push(`  ${label}`);
         const sub = (lead: string, value: Ch[]) => {
           wrapChars(value, W - 7).forEach((l, i) => {
             out.push((i === 0 ? lead : ' '.repeat(7)) + p.line(l));
@@ -280,15 +302,19 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     const all = [...a, ...b];
     const fitting = all.filter((l) => strWidth(l) <= colW).length;
     const sideBySideFits = all.length > 0 && fitting >= all.length * 0.75 && a.length > 0 && b.length > 0;
-    if (block.title) out.push(`  ${p.paint(`${clean(block.title)}:`, 'dim')}`);
+    if (block.title) wrapped(`${block.title}:`, 2, '', undefined, 'dim');
     const rows = Math.max(a.length, b.length);
     if (sideBySideFits) {
-      out.push(
-        ' '.repeat(indent) +
-          p.paint(padEnd(truncEnd(block.titles[0], colW), colW), 'strong') +
-          '   ' +
-          p.paint(truncEnd(block.titles[1], colW), 'strong'),
-      );
+      const [ta, tb] = block.titles.map(clean) as [string, string];
+      if (strWidth(ta) <= colW && strWidth(tb) <= colW) {
+        out.push(
+          `${' '.repeat(indent)}${p.paint(padEnd(ta, colW), 'strong')}   ${p.paint(tb, 'strong')}`.trimEnd(),
+        );
+      } else {
+        // Titles too wide for their columns (paths): each on its own line, whole, above the columns.
+        out.push(`${' '.repeat(indent)}${p.paint('left: ', 'dim')}${p.paint(ta, 'strong')}`);
+        out.push(`${' '.repeat(indent)}${p.paint('right: ', 'dim')}${p.paint(tb, 'strong')}`);
+      }
       for (let i = 0; i < rows; i++) {
         const differs = block.changed ? block.changed[i] === true : (a[i] ?? '') !== (b[i] ?? '');
         const la = truncEnd(a[i] ?? '', colW);
@@ -306,7 +332,7 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
     }
     // Too wide for two columns: one after the other, differing lines marked.
     const side = (title: string, lines: string[], other: string[], t: Tone) => {
-      out.push(' '.repeat(indent) + p.paint(truncEnd(title, W - indent), 'strong'));
+      out.push(' '.repeat(indent) + p.paint(clean(title), 'strong'));
       if (lines.length === 0) out.push(' '.repeat(indent) + p.paint('(nothing on this side)', 'dim'));
       lines.forEach((l, i) => {
         const differs = block.changed ? block.changed[i] === true : l !== (other[i] ?? '');
@@ -337,9 +363,9 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
       }
       case 'heading': {
         if (block.level === 2) {
-          const t = truncEnd(clean(plain(block.text)), W);
-          out.push(p.paint(t, 'strong'));
-          out.push(p.paint('─'.repeat(strWidth(t)), 'dim'));
+          const lines = wrapChars(toChars(plain(block.text)), W).map((l) => l.map((c) => c.ch).join(''));
+          for (const l of lines) out.push(p.paint(l, 'strong'));
+          out.push(p.paint('─'.repeat(Math.min(W, Math.max(...lines.map(strWidth)))), 'dim'));
         } else {
           wrapped(block.text, 2, '', undefined, 'strong');
         }
@@ -364,19 +390,19 @@ export function renderDocText(doc: Doc, opts: TextOptions = {}): string {
         table(block.headers, block.rows, block.compare === true);
         break;
       case 'code':
-        if (block.title) out.push(`  ${p.paint(`${truncEnd(clean(block.title), W - 3)}:`, 'dim')}`);
+        if (block.title) wrapped(`${block.title}:`, 2, '', undefined, 'dim');
         codeLines(block.lines, 4, block.diff === true, block.words);
         break;
       case 'byteMap':
         out.push(`  ${p.paint('Byte map (both files to scale):', 'dim')}`);
         for (const l of byteMapText(block.files, W - 6)) {
           out.push(
-            `  ${l.startsWith('|') ? [...l].map((ch) => (ch === 'X' ? p.paint(ch, 'bad') : ch === '~' ? p.paint(ch, 'warn') : ch === '!' ? p.paint(ch, 'strong') : ch)).join('') : truncEnd(clean(l), W - 2)}`,
+            `  ${l.startsWith('|') ? [...l].map((ch) => (ch === 'X' ? p.paint(ch, 'bad') : ch === '~' ? p.paint(ch, 'warn') : ch === '!' ? p.paint(ch, 'strong') : ch)).join('') : clean(l)}`,
           );
         }
         break;
       case 'hexDiff':
-        out.push(`  ${p.paint(`${truncEnd(clean(block.title), W - 3)}:`, 'dim')}`);
+        wrapped(`${block.title}:`, 2, '', undefined, 'dim');
         for (const l of hexViewLines(block, W - 4, p.color, (t, ch) =>
           ch ? p.changed(p.paint(t, 'bad')) : t,
         )) {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { messageOf, RebuildError } from '../util/errors.js';
+import { asReported, isNoSpace, messageOf, RebuildError } from '../util/errors.js';
 
 /** Bounds for one HTTP exchange. */
 export interface HttpBounds {
@@ -68,6 +68,8 @@ export async function withRetries<T>(
       return await attempt(n);
     } catch (err) {
       if (err instanceof RebuildError) throw err;
+      // A full disk is not the network: never retried, reported as the environment it is.
+      if (isNoSpace(err)) throw asReported(err);
       last = err;
     }
   }

@@ -16,7 +16,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { verifyAsync } from '@noble/ed25519';
-import { createBLAKE2b } from 'hash-wasm';
 
 export interface MinisignPublicKey {
   /** Key id as minisign prints it (16 hex digits, the 8 bytes little-endian). */
@@ -87,6 +86,8 @@ export function parseSignature(text: string): MinisignSignature {
 
 /** BLAKE2b-512 of a file, streamed. */
 async function blake2b512(path: string): Promise<Uint8Array> {
+  // Loaded only for a signature to check (most artifacts have none).
+  const { createBLAKE2b } = await import('hash-wasm');
   const h = await createBLAKE2b(512);
   h.init();
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);

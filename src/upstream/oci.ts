@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Arch } from '../engine/types.js';
 import { PLATFORM } from '../engine/types.js';
-import { RebuildError } from '../util/errors.js';
+import { isNoSpace, noSpaceError, RebuildError } from '../util/errors.js';
 import { BlobCache, defaultBlobCacheDir } from './cache.js';
 import {
   DEFAULT_BOUNDS,
@@ -395,7 +396,10 @@ export class OciClient {
                 );
               }
               hash.update(chunk);
-              await fh.write(chunk);
+              await fh.write(chunk).catch((err: unknown) => {
+                // a full cache disk: name the cache directory (the write error carries no path)
+                throw isNoSpace(err) ? noSpaceError(dirname(tmp), err, tmp) : err;
+              });
             }
           }
           await fh.sync();

@@ -8,10 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type Digests, hashFile } from '../hash/digest.js';
-import { messageOf, RebuildError } from '../util/errors.js';
+import { isNoSpace, messageOf, noSpaceError, RebuildError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process.js';
 import { defaultCacheRoot } from './cache.js';
 import {
@@ -180,7 +180,10 @@ async function download(
           yield chunk;
         }
       }
-      await pipeline(bounded(), out);
+      await pipeline(bounded(), out).catch((err: unknown) => {
+        // a full cache disk: name the cache directory (the write error carries no path)
+        throw isNoSpace(err) ? noSpaceError(dirname(part), err, part) : err;
+      });
       if (pin.size !== undefined && received < pin.size)
         throw new TransientError(`got ${received} of ${pin.size} bytes`);
       return received;

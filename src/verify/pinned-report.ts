@@ -1,7 +1,14 @@
+import { memberFilter } from '../report/artifact-doc.js';
+import { excludedText, type ReportOptions } from '../report/options.js';
 import type { PinnedResult } from './pinned.js';
 
-/** Plain text for a terminal: the verdict, what it proves, what it does not. */
-export function renderPinnedText(r: PinnedResult): string {
+/**
+ * Plain text for a terminal: the verdict, what it proves, what it does not.
+ * Members `exclude` matches are left out of the list (and said so); the
+ * verdict still counts them.
+ */
+export function renderPinnedText(r: PinnedResult, opts: Pick<ReportOptions, 'exclude'> = {}): string {
+  const isExcluded = memberFilter(opts.exclude);
   const lines = [
     `${r.package.name} ${r.package.version} (${r.package.host}): ${r.verdict.toUpperCase()}`,
     `  ${r.summary}`,
@@ -22,8 +29,12 @@ export function renderPinnedText(r: PinnedResult): string {
     lines.push(
       `  rebuilt   ${r.rebuild.result.archive.name}  sha256 ${r.rebuild.result.archive.sha256}  (${r.rebuild.verdict})`,
     );
-  for (const m of r.rebuild?.members ?? [])
-    if (m.verdict !== 'identical') lines.push(`  member    ${m.path}: ${m.verdict} (${m.detail})`);
+  const leftOut: string[] = [];
+  for (const m of r.rebuild?.members ?? []) {
+    if (isExcluded(m.path, m.path)) leftOut.push(m.path);
+    else if (m.verdict !== 'identical') lines.push(`  member    ${m.path}: ${m.verdict} (${m.detail})`);
+  }
+  if (leftOut.length) lines.push(`  member    ${excludedText(leftOut, 'members')}`);
   for (const d of r.rebuild?.archive ?? [])
     lines.push(
       `  archive   ${d.aspect}: ${d.detail}${d.explainedBy ? ` (explained: ${d.explainedBy})` : ' (unexplained)'}`,

@@ -3,11 +3,13 @@
  * Markdown (report.md) and HTML (report.html). Pure.
  */
 
+import { sidesRegion } from '../report/comparison-access.js';
 import { differenceSummary } from '../report/comparison-doc.js';
 import { type Block, code, type Doc, link, type Rich, type Tone, tone } from '../report/doc.js';
 import { duration, humanSize, localStamp } from '../report/format.js';
 import { renderDocHtml } from '../report/html.js';
 import { renderDocMarkdown } from '../report/markdown.js';
+import { excludedText } from '../report/options.js';
 import { renderDocText, type TextOptions } from '../report/text.js';
 import type { VerifyResult, VerifyVerdict } from './types.js';
 
@@ -39,6 +41,30 @@ function digestRow(label: string, actual: string, want: string | undefined): [st
     : [label, [code(actual, 'bad'), ' ', tone('bad', `✗ published ${want}`)]];
 }
 
+/** Which recipe was rebuilt, and (with `--recipe FILE`) how it stands to the recipe of record. */
+function recipeRows(recipe: VerifyResult['inputs']['recipe']): Array<[string, Rich]> {
+  if (!recipe.digest) return [['recipe of record', 'not fetched']];
+  if (!recipe.local) return [['recipe of record', code(`SBUILD sha256:${recipe.digest}`)]];
+  const rebuilt: [string, Rich] = [
+    'recipe rebuilt',
+    [code(recipe.local), ' ', code(`sha256:${recipe.digest}`)],
+  ];
+  switch (recipe.ofRecord?.is) {
+    case 'identical':
+      return [rebuilt, ['recipe of record', tone('ok', 'identical to the recipe rebuilt (same sha256)')]];
+    case 'different':
+      return [
+        rebuilt,
+        [
+          'recipe of record',
+          [code(`SBUILD sha256:${recipe.ofRecord.digest}`), ' ', tone('warn', 'not rebuilt')],
+        ],
+      ];
+    default:
+      return [rebuilt, ['recipe of record', 'none published']];
+  }
+}
+
 export function verifyDoc(r: VerifyResult): Doc {
   const blocks: Block[] = [];
   blocks.push({
@@ -56,10 +82,7 @@ export function verifyDoc(r: VerifyResult): Doc {
     ['arch', p.arch],
     ['built by pkgforge', p.buildDate],
     ['artifact', [code(r.inputs.record.ghcrPkg), ' ', code(r.inputs.manifestDigest || '(not fetched)')]],
-    [
-      'recipe of record',
-      r.inputs.recipe.digest ? code(`SBUILD sha256:${r.inputs.recipe.digest}`) : 'not fetched',
-    ],
+    ...recipeRows(r.inputs.recipe),
   ];
   blocks.push({ t: 'kv', rows: kv });
 
@@ -118,20 +141,27 @@ export function verifyDoc(r: VerifyResult): Doc {
       items: r.explanations.map((e) => [tone('warn', e.kind), e.region ? ` ${e.region}: ` : ': ', e.detail]),
     });
   }
+  const comparison = r.build?.outputs.find((o) => o.name === r.rebuilt?.name)?.comparison;
   if (r.differences.length) {
     blocks.push({ t: 'heading', level: 2, text: `Differing regions (${r.differences.length})` });
-    blocks.push({
-      t: 'list',
-      items: r.differences.slice(0, 50).map((d) => [tone('bad', differenceSummary(d)), ` — ${d.detail}`]),
-    });
-    if (r.differences.length > 50) {
+    // What --exclude left out of the forensic report is left out here too, and said so.
+    const excluded = new Set(comparison?.excluded ?? []);
+    const shown = r.differences.filter((d) => !excluded.has(sidesRegion(d)));
+    if (shown.length) {
       blocks.push({
-        t: 'para',
-        text: tone('dim', `and ${r.differences.length - 50} more (see result.json)`),
+        t: 'list',
+        items: shown.slice(0, 50).map((d) => [tone('bad', differenceSummary(d)), ` — ${d.detail}`]),
       });
     }
+    if (shown.length > 50) {
+      blocks.push({
+        t: 'para',
+        text: tone('dim', `and ${shown.length - 50} more (see result.json)`),
+      });
+    }
+    if (comparison?.excluded?.length)
+      blocks.push({ t: 'para', text: tone('dim', excludedText(comparison.excluded)) });
   }
-  const comparison = r.build?.outputs.find((o) => o.name === r.rebuilt?.name)?.comparison;
   if (comparison) {
     // Relative to this report (it sits in the output directory, the build's reports under build/).
     const rep = comparison.reports;

@@ -2,10 +2,12 @@
  * `rebuild <pkg>`: the result of verifying one published package by
  * rebuilding it. Contract between verify (issue 4) and audit (issue 5).
  */
+
 import type { BuildResult } from '../build/result.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import type { ProvenanceFinding, ProvenanceOptions } from '../evidence/provenance.js';
 import type { Difference, Explanation } from '../forensics/types.js';
+import type { ReportOptions } from '../report/options.js';
 import type { MetadataSource, PackageRecord, RegistryOptions } from '../upstream/types.js';
 import type { ErrorCategory } from '../util/errors.js';
 import type { BuilderOfRecord } from './builder-of-record.js';
@@ -46,7 +48,12 @@ export interface VerifyOptions {
   recipeFile?: string;
   /** Run rebuild's local stand-in even when pkgforge's builder of record can be pulled. */
   localBuilder?: boolean;
+  /** What the reports show (`--exclude`, `--max-diff-lines`, `--max-report-size`); never the verdict. */
+  report?: ReportOptions;
 }
+
+/** A local recipe against the recipe of record: the same bytes, other bytes, or no recipe of record at all. */
+export type LocalRecipeStanding = { is: 'identical' } | { is: 'different'; digest: string } | { is: 'none' };
 
 /** Every input needed to run the same rebuild again (`rebuild replay result.json`). */
 export interface VerifyInputs {
@@ -54,8 +61,12 @@ export interface VerifyInputs {
   arch: Arch;
   record: { repo: string; pkg: string; pkgId: string; version: string; buildDate: string; ghcrPkg: string };
   manifestDigest: string;
-  /** The recipe rebuilt: the artifact's SBUILD, or with `local` the file `--recipe` named (copied to `path`). */
-  recipe: { digest: string; path: string; local?: string };
+  /**
+   * The recipe rebuilt: the artifact's SBUILD, or with `local` the file
+   * `--recipe` named (copied to `path`); `ofRecord` then says how it stands
+   * to the artifact's SBUILD, by SHA-256 (`none`: the artifact has none).
+   */
+  recipe: { digest: string; path: string; local?: string; ofRecord?: LocalRecipeStanding };
   pins: {
     pkgver: string;
     sourceCommit?: string;

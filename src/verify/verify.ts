@@ -21,7 +21,7 @@ import type { Comparison } from '../forensics/types.js';
 import { requestForRecord } from '../postprocess/select.js';
 import { loadRecipeFile } from '../recipe/index.js';
 import type { Recipe } from '../recipe/types.js';
-import { verdictSentence } from '../report/index.js';
+import { verdictSentence } from '../report/comparison-doc.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
@@ -30,7 +30,13 @@ import { type BuilderOfRecord, pullBuilderOfRecord } from './builder-of-record.j
 import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
 import { checkSignature, signatureLine } from './signature.js';
-import type { VerifyInputs, VerifyOptions, VerifyResult, VerifyVerdict } from './types.js';
+import type {
+  LocalRecipeStanding,
+  VerifyInputs,
+  VerifyOptions,
+  VerifyResult,
+  VerifyVerdict,
+} from './types.js';
 import { defaultUpstream, type UpstreamApi } from './upstream.js';
 
 export const RESULT_JSON = RESULT_FILE;
@@ -302,17 +308,15 @@ async function run(
       ? await keepLocalRecipe(opts.recipeFile, staging)
       : { staged: join(pubDir, 'SBUILD') };
     const { recipe, sha256: recipeSha } = loadRecipeFile(recipeSource.staged);
+    const ofRecord = opts.recipeFile ? localRecipeStanding(recipeSha, sbuild?.digest) : undefined;
     inputs.recipe = {
       digest: recipeSha,
       // where the staged copy ends up once the output directory is published
       path: join(outDir, recipeSource.staged.slice(staging.length + 1)),
       ...(opts.recipeFile ? { local: opts.recipeFile } : {}),
+      ...(ofRecord ? { ofRecord } : {}),
     };
-    if (opts.recipeFile) {
-      note(
-        `a local recipe is rebuilt instead of the recipe of record: ${opts.recipeFile} (sha256 ${recipeSha})${sbuild ? `; the artifact's SBUILD (${sbuild.digest}) is kept in published/` : ''}`,
-      );
-    }
+    if (opts.recipeFile) note(localRecipeNote(opts.recipeFile, recipeSha, ofRecord));
     if (c.replay?.recipeDigest && c.replay.recipeDigest !== recipeSha) {
       throw new ReplayRefusal(
         'upstream',
@@ -366,6 +370,7 @@ async function run(
         keepWork: opts.keepWork,
         signal: opts.signal,
         postprocess: requestForRecord(record.repo, record.buildDate),
+        ...(opts.report ? { report: opts.report } : {}),
       },
       reporter,
     );
@@ -386,7 +391,7 @@ async function run(
     );
     if (judged.signature) judged.summary = `${judged.summary} (${signatureLine(judged.signature)})`;
     if (opts.recipeFile)
-      judged.summary = `${judged.summary}; rebuilt from the local recipe ${opts.recipeFile}, not the recipe of record`;
+      judged.summary = `${judged.summary}; ${localRecipeSummary(opts.recipeFile, ofRecord)}`;
     return judged;
   } catch (err) {
     if (
@@ -409,6 +414,36 @@ async function run(
 }
 
 /** Copies the user's recipe into the output (`recipe/<name>`), so the result names the bytes it rebuilt. */
+/** How a local recipe stands to the artifact's SBUILD, by digest (the layer digest is verified on download). */
+function localRecipeStanding(sha256: string, recordDigest: string | undefined): LocalRecipeStanding {
+  if (!recordDigest) return { is: 'none' };
+  const record = recordDigest.replace(/^sha256:/, '');
+  return record === sha256 ? { is: 'identical' } : { is: 'different', digest: record };
+}
+
+function localRecipeNote(file: string, sha256: string, s: LocalRecipeStanding | undefined): string {
+  switch (s?.is) {
+    case 'identical':
+      return `the local recipe ${file} is identical to the recipe of record (SBUILD sha256 ${sha256}): the recipe of record is what is rebuilt`;
+    case 'different':
+      return `a local recipe is rebuilt instead of the recipe of record: ${file} (sha256 ${sha256}); the artifact's SBUILD (sha256 ${s.digest}) is kept in published/`;
+    default:
+      return `a local recipe is rebuilt instead of the recipe of record: ${file} (sha256 ${sha256})`;
+  }
+}
+
+/** The end of the headline for `--recipe FILE`: whether what was rebuilt is the recipe of record after all. */
+function localRecipeSummary(file: string, s: LocalRecipeStanding | undefined): string {
+  switch (s?.is) {
+    case 'identical':
+      return `rebuilt from the local recipe ${file}, identical to the recipe of record`;
+    case 'different':
+      return `rebuilt from the local recipe ${file}, not the recipe of record`;
+    default:
+      return `rebuilt from the local recipe ${file}; pkgforge published no recipe of record`;
+  }
+}
+
 async function keepLocalRecipe(file: string, staging: string): Promise<{ staged: string }> {
   // Read (and refused when not a regular recipe file) before it is copied.
   loadRecipeFile(file);

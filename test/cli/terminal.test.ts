@@ -3,28 +3,14 @@
  * pseudo-terminal (util-linux `script`) at 80 and 160 columns, with and
  * without NO_COLOR; FORCE_COLOR into a pipe; every help text.
  */
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES, ExitCode } from '../../src/cli/exit-codes.js';
 import { colorWanted, columnsOf } from '../../src/cli/terminal.js';
-import { BIN, REPO, rebuild } from '../helpers/cli.js';
+import { rebuild } from '../helpers/cli.js';
+import { inPty } from '../helpers/pty.js';
 
 const ESC = '\x1b[';
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
-
-/** Runs the CLI in a pseudo-terminal of `cols` columns; returns what the terminal got. */
-async function inPty(args: string[], cols: number, env: Record<string, string> = {}) {
-  const cmd = `stty cols ${cols} rows 50; exec node ${BIN} ${args.map((a) => `'${a}'`).join(' ')}`;
-  const r = await execa('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
-    reject: false,
-    cwd: REPO,
-    env: { TERM: 'xterm-256color', ...env },
-    extendEnv: true,
-    stdin: 'ignore',
-    timeout: 120_000,
-  });
-  return { code: r.exitCode, out: r.stdout.replace(/\r\n/g, '\n') };
-}
 
 describe('colour and width decisions', () => {
   it('NO_COLOR wins, FORCE_COLOR forces, a TTY decides otherwise', () => {

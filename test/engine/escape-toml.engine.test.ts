@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,13 +115,15 @@ describe("TOML era: paths in the source tree after the build are the attacker's"
   }, 300_000);
 
   it('an [[extra]] below a directory the build replaced with a link to a host directory: nothing lands there', async () => {
-    // Expected: refused (a component is a symlink); no file appears in the victim directory.
+    // Expected: refused before the build runs (build.py cannot stage an extra below a directory, so
+    // pkgforge never published one); no file appears in the victim directory, no work tree is made.
     const dir = join(victim, 'dir');
     mkdirSync(dir);
     const out = await build('extra-dir-link', buildToml(`busybox ln -s ${dir} sub`, 'sub/x'));
     expect(execFileSync('ls', ['-A', dir]).toString()).toBe('');
     expect(out.ok).toBe(false);
-    if (!out.ok) expect(String(out.err)).toMatch(/is a symlink/);
+    if (!out.ok) expect(String(out.err)).toMatch(/extra\[0\]\.to "sub\/x" is below a directory/);
+    expect(existsSync(join(root, 'extra-dir-link', 'out', 'work'))).toBe(false);
   }, 300_000);
 
   it('an [[extra]] beside what the build wrote is still written and staged (the ordinary case)', async () => {
@@ -129,5 +131,24 @@ describe("TOML era: paths in the source tree after the build are the attacker's"
     const out = await build('extra-plain', buildToml('busybox mkdir -p kept', 'extra.txt'));
     expect(out.ok ? 'built' : String(out.err)).toBe('built');
     expect(readFileSync(join(root, 'extra-plain', 'out', 'work', 'stage', 'extra.txt'))).toEqual(EXTRA);
+    if (out.ok)
+      expect(out.r.notes).toContain(
+        "the build container's root was read-only (writable: /build, /tmp, /var/tmp, $HOME, /run)",
+      );
+  }, 300_000);
+
+  it('a build without deps that writes outside /build fails on its read-only root', async () => {
+    // Expected: /tmp and $HOME are writable scratch; replacing /bin/sh (a tool a later step runs) fails
+    // with "Read-only file system" and the build fails naming its log; no extra is written.
+    const out = await build(
+      'ro-root',
+      buildToml('echo t > /tmp/t && echo h > /root/h && echo scratch-ok && echo evil > /bin/sh', 'extra.txt'),
+    );
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect(String(out.err)).toMatch(/the build script exited with status/);
+    const log = readFileSync(join(root, 'ro-root', 'out', 'build.log'), 'utf8');
+    expect(log).toContain('scratch-ok');
+    expect(log).toMatch(/Read-only file system/);
+    expect(existsSync(join(root, 'ro-root', 'out', 'work', 'src', 'extra.txt'))).toBe(false);
   }, 300_000);
 });

@@ -44,25 +44,26 @@ async function victimUntouched(): Promise<void> {
   await rm(victim, { recursive: true, force: true });
 }
 
+/** Writes `<work>/<name>.SBUILD`: a 2025 recipe whose `x_exec` holds `exec` (lines after `shell: bash`). */
+async function writeRecipe(name: string, description: string, exec: string[]): Promise<string> {
+  const recipe = join(work, `${name}.SBUILD`);
+  const head = ['#!/SBUILD', '_disabled: false', 'pkg: esc', 'pkg_type: static'];
+  const tail = ['src_url: [https://example.invalid]', 'x_exec:', '  shell: bash'];
+  await writeFile(recipe, [...head, `description: ${description}`, ...tail, ...exec, ''].join('\n'));
+  return recipe;
+}
+
+/** `run: |` with each line indented under it. */
+function runBlock(lines: string[]): string[] {
+  return ['  run: |', ...lines.map((l) => `    ${l}`)];
+}
+
 /** Runs a hostile recipe (its script ends by writing the main output, so the build itself succeeds). */
 async function attack(name: string, script: string[]): Promise<{ log: string; result: BuildResult }> {
-  const recipe = join(work, `${name}.SBUILD`);
-  const body = [...script, 'echo ok > "$SBUILD_OUTDIR/esc"'].map((l) => `    ${l}`);
-  await writeFile(
-    recipe,
-    [
-      '#!/SBUILD',
-      '_disabled: false',
-      'pkg: esc',
-      'pkg_type: static',
-      'description: tries to escape',
-      'src_url: [https://example.invalid]',
-      'x_exec:',
-      '  shell: bash',
-      '  run: |',
-      ...body,
-      '',
-    ].join('\n'),
+  const recipe = await writeRecipe(
+    name,
+    'tries to escape',
+    runBlock([...script, 'echo ok > "$SBUILD_OUTDIR/esc"']),
   );
   const out = join(work, `${name}-out`);
   const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1'], {
@@ -134,6 +135,59 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     ]);
     expect(log).toMatch(/cp-swap \d/);
     await victimUntouched();
+  });
+
+  it("docker cp through a link to the helper's own root: the helper's root is read-only", async () => {
+    // Expected: a link planted in the work directory to /usr/bin is followed inside the copy helper,
+    // whose root is read-only: the copy fails (exit 1) saying so, instead of changing the helper's
+    // tools; a link to the helper's /tmp (its tmpfs) is private to it. The victim is untouched.
+    const { log } = await attack('cp-ro', [
+      `docker run --name b ${IMG} bash -c 'mkdir /o && echo pwned > /o/file'`,
+      'ln -s /usr/bin /sbuild/binlink',
+      'docker cp b:/o/file /sbuild/binlink/file; echo "cp-rootlink $?"',
+      'ln -s /tmp /sbuild/tmplink',
+      'docker cp b:/o/file /sbuild/tmplink/file; echo "cp-tmplink $?"',
+      'ls /sbuild/tmplink/file 2>/dev/null || echo "not in the recipe\'s /tmp"',
+      'rm -f /sbuild/binlink /sbuild/tmplink',
+    ]);
+    expect(log).toMatch(/cp-rootlink 1/);
+    expect(log).toMatch(/Read-only file system/);
+    expect(log).toMatch(/cp-tmplink 0/);
+    expect(log).toMatch(/not in the recipe's \/tmp/);
+    await victimUntouched();
+  });
+
+  it('a recipe that writes outside its work directory fails, saying the root is read-only', async () => {
+    // Expected: /tmp, /var/tmp and $HOME are writable scratch; a write to /usr/local/bin (a tool a
+    // later step would run) fails with "Read-only file system", the build fails (exit 4), and the
+    // result's fix says the root is read-only and where the recipe may write. No container is left.
+    const recipe = await writeRecipe(
+      'ro-root',
+      'writes outside its work directory',
+      runBlock([
+        'echo t > /tmp/t && echo v > /var/tmp/v && echo h > "$HOME/h" && echo "scratch ok"',
+        'echo evil > /usr/local/bin/gcc || exit 1',
+        'echo ok > "$SBUILD_OUTDIR/esc"',
+      ]),
+    );
+    const out = join(work, 'ro-root-out');
+    const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out, '--pkgver', '1'], {
+      env: { TMPDIR: tmp },
+      timeoutMs: 5 * 60_000,
+    });
+    expect(r.exitCode, r.stderr.slice(-4000)).toBe(4);
+    const log = await readFile(join(out, 'build.log'), 'utf8');
+    expect(log).toMatch(/scratch ok/);
+    expect(log).toMatch(/Read-only file system/);
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as BuildResult;
+    expect(result.failure?.fix).toMatch(/wrote outside its work directory.*read-only/);
+    expect(result.inputs.hardening?.readOnlyRootFs).toMatchObject({ held: true });
+    expect(result.inputs.hardening?.readOnlyRootFs.heldFor).toContain(
+      'the build container (builder or host-runner)',
+    );
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/root file system is read-only/);
+    expect(await leftoverContainers()).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
   });
 
   it('-v: sources through links, outside the work directory, and every spelling of a host mount', async () => {
@@ -278,25 +332,11 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     // Expected: a version is one short line; rebuild keeps at most 64 KiB of what pkgver prints and refuses
     // more with a build error (exit 4) naming the bound (before the fix, 1.5 GB printed made rebuild hold
     // 4.9 GB and die with an internal error, exit 70).
-    const recipe = join(work, 'pkgver-flood.SBUILD');
-    await writeFile(
-      recipe,
-      [
-        '#!/SBUILD',
-        '_disabled: false',
-        'pkg: esc',
-        'pkg_type: static',
-        'description: pkgver floods',
-        'src_url: [https://example.invalid]',
-        'x_exec:',
-        '  shell: bash',
-        '  pkgver: |',
-        "    head -c 8M /dev/zero | tr '\\0' v",
-        '  run: |',
-        '    echo ok > "$SBUILD_OUTDIR/esc"',
-        '',
-      ].join('\n'),
-    );
+    const recipe = await writeRecipe('pkgver-flood', 'pkgver floods', [
+      '  pkgver: |',
+      "    head -c 8M /dev/zero | tr '\\0' v",
+      ...runBlock(['echo ok > "$SBUILD_OUTDIR/esc"']),
+    ]);
     const out = join(work, 'pkgver-flood-out');
     const r = await rebuild(['build', recipe, '--arch', 'x86_64', '--out', out], {
       env: { TMPDIR: tmp },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, hostConfigFor } from '../../src/engine/container.js';
+import { buildScratch, DEFAULT_LIMITS, hostConfigFor } from '../../src/engine/container.js';
 import { userNamespaceOf } from '../../src/engine/hardening.js';
 
 describe('the HostConfig every container gets', () => {
@@ -12,7 +12,7 @@ describe('the HostConfig every container gets', () => {
     expect(host.UsernsMode).toBe('host');
   });
 
-  it('gives a read-only root a small /tmp, and leaves builders writable', () => {
+  it('gives a read-only root a small /tmp, and leaves the root writable when not asked', () => {
     const ro = hostConfigFor(
       { image: 'x', arch: 'x86_64', cmd: [], readOnlyRoot: true, tmpfs: { '/work': 'size=1m' } },
       DEFAULT_LIMITS,
@@ -23,6 +23,24 @@ describe('the HostConfig every container gets', () => {
     expect(rw.ReadonlyRootfs).toBeUndefined();
     expect(rw.CapDrop).toEqual(['ALL']);
     expect(rw.SecurityOpt).toEqual(['no-new-privileges']);
+  });
+
+  it('gives a read-only build its scratch (tmpfs within the memory limit) and the copy helper a private volume', () => {
+    const scratch = buildScratch({ memoryBytes: 2 * 1024 ** 3 });
+    expect(Object.keys(scratch).sort()).toEqual(['/home/runner', '/root', '/run', '/tmp', '/var/tmp']);
+    expect(scratch['/tmp']).toMatch(/(^|,)exec(,|$)/);
+    expect(scratch['/tmp']).toMatch(/size=1024m/);
+    const build = hostConfigFor(
+      { image: 'x', arch: 'x86_64', cmd: [], readOnlyRoot: true, tmpfs: scratch },
+      DEFAULT_LIMITS,
+    );
+    expect(build.ReadonlyRootfs).toBe(true);
+    expect(build.Tmpfs?.['/tmp']).toBe(scratch['/tmp']);
+    const helper = hostConfigFor(
+      { image: 'x', arch: 'x86_64', cmd: [], readOnlyRoot: true, scratch: ['/stage'] },
+      DEFAULT_LIMITS,
+    );
+    expect(helper.Mounts).toEqual([{ Type: 'volume', Source: '', Target: '/stage' }]);
   });
 
   it("reads the engine's user-namespace mode from docker info's security options", () => {

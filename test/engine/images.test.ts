@@ -110,7 +110,7 @@ describe('host checks', () => {
 
   it('a missing mmdebstrap is an environment error naming the fix', async () => {
     vi.stubEnv('PATH', join(tmp, 'empty-bin'));
-    const e = await rejection(mmdebstrapVersion());
+    const e = await rejection(mmdebstrapVersion(join(tmp, 'mmdebstrap-version.json')));
     expect(e.category).toBe('environment');
     expect(e.message).toContain('mmdebstrap is not installed');
     expect(e.fix).toContain('sudo bash scripts/setup-engine.sh');
@@ -157,7 +157,7 @@ describe('build context', () => {
     ];
     const read = async () => {
       const chunks: Buffer[] = [];
-      for await (const c of contextTar(files)) chunks.push(c as Buffer);
+      for await (const c of await contextTar(files)) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
     };
     const a = await read();

@@ -143,6 +143,14 @@ describe('build.toml dialect (pkgforge/builds)', () => {
       ['[artifact]\n"../x" = "x"\n', /must be a relative path inside the source tree/],
       ['[artifact]\n"x" = "bin/x"\n', /must be a plain file name/],
       ['', /artifact is missing/],
+      [
+        `[artifact]\n"x" = "x"\n[[extra]]\nurl = "u"\nsha256 = "${'c'.repeat(64)}"\nto = "new/dir/x"\n`,
+        /extra\[0\]\.to "new\/dir\/x" is below a directory: .*build\.py fails to stage a nested one/,
+      ],
+      [
+        `[artifact]\n"x" = "x"\n[[extra]]\nurl = "u"\nsha256 = "${'c'.repeat(64)}"\nto = "../x"\n`,
+        /must be a relative path inside the tree/,
+      ],
     ];
     for (const [over, msg] of cases) {
       const f = join(dir, 'build.toml');
@@ -150,6 +158,12 @@ describe('build.toml dialect (pkgforge/builds)', () => {
       expect(records([f]).lines[0]!.error).toMatch(msg);
     }
     const f = join(dir, 'build.toml');
+    // pathlib's `stage / "./LICENSE"` is `stage/LICENSE`, archived as `LICENSE`.
+    writeFileSync(
+      f,
+      base(`[artifact]\n"x" = "x"\n[[extra]]\nurl = "u"\nsha256 = "${'c'.repeat(64)}"\nto = "./LICENSE"\n`),
+    );
+    expect(loadBuildToml(f).extra[0]!.to).toBe('LICENSE');
     writeFileSync(f, base('[artifact]\n"x" = "x"\n').replace('a'.repeat(40), 'main'));
     expect(records([f]).lines[0]!.error).toMatch(/source\.commit "main" must be a full 40-hex-digit commit/);
   });

@@ -27,6 +27,15 @@ describe('failure hints', () => {
     expect(h).toMatch(/status 137.*out of memory \(it had 4 GiB\).*--memory <GiB>/);
     expect(failureHint({ exitCode: 1, logTail: ['error: missing header'], network: 'none' })).toBe(undefined);
   });
+
+  it('a write outside the work directory says the root is read-only and where to write', () => {
+    const h = failureHint({
+      exitCode: 1,
+      logTail: ['install: cannot create regular file /usr/local/bin/x: Read-only file system'],
+      network: 'none',
+    });
+    expect(h).toMatch(/wrote outside its work directory.*read-only.*\$SBUILD_OUTDIR/);
+  });
 });
 
 describe('log diff', () => {

@@ -9,7 +9,7 @@
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { runContainer } from '../../engine/container.js';
+import { buildScratch, DEFAULT_LIMITS, runContainer } from '../../engine/container.js';
 import { connectEngine } from '../../engine/docker.js';
 import { remappedRoot } from '../../engine/hardening.js';
 import { pullPinnedImage } from '../../engine/pull.js';
@@ -167,6 +167,10 @@ export async function rebuildBuildsToml(opts: BuildsRebuildOptions): Promise<Bui
       env,
       workdir: WORKDIR,
       mounts,
+      // The deps prelude installs packages into the image's root; without deps the build writes only /build and scratch.
+      ...(r.deps.length === 0
+        ? { readOnlyRoot: true, tmpfs: buildScratch({ ...DEFAULT_LIMITS, ...opts.limits }) }
+        : {}),
       network: opts.network ?? 'none',
       limits: opts.limits,
       name: `builds-${r.name}`,
@@ -187,6 +191,11 @@ export async function rebuildBuildsToml(opts: BuildsRebuildOptions): Promise<Bui
         : `the build script exited with status ${outcome.exitCode}`,
       { subject: r.file, fix: `see ${logPath}` },
     );
+  notes.push(
+    r.deps.length === 0
+      ? "the build container's root was read-only (writable: /build, /tmp, /var/tmp, $HOME, /run)"
+      : `the build container's root was writable: the deps prelude installs ${r.deps.length} package(s) into it`,
+  );
   if (r.deps.length > 0)
     notes.push(
       `deps (${r.depsVia}) ${r.deps.join(' ')} are not version-pinned by build.toml: a newer package can change the bytes`,

@@ -10,7 +10,13 @@ import { renderBuildHtml, renderBuildMarkdown, renderBuildSummary } from '../../
 import { action } from '../action.js';
 import { buildExitCode, exitCodeHelp } from '../exit-codes.js';
 import { addContainerOptions, archOption, type ContainerFlags, limitsFromFlags } from '../options.js';
-import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
+import {
+  addOutputOptions,
+  jsonOnStdout,
+  type OutputFlags,
+  reportOptionsOf,
+  writeOutputs,
+} from '../outputs.js';
 import { describe } from '../registry.js';
 import { runBuildsBuild } from '../toml-era.js';
 
@@ -54,6 +60,7 @@ export function toSummaryView(r: BuildResult): BuildSummaryView {
         verdict: o.comparison.verdict,
         reportPath: `${rel(r.outDir)}/${o.comparison.reports.html}`,
         summary: o.comparison.summary,
+        ...(o.comparison.excluded ? { excluded: o.comparison.excluded } : {}),
       },
     })),
     inputs: {
@@ -141,6 +148,7 @@ export function register(program: Command): void {
                   }
                 : {}),
               signal: controller.signal,
+              report: reportOptionsOf(flags),
             },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),
           );

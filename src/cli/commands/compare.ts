@@ -5,17 +5,14 @@ import { renderArtifactHtml, renderArtifactMarkdown, renderArtifactText } from '
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { exitCodeForVerdict, exitCodeHelp } from '../exit-codes.js';
-import { addOutputOptions, type OutputFlags, writeOutputs } from '../outputs.js';
+import { addOutputOptions, type OutputFlags, reportOptionsOf, writeOutputs } from '../outputs.js';
 import { describe } from '../registry.js';
 
 interface CompareFlags extends OutputFlags {
   postProcessing?: boolean;
-  exclude: string[];
   appimageRuntime?: string;
   maxUnpackedBytes?: string;
 }
-
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Plain files keep the file document (rebuild.compare/1); archives print the artifact document. */
 function jsonDocument(c: ArtifactComparison): unknown {
@@ -41,12 +38,6 @@ export function register(program: Command): void {
     .argument('<a>', 'the published file')
     .argument('<b>', 'the rebuilt file');
   addOutputOptions(cmd, 'the comparison')
-    .option(
-      '--exclude <glob>',
-      'leave regions (sections, headers) and archive members whose name or path matches GLOB out of the report (repeatable; the verdict still counts them)',
-      collect,
-      [],
-    )
     .option('--no-post-processing', "skip simulating pkgforge's objcopy+strip")
     .option(
       '--appimage-runtime <file>',
@@ -62,11 +53,7 @@ export function register(program: Command): void {
           ...(flags.maxUnpackedBytes ? { limits: { maxBytes: parseBytes(flags.maxUnpackedBytes) } } : {}),
           onProgress: (line) => process.stderr.write(`${line}\n`),
         });
-        const ropts = {
-          maxDiffLines: flags.maxDiffLines,
-          maxReportSize: flags.maxReportSize,
-          exclude: flags.exclude,
-        };
+        const ropts = reportOptionsOf(flags);
         await writeOutputs(
           flags,
           {

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateKeyPair } from '../../evidence/keys.js';
-import { messageOf, RebuildError } from '../../util/errors.js';
+import { isNoSpace, messageOf, noSpaceError, RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { ExitCode } from '../exit-codes.js';
 import { describe } from '../registry.js';
@@ -30,7 +31,7 @@ async function createExclusive(path: string, text: string, mode: number): Promis
   } catch (err) {
     await fh.close();
     await rm(path, { force: true });
-    throw err;
+    throw isNoSpace(err) ? noSpaceError(dirname(resolve(path)), err, path) : err;
   }
   await fh.close();
 }
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nWrites NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM), and prints the public key in\n' +
-        'OpenSSH form. Existing files are never overwritten. Exit codes: 0 written, 3 cannot write.',
+        'OpenSSH form. Existing files are never overwritten. Exit codes: 0 written, 3 cannot write there, 5 the file system is full.',
     )
     .action(
       action(async (flags: { out: string; comment: string }) => {

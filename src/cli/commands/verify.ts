@@ -9,7 +9,13 @@ import { verifyPackage } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
 import { addContainerOptions, archOption, type ContainerFlags, limitsFromFlags } from '../options.js';
-import { addOutputOptions, jsonOnStdout, type OutputFlags, writeOutputs } from '../outputs.js';
+import {
+  addOutputOptions,
+  jsonOnStdout,
+  type OutputFlags,
+  reportOptionsOf,
+  writeOutputs,
+} from '../outputs.js';
 import { describe } from '../registry.js';
 import { addTomlOptions, runTomlVerify, type TomlFlags, tomlTarget } from '../toml-era.js';
 import { addUpstreamOptions, type UpstreamFlags, upstreamFromFlags } from '../upstream-options.js';
@@ -155,6 +161,7 @@ export function register(program: Command): void {
             signal: controller.signal,
             ...(flags.localBuilder ? { localBuilder: true } : {}),
             ...(flags.recipe ? { recipeFile: flags.recipe } : {}),
+            report: reportOptionsOf(flags),
             ...(flags.minisignKey ? { minisignKey: await readMinisignKey(flags.minisignKey) } : {}),
           },
           createReporter({ verbose: flags.verbose, quiet: flags.quiet || jsonOnStdout(flags) }),

@@ -21,10 +21,12 @@ const ARCHIVE_IDLE_MS = 120_000;
 
 /** Where the helper sees the work directory. */
 const WORK_MOUNT = '/w';
+/** Where it unpacks the archive: a private volume on disk (an archive may be larger than memory). */
+const STAGE = '/rebuild-stage';
 
 /**
  * What the helper container runs: unpack the archive into its own private
- * file system (nothing the recipe can reach), drop setuid/setgid bits, then
+ * volume (nothing the recipe can reach; the helper's root is read-only), drop setuid/setgid bits, then
  * copy it into the work directory with `docker cp`'s rules. Every path is
  * resolved by the helper's kernel inside the helper's root, so a link the
  * recipe planted in the work directory leads at worst into the helper's own
@@ -37,7 +39,6 @@ const HELPER_SCRIPT = String.raw`
 set -eu
 dest="$1"; base="$2"; mode="$3"
 umask 022
-mkdir /rebuild-stage
 tar -x --no-same-owner -C /rebuild-stage -f -
 find /rebuild-stage \( -perm -4000 -o -perm -2000 \) -exec chmod ug-s {} + 2>/dev/null || true
 src="/rebuild-stage/$base"
@@ -119,6 +120,9 @@ async function copyOutFrozen(req: CopyOutRequest): Promise<{ ok: true } | { ok: 
       contentsOnly ? 'contents' : 'item',
     ],
     mounts: [{ host: req.workHost, container: WORK_MOUNT }],
+    // Its root is read-only: a link the recipe planted leads at worst to a file system the helper cannot write.
+    readOnlyRoot: true,
+    scratch: [STAGE],
     network: 'none',
     limits: req.limits,
     labels: { [HELPER_LABEL]: '1' },

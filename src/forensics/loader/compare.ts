@@ -181,7 +181,13 @@ function describeProgramHeaderDifferences(a: ElfFile, b: ElfFile): string[] {
   return out;
 }
 
-/** Compares one loaded piece; on a difference, names it by sections (the rebuilt side's first). */
+/**
+ * Compares one loaded piece; on a difference, names it by sections (the
+ * rebuilt side's first). The piece is split wherever either side's sections
+ * begin or end, so that each side's own section (or segment) at the
+ * differing bytes is known: in unrelated files they are not the same, and
+ * each side is labelled with its own (`names`).
+ */
 async function comparePiece(
   a: Side,
   b: Side,
@@ -201,29 +207,42 @@ async function comparePiece(
     len(b, p.start, p.end),
   );
   if (whole.equal) return;
-  // Named by the rebuilt side's sections first (ours), then the published side's.
   const parts: Part[] = [];
-  for (const part of splitByNames(b, p.start, p.end)) {
-    if (part.named) parts.push(part);
-    else parts.push(...splitByNames(a, part.start, part.end));
+  for (const onB of splitByNames(b, p.start, p.end)) {
+    for (const onA of splitByNames(a, onB.start, onB.end)) {
+      parts.push({
+        start: onA.start,
+        end: onA.end,
+        ...(onA.named ? { a: onA.named } : {}),
+        ...(onB.named ? { b: onB.named } : {}),
+      });
+    }
   }
+  // Bytes before the piece's first difference were found equal on both sides (within both
+  // files): the parts are compared from there on, and not read again before it.
+  const known = p.start + (whole.first ?? 0);
   for (const part of parts) {
-    const r = await compareRanges(
+    if (part.end <= known) continue;
+    const from = Math.max(part.start, known);
+    const rest = await compareRanges(
       a.src,
-      part.start,
-      len(a, part.start, part.end),
+      from,
+      len(a, from, part.end),
       b.src,
-      part.start,
-      len(b, part.start, part.end),
+      from,
+      len(b, from, part.end),
     );
-    if (r.equal) continue;
-    const seg = segmentAt(b.elf, part.start) ?? segmentAt(a.elf, part.start);
-    const region = part.named
-      ? (keyOf(part.side).get(part.named.section.index) ?? part.named.section.name)
-      : `segment:${seg?.index ?? 'none'}`;
+    if (rest.equal) continue;
+    const r = { ...rest, first: from - part.start + (rest.first ?? 0) };
+    const segA = segmentAt(a.elf, part.start);
+    const segB = segmentAt(b.elf, part.start);
+    const seg = segB ?? segA;
+    // Named by the rebuilt side's section first (ours), then the published side's.
+    const named = part.b ?? part.a;
+    const region = named ? sectionName(part.b ? b : a, named) : `segment:${seg?.index ?? 'none'}`;
     // The region as a whole (a section, or this run of bytes no section covers).
-    const start = part.named ? part.named.section.offset : part.start;
-    const size = part.named ? part.named.section.size : part.end - part.start;
+    const start = named ? named.section.offset : part.start;
+    const size = named ? named.section.size : part.end - part.start;
     const first = part.start - start + (r.first ?? 0);
     // One difference per byte range: a's .dynamic and b's .dynamic at other offsets are two
     // (merged by name, their counts added up past the section's size).
@@ -231,22 +250,36 @@ async function comparePiece(
     const prev = byRegion.get(key);
     if (prev) {
       prev.differingBytes = (prev.differingBytes ?? 0) + r.differing;
+      const [pa, pb] = segmentsOf.get(prev) ?? [segA, segB];
       prev.detail = describe(
         region,
-        part.named !== undefined,
+        named !== undefined,
         prev.differingBytes,
         prev.firstDifference ?? 0,
-        seg,
+        pa,
+        pb,
         start,
         size,
       );
       continue;
     }
+    // Each side's own name for these bytes (its section, else the segment that loads them).
+    const own = (side: Side, n: NamedRange | undefined, sg: ProgramHeader | undefined) =>
+      n
+        ? sectionName(side, n)
+        : part.start >= side.elf.size
+          ? 'past the end of the file'
+          : sg
+            ? `segment:${sg.index}`
+            : 'no segment';
+    const nameA = own(a, part.a, segA);
+    const nameB = own(b, part.b, segB);
     const d: Difference = {
       region,
-      detail: describe(region, part.named !== undefined, r.differing, first, seg, start, size),
+      detail: describe(region, named !== undefined, r.differing, first, segA, segB, start, size),
       a: { offset: start, size: Math.max(0, Math.min(size, a.elf.size - start)) },
       b: { offset: start, size: Math.max(0, Math.min(size, b.elf.size - start)) },
+      ...(nameA !== region || nameB !== region ? { names: { a: nameA, b: nameB } } : {}),
       firstDifference: first,
       differingBytes: r.differing,
     };
@@ -262,45 +295,65 @@ async function comparePiece(
     };
     await addContext(d, a.src, b.src, b.elf, reg, first, opts.context);
     byRegion.set(key, d);
+    segmentsOf.set(d, [segA, segB]);
     f.diff(d);
   }
 }
 
+/** The segments that load a difference's first differing byte on each side (for its detail when merged). */
+const segmentsOf = new WeakMap<Difference, [ProgramHeader | undefined, ProgramHeader | undefined]>();
+
+function sectionName(side: Side, n: NamedRange): string {
+  return keyOf(side).get(n.section.index) ?? n.section.name;
+}
+
+/** A run of bytes that lies within at most one section of each side. */
 interface Part {
   start: number;
   end: number;
-  named?: NamedRange;
-  side: Side;
+  a?: NamedRange;
+  b?: NamedRange;
 }
 
-function splitByNames(side: Side, start: number, end: number): Part[] {
-  const parts: Part[] = [];
+function splitByNames(
+  side: Side,
+  start: number,
+  end: number,
+): Array<{ start: number; end: number; named?: NamedRange }> {
+  const parts: Array<{ start: number; end: number; named?: NamedRange }> = [];
   let pos = start;
   for (const n of namesIn(side, start, end)) {
-    if (n.start > pos) parts.push({ start: pos, end: n.start, side });
+    if (n.start > pos) parts.push({ start: pos, end: n.start });
     const s = Math.max(pos, n.start);
     const e = Math.min(end, n.end);
-    if (e > s) parts.push({ start: s, end: e, named: n, side });
+    if (e > s) parts.push({ start: s, end: e, named: n });
     pos = Math.max(pos, e);
   }
-  if (pos < end) parts.push({ start: pos, end, side });
+  if (pos < end) parts.push({ start: pos, end });
   return parts;
 }
 
+/** The detail of a difference in loaded bytes; each side's own segment when they are not the same. */
 function describe(
   region: string,
   named: boolean,
   differing: number,
   first: number,
-  seg: ProgramHeader | undefined,
+  segA: ProgramHeader | undefined,
+  segB: ProgramHeader | undefined,
   start: number,
   size: number,
 ): string {
+  const seg = segB ?? segA;
+  // One side without a segment here: say so, rather than "read by the loader" (the other side's).
+  const ta = segA || !segB ? segText(segA) : 'no segment';
+  const tb = segB || !segA ? segText(segB) : 'no segment';
   if (named) {
-    return `contents differ: ${differing} byte(s), the first at offset ${hex(first)} of the section (loaded: ${segText(seg)})`;
+    return `contents differ: ${differing} byte(s), the first at offset ${hex(first)} of the section (loaded: ${ta === tb ? tb : `b ${tb}, a ${ta}`})`;
   }
   const at = seg ? ` at ${hex(seg.vaddr + BigInt(start - seg.offset))}` : '';
-  return `${differing} byte(s) of ${segText(seg)}${at} (${size} bytes no section covers, at file offset ${hex(start)}) differ${region ? '' : ''}`;
+  const inA = ta === tb ? '' : `; in a: ${ta}`;
+  return `${differing} byte(s) of ${segText(seg)}${at} (${size} bytes no section covers, at file offset ${hex(start)}${inA}) differ${region ? '' : ''}`;
 }
 
 function segText(seg: ProgramHeader | undefined): string {

@@ -8,7 +8,10 @@
  * and `.debug_info` is walked DIE by DIE with those abbreviations: every
  * attribute of every DIE must be read with its form and the DIEs must fill
  * each unit exactly. `.debug_str` / `.debug_line_str` are NUL-terminated
- * text strings. Any other `.debug_*` name is not explained.
+ * text strings; `.debug_types` type units are walked like `.debug_info`, and
+ * macro units are decoded entry by entry (dwarf-macro.ts). Any other
+ * `.debug_*` name (`.debug_cu_index`/`.debug_tu_index` of .dwp packages
+ * among them) is not explained.
  *
  * Why nothing hides here: no loader reads these sections (outside every
  * program header, checked first) and gdb does not execute them (the one
@@ -20,6 +23,7 @@ import { Cursor, checkStringTable, isText, need, quote } from './cursor.js';
 import { decodeExpression, type ExprContext } from './dwarf-expr.js';
 import { decodeCfi } from './dwarf-frame.js';
 import { decodeLineUnit } from './dwarf-line.js';
+import { type MacroRefs, proveMacinfo, proveMacro } from './dwarf-macro.js';
 import { loadedSpan } from './symbols.js';
 import type { Proof, ProofSubject } from './types.js';
 
@@ -35,7 +39,7 @@ const LOCATION_ATTRS = new Set([
   0x2113,
 ]);
 
-interface Unit {
+export interface Unit {
   /** Offset of the unit's first byte after unit_length. */
   body: number;
   end: number;
@@ -44,7 +48,7 @@ interface Unit {
 }
 
 /** Walks unit lengths; calls `each` with a cursor over each unit's contents after unit_length. */
-function units(
+export function units(
   s: ProofSubject,
   versions: readonly number[] | 'none',
   each: (c: Cursor, u: Unit) => void,
@@ -77,15 +81,15 @@ function units(
   }
 }
 
-const offset = (c: Cursor, u: Unit) => (u.offsetSize === 8 ? c.u64() : BigInt(c.u32()));
+export const offset = (c: Cursor, u: Unit) => (u.offsetSize === 8 ? c.u64() : BigInt(c.u32()));
 
-function addressSize(c: Cursor): number {
+export function addressSize(c: Cursor): number {
   const a = c.u8();
   need(a === 2 || a === 4 || a === 8, `an address size of ${a}`);
   return a;
 }
 
-function segmentSelector(c: Cursor): void {
+export function segmentSelector(c: Cursor): void {
   need(c.u8() === 0, 'a segment selector size other than 0');
 }
 
@@ -106,6 +110,7 @@ function within(v: bigint, size: bigint, what: string): void {
 // --- .debug_abbrev --------------------------------------------------------
 
 interface Abbrev {
+  tag: number;
   children: boolean;
   forms: number[];
   attrs: number[];
@@ -146,7 +151,7 @@ function parseAbbrevs(bytes: Buffer, little: boolean): Map<number, Map<bigint, A
         forms.push(Number(form));
         attrs.push(Number(attr));
       }
-      table.set(code, { children: children === 1, forms, attrs });
+      table.set(code, { tag: Number(tag), children: children === 1, forms, attrs });
     }
     tables.set(start, table);
   }
@@ -275,10 +280,20 @@ function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, 
 }
 
 /** Called with each section-offset value of a DIE attribute (DWARF 2–3 data4/data8 included). */
-type OffsetVisitor = (attr: number, value: bigint) => void;
+export type OffsetVisitor = (attr: number, value: bigint) => void;
 
-/** Walks .debug_info (the subject) DIE by DIE; `visit` sees the section offsets attributes hold. */
-async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
+/**
+ * Walks .debug_info (the subject) DIE by DIE; `visit` sees the section
+ * offsets attributes hold, `onDie` each DIE's section offset and tag. With
+ * `types`, the subject is DWARF 4's .debug_types, whose type units are
+ * walked the same way.
+ */
+export async function walkInfo(
+  s: ProofSubject,
+  visit?: OffsetVisitor,
+  onDie?: (offset: number, tag: number) => void,
+  types = false,
+): Promise<void> {
   const abbrevSec = s.elf.sections.find((x) => x.name === '.debug_abbrev');
   need(abbrevSec !== undefined, 'there is no .debug_abbrev to read its entries with');
   const abbrevs = parseAbbrevs(await s.read(abbrevSec), s.elf.header.endian === 'little');
@@ -287,9 +302,11 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
     lineStr: await sizeOf(s, '.debug_line_str'),
     span: loadedSpan(s.elf),
   };
-  units(s, [2, 3, 4, 5], (c, u) => {
+  units(s, types ? [4] : [2, 3, 4, 5], (c, u) => {
     let addr: number;
     let abbrevOffset: bigint;
+    /** A type unit's type_offset (from the unit's first byte), which must name one of its DIEs. */
+    let typeOffset: bigint | undefined;
     if (u.version >= 5) {
       const type = c.u8();
       need(type >= 1 && type <= 6, `a unit type of ${type}`);
@@ -297,16 +314,23 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
       abbrevOffset = offset(c, u);
       if (type === 2 || type === 6) {
         c.skip(8);
-        offset(c, u);
+        typeOffset = offset(c, u);
       } else if (type === 4 || type === 5) c.skip(8);
     } else {
       abbrevOffset = offset(c, u);
       addr = addressSize(c);
+      if (types) {
+        c.skip(8); // type_signature
+        typeOffset = offset(c, u);
+      }
     }
     const table = abbrevs.get(Number(abbrevOffset));
     need(table !== undefined, `a unit's abbreviation offset ${abbrevOffset} starts no abbreviation table`);
+    const unitStart = u.body - (u.offsetSize === 8 ? 12 : 4);
+    let typeDie = typeOffset === undefined;
     let depth = 0;
     while (c.left > 0) {
+      const at = c.pos;
       const code = c.uleb();
       if (code === 0n) {
         depth = Math.max(0, depth - 1);
@@ -314,6 +338,8 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
       }
       const a = table.get(code);
       need(a !== undefined, `a DIE uses abbreviation ${code}, which its table does not define`);
+      if (BigInt(at - unitStart) === typeOffset) typeDie = true;
+      onDie?.(at, a.tag);
       a.forms.forEach((form, i) => {
         const attr = a.attrs[i]!;
         const n = formSize(c, form, attr, u, addr, sizes);
@@ -323,6 +349,7 @@ async function walkInfo(s: ProofSubject, visit?: OffsetVisitor): Promise<void> {
       });
       if (a.children) depth++;
     }
+    need(typeDie, `a type unit's type_offset (${typeOffset}) names none of its DIEs`);
   });
 }
 
@@ -342,30 +369,6 @@ const proveLine: Proof = async (s) => {
     lineStr: await sizeOf(s, '.debug_line_str'),
   };
   units(s, [2, 3, 4, 5], (c, u) => decodeLineUnit(c, u.version, u.offsetSize, x));
-  return undefined;
-};
-
-const proveAranges: Proof = async (s) => {
-  const info = await sizeOf(s, '.debug_info');
-  units(s, [2], (c, u) => {
-    within(offset(c, u), info, 'a .debug_info offset');
-    const addr = addressSize(c);
-    segmentSelector(c);
-    const tuple = 2 * addr;
-    const start = (c.pos - u.body + (u.offsetSize === 8 ? 12 : 4) + tuple - 1) & ~(tuple - 1);
-    const pad = start - (c.pos - u.body + (u.offsetSize === 8 ? 12 : 4));
-    // GNU as writes zeros, LLVM 0xff bytes (Rust's standard library): one fill byte, nothing else.
-    const fill = pad > 0 ? c.u8() : 0;
-    need(
-      fill === 0 || fill === 0xff,
-      'the padding before its address ranges is neither zeros nor 0xff bytes',
-    );
-    for (let i = 1; i < pad; i++)
-      need(c.u8() === fill, 'the padding before its address ranges is not uniform');
-    need(c.left % tuple === 0 && c.left >= tuple, 'its address ranges are not whole (address, length) pairs');
-    while (c.left > tuple) c.skip(tuple);
-    need(c.uint(addr) === 0n && c.uint(addr) === 0n, 'its address ranges do not end with a (0, 0) pair');
-  });
   return undefined;
 };
 
@@ -392,15 +395,6 @@ const proveStrOffsets: Proof = async (s) => {
     need(c.u16() === 0, 'its header padding is not zero');
     need(c.left % u.offsetSize === 0, 'its offsets are not whole');
     while (c.left > 0) within(offset(c, u), str, 'a .debug_str offset');
-  });
-  return undefined;
-};
-
-const proveAddr: Proof = (s) => {
-  units(s, [5], (c) => {
-    const a = addressSize(c);
-    segmentSelector(c);
-    need(c.left % a === 0, 'its addresses are not whole');
   });
   return undefined;
 };
@@ -509,20 +503,9 @@ const proveLists: Proof = async (s) => {
   return undefined;
 };
 
-const proveNames: Proof = (s) => {
-  units(s, [5], (c) => {
-    need(c.u16() === 0, 'its header padding is not zero');
-  });
-  return undefined;
-};
-
-const proveTypes: Proof = (s) => {
-  units(s, [4], (c, u) => {
-    offset(c, u);
-    addressSize(c);
-    c.skip(8);
-    offset(c, u);
-  });
+/** .debug_types (DWARF 4 type units): walked DIE by DIE like .debug_info. */
+const proveTypes: Proof = async (s) => {
+  await walkInfo(s, undefined, undefined, true);
   return undefined;
 };
 
@@ -586,7 +569,14 @@ const proveFrame: Proof = (s) => {
  * lld -1 or -2 at either address size). Any other begin = end pair would
  * carry 16 bytes of the attacker's choosing per entry.
  */
-const TOMBSTONES = new Set([0n, 1n, 0xffffffffn, 0xfffffffen, 0xffffffffffffffffn, 0xfffffffffffffffen]);
+export const TOMBSTONES = new Set([
+  0n,
+  1n,
+  0xffffffffn,
+  0xfffffffen,
+  0xffffffffffffffffn,
+  0xfffffffffffffffen,
+]);
 
 function pairInImage(begin: bigint, end: bigint, span: [bigint, bigint], what: string): void {
   const size = span[1] - span[0];
@@ -676,25 +666,42 @@ const proveStrings: Proof = ({ bytes }) => {
   return undefined;
 };
 
+/** The section offsets that .debug_info's attributes `attrs` hold (macro units and lists). */
+const namedByInfo: MacroRefs = async (s, attrs) => {
+  const named = new Set<number>();
+  const infoSec = s.elf.sections.find((x) => x.name === '.debug_info');
+  if (!infoSec) return named;
+  await walkInfo({ ...s, section: infoSec, bytes: await s.read(infoSec) }, (attr, v) => {
+    if (attrs.has(attr)) named.add(Number(v));
+  });
+  return named;
+};
+
+const proveMacroSection: Proof = async (s) =>
+  proveMacro(s, namedByInfo, {
+    str: await sizeOf(s, '.debug_str'),
+    line: await sizeOf(s, '.debug_line'),
+    strOffsets: await sizeOf(s, '.debug_str_offsets'),
+  });
+
 /** The DWARF sections we can prove, by name (without `.debug_` / `.zdebug_`). */
 export const DWARF: Record<string, Proof> = {
   info: proveInfo,
   abbrev: proveAbbrev,
   line: proveLine,
-  aranges: proveAranges,
   pubnames: provePubnames,
   pubtypes: provePubnames,
   gnu_pubnames: provePubnames,
   gnu_pubtypes: provePubnames,
   str_offsets: proveStrOffsets,
-  addr: proveAddr,
   rnglists: proveLists,
   loclists: proveLists,
-  names: proveNames,
   types: proveTypes,
   frame: proveFrame,
   ranges: proveRanges,
   loc: proveLoc,
   str: proveStrings,
   line_str: proveStrings,
+  macro: proveMacroSection,
+  macinfo: (s) => proveMacinfo(s, namedByInfo),
 };

@@ -11,11 +11,13 @@ import type { ElfFile, SectionHeader } from '../elf/reader.js';
 import type { ByteSource } from '../elf/source.js';
 import { Cursor, checkStringTable, need, ProofFailure } from './cursor.js';
 import type { Proof } from './types.js';
+import { zstdExact } from './zstd.js';
 
 /** Sections larger than this (stored or decompressed) are not read whole to be proven. */
 export const PROOF_LIMIT = 64 << 20;
 const SHF_COMPRESSED = 0x800n;
 const ELFCOMPRESS_ZLIB = 1;
+const ELFCOMPRESS_ZSTD = 2;
 
 export type ProofOutcome = { proven: true } | { proven: false; reason: string };
 
@@ -60,8 +62,8 @@ function inflateExact(data: Buffer, size: bigint): Buffer {
   return out.buffer;
 }
 
-/** A debug section's contents as DWARF: SHF_COMPRESSED (zlib) or `.zdebug_` ("ZLIB" + size) inflated. */
-function uncompressed(elf: ElfFile, s: SectionHeader, raw: Buffer): Buffer {
+/** A debug section's contents as DWARF: SHF_COMPRESSED (zlib, zstd) or `.zdebug_` ("ZLIB" + size) decoded. */
+async function uncompressed(elf: ElfFile, s: SectionHeader, raw: Buffer): Promise<Buffer> {
   if ((s.flags & SHF_COMPRESSED) !== 0n) {
     const c = new Cursor(raw, elf.header.endian === 'little');
     const type = c.u32();
@@ -74,9 +76,10 @@ function uncompressed(elf: ElfFile, s: SectionHeader, raw: Buffer): Buffer {
       align <= 1n << 16n && (align & (align - 1n)) === 0n,
       `its compression header has an implausible alignment (${align})`,
     );
+    if (type === ELFCOMPRESS_ZSTD) return zstdExact(raw.subarray(c.pos), size, PROOF_LIMIT);
     need(
       type === ELFCOMPRESS_ZLIB,
-      `it is compressed with an unsupported method (${type}); rebuild proves zlib only`,
+      `it is compressed with an unsupported method (${type}); rebuild proves zlib and zstd only`,
     );
     return inflateExact(raw.subarray(c.pos), size);
   }
@@ -103,7 +106,7 @@ export async function prove(
 ): Promise<ProofOutcome> {
   try {
     const raw = await readSection(src, section);
-    const bytes = compressed ? uncompressed(elf, section, raw) : raw;
+    const bytes = compressed ? await uncompressed(elf, section, raw) : raw;
     need(
       compressed || (section.flags & SHF_COMPRESSED) === 0n,
       'it is stored compressed, which this kind of section never is',

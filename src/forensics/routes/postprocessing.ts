@@ -14,17 +14,12 @@
  * is judged against the first one that ran a command.
  */
 
-import {
-  forensicCandidates,
-  type PostProcessProfile,
-  type ProfileSimulation,
-  simulatePostProcessing,
-} from '../../postprocess/index.js';
+import type { PostProcessProfile } from '../../postprocess/profiles.js';
+import { forensicCandidates, type ProfileSimulation, simulateEach } from '../../postprocess/simulate.js';
 import { isRebuildError } from '../../util/errors.js';
 import { compareRanges } from '../bytes.js';
 import { readElf } from '../elf/reader.js';
 import { FileSource } from '../elf/source.js';
-import { hasRemovableSections } from '../explanations.js';
 import type { RouteResult } from '../findings.js';
 import { describeHardening, hardeningDiffers } from '../hardening.js';
 import { sectionsByKey } from '../sections.js';
@@ -49,11 +44,6 @@ export interface PostProcessingOutcome {
 /** A profile's simulation that ran at least one command. */
 type Ran = Extract<ProfileSimulation, { outputPath: string }>;
 
-/** Whether the route applies: a carries none of what post-processing removes, b does. */
-export function postProcessingApplies(a: Side, b: Side): boolean {
-  return !hasRemovableSections(a.elf) && hasRemovableSections(b.elf);
-}
-
 export async function postProcessingRoute(
   a: Side,
   b: Side,
@@ -62,8 +52,9 @@ export async function postProcessingRoute(
   const h = b.elf.header;
   const profiles = opts.profiles?.length ? opts.profiles : forensicCandidates();
   const tried = profiles.map((p) => p.id);
-  // The one call into the post-processing simulation: b side only.
-  const sims = await simulatePostProcessing(b.path, profiles, {
+  // The one call into the post-processing simulation: b side only. Profiles are simulated
+  // in order and the first whose output equals a ends it (the later ones could not be chosen).
+  const sims = simulateEach(b.path, profiles, {
     machine: h.machine,
     class: h.class,
     endian: h.endian,
@@ -71,17 +62,19 @@ export async function postProcessingRoute(
   });
   let out: FileSource | undefined;
   try {
-    const ran = sims.results.filter((r): r is Ran => 'outputPath' in r && r.steps.length > 0);
-    if (ran.length === 0) {
-      const skipped = sims.results.find((r) => 'skipped' in r);
-      const why =
-        skipped && 'skipped' in skipped
-          ? skipped.skipped
-          : `the post-processing of record (${tried.join(', ')}) runs no command on executables`;
-      return { facts: { steps: [], changes: [], matches: false, skipped: why, tried }, matches: false };
-    }
+    let first: Ran | undefined;
+    let skipped: string | undefined;
     let chosen: Ran | undefined;
-    for (const r of ran) {
+    const unequal = new Set<string>();
+    for await (const r of sims.results) {
+      if (!('outputPath' in r)) {
+        skipped ??= r.skipped;
+        continue;
+      }
+      if (r.steps.length === 0) continue;
+      first ??= r;
+      // Profiles with the same passes share one output: compared once.
+      if (unequal.has(r.outputPath)) continue;
       const f = await FileSource.open(r.outputPath);
       const equal = f.size === a.src.size && (await compareRanges(f, 0, f.size, a.src, 0, f.size)).equal;
       if (equal) {
@@ -89,10 +82,16 @@ export async function postProcessingRoute(
         out = f;
         break;
       }
+      unequal.add(r.outputPath);
       await f.close();
     }
+    if (!first) {
+      const why =
+        skipped ?? `the post-processing of record (${tried.join(', ')}) runs no command on executables`;
+      return { facts: { steps: [], changes: [], matches: false, skipped: why, tried }, matches: false };
+    }
     const matches = chosen !== undefined;
-    const sim = chosen ?? ran[0]!;
+    const sim = chosen ?? first;
     out ??= await FileSource.open(sim.outputPath);
     const facts: PostProcessingFacts = {
       steps: sim.steps,

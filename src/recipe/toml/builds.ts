@@ -71,6 +71,26 @@ function pinned(f: Fields, t: Table, field: string, toKey: 'name' | 'to'): Pinne
   return { url: f.string(t, 'url', `${field}.url`, true), sha256, to };
 }
 
+/**
+ * build.py writes an extra at `repo / to` (making its parents), then stages it
+ * as `stage / to` without making any, and archives only the stage's top level
+ * (`stage.iterdir()`, `arcname=path.name`): an extra below a directory fails
+ * its build, so pkgforge can never have published one. Refused here, like a
+ * nested `[artifact]` name, rather than rebuilt into an archive pkgforge's
+ * build.py cannot make.
+ */
+function publishedExtra(f: Fields, e: PinnedDownload, i: number): PinnedDownload {
+  // pathlib drops `.` and empty components: `./LICENSE` is staged and archived as `LICENSE`.
+  const parts = e.to.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length !== 1)
+    f.fail(
+      `extra[${i}].to`,
+      `"${e.to}" is below a directory: pkgforge/builds publishes an extra under its \`to\` in a flat archive, and its build.py fails to stage a nested one`,
+      `give the extra a plain file name (to = "${parts.at(-1) ?? 'name'}")`,
+    );
+  return { ...e, to: parts[0]! };
+}
+
 export function parseBuildToml(doc: Table, file: string, fileSha256: string): BuildsRecipe {
   const f: Fields = new Fields(file);
   const pkg = f.table(doc, 'pkg', 'pkg', true);
@@ -140,7 +160,9 @@ export function parseBuildToml(doc: Table, file: string, fileSha256: string): Bu
     verifyRun: verify.run === undefined ? undefined : f.strings(verify, 'run', 'verify.run'),
     artifacts,
     tools: f.tables(doc, 'tool', 'tool').map((t, i) => pinned(f, t, `tool[${i}]`, 'name')),
-    extra: f.tables(doc, 'extra', 'extra').map((t, i) => pinned(f, t, `extra[${i}]`, 'to')),
+    extra: f
+      .tables(doc, 'extra', 'extra')
+      .map((t, i) => publishedExtra(f, pinned(f, t, `extra[${i}]`, 'to'), i)),
     unknownKeys: [...unknownKeys(doc, TOP_KEYS), ...unknownKeys(build, BUILD_KEYS, 'build.')],
     fileSha256,
   };

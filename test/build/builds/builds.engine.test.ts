@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildBuildsToml } from '../../../src/build/builds/rebuild.js';
 import { verifyPinned } from '../../../src/verify/pinned.js';
+import { renderPinnedText } from '../../../src/verify/pinned-report.js';
 import { rebuild } from '../../helpers/cli.js';
 import { type GitServer, makeRepo, startGitDaemon } from '../../helpers/git-server.js';
 import { type RunningServer, startRegistry } from '../../helpers/registry.js';
@@ -216,6 +217,12 @@ describe('pkgforge/builds rebuilt like build.py', () => {
     expect(r.rebuild?.metadataOnly).toBe(false);
     expect(r.rebuild?.members.filter((m) => m.verdict !== 'identical').map((m) => m.path)).toEqual(['hello']);
     expect(r.summary).toMatch(/member\(s\) hello/);
+    // --exclude (rebuild <pkg> --exclude hello): the member leaves the text, said so; the verdict stays
+    expect(renderPinnedText(r)).toMatch(/member {4}hello: different/);
+    const excluded = renderPinnedText(r, { exclude: ['hello'] });
+    expect(excluded).not.toMatch(/member {4}hello: different/);
+    expect(excluded).toContain('1 member left out by --exclude (still counted in the verdict): hello');
+    expect(excluded).toMatch(/: DIFFERENT\n/);
   });
 
   it('archive metadata changed only (the gzip header mtime): every member the same, and said so', async () => {
