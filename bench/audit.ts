@@ -35,33 +35,46 @@ import { type RunningPostgres, startPostgres } from '../test/helpers/postgres.js
 import { publishExample } from '../test/helpers/publish.js';
 import { recordFor, startMetadataServer, startRegistry } from '../test/helpers/registry.js';
 import { seedVerifier } from './helpers/seed-verifier.js';
+import { serverCpuMs } from './helpers/server-cpu.js';
 
 const N = Number(process.env.AUDIT_BENCH_PACKAGES ?? 10_000);
 const JOBS = Number(process.env.AUDIT_BENCH_JOBS ?? 10_000);
+/** Jobs each bench worker runs at once (`rebuild worker --jobs`): a no-op build costs nothing, so several are in flight. */
+const WORKER_JOBS = Number(process.env.AUDIT_BENCH_WORKER_JOBS ?? 16);
 const NIGHTS = 30;
 const TARGET_MS = 20;
 const ONLY = new Set((process.env.AUDIT_BENCH_ONLY ?? 'unchanged,history,queue,examples').split(','));
 
-/** Worker processes (bench/helpers/noop-worker.ts) until `stop()`, which returns the jobs each verified. */
+/** Worker processes (bench/helpers/noop-worker.ts) until `stop()`, which returns the jobs each verified and its CPU time. */
 function startWorkerProcesses(db: string, n: number, outDir: string) {
   const procs = Array.from({ length: n }, (_, i) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'helpers', 'noop-worker.ts'), db, `bench-${i}`, outDir],
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'helpers', 'noop-worker.ts'),
+        db,
+        `bench-${i}`,
+        outDir,
+        String(WORKER_JOBS),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    const ended = new Promise<number>((res, rej) => {
+    const ended = new Promise<{ calls: number; cpuMs: number }>((res, rej) => {
       child.on('error', rej);
-      child.on('close', () => res((JSON.parse(out.trim() || '{"calls":-1}') as { calls: number }).calls));
+      child.on('close', () =>
+        res(JSON.parse(out.trim() || '{"calls":-1,"cpuMs":0}') as { calls: number; cpuMs: number }),
+      );
     });
     return { child, ended };
   });
   return {
-    async stop(): Promise<number[]> {
+    async stop(): Promise<Array<{ calls: number; cpuMs: number }>> {
       for (const p of procs) p.child.kill('SIGTERM');
       return Promise.all(procs.map((p) => p.ended));
     },
@@ -251,26 +264,42 @@ export async function run(log: (line: string) => void): Promise<string[]> {
           const jobRecords = records.slice(0, Math.min(JOBS, records.length));
           meta.set({ bincache: { x86_64: jobRecords }, pkgcache: { x86_64: [] } });
           const perWorkers: number[] = [];
+          const cpuLines: string[] = [];
           for (const workers of ONLY.has('queue') ? [1, 2] : []) {
             const db = await pgs.createDatabase(`bench_queue_${workers}`);
             const outDir = join(work, `queue-${workers}`);
             // The coordinator's first open migrates the database; the workers find it ready.
             await (await AuditStore.open(db)).close();
             const procs = startWorkerProcesses(db, workers, outDir);
-            let calls: number[];
+            let ended: Array<{ calls: number; cpuMs: number }>;
             let run: Awaited<ReturnType<typeof runDistributedAudit>>;
             let ms: number;
+            let coordinatorCpu: NodeJS.CpuUsage;
+            let serverCpu: number;
             try {
               await workersAlive(db, workers);
+              const server0 = await serverCpuMs(pgs.dataDir);
+              const cpu0 = process.cpuUsage();
               const t0 = performance.now();
               run = await runDistributedAudit(
-                { ...req, db, reportsDir: outDir, pollMs: 200 },
+                {
+                  ...req,
+                  db,
+                  reportsDir: outDir,
+                  pollMs: 200,
+                  // When the coordinator has enqueued everything: the rest is the workers' and the report's.
+                  log: (line) =>
+                    log(`  coordinator at ${((performance.now() - t0) / 1000).toFixed(1)} s: ${line}`),
+                },
                 { engine: null },
               );
               ms = performance.now() - t0;
+              coordinatorCpu = process.cpuUsage(cpu0);
+              serverCpu = (await serverCpuMs(pgs.dataDir)) - server0;
             } finally {
-              calls = await procs.stop();
+              ended = await procs.stop();
             }
+            const calls = ended.map((e) => e.calls);
             const total = calls.reduce((a, b) => a + b, 0);
             if (run.summary.counts.verified !== jobRecords.length || total !== jobRecords.length) {
               throw new Error(
@@ -278,14 +307,19 @@ export async function run(log: (line: string) => void): Promise<string[]> {
               );
             }
             perWorkers.push(ms);
+            const perJob = (cpuMs: number) => (cpuMs / jobRecords.length).toFixed(2);
+            const workerCpu = ended.reduce((a, e) => a + e.cpuMs, 0);
+            const cpuLine = `CPU ms/job: coordinator ${perJob((coordinatorCpu.user + coordinatorCpu.system) / 1000)}, workers ${perJob(workerCpu)} (from their start), PostgreSQL ${perJob(serverCpu)}`;
             log(
-              `queue: ${jobRecords.length} jobs, ${workers} worker process(es): ${(ms / 1000).toFixed(1)} s (${calls.join(' + ')} jobs)`,
+              `queue: ${jobRecords.length} jobs, ${workers} worker process(es) × --jobs ${WORKER_JOBS}: ${(ms / 1000).toFixed(1)} s (${calls.join(' + ')} jobs); ${cpuLine}`,
             );
+            cpuLines.push(`${workers} worker(s): ${cpuLine}`);
           }
           if (perWorkers.length === 2) {
             const per = perWorkers[0]! / jobRecords.length;
             summary.push(
-              `farm queue, ${jobRecords.length.toLocaleString('en-US')} jobs, no-op verifier, end to end: ${per.toFixed(2)} ms/job with 1 worker process (target < 5 ms: ${per < 5 ? 'met' : 'NOT MET'}), ${(perWorkers[1]! / jobRecords.length).toFixed(2)} ms/job with 2 (${(perWorkers[0]! / perWorkers[1]!).toFixed(2)}× the throughput)`,
+              `farm queue, ${jobRecords.length.toLocaleString('en-US')} jobs, no-op verifier, --jobs ${WORKER_JOBS} per worker, end to end: ${per.toFixed(2)} ms/job with 1 worker process (target < 5 ms: ${per < 5 ? 'met' : 'NOT MET'}), ${(perWorkers[1]! / jobRecords.length).toFixed(2)} ms/job with 2 (${(perWorkers[0]! / perWorkers[1]!).toFixed(2)}× the throughput)`,
+              ...cpuLines.map((l) => `  ${l}`),
             );
           }
         } finally {

@@ -31,13 +31,14 @@ export async function reportContext(
   auditId: number,
   items: readonly AuditItem[],
 ): Promise<ReportContext> {
+  // One statement per 500 units, the strip's few columns only: not every unit's whole history.
+  const units = [...new Set(items.filter((it) => it.status !== 'unresolved').map((it) => it.unit))];
+  const strips = await store.lastVerdicts(units, auditId, STRIP_NIGHTS);
   const nights = new Map<string, NightVerdict[]>();
-  for (const it of items) {
-    if (it.status === 'unresolved' || nights.has(it.unit)) continue;
-    const rs = (await store.history(it.unit)).filter((r) => r.unit === it.unit && r.auditId <= auditId);
+  for (const u of units) {
     nights.set(
-      it.unit,
-      rs.slice(-STRIP_NIGHTS).map((r) => ({ at: r.finishedAt, verdict: r.verdict, auditId: r.auditId })),
+      u,
+      (strips.get(u) ?? []).map((r) => ({ at: r.finishedAt, verdict: r.verdict, auditId: r.auditId })),
     );
   }
   const before = (await store.audits(50)).find(

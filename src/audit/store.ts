@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import type { Arch } from '../engine/types.js';
 import { RebuildError } from '../util/errors.js';
 import type { VerifyVerdict } from '../verify/types.js';
-import { PostgresDatabase } from './db/postgres.js';
+import { isConnectionError, PostgresDatabase } from './db/postgres.js';
 import {
   isPostgresUrl,
   type SqlDatabase,
@@ -57,6 +57,16 @@ export interface ResultSource {
   lease: string;
   /** Completes the queue job inside the same transaction; false when the queue no longer has it active. */
   complete: (tx: SqlTransaction) => Promise<boolean>;
+}
+
+/** A worker's finished job, for `recordWorkerResults`. */
+export interface WorkerResult {
+  auditId: number;
+  res: NewResult;
+  wallMs: number;
+  /** The pg-boss queue the job came from. */
+  queue: string;
+  source: Omit<ResultSource, 'complete'>;
 }
 
 export type ClaimOutcome =
@@ -333,6 +343,67 @@ function itemValues(
     it.detail,
     it.resultId,
     it.wallMs === undefined ? null : Math.round(it.wallMs),
+  ];
+}
+
+/** The columns a new result row fills, in the order of `resultValues`. */
+const RESULT_INSERT = `INSERT INTO results (audit_id, unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date,
+  ghcr_pkg, record_key, inputs_hash, inputs, image_tag, image_id, emulator, recipe_digest, verdict, summary,
+  published_sha256, published_blake3, rebuilt_sha256, rebuilt_blake3, explanations, differences, error,
+  started_at, finished_at, duration_ms, attempts, attempt_verdicts, out_dir, report_json, report_md,
+  report_html, log_path, change, prev_id, worker, worker_mode, job_id)`;
+
+/** One result row's values for RESULT_INSERT. */
+function resultValues(
+  auditId: number,
+  res: NewResult,
+  change: ChangeKind,
+  prevId: number | null,
+  source: Pick<ResultSource, 'worker' | 'workerMode' | 'jobId'> | undefined,
+): SqlValue[] {
+  return [
+    auditId,
+    res.unit,
+    res.repo,
+    res.pkg,
+    res.pkgId,
+    res.arch,
+    res.version,
+    res.shasum,
+    res.bsum,
+    res.buildDate,
+    res.ghcrPkg,
+    res.recordKey,
+    res.inputsHash,
+    res.inputs === undefined ? null : JSON.stringify(res.inputs),
+    res.imageTag,
+    res.imageId,
+    res.emulator,
+    res.recipeDigest,
+    res.verdict,
+    res.summary,
+    res.publishedSha256,
+    res.publishedBlake3,
+    res.rebuiltSha256,
+    res.rebuiltBlake3,
+    JSON.stringify(res.explanations),
+    JSON.stringify(res.differences),
+    res.error ? JSON.stringify(res.error) : null,
+    res.startedAt,
+    res.finishedAt,
+    Math.round(res.durationMs),
+    res.attempts,
+    JSON.stringify(res.attemptVerdicts),
+    res.outDir,
+    res.reportJson,
+    res.reportMarkdown,
+    res.reportHtml,
+    res.logPath,
+    change,
+    prevId,
+    source?.worker ?? null,
+    source?.workerMode ?? null,
+    source?.jobId ?? null,
   ];
 }
 
@@ -617,6 +688,19 @@ export class AuditStore {
     return r ? toResult(r) : undefined;
   }
 
+  /** `latest` for these units, by unit: one statement per 500 units. */
+  async latestOf(units: readonly string[], q: SqlExec = this.db): Promise<Map<string, StoredResult>> {
+    const out = new Map<string, StoredResult>();
+    for (const part of chunks(units, 500)) {
+      const rows = await q.all<ResultRow>(
+        `SELECT ${RESULT_COLUMNS} FROM ${LATEST_FROM} WHERE l.unit IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) out.set(r.unit, toResult(r));
+    }
+    return out;
+  }
+
   /**
    * `latest` for every unit at once: one pass over the latest table, whose
    * size is the number of units, not of nights audited.
@@ -661,57 +745,9 @@ export class AuditStore {
           }
           const prev = await this.latest(res.unit, tx);
           const change = classifyChange(prev, res);
-          const values: SqlValue[] = [
-            auditId,
-            res.unit,
-            res.repo,
-            res.pkg,
-            res.pkgId,
-            res.arch,
-            res.version,
-            res.shasum,
-            res.bsum,
-            res.buildDate,
-            res.ghcrPkg,
-            res.recordKey,
-            res.inputsHash,
-            res.inputs === undefined ? null : JSON.stringify(res.inputs),
-            res.imageTag,
-            res.imageId,
-            res.emulator,
-            res.recipeDigest,
-            res.verdict,
-            res.summary,
-            res.publishedSha256,
-            res.publishedBlake3,
-            res.rebuiltSha256,
-            res.rebuiltBlake3,
-            JSON.stringify(res.explanations),
-            JSON.stringify(res.differences),
-            res.error ? JSON.stringify(res.error) : null,
-            res.startedAt,
-            res.finishedAt,
-            Math.round(res.durationMs),
-            res.attempts,
-            JSON.stringify(res.attemptVerdicts),
-            res.outDir,
-            res.reportJson,
-            res.reportMarkdown,
-            res.reportHtml,
-            res.logPath,
-            change,
-            prev?.id ?? null,
-            source?.worker ?? null,
-            source?.workerMode ?? null,
-            source?.jobId ?? null,
-          ];
+          const values = resultValues(auditId, res, change, prev?.id ?? null, source);
           const row = (await tx.get<ResultRow>(
-            `INSERT INTO results (audit_id, unit, repo, pkg, pkg_id, arch, version, shasum, bsum, build_date, ghcr_pkg,
-          record_key, inputs_hash, inputs, image_tag, image_id, emulator, recipe_digest, verdict, summary,
-          published_sha256, published_blake3, rebuilt_sha256, rebuilt_blake3, explanations, differences, error,
-          started_at, finished_at, duration_ms, attempts, attempt_verdicts, out_dir, report_json, report_md,
-          report_html, log_path, change, prev_id, worker, worker_mode, job_id)
-         VALUES (${values.map(() => '?').join(', ')}) RETURNING *`,
+            `${RESULT_INSERT} VALUES (${values.map(() => '?').join(', ')}) RETURNING *`,
             values,
           ))!;
           const id = row.id;
@@ -753,6 +789,130 @@ export class AuditStore {
           return undefined;
         throw err;
       });
+  }
+
+  /**
+   * `recordResult` for several finished jobs of a worker at once, in one
+   * transaction of a handful of statements whatever their number: each
+   * result is written only while the worker still holds its job (its
+   * lease), and its queue job is completed in the same transaction. When
+   * the queue no longer has one of them active, or the batch fails for
+   * any reason but a lost connection, they are recorded one by one, each
+   * as `recordResult` does (so one lost lease drops only its own result).
+   * The results come back in the order given, `undefined` where the job
+   * was no longer this worker's.
+   */
+  async recordWorkerResults(
+    entries: readonly WorkerResult[],
+    complete: (tx: SqlTransaction, queue: string, jobIds: readonly string[]) => Promise<number>,
+  ): Promise<Array<StoredResult | undefined>> {
+    const oneByOne = async () => {
+      const out: Array<StoredResult | undefined> = [];
+      for (const e of entries) {
+        out.push(
+          await this.recordResult(e.auditId, e.res, e.wallMs, undefined, {
+            ...e.source,
+            complete: async (tx) => (await complete(tx, e.queue, [e.source.jobId])) === 1,
+          }),
+        );
+      }
+      return out;
+    };
+    // A unit twice (it cannot be: one open job per unit) would need the first result as the second's previous one.
+    if (entries.length <= 1 || new Set(entries.map((e) => e.res.unit)).size !== entries.length) {
+      return oneByOne();
+    }
+    try {
+      return await this.db.transaction(
+        async (tx) => {
+          const held = new Set(
+            (
+              await tx.all<{ id: string }>(
+                // The plain id list lets the planner find the rows by key; the triples check each one's holder.
+                `UPDATE jobs SET state = 'done', finished_at = ? WHERE state = 'running'
+                 AND id IN (${entries.map(() => '?').join(', ')})
+                 AND (id, worker, lease) IN (VALUES ${entries.map(() => '(?, ?, ?)').join(', ')}) RETURNING id`,
+                [
+                  this.iso(),
+                  ...entries.map((e) => e.source.jobId),
+                  ...entries.flatMap((e) => [e.source.jobId, e.source.worker, e.source.lease]),
+                ],
+              )
+            ).map((r) => r.id),
+          );
+          const mine = entries.filter((e) => held.has(e.source.jobId));
+          if (mine.length === 0) return entries.map(() => undefined);
+          const prevs = await this.latestOf(
+            mine.map((e) => e.res.unit),
+            tx,
+          );
+          const rows = mine.map((e) => {
+            const prev = prevs.get(e.res.unit);
+            return {
+              e,
+              prev,
+              values: resultValues(e.auditId, e.res, classifyChange(prev, e.res), prev?.id ?? null, e.source),
+            };
+          });
+          const inserted = await tx.all<ResultRow>(
+            `${RESULT_INSERT} VALUES ${rows.map((r) => `(${r.values.map(() => '?').join(', ')})`).join(', ')} RETURNING *`,
+            rows.flatMap((r) => r.values),
+          );
+          const byJob = new Map(inserted.map((r) => [r.job_id ?? '', r] as const));
+          const idOf = (e: WorkerResult) => byJob.get(e.source.jobId)!.id;
+          const verdicts = rows.filter((r) => r.e.res.verdict !== 'error');
+          if (verdicts.length > 0) {
+            await tx.run(
+              `INSERT INTO latest (unit, result_id) VALUES ${verdicts.map(() => '(?, ?)').join(', ')}
+               ON CONFLICT (unit) DO UPDATE SET result_id = excluded.result_id`,
+              verdicts.flatMap((r) => [r.e.res.unit, idOf(r.e)]),
+            );
+          }
+          await tx.run(
+            itemUpsert(rows.length),
+            rows.flatMap((r) =>
+              itemValues(r.e.auditId, {
+                ...r.e.res,
+                status: 'verified',
+                detail: r.e.res.summary,
+                resultId: idOf(r.e),
+                wallMs: r.e.wallMs,
+              }),
+            ),
+          );
+          await tx.run(
+            `UPDATE jobs SET result_id = CASE id ${rows.map(() => 'WHEN ? THEN CAST(? AS INTEGER)').join(' ')} END
+             WHERE id IN (${rows.map(() => '?').join(', ')})`,
+            [...rows.flatMap((r) => [r.e.source.jobId, idOf(r.e)]), ...rows.map((r) => r.e.source.jobId)],
+          );
+          let completed = 0;
+          for (const queue of new Set(rows.map((r) => r.e.queue))) {
+            completed += await complete(
+              tx,
+              queue,
+              rows.filter((r) => r.e.queue === queue).map((r) => r.e.source.jobId),
+            );
+          }
+          // One is no longer active in the queue (its lease passed on): roll back, record one by one.
+          if (completed !== rows.length) throw new LeaseLost();
+          return entries.map((e) => {
+            const r = rows.find((x) => x.e === e);
+            return r
+              ? toResult({
+                  ...byJob.get(e.source.jobId)!,
+                  prev_verdict: r.prev?.verdict ?? null,
+                  prev_version: r.prev?.version ?? null,
+                })
+              : undefined;
+          });
+        },
+        { exclusive: false },
+      );
+    } catch (err) {
+      // Not written (rolled back), or not known to be: a lost connection is the caller's to retry.
+      if (isConnectionError(err)) throw err;
+      return oneByOne();
+    }
   }
 
   /** Records the items that were not verified (skipped, elsewhere, not reached …) in one transaction. */
@@ -843,6 +1003,43 @@ export class AuditStore {
     ).map(toResult);
   }
 
+  /**
+   * The last `n` verdicts of each unit up to audit `upTo`, oldest first
+   * (the report's strip): one statement per 500 units, four columns a row.
+   */
+  async lastVerdicts(
+    units: readonly string[],
+    upTo: number,
+    n: number,
+  ): Promise<Map<string, Array<Pick<StoredResult, 'finishedAt' | 'verdict' | 'auditId'>>>> {
+    const out = new Map<string, Array<Pick<StoredResult, 'finishedAt' | 'verdict' | 'auditId'>>>();
+    for (const part of chunks(units, 500)) {
+      const rows = await this.db.all<{
+        unit: string;
+        finished_at: string;
+        verdict: string;
+        audit_id: number;
+      }>(
+        `SELECT unit, finished_at, verdict, audit_id FROM (
+           SELECT r.id, r.unit, r.finished_at, r.verdict, r.audit_id,
+             row_number() OVER (PARTITION BY r.unit ORDER BY r.id DESC) AS nth
+           FROM results r WHERE r.audit_id <= ? AND r.unit IN (${part.map(() => '?').join(', ')})
+         ) last WHERE nth <= ? ORDER BY unit, id`,
+        [upTo, ...part, n],
+      );
+      for (const r of rows) {
+        const list = out.get(r.unit) ?? [];
+        list.push({
+          finishedAt: r.finished_at,
+          verdict: r.verdict as StoredResult['verdict'],
+          auditId: r.audit_id,
+        });
+        out.set(r.unit, list);
+      }
+    }
+    return out;
+  }
+
   /** Row counts (tests, `--json`). */
   async counts(): Promise<{ audits: number; results: number; items: number; claims: number; jobs: number }> {
     const n = async (t: string) =>
@@ -922,13 +1119,24 @@ export class AuditStore {
     mode: 'native' | 'emulated',
     lease: string,
   ): Promise<JobRow | undefined> {
-    // One statement: the row lock it takes is all the exclusion it needs.
-    const r = await this.db.get<JobRowRaw>(
+    return (await this.startJobs([jobId], worker, mode, lease))[0];
+  }
+
+  /** `startJob` for several jobs under one lease token, one statement; the ones already done are left out. */
+  async startJobs(
+    jobIds: readonly string[],
+    worker: string,
+    mode: 'native' | 'emulated',
+    lease: string,
+  ): Promise<JobRow[]> {
+    if (jobIds.length === 0) return [];
+    // One statement: the row locks it takes are all the exclusion it needs.
+    const rows = await this.db.all<JobRowRaw>(
       `UPDATE jobs SET state = 'running', worker = ?, worker_mode = ?, lease = ?, attempts = attempts + 1, started_at = ?
-       WHERE id = ? AND state IN ('queued','running') RETURNING *`,
-      [worker, mode, lease, this.iso(), jobId],
+       WHERE id IN (${jobIds.map(() => '?').join(', ')}) AND state IN ('queued','running') RETURNING *`,
+      [worker, mode, lease, this.iso(), ...jobIds],
     );
-    return r ? toJob(r) : undefined;
+    return rows.map(toJob);
   }
 
   /** A job that will not run (its deadline passed, or the queue gave up on it), with its item. */

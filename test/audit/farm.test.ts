@@ -7,7 +7,8 @@
  * and PostgreSQL, a distributed audit reports what a local one does plus
  * which worker did what, native-first routing, a job no worker can take
  * waits (and is not lost), a result from a worker that lost its lease is
- * not recorded, a worker renews the lease of a long build.
+ * not recorded, a worker renews the lease of a long build, workers running
+ * several jobs at once take and record them in batches.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ import type { PackageRecord } from '../../src/upstream/types.js';
 import type { VerifyVerdict } from '../../src/verify/types.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { type RunningServer, recordFor, startMetadataServer } from '../helpers/registry.js';
-import { tempDir, verifyResult } from './fixtures.js';
+import { newResult, tempDir, unit, verifyResult } from './fixtures.js';
 
 let pg: RunningPostgres;
 let work: string;
@@ -397,6 +398,139 @@ describe('a distributed audit (coordinator and workers in this process, real Pos
       }
     } finally {
       await meta.stop();
+    }
+  }, 120_000);
+
+  it('workers with --jobs 4 take and record jobs in batches: every unit verified once, one result per job', async () => {
+    const recs = [];
+    for (let i = 0; i < 12; i++) recs.push(await record(`b${String(i).padStart(2, '0')}`));
+    const meta = await startMetadataServer({ bincache: { x86_64: recs }, pkgcache: { x86_64: [] } });
+    try {
+      const db = await pg.createDatabase('batches');
+      let inFlight = 0;
+      let most = 0;
+      const calls: string[] = [];
+      const verify: Verifier = async (rec, opts) => {
+        calls.push(rec.pkg);
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 50));
+        inFlight--;
+        return verifyResult(rec, opts, rec.pkg === 'b03' ? 'different' : 'reproducible');
+      };
+      const w = await startWorkers(db, [{ jobs: 4 }, { jobs: 4 }], verify);
+      const run = await runDistributedAudit(
+        { ...request(db, meta, ['x86_64']), pollMs: 100 },
+        { engine: null },
+      );
+      await w.stop();
+      // Several in flight at once (a batch), and still each unit once.
+      expect(most).toBeGreaterThan(1);
+      expect(calls.filter((c) => c !== 'b03').sort()).toEqual(
+        recs.map((_, i) => `b${String(i).padStart(2, '0')}`).filter((c) => c !== 'b03'),
+      );
+      expect(run.summary.counts.verified).toBe(12);
+      expect(run.summary.packages.every((p) => p.worker && /^w[12]$/.test(p.worker.name))).toBe(true);
+      const store = await AuditStore.open(db);
+      try {
+        expect(await store.counts()).toMatchObject({ results: 12, jobs: 12 });
+        const jobs = await store.jobs();
+        expect(jobs.every((j) => j.state === 'done' && j.attempts === 1 && j.resultId !== null)).toBe(true);
+        // Each job points at its own result, which names the job and the worker that held it.
+        const results = await store.resultsOf(run.summary.audit.id);
+        for (const j of jobs) {
+          const r = results.find((x) => x.id === j.resultId)!;
+          expect([r.jobId, r.unit, r.worker]).toEqual([j.id, j.unit, j.worker]);
+        }
+        expect((await store.latestAll()).size).toBe(12);
+        expect(run.summary.packages.find((p) => p.pkg === 'b03')?.verdict).toBe('different');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await meta.stop();
+    }
+  }, 120_000);
+
+  it("a batch of results in which some jobs are no longer the worker's records only the others", async () => {
+    const db = await pg.createDatabase('batch-lease');
+    const store = await AuditStore.open(db);
+    const queue = await JobQueue.open(db, { maintenanceSeconds: 15 });
+    try {
+      const { id: auditId } = await store.beginAudit({});
+      const units = ['l1', 'l2', 'l3', 'l4'].map((p) => unit(p));
+      const ids = units.map((_, i) => `00000000-0000-4000-8000-00000000000${i + 1}`);
+      await queue.prepare('lease-test');
+      await store.db.transaction(async (tx) => {
+        await store.insertJobs(
+          tx,
+          units.map((u, i) => ({
+            id: ids[i]!,
+            auditId,
+            unit: u.key,
+            queue: 'lease-test',
+            arch: 'x86_64',
+            needs: {},
+            priority: 0,
+          })),
+        );
+        await queue.sendMany(
+          tx,
+          'lease-test',
+          units.map((u, i) => ({
+            id: ids[i]!,
+            data: {
+              unit: u.key,
+              query: u.query,
+              record: u.record,
+              verify: {},
+              retry: DEFAULT_RETRY,
+              deadline: null,
+            },
+            priority: 0,
+            singletonKey: u.key,
+            retryLimit: 1,
+          })),
+          60,
+        );
+      });
+      expect(await queue.fetch('lease-test', 4)).toHaveLength(4);
+      expect(await store.startJobs(ids, 'w1', 'native', 'lease-1')).toHaveLength(4);
+      // l2 went to another worker (a new lease in our table); the queue no longer has l3 active.
+      await store.startJob(ids[1]!, 'w2', 'native', 'lease-2');
+      await queue.giveBack('lease-test', ids[2]!, 'test');
+      const entries = units.map((u, i) => ({
+        auditId,
+        res: newResult(u, 'reproducible'),
+        wallMs: 1,
+        queue: 'lease-test',
+        source: { worker: 'w1', workerMode: 'native' as const, jobId: ids[i]!, lease: 'lease-1' },
+      }));
+      const out = await store.recordWorkerResults(entries, (tx, q, js) => queue.completeMany(tx, q, js));
+      expect(out.map((r) => r?.jobId ?? null)).toEqual([ids[0], null, null, ids[3]]);
+      expect((await store.resultsOf(auditId)).map((r) => r.unit).sort()).toEqual([
+        units[0]!.key,
+        units[3]!.key,
+      ]);
+      expect((await store.jobs()).map((j) => [j.unit, j.state, j.worker])).toEqual(
+        expect.arrayContaining([
+          [units[0]!.key, 'done', 'w1'],
+          [units[1]!.key, 'running', 'w2'],
+          [units[2]!.key, 'running', 'w1'],
+          [units[3]!.key, 'done', 'w1'],
+        ]),
+      );
+      expect(await queue.state('lease-test', ids[0]!)).toBe('completed');
+      expect(await queue.state('lease-test', ids[3]!)).toBe('completed');
+      // Recorded again (a retry after a lost connection): nothing is written twice.
+      expect(
+        (await store.recordWorkerResults(entries, (tx, q, js) => queue.completeMany(tx, q, js))).every(
+          (r) => r === undefined,
+        ),
+      ).toBe(true);
+      expect(await store.counts()).toMatchObject({ results: 2 });
+    } finally {
+      await queue.close();
+      await store.close();
     }
   }, 120_000);
 });

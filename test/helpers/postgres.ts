@@ -16,6 +16,8 @@ export interface RunningPostgres {
   url: string;
   port: number;
   password: string;
+  /** The cluster's data directory (its `postmaster.pid` names the server's process). */
+  dataDir: string;
   /** A fresh database on the cluster; its connection string. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -97,6 +99,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
     url: `${base}/postgres`,
     port,
     password,
+    dataDir: data,
     async createDatabase(name: string) {
       const pg = (await import('pg')).default;
       const c = new pg.Client({ connectionString: `${base}/postgres` });

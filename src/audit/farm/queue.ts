@@ -155,20 +155,31 @@ export class JobQueue {
     return r.rowCount === 1;
   }
 
-  async fetch(queue: string): Promise<{ id: string; data: JobData } | undefined> {
+  /** Up to `n` jobs of `queue`, highest priority first, in one statement. */
+  async fetch(queue: string, n = 1): Promise<Array<{ id: string; data: JobData }>> {
     await this.ensureQueue(queue);
-    const jobs = await this.boss.fetch<JobData>(queue, { batchSize: 1 });
-    const j = jobs?.[0];
-    return j ? { id: j.id, data: j.data } : undefined;
+    const jobs = await this.boss.fetch<JobData>(queue, { batchSize: Math.max(1, n) });
+    return (jobs ?? []).map((j) => ({ id: j.id, data: j.data }));
   }
 
   /** Completes the job inside `tx`; false when the queue no longer has it active (its lease expired). */
   async complete(tx: SqlTransaction, queue: string, id: string): Promise<boolean> {
-    // pg-boss 10 returns the affected count although its types say void.
-    const r = (await this.boss.complete(queue, id, {}, { db: executor(tx) })) as unknown as {
+    return (await this.completeMany(tx, queue, [id])) === 1;
+  }
+
+  /** Completes jobs inside `tx`, one statement; how many the queue still had active. */
+  async completeMany(tx: SqlTransaction, queue: string, ids: readonly string[]): Promise<number> {
+    // pg-boss 10 takes an array of ids with data and options (its types only with options, which
+    // its code would take for the data), and returns the affected count although its types say void.
+    const r = (await this.boss.complete(
+      queue,
+      [...ids] as unknown as string,
+      {},
+      { db: executor(tx) },
+    )) as unknown as {
       affected?: number;
     };
-    return r?.affected === 1;
+    return r?.affected ?? 0;
   }
 
   /** Gives a job back (a worker stopping): it is retried, by this or another worker. */

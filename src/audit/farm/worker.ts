@@ -29,9 +29,10 @@ import {
   unitOutDir,
   verifyWithRetries,
 } from '../run.js';
-import { AuditStore, type JobRow, type StoreOptions } from '../store.js';
+import { AuditStore, type JobRow, type StoreOptions, type WorkerResult } from '../store.js';
 import type { StoredResult, Unit, Verifier } from '../types.js';
 import { requirePostgres, WORKER_ALIVE_MS, WORKER_BEAT_MS } from './coordinator.js';
+import { groupCommit } from './group-commit.js';
 import { type JobData, JobQueue } from './queue.js';
 import { shouldTake, type Tags, type WorkerCaps, type WorkerMode } from './routing.js';
 
@@ -60,6 +61,15 @@ export interface WorkerDeps {
 
 /** How old the routing view (workers, queues) may be when the worker is taking jobs one after another. */
 const VIEW_MS = 1000;
+
+/** Results recorded in one transaction at most (each row of a result has 42 values). */
+const RECORD_BATCH = 64;
+
+/** Jobs taken together: their rows, and the last verdict of each of their units. */
+interface StartedJobs {
+  rows: Map<string, JobRow>;
+  prevs: Map<string, StoredResult>;
+}
 
 /** How long a worker keeps trying to reach the database for one job (a result kept longer is dropped). */
 const RECONNECT_FOR_MS = 24 * 3600_000;
@@ -100,7 +110,10 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
   }
   const verify = deps.verify ?? realVerifier;
   const outRoot = resolve(req.outDir);
+  // Jobs whose build is running (the --jobs slots), and jobs not yet settled (built, or
+  // their result still being recorded): the next builds start while results are written.
   const busy = new Map<string, Promise<void>>();
+  const open = new Map<string, Promise<void>>();
   let done = 0;
   const me = (): WorkerCaps => ({
     name,
@@ -110,6 +123,41 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
     busy: busy.size,
     alive: true,
   });
+  // The heartbeat carries the busy count routing looks at: one write in flight, the latest count next.
+  let beating = false;
+  let beatAgain = false;
+  const beatSoon = (): void => {
+    if (beating) {
+      beatAgain = true;
+      return;
+    }
+    beating = true;
+    void store
+      .workerBeat(name, busy.size)
+      .catch(() => undefined)
+      .finally(() => {
+        beating = false;
+        if (beatAgain) {
+          beatAgain = false;
+          beatSoon();
+        }
+      });
+  };
+  // Results of the jobs that finish while one is being recorded are recorded together.
+  const recorder = groupCommit<{ result: WorkerResult; until: number }, StoredResult | undefined>(
+    (batch) =>
+      withReconnect(
+        batch.length > 1 ? `recording ${batch.length} results` : 'recording the result',
+        () =>
+          store.recordWorkerResults(
+            batch.map((b) => b.result),
+            (tx, q, ids) => queue!.completeMany(tx, q, ids),
+          ),
+        log,
+        Math.min(...batch.map((b) => b.until)),
+      ),
+    RECORD_BATCH,
+  );
   try {
     queue = await JobQueue.open(req.db, { maintenanceSeconds: 15, onError: (m) => log(`queue: ${m}`) });
     await store.registerWorker({
@@ -140,9 +188,10 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
         | undefined;
       // Whether the last look at the queues found nothing (then they are looked up afresh).
       let foundNothing = false;
-      while (!req.signal?.aborted && (req.maxJobs === undefined || done + busy.size < req.maxJobs)) {
+      while (!req.signal?.aborted && (req.maxJobs === undefined || done + open.size < req.maxJobs)) {
         let took = false;
-        if (busy.size < req.jobs) {
+        // A free slot, and no more than one slot's worth of results waiting to be recorded.
+        if (busy.size < req.jobs && open.size - busy.size < req.jobs) {
           try {
             if (!view || foundNothing || Date.now() - view.at > VIEW_MS) {
               view = {
@@ -151,19 +200,43 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
                 queues: await store.openQueues(),
               };
             }
+            const free = Math.min(
+              req.jobs - busy.size,
+              req.maxJobs === undefined ? req.jobs : req.maxJobs - done - open.size,
+            );
             for (const q of view.queues) {
               if (!shouldTake(me(), q, view.workers)) continue;
-              const job = await queue.fetch(q.queue);
-              if (!job) continue;
+              // As many as there are free slots, in one statement.
+              const jobs = await queue.fetch(q.queue, free);
+              if (jobs.length === 0) continue;
               const mode = req.arches.find((a) => a.arch === q.arch)!.mode;
-              const p = runJob(job.id, q.queue, job.data, mode).finally(() => {
-                busy.delete(job.id);
-                done++;
-                store.workerBeat(name, busy.size).catch(() => undefined);
-              });
-              busy.set(job.id, p);
-              // Not waited for: the next job need not wait for the busy count.
-              store.workerBeat(name, busy.size).catch(() => undefined);
+              const lease = randomUUID();
+              const started = startJobs(
+                jobs.map((j) => j.id),
+                mode,
+                lease,
+              );
+              for (const job of jobs) {
+                let built!: () => void;
+                const slot = new Promise<void>((r) => {
+                  built = r;
+                });
+                const p = runJob(job.id, q.queue, job.data, mode, lease, started, built).finally(() => {
+                  built();
+                  open.delete(job.id);
+                  done++;
+                });
+                open.set(job.id, p);
+                busy.set(
+                  job.id,
+                  slot.then(() => {
+                    busy.delete(job.id);
+                    beatSoon();
+                  }),
+                );
+              }
+              // Not waited for: the next jobs need not wait for the busy count.
+              beatSoon();
               took = true;
               break;
             }
@@ -174,10 +247,10 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
           }
         }
         if (!took) {
-          await Promise.race([sleepFor(req.pollMs ?? 1000, req.signal), ...busy.values()]);
+          await Promise.race([sleepFor(req.pollMs ?? 1000, req.signal), ...busy.values(), ...open.values()]);
         }
       }
-      await Promise.allSettled(busy.values());
+      await Promise.allSettled(open.values());
     } finally {
       clearInterval(beat);
       await store.workerStopped(name).catch(() => undefined);
@@ -188,16 +261,37 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
     await store.close();
   }
 
-  async function runJob(jobId: string, queueName: string, data: JobData, mode: WorkerMode): Promise<void> {
-    const t0 = Date.now();
-    const lease = randomUUID();
-    const until = () => t0 + RECONNECT_FOR_MS;
-    const row = await withReconnect(
-      'taking the job',
-      () => store.startJob(jobId, name, mode, lease),
+  /** Takes fetched jobs under one lease token, and looks up their units' last verdicts: two statements. */
+  async function startJobs(jobIds: string[], mode: WorkerMode, lease: string): Promise<StartedJobs> {
+    const rows = await withReconnect(
+      jobIds.length > 1 ? `taking ${jobIds.length} jobs` : 'taking the job',
+      () => store.startJobs(jobIds, name, mode, lease),
       log,
-      until(),
+      Date.now() + RECONNECT_FOR_MS,
     );
+    let prevs = new Map<string, StoredResult>();
+    try {
+      prevs = await store.latestOf(rows.map((r) => r.unit));
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+    }
+    return { rows: new Map(rows.map((r) => [r.id, r] as const)), prevs };
+  }
+
+  async function runJob(
+    jobId: string,
+    queueName: string,
+    data: JobData,
+    mode: WorkerMode,
+    lease: string,
+    started: Promise<StartedJobs>,
+    /** Called once the build is over (its slot is free), before its result is recorded. */
+    built: () => void,
+  ): Promise<void> {
+    const t0 = Date.now();
+    const until = () => t0 + RECONNECT_FOR_MS;
+    const { rows, prevs } = await started;
+    const row = rows.get(jobId);
     const unit: Unit = { key: data.unit, query: data.query, record: data.record };
     if (!row) {
       // Settled meanwhile (the coordinator's deadline, another worker): just clear it from the queue.
@@ -220,18 +314,16 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
     log(`${unit.key}: verifying (${mode}, attempt ${row.attempts})`);
     const renewal = data.leaseSeconds ? renewLease(queueName, jobId, data.leaseSeconds, unit.key) : undefined;
     try {
-      await verifyAndRecord(row, deadline);
+      await verifyAndRecord(row, deadline, prevs.get(unit.key));
     } finally {
       renewal?.stop();
     }
 
-    async function verifyAndRecord(row: JobRow, deadline: Date | undefined): Promise<void> {
-      let prev: StoredResult | undefined;
-      try {
-        prev = await store.latest(unit.key);
-      } catch (err) {
-        if (!isConnectionError(err)) throw err;
-      }
+    async function verifyAndRecord(
+      row: JobRow,
+      deadline: Date | undefined,
+      prev: StoredResult | undefined,
+    ): Promise<void> {
       const outDir = unitOutDir(join(outRoot, `audit-${row.auditId}`), unit);
       let outcome: Awaited<ReturnType<typeof verifyWithRetries>>;
       try {
@@ -260,19 +352,17 @@ export async function runWorker(req: WorkerRequest, deps: WorkerDeps = {}): Prom
         return;
       }
       const result = toNewResult(unit, outcome.result, outcome.verdicts, new Date());
-      const stored = await withReconnect(
-        'recording the result',
-        () =>
-          store.recordResult(row.auditId, result, Date.now() - t0, undefined, {
-            worker: name,
-            workerMode: mode,
-            jobId,
-            lease,
-            complete: (tx) => queue!.complete(tx, queueName, jobId),
-          }),
-        log,
-        until(),
-      );
+      built();
+      const stored = await recorder.add({
+        result: {
+          auditId: row.auditId,
+          res: result,
+          wallMs: Date.now() - t0,
+          queue: queueName,
+          source: { worker: name, workerMode: mode, jobId, lease },
+        },
+        until: until(),
+      });
       if (stored) {
         log(`${unit.key}: ${stored.verdict} (${stored.change}) in ${Math.round((Date.now() - t0) / 1000)} s`);
       } else {
