@@ -4,15 +4,16 @@
  * `${XDG_CACHE_HOME:-~/.cache}/rebuild/binutils.json`: asking costs two
  * process starts on every `rebuild compare` that shows a disassembly or
  * simulates post-processing. An entry is keyed by the tool's path and its
- * identity on disk (device, inode, size, mtime, ctime), so an upgraded or
+ * identity on disk (`toolFileIdentity`: device, inode, size, times), so an upgraded or
  * replaced tool is asked again. The file is the user's own, like the tools on
  * their PATH; a missing, unreadable or malformed file only means asking.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheRoot } from '../upstream/cache.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { runTool } from '../util/run-tool.js';
+import { toolFileIdentity } from '../util/tool-version.js';
 
 export interface ObjcopyAnswers {
   /** First line of `--version` (empty when it failed). */
@@ -28,12 +29,10 @@ function cacheFile(): string {
 }
 
 async function identity(tool: string): Promise<string | undefined> {
-  try {
-    const st = await stat(tool);
-    return `${tool}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-  } catch {
-    return undefined;
-  }
+  return toolFileIdentity(tool).then(
+    (id) => `${tool}\0${id}`,
+    () => undefined,
+  );
 }
 
 async function readCache(): Promise<Record<string, ObjcopyAnswers>> {

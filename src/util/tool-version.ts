@@ -35,7 +35,8 @@ interface Remembered {
   version: string;
 }
 
-async function identityOf(path: string): Promise<string> {
+/** A tool file's identity on disk: what changes when it is upgraded or replaced. */
+export async function toolFileIdentity(path: string): Promise<string> {
   const st = await stat(path, { bigint: true });
   return [path, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].join(':');
 }
@@ -48,7 +49,7 @@ async function identityOf(path: string): Promise<string> {
 export async function toolVersion(tool: string, cacheFile: string): Promise<string> {
   const path = await findOnPath(tool);
   if (!path) throw new Error(`${tool} is not on PATH`);
-  const identity = await identityOf(path);
+  const identity = await toolFileIdentity(path);
   const known = await readFile(cacheFile, 'utf8')
     .then((t) => JSON.parse(t) as Partial<Remembered>)
     .catch(() => undefined);
@@ -58,7 +59,7 @@ export async function toolVersion(tool: string, cacheFile: string): Promise<stri
   if (r.exitCode !== 0) throw new Error(`${tool} --version: ${r.failure ?? `exit ${r.exitCode}`}`);
   const version = r.stdout.trim();
   // Asked while the tool was being replaced: not remembered.
-  if ((await identityOf(path)) === identity) {
+  if ((await toolFileIdentity(path)) === identity) {
     await mkdir(dirname(cacheFile), { recursive: true })
       .then(() => writeJsonAtomic(cacheFile, { identity, version } satisfies Remembered))
       .catch(() => undefined);
