@@ -6,7 +6,7 @@
  * names the first of its names, every hash is the DWARF hash of its name);
  * the name table (distinct text strings of .debug_str); the abbreviation
  * table (distinct abbreviations with 16-bit codes, each used, known DW_IDX_*
- * attributes with their forms, zero padding only); and the entry pool, whose
+ * attributes with their forms, each at most once, zero padding only); and the entry pool, whose
  * series of entries (one non-empty series per name, distinct entries, ended
  * by 0) must fill it exactly, each starting where its name points (then at
  * most 3 zero bytes: LLVM aligns each index to 4).
@@ -87,6 +87,12 @@ function parseAbbrevTable(c: Cursor): Map<bigint, NameAbbrev> {
       const idx = Number(c.uleb());
       const form = Number(c.uleb());
       if (idx === 0 && form === 0) break;
+      // Each index attribute at most once: the entry's values are checked by what they name,
+      // and an earlier value of the same attribute (overwritten by the later one) would go unread.
+      need(
+        !attrs.some((x) => x.idx === idx),
+        `name abbreviation ${code} gives index attribute 0x${idx.toString(16)} twice (the first value would go unchecked)`,
+      );
       const known = idx >= IDX_COMPILE_UNIT && idx <= IDX_PARENT;
       const vendor = idx >= 0x2000 && idx <= 0x3fff;
       need(
