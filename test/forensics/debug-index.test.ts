@@ -23,7 +23,8 @@
  *   an abbreviation no entry uses (its code and tag free bytes), a second name
  *   pointing at the same entries, an unknown augmentation string, or a
  *   DW_IDX_die_offset given twice (the first, data8, carrying "EVILEVIL" in
- *   each entry while the second names the real DIE) → different.
+ *   each entry while the second names the real DIE), or an abbreviation
+ *   without DW_IDX_die_offset (tag 0x4141, checked against no DIE) → different.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -188,6 +189,8 @@ function nameIndexUnit(
     augmentation?: string;
     /** 8 bytes carried by a second DW_IDX_die_offset (DW_FORM_data8) before the real one. */
     shadowedDie?: string;
+    /** A tag for an abbreviation without DW_IDX_die_offset (so nothing checks its tag). */
+    dieless?: number;
   } = {},
 ) {
   const names = 1 + (o.extraNames ?? 0);
@@ -225,13 +228,15 @@ function nameIndexUnit(
     ...Array.from({ length: names }, () => '.long 0'),
     '.Labbrevs:',
     // variable: DW_IDX_die_offset ref4 (after a data8 one, shadowed by it, with shadowedDie)
-    `.uleb128 0x34, 0x34, ${o.shadowedDie ? '3, 0x07, ' : ''}3, 0x13, 0, 0`,
+    o.dieless
+      ? `.uleb128 0x34, ${o.dieless}, 0, 0`
+      : `.uleb128 0x34, 0x34, ${o.shadowedDie ? '3, 0x07, ' : ''}3, 0x13, 0, 0`,
     ...(o.extraAbbrevs ?? []),
     '.byte 0',
     '.Labbrevs_end:',
     '.byte 0x34',
     ...(o.shadowedDie ? [`.ascii "${o.shadowedDie}"`] : []),
-    '.long .Lvar - .Lcu',
+    ...(o.dieless ? [] : ['.long .Lvar - .Lcu']),
     '.byte 0',
     '.Lnames_end:',
     '.section .note.GNU-stack,"",@progbits',
@@ -265,6 +270,11 @@ describe('a hand-written name index', () => {
       'an index attribute given twice (8 free bytes per entry in the first)',
       { shadowedDie: 'EVILEVIL' },
       /index attribute 0x3 twice/,
+    ],
+    [
+      'an abbreviation without DW_IDX_die_offset (its tag unchecked: 16 free bits each)',
+      { dieless: 0x4141 },
+      /names no DIE/,
     ],
   ] as const)
     it(`with ${label} is different`, async () => {
