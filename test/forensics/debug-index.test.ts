@@ -21,7 +21,10 @@
  *   set far outside its unit, or moved 1 byte off its DIE → different (.debug_names);
  * - a hand-written name index (one unit, one name) → equivalent; the same with
  *   an abbreviation no entry uses (its code and tag free bytes), a second name
- *   pointing at the same entries, or an unknown augmentation string → different.
+ *   pointing at the same entries, an unknown augmentation string, or a
+ *   DW_IDX_die_offset given twice (the first, data8, carrying "EVILEVIL" in
+ *   each entry while the second names the real DIE), or an abbreviation
+ *   without DW_IDX_die_offset (tag 0x4141, checked against no DIE) → different.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -180,7 +183,15 @@ const djb = (name: string) => [...Buffer.from(name)].reduce((h, c) => (h * 33 + 
  * `extraAbbrevs`, `extraNames` and `augmentation` edit the index.
  */
 function nameIndexUnit(
-  o: { extraAbbrevs?: readonly string[]; extraNames?: number; augmentation?: string } = {},
+  o: {
+    extraAbbrevs?: readonly string[];
+    extraNames?: number;
+    augmentation?: string;
+    /** 8 bytes carried by a second DW_IDX_die_offset (DW_FORM_data8) before the real one. */
+    shadowedDie?: string;
+    /** A tag for an abbreviation without DW_IDX_die_offset (so nothing checks its tag). */
+    dieless?: number;
+  } = {},
 ) {
   const names = 1 + (o.extraNames ?? 0);
   return [
@@ -216,12 +227,16 @@ function nameIndexUnit(
     ...Array.from({ length: names }, () => '.long .Lvar_name'),
     ...Array.from({ length: names }, () => '.long 0'),
     '.Labbrevs:',
-    '.uleb128 0x34, 0x34, 3, 0x13, 0, 0', // variable: DW_IDX_die_offset ref4
+    // variable: DW_IDX_die_offset ref4 (after a data8 one, shadowed by it, with shadowedDie)
+    o.dieless
+      ? `.uleb128 0x34, ${o.dieless}, 0, 0`
+      : `.uleb128 0x34, 0x34, ${o.shadowedDie ? '3, 0x07, ' : ''}3, 0x13, 0, 0`,
     ...(o.extraAbbrevs ?? []),
     '.byte 0',
     '.Labbrevs_end:',
     '.byte 0x34',
-    '.long .Lvar - .Lcu',
+    ...(o.shadowedDie ? [`.ascii "${o.shadowedDie}"`] : []),
+    ...(o.dieless ? [] : ['.long .Lvar - .Lcu']),
     '.byte 0',
     '.Lnames_end:',
     '.section .note.GNU-stack,"",@progbits',
@@ -251,6 +266,16 @@ describe('a hand-written name index', () => {
     ],
     ['two names for the same entries', { extraNames: 1 }, /listed twice|same series/],
     ['an unknown augmentation string', { augmentation: 'AAAA0700' }, /augmentation string/],
+    [
+      'an index attribute given twice (8 free bytes per entry in the first)',
+      { shadowedDie: 'EVILEVIL' },
+      /index attribute 0x3 twice/,
+    ],
+    [
+      'an abbreviation without DW_IDX_die_offset (its tag unchecked: 16 free bits each)',
+      { dieless: 0x4141 },
+      /names no DIE/,
+    ],
   ] as const)
     it(`with ${label} is different`, async () => {
       const file = await buildWithIndex(`index-${label.replace(/\W+/g, '-')}`, o);

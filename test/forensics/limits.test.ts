@@ -165,3 +165,56 @@ describe('header counts at their limits', () => {
     4 * HANG,
   );
 });
+
+/**
+ * A re-read bomb: one compressed .debug_info that inflates to ~60 MiB, and
+ * section headers that make the proofs consult it again and again (each
+ * .debug_addr proof decompresses and walks .debug_info first). Expected,
+ * written before running: after PROOF_READ_LIMIT bytes handed to one file's
+ * proofs, every further proof of that file fails with the reason, so the
+ * work is bounded whatever the header count; the file still runs.
+ */
+describe('proof reading is bounded per file', () => {
+  it(
+    'a compressed .debug_info consulted over and over stops being read',
+    async () => {
+      const { execa } = await import('execa');
+      const { readElf } = await import('../../src/forensics/elf/reader.js');
+      const { FileSource } = await import('../../src/forensics/elf/source.js');
+      const { prove, PROOF_LIMIT, PROOF_READ_LIMIT } = await import('../../src/forensics/proofs/index.js');
+      const { proveDebug } = await import('../../src/forensics/proofs/debug.js');
+      const exe = join(dir, 'base');
+      const inflated = PROOF_LIMIT - (4 << 20);
+      await writeFile(join(dir, 'zeros'), Buffer.alloc(inflated));
+      await writeFile(join(dir, 'one'), Buffer.from([1]));
+      const plain = join(dir, 'bomb-plain');
+      const bomb = join(dir, 'bomb');
+      await execa('objcopy', [
+        '--strip-debug',
+        `--add-section=.debug_info=${join(dir, 'zeros')}`,
+        `--add-section=.debug_addr=${join(dir, 'one')}`,
+        exe,
+        plain,
+      ]);
+      await execa('objcopy', ['--compress-debug-sections=zlib', plain, bomb]);
+      expect((await execa(bomb, ['x'])).stdout).toBe('x 1234569');
+      const src = await FileSource.open(bomb);
+      try {
+        const elf = await readElf(src);
+        const addr = elf.sections.find((s) => s.name === '.debug_addr')!;
+        const reasons: string[] = [];
+        const rounds = Math.ceil(PROOF_READ_LIMIT / inflated) + 2;
+        for (let i = 0; i < rounds; i++) {
+          const o = await prove(elf, src, addr, proveDebug, true);
+          reasons.push(o.proven ? 'proven' : o.reason);
+        }
+        // The first proofs fail on what they read (no abbreviations for it), the last on the total read.
+        expect(reasons[0]).toMatch(/no \.debug_abbrev/);
+        expect(reasons[rounds - 1]).toMatch(/more than \d+ bytes of reading and decompressing/);
+      } finally {
+        await src.close();
+      }
+    },
+    HANG,
+  );
+});

@@ -6,7 +6,8 @@
  * names the first of its names, every hash is the DWARF hash of its name);
  * the name table (distinct text strings of .debug_str); the abbreviation
  * table (distinct abbreviations with 16-bit codes, each used, known DW_IDX_*
- * attributes with their forms, zero padding only); and the entry pool, whose
+ * attributes with their forms, each at most once, DW_IDX_die_offset always,
+ * zero padding only); and the entry pool, whose
  * series of entries (one non-empty series per name, distinct entries, ended
  * by 0) must fill it exactly, each starting where its name points (then at
  * most 3 zero bytes: LLVM aligns each index to 4).
@@ -87,6 +88,12 @@ function parseAbbrevTable(c: Cursor): Map<bigint, NameAbbrev> {
       const idx = Number(c.uleb());
       const form = Number(c.uleb());
       if (idx === 0 && form === 0) break;
+      // Each index attribute at most once: the entry's values are checked by what they name,
+      // and an earlier value of the same attribute (overwritten by the later one) would go unread.
+      need(
+        !attrs.some((x) => x.idx === idx),
+        `name abbreviation ${code} gives index attribute 0x${idx.toString(16)} twice (the first value would go unchecked)`,
+      );
       const known = idx >= IDX_COMPILE_UNIT && idx <= IDX_PARENT;
       const vendor = idx >= 0x2000 && idx <= 0x3fff;
       need(
@@ -99,6 +106,11 @@ function parseAbbrevTable(c: Cursor): Map<bigint, NameAbbrev> {
       );
       attrs.push({ idx, form });
     }
+    // LLVM and gdb index DIEs: every entry names one, which is what checks its tag.
+    need(
+      attrs.some((x) => x.idx === IDX_DIE_OFFSET),
+      `name abbreviation ${code} names no DIE (no DW_IDX_die_offset), so nothing checks its tag`,
+    );
     const shape = `${tag}:${attrs.map((x) => `${x.idx}/${x.form}`).join(',')}`;
     need(!shapes.has(shape), `name abbreviation ${code} repeats an earlier abbreviation`);
     shapes.add(shape);

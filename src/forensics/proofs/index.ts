@@ -19,6 +19,28 @@ const SHF_COMPRESSED = 0x800n;
 const ELFCOMPRESS_ZLIB = 1;
 const ELFCOMPRESS_ZSTD = 2;
 
+/**
+ * Bytes the proofs of one file may be handed in all (its sections and the
+ * sections they consult, decompressed), summed over every proof of that
+ * file. Proofs read other sections (.debug_info for the location, address,
+ * name and macro sections): without a total, a tiny compressed .debug_info
+ * that inflates to PROOF_LIMIT bytes, consulted by thousands of section
+ * headers of one name, would be decompressed and walked thousands of times.
+ * An honest file reads its largest section a handful of times.
+ */
+export const PROOF_READ_LIMIT = 8 * PROOF_LIMIT;
+const handed = new WeakMap<ElfFile, number>();
+
+function charge(elf: ElfFile, bytes: Buffer): Buffer {
+  const total = (handed.get(elf) ?? 0) + bytes.length;
+  handed.set(elf, total);
+  need(
+    total <= PROOF_READ_LIMIT,
+    `proving this file's sections has taken more than ${PROOF_READ_LIMIT} bytes of reading and decompressing (sections consulted over and over, or compressed far beyond what debug information needs); rebuild proves no more`,
+  );
+  return bytes;
+}
+
 export type ProofOutcome = { proven: true } | { proven: false; reason: string };
 
 async function readSection(src: ByteSource, s: SectionHeader): Promise<Buffer> {
@@ -106,13 +128,14 @@ export async function prove(
 ): Promise<ProofOutcome> {
   try {
     const raw = await readSection(src, section);
-    const bytes = compressed ? await uncompressed(elf, section, raw) : raw;
+    const bytes = charge(elf, compressed ? await uncompressed(elf, section, raw) : raw);
     need(
       compressed || (section.flags & SHF_COMPRESSED) === 0n,
       'it is stored compressed, which this kind of section never is',
     );
     // Sections a proof consults (a symbol table's strings, DWARF's abbreviations) as they are meant.
-    const read = async (s: SectionHeader) => uncompressed(elf, s, await readSection(src, s));
+    const read = async (s: SectionHeader) =>
+      charge(elf, await uncompressed(elf, s, await readSection(src, s)));
     const reason = await proof({ elf, section, bytes, read });
     return reason === undefined ? { proven: true } : { proven: false, reason };
   } catch (err) {
