@@ -9,10 +9,12 @@
  * must fill `.stabstr`, and every string of `.stabstr` must be named by an
  * entry. Both sections are proven by the same walk.
  *
- * Why nothing hides here: no loader reads these sections; what remains free
- * is the 2-byte n_desc and the 4-byte n_value of entries that are not
- * addresses (line numbers, offsets, sizes), the same kind of constants
- * DWARF carries, within the debug size bound.
+ * Even well-formed stabs are not explained: the 2-byte n_desc and the
+ * 4-byte n_value of entries that are not addresses (line numbers, offsets,
+ * sizes) are 6 bytes per 12-byte entry nothing can pin (a red team put 84
+ * bytes of x86 code there and got "equivalent"). No toolchain pkgforge used
+ * writes stabs (gcc 13 dropped -gstabs), so the walk only makes the reason
+ * precise and the verdict is a stated false alarm, never a free 50 %.
  */
 import type { SectionHeader } from '../elf/reader.js';
 import { Cursor, checkStringTable, isText, need, quote } from './cursor.js';
@@ -103,12 +105,15 @@ function partner(s: ProofSubject, name: string): SectionHeader {
   return other;
 }
 
+const FREE_FIELDS =
+  'stab entries are well formed, but each carries 6 bytes (n_desc, and n_value where it is no address) that nothing pins: not explained';
+
 export const proveStab: Proof = async (s) => {
   walkStabs(s, s.bytes, await s.read(partner(s, '.stabstr')));
-  return undefined;
+  return FREE_FIELDS;
 };
 
 export const proveStabstr: Proof = async (s) => {
   walkStabs(s, await s.read(partner(s, '.stab')), s.bytes);
-  return undefined;
+  return FREE_FIELDS;
 };
