@@ -169,6 +169,8 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     ]);
     expect(first.log).toMatch(/planted in its own root/);
     expect(first.result.inputs.hardening?.readOnlyRootFs.heldFor).toContain('x_exec.pkgver');
+    // The build container's root is writable: the record must not say read-only roots held.
+    expect(first.result.inputs.hardening?.readOnlyRootFs.held).toBe(false);
     expect(first.result.inputs.hardening?.readOnlyRootFs.notFor.map((n) => n.what)).toContain(
       'the build container (builder, host-runner or pkgforge/builds)',
     );
