@@ -134,7 +134,8 @@ describe('inputs hash, locking and failures (x86_64, throw-away builder)', () =>
   });
 
   afterAll(async () => {
-    for (const ref of [...made, `rebuild/${name}:x86_64`]) {
+    // Children first: an image with a child (a planted parent, should a build use it) cannot be removed.
+    for (const ref of [`rebuild/${name}:x86_64`, ...[...made].reverse()]) {
       await docker
         .getImage(ref)
         .remove({ force: true })
