@@ -7,7 +7,8 @@ export interface ContainerHardening {
   capabilities: { dropped: 'ALL'; kept: string[] };
   noNewPrivileges: true;
   /**
-   * `heldFor` names rebuild's containers whose root is read-only (they write
+   * `held` is true only when every container's root is read-only (never
+   * today: the build container's is writable); `heldFor` names rebuild's containers whose root is read-only (they write
    * only their work directory and tmpfs scratch: /tmp, /var/tmp, $HOME, /run);
    * `notFor` the ones whose root stays writable, each with the reason.
    */
@@ -49,7 +50,8 @@ export async function describeHardening(
     capabilities: { dropped: 'ALL', kept: [...KEPT_CAPS] },
     noNewPrivileges: true,
     readOnlyRootFs: {
-      held: true,
+      // Not for every container: the build container's root is writable (notFor says why).
+      held: false,
       heldFor: ['x_exec.pkgver', 'the docker cp helper', 'archive unpacking (artifact comparison)'],
       notFor: [
         {

@@ -570,6 +570,9 @@ async function buildOnBase(
           networkmode: 'none',
           forcerm: true,
           rm: true,
+          // Never from the build cache: the classic builder takes any child of the base whose step config
+          // matches (a `docker commit` of a container made to look like the step) as that step's result.
+          nocache: true,
           pull: false,
           ...(opts.signal ? { abortSignal: opts.signal } : {}),
         })) as unknown as Readable;

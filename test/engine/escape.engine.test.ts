@@ -169,6 +169,8 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     ]);
     expect(first.log).toMatch(/planted in its own root/);
     expect(first.result.inputs.hardening?.readOnlyRootFs.heldFor).toContain('x_exec.pkgver');
+    // The build container's root is writable: the record must not say read-only roots held.
+    expect(first.result.inputs.hardening?.readOnlyRootFs.held).toBe(false);
     expect(first.result.inputs.hardening?.readOnlyRootFs.notFor.map((n) => n.what)).toContain(
       'the build container (builder, host-runner or pkgforge/builds)',
     );
@@ -338,6 +340,43 @@ describe('a hostile recipe never reaches the host (x86_64)', () => {
     expect(r.stdout + r.stderr).toMatch(/x_exec\.pkgver printed 8388608 bytes, more than a\s+version/);
     expect(await leftoverContainers()).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
+    await victimUntouched();
+  });
+
+  it("docker cp helpers' private volumes: out of the recipe's reach, none left after failed or abandoned copies", async () => {
+    // Expected: a link to /rebuild-stage (the helper's volume) leads only into the helper's own
+    // copy of the file (the copy fails: same file, 1); a named volume `stage` becomes a work
+    // subdirectory, empty (0); a copy onto a file with a directory fails (1); a copy whose client is
+    // killed finishes in the shim; afterwards no volume made during the build is left dangling.
+    const docker = new Docker();
+    const dangling = async () =>
+      new Set(
+        ((await docker.listVolumes({ filters: { dangling: ['true'] } })).Volumes ?? []).map((v) => v.Name),
+      );
+    const before = await dangling();
+    const { log } = await attack('cp-volume', [
+      `docker run --name b ${IMG} bash -c 'mkdir /o && echo pwned > /o/file && head -c 50000000 /dev/zero > /o/big'`,
+      'ln -s /rebuild-stage /sbuild/stagelink',
+      'docker cp b:/o/file /sbuild/stagelink/file; echo "cp-stagelink $?"',
+      `n=$(docker run --rm -v stage:/rebuild-stage ${IMG} bash -c 'ls -A /rebuild-stage | wc -l'); echo "v-named $? $n"`,
+      'echo x > /sbuild/notadir',
+      'docker cp b:/o /sbuild/notadir; echo "cp-notdir $?"',
+      'timeout -s KILL 1 docker cp b:/o/big /sbuild/big; echo "cp-killed $?"',
+      'docker cp b:/o/file /sbuild/SBUILD_TEMP/; echo "cp-ok $?"',
+      'rm -rf /sbuild/stagelink /sbuild/stage /sbuild/notadir /sbuild/big',
+    ]);
+    expect(log).toMatch(/^cp-stagelink 1$/m);
+    expect(log).toMatch(/^v-named 0 0$/m);
+    expect(log).toMatch(/^cp-notdir 1$/m);
+    expect(log).toMatch(/^cp-ok 0$/m);
+    // Another build's helper may be between its removal and its volume's: asked again before blaming.
+    let left = [...(await dangling())].filter((v) => !before.has(v));
+    if (left.length > 0) {
+      await new Promise((r) => setTimeout(r, 3000));
+      const now = await dangling();
+      left = left.filter((v) => now.has(v));
+    }
+    expect(left).toEqual([]);
     await victimUntouched();
   });
 

@@ -3,6 +3,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../../src/engine/docker.js';
 import {
@@ -133,7 +134,8 @@ describe('inputs hash, locking and failures (x86_64, throw-away builder)', () =>
   });
 
   afterAll(async () => {
-    for (const ref of [...made, `rebuild/${name}:x86_64`]) {
+    // Children first: an image with a child (a planted parent, should a build use it) cannot be removed.
+    for (const ref of [`rebuild/${name}:x86_64`, ...[...made].reverse()]) {
       await docker
         .getImage(ref)
         .remove({ force: true })
@@ -169,6 +171,43 @@ describe('inputs hash, locking and failures (x86_64, throw-away builder)', () =>
     const back = await ensureBuilderImage(docker, 'x86_64', { builder: name, assetsDir: assets });
     expect(back).toMatchObject({ id: a.id, reused: true, inputsHash: a.inputsHash });
     expect((await docker.getImage(`rebuild/${name}:x86_64`).inspect()).Id).toBe(a.id);
+  });
+
+  it('a committed child of the base planted to match a step is never taken from the build cache', async () => {
+    // Expected: the planted image (same parent, same step config, a changed file) is not used as the step's
+    // result; the builder's /m holds what its Dockerfile wrote. Before builds ran without the cache, the
+    // engine's classic builder took the planted image for the RUN step and rebuild recorded it as its own.
+    const nonce = randomUUID();
+    const step = `echo legit-${nonce} > /m`;
+    await dockerfile(`RUN ${step}`);
+    const base = (await ensureBuilderImage(docker, 'x86_64')).base!;
+    const baseConfig = (await docker.getImage(base.id).inspect()).Config;
+    const planted = await docker.createContainer({
+      Image: base.id,
+      Cmd: ['/bin/sh', '-c', step],
+      Env: baseConfig.Env,
+      Labels: baseConfig.Labels,
+      AttachStdout: false,
+      AttachStderr: false,
+      HostConfig: { NetworkMode: 'none' },
+    } as Docker.ContainerCreateOptions);
+    let forged: string;
+    try {
+      const pack = tar.pack();
+      pack.entry({ name: 'm', mode: 0o644 }, 'planted\n');
+      pack.finalize();
+      await planted.putArchive(pack as unknown as NodeJS.ReadableStream, { path: '/' });
+      forged = ((await planted.commit()) as { Id: string }).Id;
+      made.add(forged);
+    } finally {
+      await planted.remove({ force: true });
+    }
+    const built = await ensureBuilderImage(docker, 'x86_64', { builder: name, assetsDir: assets });
+    made.add(built.id);
+    expect(built.reused).toBe(false);
+    const history = (await docker.getImage(built.id).history()) as { Id: string }[];
+    expect(history.map((h) => h.Id)).not.toContain(forged);
+    expect((await runIn(built.id, 'x86_64', ['cat', '/m'])).out.trim()).toBe(`legit-${nonce}`);
   });
 
   it('a failing Dockerfile step rejects with the step output and leaves no container behind', async () => {
