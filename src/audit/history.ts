@@ -1,5 +1,5 @@
 /** `rebuild history <pkg>`: a package's verdicts over time, from the audit database. */
-import { clean, duration, localStamp } from '../report/format.js';
+import { clean, duration, localStamp, relativeTime } from '../report/format.js';
 import type { StoredResult } from './types.js';
 
 export interface HistoryEntry {
@@ -45,21 +45,31 @@ export function historyEntries(results: readonly StoredResult[]): HistoryEntry[]
 /** `2026-12-01 04:12 GMT+5:30` and a space. */
 const WHEN_WIDTH = 26;
 
-/** One block per unit (package@arch), one line per verdict, oldest first; times local, with the zone (`timeZone` for tests). */
-export function renderHistoryText(results: readonly StoredResult[], timeZone?: string): string {
+/** `3 days ago` and a space. */
+const AGO_WIDTH = 12;
+
+/**
+ * One block per unit (package@arch), one line per verdict, oldest first;
+ * times local, with the zone, and how long ago (`timeZone`, `now` for tests).
+ */
+export function renderHistoryText(
+  results: readonly StoredResult[],
+  timeZone?: string,
+  now: Date = new Date(),
+): string {
   const byUnit = new Map<string, StoredResult[]>();
   for (const r of results) byUnit.set(r.unit, [...(byUnit.get(r.unit) ?? []), r]);
   const out: string[] = [];
   for (const [unit, rs] of byUnit) {
     out.push(clean(`${unit}`));
     out.push(
-      `  ${'when'.padEnd(WHEN_WIDTH)} ${'audit'.padEnd(6)} ${'version'.padEnd(16)} ${'verdict'.padEnd(18)} ${'change'.padEnd(18)} time`,
+      `  ${'when'.padEnd(WHEN_WIDTH)} ${''.padEnd(AGO_WIDTH)} ${'audit'.padEnd(6)} ${'version'.padEnd(16)} ${'verdict'.padEnd(18)} ${'change'.padEnd(18)} time`,
     );
     for (const r of rs) {
       const time = `${duration(r.durationMs)}${r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}`;
       out.push(
         clean(
-          `  ${localStamp(r.finishedAt, timeZone).padEnd(WHEN_WIDTH)} ${`#${r.auditId}`.padEnd(6)} ${r.version.padEnd(16)} ${r.verdict.padEnd(18)} ${r.change.padEnd(18)} ${time}`,
+          `  ${localStamp(r.finishedAt, timeZone).padEnd(WHEN_WIDTH)} ${ago(r.finishedAt, now).padEnd(AGO_WIDTH)} ${`#${r.auditId}`.padEnd(6)} ${r.version.padEnd(16)} ${r.verdict.padEnd(18)} ${r.change.padEnd(18)} ${time}`,
         ),
       );
     }
@@ -69,4 +79,9 @@ export function renderHistoryText(results: readonly StoredResult[], timeZone?: s
     out.push('');
   }
   return out.join('\n');
+}
+
+function ago(iso: string, now: Date): string {
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? '' : relativeTime(t, now);
 }

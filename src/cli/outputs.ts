@@ -42,7 +42,7 @@ function nonNegativeInt(value: string): number {
 }
 
 export function addOutputOptions(cmd: Command, what = 'the report'): Command {
-  return cmd
+  cmd
     .option('--text [file]', `write ${what} as text to FILE (- or no FILE: stdout)`)
     .option('--json [file]', `write ${what} as JSON to FILE (- or no FILE: stdout)`)
     .option('--markdown <file>', `write ${what} as Markdown to FILE (- for stdout)`)
@@ -56,12 +56,17 @@ export function addOutputOptions(cmd: Command, what = 'the report'): Command {
       '--max-diff-lines <n>',
       'show at most N lines of each hex, disassembly or text diff, saying what was cut (0 = no limit)',
       nonNegativeInt,
-    )
-    .option(
-      '--exclude <glob>',
-      'leave regions (sections, headers) and archive members whose name or path matches GLOB out of the reports (repeatable; the verdict still counts them, and the reports say which were left out)',
-      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     );
+  return addExcludeOption(cmd);
+}
+
+/** `--exclude GLOB`, repeatable: for compare, build, verify and replay alike. */
+export function addExcludeOption(cmd: Command): Command {
+  return cmd.option(
+    '--exclude <glob>',
+    'leave regions (sections, headers) and archive members whose name or path matches GLOB out of the reports (repeatable; the verdict still counts them, and the reports say which were left out)',
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  );
 }
 
 /** What the output options ask of every report, the forensic ones a build writes included. */

@@ -7,6 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import type { BuildReporter } from '../build/build.js';
 import type { ContainerLimits } from '../engine/types.js';
+import type { ReportOptions } from '../report/options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { renderVerifyHtml, renderVerifyMarkdown } from './report.js';
@@ -33,6 +34,8 @@ export interface ReplayOptions {
   network?: 'none' | 'host';
   /** Override the recorded registry mirrors (the registry may have moved). */
   registry?: VerifyResult['inputs']['registry'];
+  /** How the new reports are drawn (`--exclude`): never what is verified. */
+  report?: ReportOptions;
   signal?: AbortSignal;
 }
 
@@ -125,6 +128,7 @@ export async function replayVerification(
       network: opts.network ?? inputs.network,
       limits: { ...(opts.defaultLimits ? {} : before.build?.inputs.limits), ...opts.limits },
       signal: opts.signal,
+      ...(opts.report ? { report: opts.report } : {}),
       // A local recipe (--recipe) is replayed from the copy the result kept.
       ...(inputs.recipe.local ? { recipeFile: inputs.recipe.path } : {}),
     },

@@ -176,5 +176,9 @@ describe('audit summary', () => {
     }).format(finished);
     expect(berlin).toMatch(new RegExp(`\\d{4}-\\d{2}-\\d{2} ${hh}:\\d{2} GMT\\+[12] `));
     expect(renderHistoryText(h, 'UTC')).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC /);
+    // and how long ago, as the morning report says it
+    expect(text).toMatch(/UTC\s+just now\s+#1|just now\s+#1/);
+    const later = new Date(finished.getTime() + 3 * 3600_000 + 60_000);
+    expect(renderHistoryText(h, 'UTC', later)).toMatch(/ 3 h ago\s+#1 /);
   });
 });

@@ -264,6 +264,22 @@ describe("pkgforge's builder image of record", () => {
     expect(res.build?.outputs.find((o) => o.name === 'marker')?.comparison?.excluded).toEqual(['content']);
   }, 300_000);
 
+  it('replay --exclude: the replayed reports leave the region out and say so; the verdict still counts it', async () => {
+    const first = join(work, 'out-exclude');
+    const again = join(work, 'out-exclude-replay');
+    const r = await rebuild(['replay', join(first, 'result.json'), '--out', again, '--exclude', 'content'], {
+      env: { XDG_CACHE_HOME: join(work, 'cache') },
+    });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(2);
+    const res = await readResult(again);
+    expect(res.verdict).toBe('different');
+    expect(res.differences.map((d) => d.region)).toEqual(['content']);
+    const said = '1 region left out by --exclude (still counted in the verdict): content';
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain(said);
+    expect(await readFile(join(again, 'report.md'), 'utf8')).toContain(said);
+    expect(res.build?.outputs.find((o) => o.name === 'marker')?.comparison?.excluded).toEqual(['content']);
+  }, 300_000);
+
   it('build --exclude: the same option, the same effect on the forensic report and the summary', async () => {
     const image = `${registry.host}/${REPOSITORY}@${digests['x86_64-v2025.01.08']}`;
     await execa('docker', ['pull', image]);

@@ -8,6 +8,7 @@ import { parseVerifyResult } from '../../verify/verify.js';
 import { action } from '../action.js';
 import { exitCodeHelp, verifyExitCode } from '../exit-codes.js';
 import { addLimitOptions, type LimitFlags, limitsFromFlags } from '../options.js';
+import { addExcludeOption } from '../outputs.js';
 import { describe } from '../registry.js';
 import { terminal } from '../terminal.js';
 import { parseMirror } from '../upstream-options.js';
@@ -26,6 +27,7 @@ interface ReplayFlags extends LimitFlags {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+  exclude?: string[];
 }
 
 export function register(program: Command): void {
@@ -34,7 +36,7 @@ export function register(program: Command): void {
     .description(describe('replay'))
     .argument('<result>', 'a result.json written by `rebuild <pkg>`, or an evidence bundle (.tar.gz)');
   // Raising a limit is the one input a replay may change (a build that ran out of memory or time).
-  addLimitOptions(cmd, '(default: as recorded, else ')
+  addExcludeOption(addLimitOptions(cmd, '(default: as recorded, else '))
     .option('--out <dir>', 'output directory (default: <dir of result.json>.replay, or <bundle>.replay)')
     .option(
       '--registry-mirror <host=url>',
@@ -82,6 +84,7 @@ export function register(program: Command): void {
               network,
               defaultLimits: Boolean(recorded),
               limits: limitsFromFlags(flags),
+              ...(flags.exclude?.length ? { report: { exclude: flags.exclude } } : {}),
               signal: controller.signal,
             },
             createReporter({ verbose: flags.verbose, quiet: flags.quiet || flags.json }),
