@@ -147,20 +147,33 @@ export function localTime(iso: string, now: Date = new Date(), timeZone?: string
   return `${localStamp(iso, timeZone)} (${relativeTime(t, now)})`;
 }
 
+// One formatter per zone: making one costs far more than using it, and an audit report
+// stamps every verdict of every package's strip (14 × 10,000 at 30 nights).
+const stampFormats = new Map<string, Intl.DateTimeFormat>();
+function stampFormat(timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = timeZone ?? '';
+  let f = stampFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
+      ...(timeZone ? { timeZone } : {}),
+    });
+    stampFormats.set(key, f);
+  }
+  return f;
+}
+
 /** A time for a column of times: local, with the zone (`2026-12-01 04:12 CET`). */
 export function localStamp(iso: string, timeZone?: string): string {
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return iso;
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-    ...(timeZone ? { timeZone } : {}),
-  }).formatToParts(t);
+  const parts = stampFormat(timeZone).formatToParts(t);
   const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
 }
