@@ -29,6 +29,8 @@ describe('a FIFO named as an input is refused, never opened for a blocking read'
     ['replay RESULT', (f) => ['replay', f]],
     ['--config FILE', (f) => ['--config', f, 'config']],
     ['--metadata FILE', (f) => ['inspect', 'somepkg', '--metadata', f]],
+    ['attest verify --key FILE', (f) => ['attest', 'verify', 'attestation.intoto.jsonl', '--key', f]],
+    ['audit --packages FILE', (f) => ['audit', '--packages', f, '--db', join(dir, 'audit.db')]],
   ];
   it.each(cases)('%s', async (_name, args) => {
     const r = await rebuild(args(fifo), { cwd: dir, timeoutMs: HANG_BOUND_MS });
