@@ -3,7 +3,7 @@
  * the units, clean up after killed runs, run the scheduler with the real
  * verifier, write the morning report, and close the audit with its exit code.
  */
-import { mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
@@ -14,6 +14,7 @@ import { loadMetadata, type MetadataIndex } from '../upstream/metadata.js';
 import type { MetadataSource, RegistryOptions } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { verifyRecord } from '../verify/verify.js';
 import { isPostgresUrl } from './db/sql.js';
 import type { Environment, RetryPolicy } from './policy.js';
@@ -110,12 +111,15 @@ export async function loadSelection(
 ): Promise<{ selection: Selection; indexes: MetadataIndex[] }> {
   const list = req.packagesFile
     ? parsePackagesList(
-        await readFile(req.packagesFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-          throw new RebuildError('input', `cannot read the packages list: ${err.code ?? err.message}`, {
-            subject: req.packagesFile,
-            fix: 'give --packages a readable file with one package name or pkg_id per line',
-          });
-        }),
+        (
+          await readRegularFile(req.packagesFile, 'packages list', 64 << 20).catch((err: Error) => {
+            const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+            throw new RebuildError('input', `cannot read the packages list: ${code ?? err.message}`, {
+              subject: req.packagesFile,
+              fix: 'give --packages a readable file with one package name or pkg_id per line',
+            });
+          })
+        ).toString('utf8'),
         req.packagesFile,
       )
     : undefined;

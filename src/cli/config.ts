@@ -4,12 +4,12 @@
  * ~/.config/rebuild/config.yaml. Command-line flags win over it. An invalid
  * file is an input error naming the file, the key and the fix.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Arch, parseArch } from '../engine/types.js';
 import { RebuildError } from '../util/errors.js';
+import { readRegularFileSync } from '../util/regular-file.js';
 
 // yaml and zod load only when there is a config file to read: every command
 // checks the config, and most runs have none (their import was a tenth of the
@@ -110,13 +110,15 @@ export function loadConfig(argv: readonly string[] = process.argv, env: Env = pr
   try {
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      text = readRegularFileSync(path, 'config file', 1 << 20).toString('utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
       if (code === 'ENOENT' && !explicit) {
         cached = { config: { path, found: false, explicit, values: {} } };
         return cached.config as LoadedConfig;
       }
+      // A directory, FIFO, device or oversized file: its own error says what it is and the fix.
+      if (!code) throw err;
       throw new RebuildError('input', `cannot read the config file (${code})`, {
         subject: path,
         fix: explicit

@@ -12,9 +12,9 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import sshpk from 'sshpk';
 import { messageOf, RebuildError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -115,7 +115,7 @@ export function parseVerifyingKey(text: string, subject: string): VerifyingKey {
 
 async function readKeyFile(path: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readRegularFile(path, 'key file', 1 << 20)).toString('utf8');
   } catch (err) {
     throw new RebuildError('input', `cannot read the key file: ${messageOf(err)}`, {
       subject: path,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { RebuildError } from '../util/errors.js';
+import { OPEN_FLAGS } from '../util/regular-file.js';
 import { hashOpenFileOnThreads } from './threads.js';
 
 /** Read size on the calling thread (small files). */
@@ -84,7 +85,8 @@ export function blake3ModuleForWorkers(): string | undefined {
 export async function openRegular(path: string): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    // Never 'r': opening a FIFO for reading blocks until a writer comes, and no signal ends it.
+    handle = await open(path, OPEN_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =

@@ -6,6 +6,7 @@ import type { Arch } from '../engine/types.js';
 import { parseArch } from '../engine/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { defaultCacheRoot } from './cache.js';
 import {
   DEFAULT_BOUNDS,
@@ -138,11 +139,12 @@ async function readOverride(
   if (isUrl(override)) return { text: await fetchIndexText(override, source), where: override };
   const path = override.startsWith('file:') ? fileURLToPath(override) : resolve(override);
   try {
-    return { text: await readFile(path, 'utf8'), where: path };
+    return { text: (await readRegularFile(path, 'metadata index', 1 << 28)).toString('utf8'), where: path };
   } catch (err) {
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
     throw new RebuildError(
       'input',
-      `cannot read the metadata file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      `cannot read the metadata file: ${cause?.code ?? (err as Error).message}`,
       {
         subject: path,
         fix: 'pass --metadata an existing index file (e.g. a saved bincache/aarch64-Linux.json) or a URL',

@@ -7,7 +7,7 @@ import { messageOf, RebuildError } from './errors.js';
  * terminal cannot hang the open (the handle is checked to be a regular file
  * before anything is read), O_NOCTTY so a tty never becomes ours.
  */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+export const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 function openError(path: string, err: unknown, what: string): RebuildError {
   const code = (err as NodeJS.ErrnoException).code;

@@ -25,6 +25,7 @@ import { verdictSentence } from '../report/comparison-doc.js';
 import type { PackageRecord, PublishedArtifact } from '../upstream/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { REBUILD_VERSION } from '../util/version.js';
 import { type BuilderOfRecord, pullBuilderOfRecord } from './builder-of-record.js';
 import { builderNamesOf, chooseDatedImage, dayOf, sourcePin } from './pins.js';
@@ -698,11 +699,12 @@ async function publish(staging: string, outDir: string): Promise<void> {
   if (had) await rm(old, { recursive: true, force: true });
 }
 
-/** Reads a result.json written by verify (for replay and audit). */
+/** A result.json is a few hundred KiB; anything past this is not one. */
+const RESULT_MAX_BYTES = 64 << 20;
+
+/** Reads a result.json written by verify (for replay and audit), never a FIFO or device. */
 export async function readVerifyResult(path: string): Promise<VerifyResult> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new RebuildError('input', `cannot read the result (${err.code})`, { subject: path });
-  });
+  const text = (await readRegularFile(path, 'result.json', RESULT_MAX_BYTES)).toString('utf8');
   return parseVerifyResult(text, path);
 }
 
