@@ -459,7 +459,11 @@ export function parseRecipe(text: string, file: string): Recipe {
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const msg = e.message.split('\n')[0]!.replace(/:\s*$/, '');
-    throw new RebuildError('input', `invalid YAML: ${msg}`, { subject: file, cause: e });
+    throw new RebuildError('input', `invalid YAML: ${msg}`, {
+      subject: file,
+      fix: 'correct the YAML at that line (an SBUILD is YAML after its #!/SBUILD line); `rebuild recipe FILE` checks it again',
+      cause: e,
+    });
   }
   const loose = toLoose(doc.contents, doc, new ExpansionBudget(file));
   if (loose === null || typeof loose !== 'object' || Array.isArray(loose))

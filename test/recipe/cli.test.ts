@@ -82,9 +82,15 @@ describe('rebuild recipe (process)', () => {
     expect(objs[1]).toEqual({
       file: args[1],
       error: 'x_exec.shell: must be one of sh, bash, fish, nu, oils, zsh (got "python")',
+      fix: `correct what the error names in ${args[1]}, then run \`rebuild recipe ${args[1]}\` again`,
     });
-    expect(objs[2]).toEqual({ file: 'does/not/exist.yaml', error: 'no such file or directory' });
-    expect(objs[3]).toEqual({
+    expect(objs[2]).toEqual({
+      file: 'does/not/exist.yaml',
+      error: 'no such file or directory',
+      fix: 'check the path does/not/exist.yaml',
+    });
+    for (const o of objs.filter((x) => 'error' in x)) expect(o.fix, String(o.file)).toBeTruthy();
+    expect(objs[3]).toMatchObject({
       file: args[3],
       error: 'first line must be "#!/SBUILD" (got "_disabled: false")',
     });
@@ -92,8 +98,9 @@ describe('rebuild recipe (process)', () => {
       pkg: 'ripgrep',
       images: ['ghcr.io/pkgforge/devscripts/debian-builder-unstable:$(uname -m)'],
     });
-    expect(Object.keys(objs[5]!)).toEqual(['file', 'error']);
+    expect(Object.keys(objs[5]!)).toEqual(['file', 'error', 'fix']);
     expect(objs[5]!.error).toMatch(/^invalid YAML: .*line \d+, column \d+/);
+    expect(objs[5]!.fix).toMatch(/correct the YAML at that line/);
   });
 
   it('prints a human summary without --json', async () => {
@@ -109,6 +116,8 @@ describe('rebuild recipe (process)', () => {
     expect(stdout).toContain('programs  rg');
     expect(stdout).toContain('inside the builder ghcr.io/pkgforge/devscripts/alpine-builder:<arch>');
     expect(stdout).toContain('invalid   x_exec.shell: must be one of');
+    // every invalid recipe ends with what to do about it
+    expect(stdout).toMatch(/\n {2}fix {7}\S/);
     expect(stdout.trimEnd().endsWith('2 recipe(s): 1 valid, 1 invalid')).toBe(true);
   });
 

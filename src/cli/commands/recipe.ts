@@ -33,12 +33,17 @@ export function runRecipeCommand(
   for (const t of targets) {
     let recipe: ReadRecipe | undefined;
     let error = t.error;
+    let fix: string | undefined = error === undefined ? undefined : `check the path ${t.file}`;
     if (error === undefined) {
       try {
         recipe = dialectForPath(t.file).read(t.file);
       } catch (err) {
-        if (isRebuildError(err)) error = err.message;
-        else {
+        if (isRebuildError(err)) {
+          error = err.message;
+          fix =
+            err.fix ??
+            `correct what the error names in ${t.file}, then run \`rebuild recipe ${t.file}\` again`;
+        } else {
           internal++;
           error = `internal error: ${messageOf(err)}`;
         }
@@ -49,7 +54,11 @@ export function runRecipeCommand(
       emit(opts.json ? JSON.stringify(recipe.record) : `${recipe.human}\n`);
     } else {
       failed++;
-      emit(opts.json ? JSON.stringify({ file: t.file, error }) : `${t.file}\n  invalid   ${error}\n`);
+      emit(
+        opts.json
+          ? JSON.stringify({ file: t.file, error, ...(fix ? { fix } : {}) })
+          : `${t.file}\n  invalid   ${error}\n${fix ? `  fix       ${fix}\n` : ''}`,
+      );
     }
   }
   if (!opts.json) emit(`${targets.length} recipe(s): ${valid} valid, ${failed} invalid`);
