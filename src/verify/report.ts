@@ -6,7 +6,7 @@
 import { sidesRegion } from '../report/comparison-access.js';
 import { differenceSummary } from '../report/comparison-doc.js';
 import { type Block, code, type Doc, link, type Rich, type Tone, tone } from '../report/doc.js';
-import { duration, humanSize, localStamp } from '../report/format.js';
+import { duration, humanSize, localTime } from '../report/format.js';
 import { renderDocHtml } from '../report/html.js';
 import { renderDocMarkdown } from '../report/markdown.js';
 import { excludedText } from '../report/options.js';
@@ -244,7 +244,7 @@ export function verifyDoc(r: VerifyResult): Doc {
   return {
     title: `rebuild: ${p.pkg} ${p.version} (${p.arch}) — ${r.verdict}`,
     blocks,
-    footer: `${r.schema} · started ${localStamp(r.startedAt)} (${r.startedAt})`,
+    footer: `${r.schema} · started ${localTime(r.startedAt)}, ${r.startedAt}`,
   };
 }
 

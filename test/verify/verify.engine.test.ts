@@ -272,7 +272,12 @@ describe('rebuild <pkg> --arch x86_64 against a loopback registry', () => {
       'tally.log',
       'tally.version',
     ]);
-    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('REPRODUCIBLE');
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('REPRODUCIBLE');
+    // when it started: local, with the zone, how long ago, and the ISO time
+    expect(md).toMatch(
+      /started \d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+ \((just now|\d+ min ago)\), \d{4}-\d{2}-\d{2}T/,
+    );
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain(mains.tally!.sha256);
     expect(r.stdout).toContain('REPRODUCIBLE');
     expect((await readdir(work)).filter((n) => n.includes('.partial-'))).toEqual([]);
