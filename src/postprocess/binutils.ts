@@ -10,9 +10,7 @@
  * Lookups scan PATH and ask each candidate `<objcopy> --version` and
  * `--help` (side by side, remembered across runs: binutils-cache.ts); results are cached for the life of the process.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { executablesOnPath } from '../util/tool-version.js';
 import { askObjcopy } from './binutils-cache.js';
 
 export interface Binutils {
@@ -151,16 +149,7 @@ export function supportsTargets(helpText: string, bfd: readonly string[]): boole
 }
 
 async function onPath(command: string, path: string | undefined): Promise<string | undefined> {
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const full = join(dir, command);
-    try {
-      await access(full, constants.X_OK);
-      return full;
-    } catch {
-      // not here
-    }
-  }
+  for await (const full of executablesOnPath(command, path)) return full;
   return undefined;
 }
 

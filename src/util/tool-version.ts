@@ -14,17 +14,31 @@ import { delimiter, dirname, join } from 'node:path';
 import { writeJsonAtomic } from './atomic.js';
 import { runTool } from './run-tool.js';
 
-/** The first executable regular file named `name` on PATH, resolved, or undefined. */
-export async function findOnPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+/** Executable files named `name` in the directories of `path`, in order, as written there (not resolved). */
+export async function* executablesOnPath(
+  name: string,
+  path: string | undefined = process.env.PATH,
+): AsyncGenerator<string> {
+  for (const dir of (path ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);
     try {
       await access(candidate, constants.X_OK);
+    } catch {
+      continue; // not here
+    }
+    yield candidate;
+  }
+}
+
+/** The first executable regular file named `name` on PATH, resolved, or undefined. */
+export async function findOnPath(name: string): Promise<string | undefined> {
+  for await (const candidate of executablesOnPath(name)) {
+    try {
       const real = await realpath(candidate);
       if ((await stat(real)).isFile()) return real;
     } catch {
-      // not here
+      // gone since, or a broken link
     }
   }
   return undefined;
