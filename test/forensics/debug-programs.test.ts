@@ -45,7 +45,7 @@ const has = async (tool: string) =>
 async function againstStripped(file: string, objcopy = 'objcopy') {
   const stripped = `${file}.nodebug`;
   await execa(objcopy, ['--strip-debug', file, stripped]);
-  return compare(file, stripped, { postProcessing: false });
+  return compare(stripped, file, { postProcessing: false });
 }
 
 /** Links SOURCE (without debug info) with hand-written assembly `lines`. */
