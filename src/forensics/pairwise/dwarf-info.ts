@@ -98,6 +98,8 @@ export function canonInfo(
         else if (form === 0x1a || (form >= 0x25 && form <= 0x28)) {
           const entry = form === 0x1a ? c.uleb() : c.uint(form === 0x27 ? 3 : 1 << (form - 0x25));
           if (form === 0x1a) need(minimalLeb(bytes, start, c.pos), 'a string index is not minimally encoded');
+          // The index as written too: which of equal str_offsets entries it names is no free choice.
+          canon.raw(bytes, start, c.pos);
           s = canon.str(undefined);
           strx.push({ index: s, entry });
         } else if (form >= 0x11 && form <= 0x14) canon.ref(unitStart + Number(c.uint(1 << (form - 0x11))));
