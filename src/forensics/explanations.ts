@@ -12,6 +12,7 @@
 import { SHT } from './elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from './elf/reader.js';
 import { compareDebugPair } from './pairwise/debug.js';
+import { compareSymbolsPair } from './pairwise/symbols.js';
 import type { PairProof } from './pairwise/types.js';
 import { proveComment } from './proofs/comment.js';
 import { proveDebug } from './proofs/debug.js';
@@ -112,7 +113,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     label: 'symbol tables',
     order: 4,
     proof:
-      'a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use',
+      "a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use; where both sides carry one that differs, a's holds b's symbols entry for entry (names, values, sizes, binding, type, visibility, section index) and b's names in order; a symbol table only a carries is never explained",
     loaded: false,
     names: (s, ctx) =>
       !isAlloc(s) &&
@@ -125,6 +126,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
         : x.section.type === SHT.SYMTAB_SHNDX
           ? proveSymtabShndx(x)
           : proveSymbolStrings(x),
+    pair: compareSymbolsPair,
   },
   debug: {
     label: 'debug information',

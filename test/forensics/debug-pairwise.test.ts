@@ -18,7 +18,11 @@
  *   .debug_str string changed in place → different;
  * - clang -gdwarf-5 with an extra .debug_addr entry nothing uses → different;
  * - a unstripped, b stripped (debug only in a) → different, saying to compare
- *   against the unstripped rebuild; a stripped, b unstripped → equivalent.
+ *   against the unstripped rebuild; a stripped, b unstripped → equivalent;
+ * - symbol tables: a's `main` with another st_size or st_other → different
+ *   (.symtab); a local symbol renamed (same length, text) → equivalent, the
+ *   stated residual (a symbol b does not hold by name is judged one-sided);
+ *   a symbol table only b carries → equivalent.
  */
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -295,5 +299,63 @@ describe('debug information on one side only', () => {
     await chmod(`${a}.s2`, 0o755);
     const c = await judge(`${a}.s2`, b);
     expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+  });
+});
+
+/** The file offset of the 64-bit symbol table entry named `name`. */
+async function symbolEntry(file: string, name: string): Promise<number> {
+  const symtab = await sectionOffset(file, '.symtab');
+  const strtab = await sectionOffset(file, '.strtab');
+  const b = await readFile(file);
+  for (let at = symtab.offset; at < symtab.offset + symtab.size; at += 24) {
+    const n = strtab.offset + b.readUInt32LE(at);
+    if (b.toString('latin1', n, b.indexOf(0, n)) === name) return at;
+  }
+  throw new Error(`no symbol ${name} in ${file}`);
+}
+
+describe("symbol tables judged against the other side's", () => {
+  const pairOf = async (name: string) => [
+    await build(`${name}-a`, 'gcc', ['-g0']),
+    await build(`${name}-b`, 'gcc', ['-g0']),
+  ];
+  const tampered = async (a: string, fn: (b: Buffer, at: number) => void, symbol = 'main') => {
+    const at = await symbolEntry(a, symbol);
+    const b = await readFile(a);
+    fn(b, at);
+    const out = `${a}.bad`;
+    await writeFile(out, b, { mode: 0o755 });
+    return out;
+  };
+  it('another st_size is different', async () => {
+    const [a, b] = await pairOf('size');
+    const bad = await tampered(a!, (x, at) => x.writeBigUInt64LE(0x4141414141414141n, at + 16));
+    await expectDifferent(bad, b!, '.symtab');
+  });
+  it('another st_other is different', async () => {
+    const [a, b] = await pairOf('other');
+    const bad = await tampered(a!, (x, at) => {
+      x[at + 5] = 0x90;
+    });
+    await expectDifferent(bad, b!, '.symtab');
+  });
+  it('a local symbol renamed (same length, text) is equivalent: a stated residual (names of symbols b lacks)', async () => {
+    const [a, b] = await pairOf('local');
+    const strtab = await sectionOffset(a!, '.strtab');
+    const bytes = await readFile(a!);
+    const at = bytes.subarray(strtab.offset, strtab.offset + strtab.size).indexOf('table\0');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('TABLE', strtab.offset + at, 'latin1');
+    const bad = `${a}.renamed`;
+    await writeFile(bad, bytes, { mode: 0o755 });
+    await runs(bad);
+    expect((await judge(bad, b!)).verdict).toBe('equivalent');
+  });
+  it('a symbol table only b carries is equivalent', async () => {
+    const [a, b] = await pairOf('only');
+    const strippedA = `${a}.s`;
+    await execa('strip', ['--strip-all', '-o', strippedA, a!]);
+    const d = await judge(strippedA, b!);
+    expect(d.verdict, JSON.stringify(d.differences)).toBe('equivalent');
   });
 });
