@@ -22,7 +22,10 @@
  * - symbol tables: a's `main` with another st_size or st_other → different
  *   (.symtab); a local symbol renamed (same length, text) → equivalent, the
  *   stated residual (a symbol b does not hold by name is judged one-sided);
- *   a symbol table only b carries → equivalent.
+ *   a symbol table only b carries → equivalent;
+ * - 120 random 1–4 byte mutations of a's .debug_info or .debug_line (DWARF 5,
+ *   built in another build directory than b) → always a verdict, never an
+ *   exception, and never equivalent when the bytes changed.
  */
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
 import { sectionOffset } from './fixtures.js';
+import { prng } from './prng.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -358,4 +362,28 @@ describe("symbol tables judged against the other side's", () => {
     const d = await judge(strippedA, b!);
     expect(d.verdict, JSON.stringify(d.differences)).toBe('equivalent');
   });
+});
+
+describe('malformed debug info against honest debug info', () => {
+  it('random mutations of .debug_info and .debug_line: a verdict, never equivalent (fuzz)', async () => {
+    const a = await build('fuzz-a', 'gcc', ['-g']);
+    const b = await build('fuzz-longer-b', 'gcc', ['-g']);
+    const base = await readFile(a);
+    const sections = [await sectionOffset(a, '.debug_info'), await sectionOffset(a, '.debug_line')];
+    const rand = prng(8088);
+    const pick = (n: number) => Math.floor(rand() * n);
+    const verdicts: Record<string, number> = {};
+    for (let i = 0; i < 120; i++) {
+      const buf = Buffer.from(base);
+      const s = sections[i % 2]!;
+      for (let k = 0, n = 1 + pick(4); k < n; k++) buf[s.offset + pick(s.size)] = pick(256);
+      if (buf.equals(base)) continue;
+      const mutant = join(dir, 'fuzz-mutant');
+      await writeFile(mutant, buf);
+      const c = await compare(mutant, b, { postProcessing: false, context: false });
+      verdicts[c.verdict] = (verdicts[c.verdict] ?? 0) + 1;
+      expect(c.verdict, `mutant ${i}: ${JSON.stringify(c.explanations)}`).toBe('different');
+    }
+    expect(verdicts.different).toBeGreaterThan(100);
+  }, 120_000);
 });
