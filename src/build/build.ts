@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { reapOrphans, removeContainersUsing } from '../engine/cleanup.js';
 import { DEFAULT_LIMITS, effectiveCpus } from '../engine/container.js';
-import { gib } from '../engine/disk-guard.js';
+import { describeShortage, shortageFix } from '../engine/disk-guard.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import { describeHardening } from '../engine/hardening.js';
@@ -312,7 +312,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     const diskFull = main.outcome.diskFull ?? main.diskFullInner;
     if (main.outcome.timedOut || main.outcome.exitCode !== 0 || main.outcome.oomKilled || diskFull) {
       const message = diskFull
-        ? `the build was stopped: free space on the file system of ${diskFull.path} fell to ${gib(diskFull.freeBytes)}, below the ${gib(diskFull.reserveBytes)} a build must leave free`
+        ? `the build was stopped: ${describeShortage(diskFull, 'fell to')}`
         : main.outcome.timedOut
           ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`
           : main.outcome.oomKilled
@@ -324,7 +324,7 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
         timedOut: main.outcome.timedOut,
         logTail: [...tail],
         fix: diskFull
-          ? `free space there (df -h ${diskFull.path}), or lower the reserve with --disk-reserve <GiB> if the build really needs the space`
+          ? shortageFix(diskFull)
           : main.outcome.timedOut
             ? 'raise the limit with --timeout <minutes>'
             : main.outcome.oomKilled

@@ -106,6 +106,8 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
     NanoCpus: effectiveCpus(limits) * 1e9,
     ...(cpuset ? { CpusetCpus: cpuset } : {}),
     Init: true,
+    // Output reaches rebuild by attach (build.log is capped); the engine need not keep its own unbounded copy on disk.
+    LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false,
   };
 }

@@ -257,7 +257,11 @@ describe('rebuild build (x86_64, native)', () => {
   ); // hang bound: the writer never ends by itself, so a guard that never fires fails at the 10 min limit
 
   it('refuses to start a build when the disk is already below the reserve, naming the disk and the fix', async () => {
-    const recipe = join(work, 'fills.SBUILD');
+    const recipe = join(work, 'never-runs.SBUILD');
+    await writeFile(
+      recipe,
+      `#!/SBUILD\n_disabled: false\npkg: never-runs\npkg_type: static\ndescription: never runs\nsrc_url: [https://example.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo ran > ran\n`,
+    );
     const s = await statfs(work);
     const r = await rebuild([
       'build',
@@ -272,7 +276,9 @@ describe('rebuild build (x86_64, native)', () => {
       String(Math.ceil((s.bavail * s.bsize) / 1024 ** 3) + 1),
     ]);
     expect(r.exitCode, r.stderr).toBe(5);
-    expect(r.stderr).toMatch(/free on the file system of .* below the .* a build must leave free/);
+    expect(r.stderr).toMatch(
+      /free space on the file system of .* is .* GiB, below the .* GiB a build must leave free/,
+    );
     expect(r.stderr).toMatch(/fix: free space there \(df -h .*\), or lower the reserve with --disk-reserve/);
     expect(await leftoverContainers()).toEqual([]);
   });

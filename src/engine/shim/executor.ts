@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { messageOf } from '../../util/errors.js';
 import { containerName, removeContainer, runContainer } from '../container.js';
-import type { DiskShortage } from '../disk-guard.js';
+import { type DiskShortage, describeShortage } from '../disk-guard.js';
 import type { Arch, ContainerLimits, RunOutcome } from '../types.js';
 import { BoundedOutput, OutputBudget } from './bounded-output.js';
 import { type CopyLimits, copyOut } from './copy-out.js';
@@ -306,7 +306,7 @@ export class ShimExecutor {
     }
     if (outcome.diskFull) {
       io.stderr(
-        `docker (rebuild shim): container ${name} was stopped: free space on the file system of ${outcome.diskFull.path} fell below the reserve\n`,
+        `docker (rebuild shim): container ${name} was stopped: ${describeShortage(outcome.diskFull, 'fell to')}\n`,
       );
       return 137;
     }
