@@ -70,3 +70,28 @@ export async function connectEngine(): Promise<Docker> {
   }
   return docker;
 }
+
+/** What rebuild reads from `docker info` (the rest of it is not used). */
+export interface EngineInfo {
+  ID?: string;
+  DockerRootDir?: string;
+  SecurityOptions?: string[];
+}
+
+const infos = new WeakMap<Docker, Promise<EngineInfo>>();
+
+/**
+ * `docker info`, asked once per connection (the engine's identity, its
+ * user-namespace mode and its security options are read from it at several
+ * places of one build; none changes without restarting the engine). A
+ * failure is not kept: the next caller asks again.
+ */
+export function engineInfo(docker: Docker): Promise<EngineInfo> {
+  let p = infos.get(docker);
+  if (!p) {
+    p = docker.info() as Promise<EngineInfo>;
+    infos.set(docker, p);
+    p.catch(() => infos.delete(docker));
+  }
+  return p;
+}

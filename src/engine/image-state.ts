@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { messageOf, RebuildError } from '../util/errors.js';
-import { ENGINE_FIX } from './docker.js';
+import { ENGINE_FIX, type EngineInfo, engineInfo } from './docker.js';
 import { userNamespaceOf } from './hardening.js';
 import { LABELS } from './labels.js';
 import { type Arch, type BuiltImage, type ImageRole, PLATFORM } from './types.js';
@@ -74,9 +74,9 @@ export function engineIdentity(docker: Docker): Promise<EngineIdentity> {
   let p = identities.get(docker);
   if (!p) {
     p = (async () => {
-      let info: { ID?: string; DockerRootDir?: string; SecurityOptions?: string[] };
+      let info: EngineInfo;
       try {
-        info = (await docker.info()) as typeof info;
+        info = await engineInfo(docker);
       } catch (err) {
         throw new RebuildError('environment', `the Docker engine does not say who it is: ${messageOf(err)}`, {
           subject: 'engine',
@@ -239,11 +239,9 @@ export class ImageState {
     const candidates = (await this.all())
       .filter((r) => r.role === 'base' && r.arch === arch && r.specHash === specHash)
       .sort((a, b) => b.created.localeCompare(a.created));
-    for (const r of candidates) {
-      const found = await this.find(docker, r);
-      if (found) return found;
-    }
-    return undefined;
+    // Asked of the engine at once (records of removed images can be many): the newest still there.
+    const found = await Promise.all(candidates.map((r) => this.find(docker, r)));
+    return found.find((f) => f !== undefined);
   }
 }
 
