@@ -197,11 +197,19 @@ export class ImageState {
     const names = (await readdir(this.root).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
     if (names.length === 0) return [];
     const mine = new Set(await readdir(this.dir).catch(() => [] as string[]));
+    // Read and checked against the engine at once (one round trip per old record, every run, otherwise).
+    const checked = await Promise.all(
+      names
+        .filter((n) => !mine.has(n))
+        .map(async (n) => {
+          const r = parseRecord(await readFile(join(this.root, n), 'utf8').catch(() => ''));
+          return r && `${keyOf(r)}.json` === n && (await verifiedOn(docker, r)) ? { n, r } : undefined;
+        }),
+    );
     const adopted: string[] = [];
-    for (const n of names) {
-      if (mine.has(n)) continue;
-      const r = parseRecord(await readFile(join(this.root, n), 'utf8').catch(() => ''));
-      if (!r || `${keyOf(r)}.json` !== n || !(await verifiedOn(docker, r))) continue;
+    for (const c of checked) {
+      if (!c) continue;
+      const { n, r } = c;
       await this.put({
         ...r,
         adopted: `${new Date().toISOString()} from ${n}, image verified on this engine`,
