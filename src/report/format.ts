@@ -65,19 +65,20 @@ export function duration(ms: number): string {
  * neither drive a terminal nor hide text. Tabs become `\t` here; code lines
  * go through `expandTabs` first.
  */
+/** What `clean` replaces: C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP. */
+export const UNCLEAN_CHARS =
+  '\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u202e\\u2028\\u2029\\u2066-\\u2069\\ufeff';
+const UNCLEAN = new RegExp(`[${UNCLEAN_CHARS}]`, 'g');
+
 export function clean(s: string): string {
-  return s.replace(
-    // C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/g,
-    (ch) => {
-      const code = ch.charCodeAt(0);
-      if (ch === '\n') return '\\n';
-      if (ch === '\r') return '\\r';
-      if (ch === '\t') return '\\t';
-      if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
-      return `\\u${code.toString(16).padStart(4, '0')}`;
-    },
-  );
+  return s.replace(UNCLEAN, (ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Expands tabs to spaces (8-column stops), then `clean`s the rest. */

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/audit/schema.js';
 import { AuditStore, defaultPidAlive } from '../../src/audit/store.js';
 import { RebuildError } from '../../src/util/errors.js';
-import { newResult, tempDir, unit } from './fixtures.js';
+import { checkRecentVerdicts, newResult, tempDir, unit } from './fixtures.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -221,57 +221,9 @@ describe('claims', () => {
 });
 
 describe("the strip's recent verdicts", () => {
-  /** What the strip must show, from the results themselves: the last `n` up to audit `upTo`, oldest first. */
-  async function fromHistory(s: AuditStore, pkg: string, upTo: number, n: number) {
-    const h = (await s.history(pkg)).filter((r) => r.auditId <= upTo);
-    return h.slice(Math.max(0, h.length - n)).map((r) => ({
-      finishedAt: r.finishedAt,
-      verdict: r.verdict,
-      auditId: r.auditId,
-    }));
-  }
-
-  async function expectSameAsResults(s: AuditStore, audits: number[]) {
-    const units = [unit('many').key, unit('few').key, unit('none').key];
-    for (const upTo of audits) {
-      for (const n of [1, 14, 20]) {
-        const got = await s.lastVerdicts(units, upTo, n);
-        for (const pkg of ['many', 'few', 'none']) {
-          const want = await fromHistory(s, pkg, upTo, n);
-          expect(got.get(unit(pkg).key) ?? [], `${pkg} up to audit ${upTo}, last ${n}`).toEqual(want);
-        }
-      }
-    }
-  }
-
   it('match the results (errors included, more than kept, an older audit), and are refilled when an older database is opened', async () => {
     const path = join(dir, 'strip.db');
-    const s = await openStore(path);
-    const verdicts = ['reproducible', 'different', 'error', 'equivalent', 'build-failed'] as const;
-    const audits: number[] = [];
-    for (let night = 0; night < 20; night++) {
-      const { id } = await s.beginAudit({});
-      audits.push(id);
-      await s.recordResult(
-        id,
-        newResult(unit('many'), verdicts[night % verdicts.length]!, {
-          finishedAt: new Date(Date.UTC(2026, 0, 1 + night, 3, night)).toISOString(),
-        }),
-      );
-      if (night % 7 === 0) await s.recordResult(id, newResult(unit('few'), 'reproducible'));
-      await s.finishAudit(id, { status: 'finished', exitCode: 0, reportDir: dir });
-    }
-    await expectSameAsResults(s, [audits[0]!, audits[6]!, audits[19]!]);
-    await s.close();
-    open.splice(open.indexOf(s), 1);
-    // As the rebuild before the table left it: schema 2, no table; opening it fills the table from the results.
-    const raw = new Database(path);
-    raw.exec('DROP TABLE recent_verdicts');
-    raw.pragma('user_version = 2');
-    raw.close();
-    const upgraded = await openStore(path);
-    expect(await upgraded.schemaVersion()).toBe(SCHEMA_VERSION);
-    await expectSameAsResults(upgraded, [audits[3]!, audits[19]!]);
+    await checkRecentVerdicts(() => openStore(path));
   });
 });
 
