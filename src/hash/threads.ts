@@ -21,7 +21,17 @@ const RING_SLOTS = 8;
 /** Indexes into the control array (see READER_WORKER_SOURCE). */
 export const CONTROL: ReaderControl = { produced: 0, consumed: 1, abort: 2, length: 3 };
 
-type Reply = { digest: string; same?: boolean } | { error: string; grew?: boolean };
+type Reply = { digest: string; same?: boolean; planDigest?: string } | { error: string; grew?: boolean };
+
+/**
+ * A third digest taken in the same pass (the BLAKE3 thread has time to spare):
+ * of literal bytes and ranges of the file, the ranges in file order without
+ * overlapping. The ELF reader's build-id recomputation is one.
+ */
+export interface PlanToDigest {
+  algorithm: 'sha1' | 'md5';
+  runs: ReadonlyArray<Uint8Array | { offset: number; size: number }>;
+}
 
 /**
  * The digests of `handle`; with `compareWith`, that file is read in step and
@@ -32,7 +42,8 @@ export async function hashOpenFileOnThreads(
   handle: FileHandle,
   blake3Module: string,
   compareWith?: FileHandle,
-): Promise<{ size: number; sha256: string; blake3: string; same: boolean }> {
+  plan?: PlanToDigest,
+): Promise<{ size: number; sha256: string; blake3: string; same: boolean; planDigest?: string }> {
   const ring = new SharedArrayBuffer(RING_CHUNK * RING_SLOTS);
   const control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.length + RING_SLOTS)));
   const sizes = new Float64Array(new SharedArrayBuffer(8));
@@ -40,7 +51,14 @@ export async function hashOpenFileOnThreads(
   const start = (role: 'read-sha256' | 'blake3') =>
     new Worker(READER_WORKER_SOURCE, {
       eval: true,
-      workerData: { ...common, role, fd: handle.fd, fdB: compareWith?.fd, blake3Module },
+      workerData: {
+        ...common,
+        role,
+        fd: handle.fd,
+        fdB: compareWith?.fd,
+        blake3Module,
+        ...(plan && role === 'blake3' ? { plan } : {}),
+      },
     });
   const workers = [start('read-sha256'), start('blake3')];
   const replies = workers.map(
@@ -76,7 +94,13 @@ export async function hashOpenFileOnThreads(
     if (!sha || !b3 || !('digest' in sha) || !('digest' in b3)) {
       throw new RebuildError('input', 'cannot read: the hash threads stopped', { subject: path });
     }
-    return { size: sizes[0] ?? 0, sha256: sha.digest, blake3: b3.digest, same: sha.same === true };
+    return {
+      size: sizes[0] ?? 0,
+      sha256: sha.digest,
+      blake3: b3.digest,
+      same: sha.same === true,
+      ...(b3.planDigest !== undefined ? { planDigest: b3.planDigest } : {}),
+    };
   } finally {
     Atomics.store(control, CONTROL.abort, 1);
     Atomics.notify(control, CONTROL.produced);

@@ -18,6 +18,7 @@ export interface ReaderControl {
  * Waits are bounded (1 s) and re-check `abort`, so neither thread can wait
  * forever on the other. Replies: `{ digest, same? }`, or `{ error, grew? }`;
  * `same`: a second file `fdB`, read in step, equalled the first as far as it went.
+ * With `plan` (a PlanToDigest), `blake3` also digests it: `{ digest, planDigest }`.
  */
 export const READER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -83,17 +84,50 @@ function readAndHash() {
   sizes[0] = at;
   parentPort.postMessage({ digest: hasher.digest('hex'), same });
 }
+// The digest of a plan of literal bytes and file ranges (in file order), fed as the file passes.
+function planHasher(spec) {
+  if (!spec) return undefined;
+  const h = require('node:crypto').createHash(spec.algorithm);
+  const runs = spec.runs;
+  let i = 0;
+  const literals = () => {
+    while (i < runs.length && ArrayBuffer.isView(runs[i])) h.update(runs[i++]);
+  };
+  literals();
+  return {
+    update(bytes, at) {
+      const end = at + bytes.length;
+      while (i < runs.length) {
+        const r = runs[i];
+        if (r.offset >= end) return;
+        const from = Math.max(r.offset, at);
+        const to = Math.min(r.offset + r.size, end);
+        if (to > from) h.update(bytes.subarray(from - at, to - at));
+        if (r.offset + r.size > end) return;
+        i++;
+        literals();
+      }
+    },
+    // Undefined when the file ended before the plan did.
+    digest: () => (i < runs.length ? undefined : h.digest('hex')),
+  };
+}
 function hashBehind() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
+  const plan = planHasher(workerData.plan);
+  let at = 0;
   for (let j = 0; ; j++) {
     waitUntil(L.produced, (p) => p > j);
     const slot = j % slots;
     const n = Atomics.load(control, L.length + slot);
     if (n === 0) break;
-    hasher.update(view(slot, n));
+    const bytes = view(slot, n);
+    hasher.update(bytes);
+    if (plan) plan.update(bytes, at);
+    at += n;
     publish(L.consumed, j + 1);
   }
-  parentPort.postMessage({ digest: hasher.digest('hex') });
+  parentPort.postMessage({ digest: hasher.digest('hex'), planDigest: plan ? plan.digest() : undefined });
 }
 try {
   if (role === 'read-sha256') readAndHash();

@@ -98,10 +98,21 @@ export function codeLine(s: string): string {
   return clean(out);
 }
 
+/** Widths of the non-ASCII characters seen so far (bounded: hostile strings hold many). */
+const WIDTHS = new Map<string, number>();
+
 /** Terminal columns of one code point: 1 for printable ASCII (the fast path), else string-width's (wide 2, combining 0). */
 export function charWidth(ch: string): number {
   const c = ch.charCodeAt(0);
-  return ch.length === 1 && c >= 0x20 && c < 0x7f ? 1 : stringWidth(ch);
+  if (ch.length === 1 && c >= 0x20 && c < 0x7f) return 1;
+  // A report repeats few distinct characters (rules, ≠, …) thousands of times, and
+  // string-width costs microseconds a call: 35 ms of a small compare's text report.
+  let w = WIDTHS.get(ch);
+  if (w === undefined) {
+    w = stringWidth(ch);
+    if (WIDTHS.size < 4096) WIDTHS.set(ch, w);
+  }
+  return w;
 }
 
 /** Display width in terminal columns (East Asian wide characters and emoji take 2, combining marks 0). */
