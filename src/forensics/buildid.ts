@@ -17,7 +17,7 @@
  * (sha1/md5). gold (single-threaded): the whole file with the descriptor
  * zeroed. Each is tried in that order; the first match wins.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { SHT } from './elf/constants.js';
 import { buildIdNote, type ElfFile } from './elf/reader.js';
 import { chunks } from './elf/source.js';
@@ -70,7 +70,7 @@ async function feed(
  * The hash threads can digest it while they read the file (see
  * `streamableBuildIdPlan`), so the file is not read a second time.
  */
-export type ByteRun = Buffer | { offset: number; size: number };
+export type ByteRun = Buffer | { offset: number; size: number } | { zeros: number };
 
 async function gnuLdPlan(elf: ElfFile, descFrom: number, descTo: number): Promise<ByteRun[]> {
   const plan: ByteRun[] = [];
@@ -95,7 +95,7 @@ async function gnuLdPlan(elf: ElfFile, descFrom: number, descTo: number): Promis
     if (s.type === SHT.NOBITS || s.size === 0 || s.index === 0) continue;
     if (s.type === SHT.SYMTAB || s.type === SHT.SYMTAB_SHNDX || skip.has(s.index)) continue;
     const holdsId = descFrom >= s.offset && descTo <= s.offset + s.size;
-    plan.push(holdsId ? Buffer.alloc(s.size) : { offset: s.offset, size: s.size });
+    plan.push(holdsId ? { zeros: s.size } : { offset: s.offset, size: s.size });
   }
   return plan;
 }
@@ -104,9 +104,17 @@ async function digestPlan(elf: ElfFile, algo: string, plan: readonly ByteRun[]):
   const h = createHash(algo);
   for (const run of plan) {
     if (Buffer.isBuffer(run)) h.update(run);
+    else if ('zeros' in run) updateZeros(h, run.zeros);
     else await feed(elf, run.offset, run.size, 0, 0, (b) => h.update(b));
   }
   return h.digest('hex');
+}
+
+/** `n` zero bytes, a MiB at a time (a hostile section may claim the whole file). */
+function updateZeros(h: Hash, n: number): void {
+  const zeros = Buffer.alloc(Math.min(n, 1 << 20));
+  for (let left = n; left > 0; left -= zeros.length)
+    h.update(zeros.subarray(0, Math.min(left, zeros.length)));
 }
 
 /** The build-id's hash algorithm and where its descriptor lies, when it can be recomputed. */
@@ -134,7 +142,7 @@ export async function streamableBuildIdPlan(
   const plan = await gnuLdPlan(elf, t.from, t.to);
   let pos = 0;
   for (const run of plan) {
-    if (Buffer.isBuffer(run)) continue;
+    if (Buffer.isBuffer(run) || 'zeros' in run) continue;
     if (run.offset < pos || run.offset + run.size > elf.size) return undefined;
     pos = run.offset + run.size;
   }

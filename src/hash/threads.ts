@@ -30,7 +30,7 @@ type Reply = { digest: string; same?: boolean; planDigest?: string } | { error: 
  */
 export interface PlanToDigest {
   algorithm: 'sha1' | 'md5';
-  runs: ReadonlyArray<Uint8Array | { offset: number; size: number }>;
+  runs: ReadonlyArray<Uint8Array | { offset: number; size: number } | { zeros: number }>;
 }
 
 /**

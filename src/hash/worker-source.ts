@@ -90,8 +90,16 @@ function planHasher(spec) {
   const h = require('node:crypto').createHash(spec.algorithm);
   const runs = spec.runs;
   let i = 0;
+  // Literal bytes, and runs of zeros (fed a MiB at a time), need no file bytes.
   const literals = () => {
-    while (i < runs.length && ArrayBuffer.isView(runs[i])) h.update(runs[i++]);
+    for (; i < runs.length; i++) {
+      const r = runs[i];
+      if (ArrayBuffer.isView(r)) h.update(r);
+      else if (r.zeros !== undefined) {
+        const zeros = new Uint8Array(Math.min(r.zeros, 1 << 20));
+        for (let left = r.zeros; left > 0; left -= zeros.length) h.update(zeros.subarray(0, Math.min(left, zeros.length)));
+      } else return;
+    }
   };
   literals();
   return {

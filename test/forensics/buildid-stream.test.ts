@@ -36,11 +36,12 @@ describe('a plan digested in the hash pass', () => {
     const [a, b] = [join(dir, 'pa'), join(dir, 'pb')];
     await writeFile(a, bytes);
     await writeFile(b, other);
-    const runs = [
+    const runs: Array<Buffer | { offset: number; size: number } | { zeros: number }> = [
       Buffer.from('head'),
       { offset: 0, size: 10 },
       Buffer.from('between'),
       Buffer.alloc(3),
+      { zeros: (1 << 20) + 3 },
       { offset: RING_CHUNK - 7, size: 3 * RING_CHUNK + 1 },
       { offset: 5 * RING_CHUNK, size: 1 },
       { offset: size - 100, size: 100 },
@@ -48,7 +49,11 @@ describe('a plan digested in the hash pass', () => {
     ];
     const expected = (file: Buffer) => {
       const h = createHash('sha1');
-      for (const r of runs) h.update(Buffer.isBuffer(r) ? r : file.subarray(r.offset, r.offset + r.size));
+      for (const r of runs) {
+        if (Buffer.isBuffer(r)) h.update(r);
+        else if ('zeros' in r) h.update(Buffer.alloc(r.zeros));
+        else h.update(file.subarray(r.offset, r.offset + r.size));
+      }
       return h.digest('hex');
     };
     const plan = { algorithm: 'sha1' as const, runs };
