@@ -1,8 +1,8 @@
-/** Where the reader threads keep their counters in the shared control array. */
+/** Where the reading thread and the calling thread keep their counters in the shared control array. */
 export interface ReaderControl {
   /** Chunks read so far (the reader's count; an empty chunk marks the end). */
   produced: number;
-  /** Chunks BLAKE3 has hashed (their slots may be read into again). */
+  /** Chunks SHA-256 has hashed (their slots may be read into again). */
   consumed: number;
   /** Non-zero: stop (the other thread failed, or the caller gave up). */
   abort: number;
@@ -11,19 +11,20 @@ export interface ReaderControl {
 }
 
 /**
- * The two threads of src/hash/threads.ts, as source text: they run with
- * `eval: true`, so they load the same way from dist/, under tsx and under
- * vitest. `read-sha256` reads the file `fd` into the ring
- * slot by slot and hashes each chunk; `blake3` hashes the slots behind it.
- * Waits are bounded (1 s) and re-check `abort`, so neither thread can wait
- * forever on the other. Replies: `{ digest, same? }`, or `{ error, grew? }`;
- * `same`: a second file `fdB`, read in step, equalled the first as far as it went.
- * With `plan` (a PlanToDigest), `blake3` also digests it: `{ digest, planDigest }`.
+ * The reading thread of src/hash/threads.ts, as source text: it runs with
+ * `eval: true`, so it loads the same way from dist/, under tsx and under
+ * vitest. It reads the file `fd` into the ring slot by slot and hashes each
+ * chunk with BLAKE3; the calling thread hashes the same slots with SHA-256
+ * behind it. Waits are bounded (1 s) and re-check `abort`, so it never waits
+ * forever on the calling thread. Reply: `{ digest, same? }`, or
+ * `{ error, grew? }`; `same`: a second file `fdB`, read in step, equalled the
+ * first as far as it went. With `plan` (a PlanToDigest) it also digests that:
+ * `planDigest`.
  */
 export const READER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readSync } = require('node:fs');
-const { role, fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
+const { fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
 const L = layout;
 const view = (slot, n) => new Uint8Array(ring, slot * chunk, n);
 const aborted = () => Atomics.load(control, L.abort) !== 0;
@@ -38,51 +39,6 @@ function waitUntil(index, done) {
 function publish(index, value) {
   Atomics.store(control, index, value);
   Atomics.notify(control, index);
-}
-function readAndHash() {
-  const hasher = require('node:crypto').createHash('sha256');
-  const buf = Buffer.from(ring);
-  // With a second file (fdB): read it in step and compare, as long as the two agree.
-  let same = fdB !== undefined;
-  const other = same ? Buffer.allocUnsafe(chunk) : undefined;
-  const readFull = (f, into, offset, at) => {
-    let n = 0;
-    for (;;) {
-      const m = readSync(f, into, offset + n, chunk - n, at + n);
-      if (m === 0) return n;
-      n += m;
-      if (n === chunk) return n;
-    }
-  };
-  let at = 0;
-  for (let i = 0; ; i++) {
-    const slot = i % slots;
-    waitUntil(L.consumed, (c) => c >= i - slots + 1);
-    const n = readFull(fd, buf, slot * chunk, at);
-    if (same) {
-      const nb = readFull(fdB, other, 0, at);
-      same = nb === n && buf.subarray(slot * chunk, slot * chunk + n).equals(other.subarray(0, n));
-    }
-    if (n < chunk && n > 0 && readSync(fd, Buffer.alloc(1), 0, 1, at + n) > 0) {
-      // Data after the end it saw: the file grew while being read.
-      parentPort.postMessage({ error: 'the file changed while it was being read', grew: true });
-      return;
-    }
-    Atomics.store(control, L.length + slot, n);
-    publish(L.produced, i + 1);
-    if (n === 0) break;
-    hasher.update(view(slot, n));
-    at += n;
-    if (n < chunk) {
-      // The end: an empty chunk tells BLAKE3 so.
-      waitUntil(L.consumed, (c) => c >= i + 1 - slots + 1);
-      Atomics.store(control, L.length + ((i + 1) % slots), 0);
-      publish(L.produced, i + 2);
-      break;
-    }
-  }
-  sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex'), same });
 }
 // The digest of a plan of literal bytes and file ranges (in file order), fed as the file passes.
 function planHasher(spec) {
@@ -120,26 +76,56 @@ function planHasher(spec) {
     digest: () => (i < runs.length ? undefined : h.digest('hex')),
   };
 }
-function hashBehind() {
+function readAndHash() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
   const plan = planHasher(workerData.plan);
+  const buf = Buffer.from(ring);
+  // With a second file (fdB): read it in step and compare, as long as the two agree.
+  let same = fdB !== undefined;
+  const other = same ? Buffer.allocUnsafe(chunk) : undefined;
+  const readFull = (f, into, offset, at) => {
+    let n = 0;
+    for (;;) {
+      const m = readSync(f, into, offset + n, chunk - n, at + n);
+      if (m === 0) return n;
+      n += m;
+      if (n === chunk) return n;
+    }
+  };
   let at = 0;
-  for (let j = 0; ; j++) {
-    waitUntil(L.produced, (p) => p > j);
-    const slot = j % slots;
-    const n = Atomics.load(control, L.length + slot);
+  for (let i = 0; ; i++) {
+    const slot = i % slots;
+    waitUntil(L.consumed, (c) => c >= i - slots + 1);
+    const n = readFull(fd, buf, slot * chunk, at);
+    if (same) {
+      const nb = readFull(fdB, other, 0, at);
+      same = nb === n && buf.subarray(slot * chunk, slot * chunk + n).equals(other.subarray(0, n));
+    }
+    if (n < chunk && n > 0 && readSync(fd, Buffer.alloc(1), 0, 1, at + n) > 0) {
+      // Data after the end it saw: the file grew while being read.
+      parentPort.postMessage({ error: 'the file changed while it was being read', grew: true });
+      return;
+    }
+    Atomics.store(control, L.length + slot, n);
+    publish(L.produced, i + 1);
     if (n === 0) break;
     const bytes = view(slot, n);
     hasher.update(bytes);
     if (plan) plan.update(bytes, at);
     at += n;
-    publish(L.consumed, j + 1);
+    if (n < chunk) {
+      // The end: an empty chunk tells the SHA-256 side so.
+      waitUntil(L.consumed, (c) => c >= i + 1 - slots + 1);
+      Atomics.store(control, L.length + ((i + 1) % slots), 0);
+      publish(L.produced, i + 2);
+      break;
+    }
   }
-  parentPort.postMessage({ digest: hasher.digest('hex'), planDigest: plan ? plan.digest() : undefined });
+  sizes[0] = at;
+  parentPort.postMessage({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
 }
 try {
-  if (role === 'read-sha256') readAndHash();
-  else hashBehind();
+  readAndHash();
 } catch (err) {
   parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
 }
