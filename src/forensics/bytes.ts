@@ -17,6 +17,8 @@ const CHUNK = 1 << 20;
 /**
  * Compares `a[offA, offA+lenA)` with `b[offB, offB+lenB)`. The common prefix
  * is compared byte-wise; a length difference counts as differing bytes.
+ * `untilFirst`: stop reading at the first differing chunk (`equal` and
+ * `first` are exact, `differing` then counts that chunk only).
  */
 export async function compareRanges(
   a: ByteSource,
@@ -25,6 +27,7 @@ export async function compareRanges(
   b: ByteSource,
   offB: number,
   lenB: number,
+  untilFirst = false,
 ): Promise<RangeComparison> {
   const common = Math.min(lenA, lenB);
   const bufA = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, common)));
@@ -44,6 +47,7 @@ export async function compareRanges(
           differing++;
         }
       }
+      if (untilFirst) return { equal: false, first, differing };
     }
     if (m < n) {
       // A short read: the file shrank under us; count the rest as different.

@@ -23,7 +23,17 @@ const YIELD_EVERY = 64;
 /** Indexes into the control array (see READER_WORKER_SOURCE). */
 export const CONTROL: ReaderControl = { produced: 0, consumed: 1, abort: 2, length: 3 };
 
-type Reply = { digest: string; same?: boolean } | { error: string; grew?: boolean };
+type Reply = { digest: string; same?: boolean; planDigest?: string } | { error: string; grew?: boolean };
+
+/**
+ * A third digest taken in the same pass, by the reading worker: of literal
+ * bytes, runs of zeros and ranges of the file, the ranges in file order
+ * without overlapping. The ELF reader's build-id recomputation is one.
+ */
+export interface PlanToDigest {
+  algorithm: 'sha1' | 'md5';
+  runs: ReadonlyArray<Uint8Array | { offset: number; size: number } | { zeros: number }>;
+}
 
 class Aborted extends Error {}
 
@@ -36,7 +46,8 @@ export async function hashOpenFileOnThreads(
   handle: FileHandle,
   blake3Module: string,
   compareWith?: FileHandle,
-): Promise<{ size: number; sha256: string; blake3: string; same: boolean }> {
+  plan?: PlanToDigest,
+): Promise<{ size: number; sha256: string; blake3: string; same: boolean; planDigest?: string }> {
   const ring = new SharedArrayBuffer(RING_CHUNK * RING_SLOTS);
   const control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.length + RING_SLOTS)));
   const sizes = new Float64Array(new SharedArrayBuffer(8));
@@ -57,6 +68,7 @@ export async function hashOpenFileOnThreads(
       fd: handle.fd,
       fdB: compareWith?.fd,
       blake3Module,
+      ...(plan ? { plan } : {}),
     },
   });
   const reply = new Promise<Reply>((resolve) => {
@@ -85,7 +97,13 @@ export async function hashOpenFileOnThreads(
     if (sha === undefined) {
       throw new RebuildError('input', 'cannot read: the hash thread stopped', { subject: path });
     }
-    return { size: sizes[0] ?? 0, sha256: sha, blake3: b3.digest, same: b3.same === true };
+    return {
+      size: sizes[0] ?? 0,
+      sha256: sha,
+      blake3: b3.digest,
+      same: b3.same === true,
+      ...(b3.planDigest !== undefined ? { planDigest: b3.planDigest } : {}),
+    };
   } finally {
     stop();
     await worker.terminate();

@@ -18,7 +18,8 @@ export interface ReaderControl {
  * behind it. Waits are bounded (1 s) and re-check `abort`, so it never waits
  * forever on the calling thread. Reply: `{ digest, same? }`, or
  * `{ error, grew? }`; `same`: a second file `fdB`, read in step, equalled the
- * first as far as it went.
+ * first as far as it went. With `plan` (a PlanToDigest) it also digests that:
+ * `planDigest`.
  */
 export const READER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -39,8 +40,45 @@ function publish(index, value) {
   Atomics.store(control, index, value);
   Atomics.notify(control, index);
 }
+// The digest of a plan of literal bytes and file ranges (in file order), fed as the file passes.
+function planHasher(spec) {
+  if (!spec) return undefined;
+  const h = require('node:crypto').createHash(spec.algorithm);
+  const runs = spec.runs;
+  let i = 0;
+  // Literal bytes, and runs of zeros (fed a MiB at a time), need no file bytes.
+  const literals = () => {
+    for (; i < runs.length; i++) {
+      const r = runs[i];
+      if (ArrayBuffer.isView(r)) h.update(r);
+      else if (r.zeros !== undefined) {
+        const zeros = new Uint8Array(Math.min(r.zeros, 1 << 20));
+        for (let left = r.zeros; left > 0; left -= zeros.length) h.update(zeros.subarray(0, Math.min(left, zeros.length)));
+      } else return;
+    }
+  };
+  literals();
+  return {
+    update(bytes, at) {
+      const end = at + bytes.length;
+      while (i < runs.length) {
+        const r = runs[i];
+        if (r.offset >= end) return;
+        const from = Math.max(r.offset, at);
+        const to = Math.min(r.offset + r.size, end);
+        if (to > from) h.update(bytes.subarray(from - at, to - at));
+        if (r.offset + r.size > end) return;
+        i++;
+        literals();
+      }
+    },
+    // Undefined when the file ended before the plan did.
+    digest: () => (i < runs.length ? undefined : h.digest('hex')),
+  };
+}
 function readAndHash() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
+  const plan = planHasher(workerData.plan);
   const buf = Buffer.from(ring);
   // With a second file (fdB): read it in step and compare, as long as the two agree.
   let same = fdB !== undefined;
@@ -71,7 +109,9 @@ function readAndHash() {
     Atomics.store(control, L.length + slot, n);
     publish(L.produced, i + 1);
     if (n === 0) break;
-    hasher.update(view(slot, n));
+    const bytes = view(slot, n);
+    hasher.update(bytes);
+    if (plan) plan.update(bytes, at);
     at += n;
     if (n < chunk) {
       // The end: an empty chunk tells the SHA-256 side so.
@@ -82,7 +122,7 @@ function readAndHash() {
     }
   }
   sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex'), same });
+  parentPort.postMessage({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
 }
 try {
   readAndHash();

@@ -1,4 +1,4 @@
-import stringWidth from 'string-width';
+import { createRequire } from 'node:module';
 /**
  * Small, pure formatting helpers shared by the text, Markdown and HTML
  * renderers. Strings from binaries and file paths are hostile input: every
@@ -99,16 +99,59 @@ export function codeLine(s: string): string {
   return clean(out);
 }
 
+/**
+ * The characters the renderers draw with (rules, marks, arrows), one column
+ * each as string-width measures them (a test holds the two equal). None
+ * joins a neighbour into a grapheme cluster, so a string of them and printable
+ * ASCII is as wide as it is long, and string-width is not needed for it.
+ */
+export const DRAWN_CHARACTERS = '─│═║┌┐└┘├┤┬┴┼—–…→≠·×•’›▶▸◂▲▼●○■□✓✔✗✖';
+const DRAWN = new Set(DRAWN_CHARACTERS);
+
+/**
+ * string-width, loaded at its first use: importing it (an ICU segmenter,
+ * Unicode property sets) and its first call cost 60–150 ms of start-up, and
+ * most reports hold only printable ASCII and DRAWN_CHARACTERS. Node without
+ * require() of ES modules imports it up front, as before.
+ */
+type Width = (s: string) => number;
+const canRequireEsm = (process.features as { require_module?: boolean }).require_module === true;
+let loadedWidth: Width | undefined = canRequireEsm
+  ? undefined
+  : ((await import('string-width')).default as Width);
+function stringWidth(s: string): number {
+  loadedWidth ??= (createRequire(import.meta.url)('string-width') as { default: Width }).default;
+  return loadedWidth(s);
+}
+
+/** Widths of the other non-ASCII characters seen so far (bounded: hostile strings hold many). */
+const WIDTHS = new Map<string, number>();
+
+/** Printable ASCII or a drawn character: one column, whatever its neighbours. */
+function oneColumn(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  return ch.length === 1 && ((c >= 0x20 && c < 0x7f) || DRAWN.has(ch));
+}
+
 /** Terminal columns of one code point: 1 for printable ASCII (the fast path), else string-width's (wide 2, combining 0). */
 export function charWidth(ch: string): number {
-  const c = ch.charCodeAt(0);
-  return ch.length === 1 && c >= 0x20 && c < 0x7f ? 1 : stringWidth(ch);
+  if (oneColumn(ch)) return 1;
+  // A report repeats few distinct characters thousands of times, and string-width
+  // costs microseconds a call (35 ms of a small compare's text report).
+  let w = WIDTHS.get(ch);
+  if (w === undefined) {
+    w = stringWidth(ch);
+    if (WIDTHS.size < 4096) WIDTHS.set(ch, w);
+  }
+  return w;
 }
 
 /** Display width in terminal columns (East Asian wide characters and emoji take 2, combining marks 0). */
 export function width(s: string): number {
-  // ASCII-only strings (nearly all here) are as wide as they are long
-  return /^[\x20-\x7e]*$/.test(s) ? s.length : stringWidth(s);
+  // ASCII-only strings (nearly all here) are as wide as they are long; so are those with drawn characters.
+  if (/^[\x20-\x7e]*$/.test(s)) return s.length;
+  for (const ch of s) if (!oneColumn(ch)) return stringWidth(s);
+  return s.length;
 }
 
 /** Cuts to `w` columns, ending with `…` when something was cut. */
