@@ -117,6 +117,17 @@ export class PlanSource {
     return buf;
   }
 
+  /** Whether `[offset, offset+length)` is one range of the input read from `otherOffset` of `other` itself. */
+  sameBytes(offset: number, length: number, other: unknown, otherOffset: number): boolean {
+    if (other !== this.input || length <= 0 || offset < 0 || offset + length > this.size) return false;
+    const i = this.pieceAt(offset);
+    const p = this.pieces[i];
+    const start = this.starts[i] ?? 0;
+    return (
+      p?.kind === 'range' && offset + length <= start + p.length && p.from + (offset - start) === otherOffset
+    );
+  }
+
   /** The input is the caller's: closing a plan closes nothing. */
   async close(): Promise<void> {}
 }

@@ -17,6 +17,12 @@ export interface ByteSource {
   /** Reads into `buf[0..length)`; returns bytes read. */
   readInto(buf: Buffer, offset: number, length: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * True only when `[offset, offset+length)` of this source is, by
+   * construction, read from `other` at `otherOffset` (a plan's range of its
+   * own input): the same bytes, so a comparison need not read them.
+   */
+  sameBytes?(offset: number, length: number, other: ByteSource, otherOffset: number): boolean;
 }
 
 export class BufferSource implements ByteSource {
