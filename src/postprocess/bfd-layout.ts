@@ -111,9 +111,11 @@ async function readExact(src: RangeReader, offset: number, length: number, what:
 
 /** `--remove-section=.note.*` (fnmatch: `*` matches anything, `.note.` included). */
 const isNoteGlob = (name: string) => name.startsWith('.note.');
-/** What strip --strip-all (and --strip-debug on a linked executable) removes by name. */
-const isDebug = (name: string) =>
-  name.startsWith('.debug') || name.startsWith('.zdebug') || name.startsWith('.gnu.debuglto_');
+/** What strip --strip-all (and --strip-debug on a linked executable) removes by name (BFD's SEC_DEBUGGING). */
+const isDebug = (name: string) => name.startsWith('.debug') || name.startsWith('.zdebug');
+/** BFD's other debugging names: removed by strip too, but not in the files compared with the tools. */
+const isOtherDebug = (name: string) =>
+  ['.gnu.debuglto_', '.gnu.linkonce.wi.', '.line', '.stab', '.gdb_index'].some((p) => name.startsWith(p));
 
 function inSegment(s: Shdr, p: Phdr): boolean {
   if ((s.flags & SHF_ALLOC) === 0n) return false;
@@ -261,10 +263,14 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     (symStrings.has(s.index) && (s.flags & SHF_ALLOC) === 0n);
   const kept = shdrs.slice(1).filter((s) => !removed(s));
   for (const s of kept) {
+    if (isOtherDebug(s.name)) no(`debugging section ${s.name} (not modelled)`);
     if (s.type === SHT_NOTE) no(`a note section not named .note.* (${s.name}) is kept (not modelled)`);
     if ((s.flags & SHF_ALLOC) === 0n && (s.type !== SHT_PROGBITS || s.link !== 0 || s.flags !== 0n))
       no(`kept non-allocated section ${s.name} of type ${s.type} (not modelled)`);
   }
+  const alloc = kept.filter((s) => (s.flags & SHF_ALLOC) !== 0n);
+  for (let i = 1; i < alloc.length; i++)
+    if (alloc[i]!.addr < alloc[i - 1]!.addr) no('allocated sections out of address order (not modelled)');
   const gone = shdrs.slice(1).filter((s) => removed(s) && (s.flags & SHF_ALLOC) !== 0n);
   for (const s of gone)
     if (s.type !== SHT_NOTE) no(`allocated section ${s.name} removed by name (not modelled)`);
@@ -323,6 +329,13 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     if (p.align !== maxAlign || lo.addr !== p.vaddr || lo.offset !== p.offset)
       no(`a segment of type ${p.type.toString(16)} whose header its sections do not explain`);
     outPhdrs.push(p);
+  }
+  for (const s of alloc) {
+    if (
+      !(s.type === SHT_NOBITS && (s.flags & SHF_TLS) !== 0n) &&
+      !phdrs.some((p) => p.type === PT_LOAD && inSegment(s, p))
+    )
+      no(`${s.name} lies in no PT_LOAD (not modelled)`);
   }
   const newPhnum = outPhdrs.length;
   for (const p of outPhdrs) {
@@ -384,6 +397,12 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   const shOut = Buffer.alloc(newShnum * SHENT);
   // A link to a removed section (a static .rela.plt's to .symtab) becomes 0.
   const remap = (i: number): number => newIndex.get(i) ?? 0;
+  const remapInfo = (s: Shdr): number => {
+    if ((s.flags & SHF_INFO_LINK) === 0n || s.info === 0) return s.info;
+    const n = newIndex.get(s.info);
+    if (n === undefined) no(`${s.name}'s sh_info names a removed section (not modelled)`);
+    return n!;
+  };
   kept.forEach((s, i) => {
     const o = (i + 1) * SHENT;
     w32(shOut, o, offsets.get(s.name) ?? 0);
@@ -393,7 +412,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     w64(shOut, o + 24, BigInt(sectionOffset(s)));
     w64(shOut, o + 32, BigInt(s.size));
     w32(shOut, o + 40, remap(s.link));
-    w32(shOut, o + 44, (s.flags & SHF_INFO_LINK) !== 0n ? remap(s.info) : s.info);
+    w32(shOut, o + 44, remapInfo(s));
     w64(shOut, o + 48, s.addralign);
     w64(shOut, o + 56, ENTSIZE[s.type] ?? s.entsize);
   });
