@@ -31,6 +31,8 @@ import { type Piece, PlanBuilder, type RangeReader } from './plan.js';
 
 /** The binutils versions whose output this model was compared with, byte for byte. */
 export const MODELED_BINUTILS = ['2.40'] as const;
+/** The machines it was compared on (x86_64, aarch64): BFD's back ends differ in entry sizes and page sizes. */
+export const MODELED_MACHINES: readonly number[] = [62, 183];
 
 export type LayoutPlan = { pieces: Piece[]; size: number } | { unsupported: string };
 
@@ -191,6 +193,8 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) no(`${what} is out of range`);
     return Number(v);
   };
+  const machine = u16(eh, 18);
+  if (!MODELED_MACHINES.includes(machine)) no(`e_machine ${machine} (only x86_64 and aarch64 are modelled)`);
   const type = u16(eh, 16);
   if (type !== 2 && type !== 3) no(`e_type ${type} (only executables are modelled)`);
   const phoff = num(u64(eh, 32), 'e_phoff');

@@ -137,6 +137,20 @@ beforeAll(async () => {
     prefix: '',
     why: /copies the program headers/,
   });
+  if (await has('riscv64-linux-gnu-ld')) {
+    await writeFile(
+      p('start.s'),
+      '  .text\n  .globl _start\n_start:\n  .byte 0, 0, 0, 0\n  .section .note.x,"a",@note\n  .long 0, 0, 1\n',
+    );
+    await execa('riscv64-linux-gnu-as', ['-o', p('start.o'), p('start.s')]);
+    await execa('riscv64-linux-gnu-ld', ['-o', p('riscv64'), p('start.o')]);
+    refused.push({
+      name: 'riscv64 (not a modelled machine)',
+      path: p('riscv64'),
+      prefix: 'riscv64-linux-gnu-',
+      why: /e_machine 243/,
+    });
+  }
   if (await has('i686-linux-gnu-gcc'))
     refused.push({
       name: 'ELF32 (i686)',
