@@ -15,7 +15,8 @@
  *    count; a segment left with no section (the notes, PT_GNU_PROPERTY,
  *    PT_GNU_STACK) becomes offset 0, paddr 0, sizes 0, align 8 (vaddr and
  *    flags kept); PT_PHDR's align becomes 8; a PT_LOAD's file size ends at its
- *    last section with contents; every other header is kept;
+ *    last section with contents; every other header is kept; with no
+ *    allocated section removed, the program headers are copied as they are;
  *  - a NOBITS section's offset is clipped to its segment's new file end;
  *  - .symtab, .strtab, debug sections and the old .shstrtab go; a new
  *    .shstrtab (BFD's suffix-merged string table: `.shstrtab` first, then the
@@ -25,7 +26,7 @@
  *    e_shnum and e_shstrndx are rewritten, the rest of the ELF header kept.
  * Anything outside that (ELF32, kept non-allocated sections, segments
  * partly emptied, headers that do not describe their sections, extended
- * numbering, …) is `unsupported`: the caller then runs the real tools.
+ * numbering, a copied PT_LOAD its sections do not fill, …) is `unsupported`: the caller then runs the real tools.
  */
 import { type Piece, PlanBuilder, type RangeReader } from './plan.js';
 
@@ -278,13 +279,18 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   const gone = shdrs.slice(1).filter((s) => removed(s) && (s.flags & SHF_ALLOC) !== 0n);
   for (const s of gone)
     if (s.type !== SHT_NOTE) no(`allocated section ${s.name} removed by name (not modelled)`);
-  if (gone.length === 0) no('no allocated section removed: BFD copies the program headers (not modelled)');
+  // No allocated section removed (no note to remove): BFD copies the program headers as they are.
+  const copies = gone.length === 0;
 
-  // Program headers, rewritten as BFD rewrites them.
+  // Program headers, rewritten as BFD rewrites them (or copied).
   const outPhdrs: Phdr[] = [];
   const loadEnds: number[] = [];
   const loads: { p: Phdr; fileEnd: number }[] = [];
   for (const p of phdrs) {
+    if (copies && p.type !== PT_LOAD) {
+      outPhdrs.push(p);
+      continue;
+    }
     if (p.type === PT_GNU_RELRO) continue;
     const all = shdrs.slice(1).filter((s) => inSegment(s, p));
     const mine = all.filter((s) => !removed(s));
@@ -294,6 +300,15 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
       continue;
     }
     if (p.type === PT_LOAD) {
+      const headersOnly =
+        p.offset === 0 && p.filesz === phoff + phnum * PHENT && p.memsz === BigInt(p.filesz);
+      if (mine.length === 0 && copies && headersOnly) {
+        // A static link's first PT_LOAD holding only the ELF and program headers.
+        outPhdrs.push(p);
+        loads.push({ p, fileEnd: p.filesz });
+        loadEnds.push(p.filesz);
+        continue;
+      }
       if (mine.length === 0) no('a PT_LOAD with no kept section');
       let fileEnd = p.offset;
       let memEnd = p.vaddr;
@@ -309,6 +324,8 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
       if (memEnd - p.vaddr !== p.memsz) no('a PT_LOAD whose size its sections do not explain');
       const first = mine.reduce((m, s) => (s.addr < m.addr ? s : m));
       if (p.offset !== 0 && first.addr !== p.vaddr) no('a PT_LOAD that does not start at its first section');
+      if (copies && fileEnd - p.offset !== p.filesz)
+        no('a copied PT_LOAD whose file size its sections do not explain');
       const q = { ...p, filesz: fileEnd - p.offset };
       outPhdrs.push(q);
       loads.push({ p: q, fileEnd });
@@ -343,7 +360,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   }
   const newPhnum = outPhdrs.length;
   for (const p of outPhdrs) {
-    if (p.type === PT_PHDR) {
+    if (p.type === PT_PHDR && !copies) {
       p.filesz = newPhnum * PHENT;
       p.memsz = BigInt(newPhnum * PHENT);
     }
