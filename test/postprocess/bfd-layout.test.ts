@@ -274,3 +274,26 @@ describe('the streamed post-processing equals the real tools', () => {
     await written.cleanup();
   }, 60_000);
 });
+
+describe('rebuild compare through the streamed simulation', () => {
+  it('calls the real post-processing of b equivalent, and one changed code byte in a different', async () => {
+    const { compare } = await import('../../src/forensics/compare.js');
+    const b = supported[1]!.path;
+    const a = `${b}.ref1`;
+    await writeFile(a, await reference(b, '', ['--strip-all']));
+    const ok = await compare(a, b, { workDir: dir });
+    expect(ok.verdict).toBe('equivalent');
+    expect(ok.route).toBe('post-processing');
+    expect(ok.postProcessing?.tool).toMatch(/streamed by rebuild/);
+    const text = (await execa('readelf', ['-SW', a])).stdout.match(/\.text\s+PROGBITS\s+\S+\s+(\S+)\s+(\S+)/);
+    if (!text) throw new Error('no .text');
+    const bytes = await readFile(a);
+    const at = Number.parseInt(text[1]!, 16) + (Number.parseInt(text[2]!, 16) >> 1);
+    bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+    await writeFile(`${a}.flipped`, bytes);
+    const bad = await compare(`${a}.flipped`, b, { workDir: dir });
+    expect(bad.verdict).toBe('different');
+    expect(bad.postProcessing?.tool).toMatch(/streamed by rebuild/);
+    expect(bad.differences.map((d) => d.region)).toContain('.text');
+  }, 60_000);
+});
