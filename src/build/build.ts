@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { reapOrphans, removeContainersUsing } from '../engine/cleanup.js';
 import { DEFAULT_LIMITS, effectiveCpus } from '../engine/container.js';
+import { describeShortage, shortageFix } from '../engine/disk-guard.js';
 import { connectEngine } from '../engine/docker.js';
 import { detectEmulator } from '../engine/emulator.js';
 import { describeHardening } from '../engine/hardening.js';
@@ -308,27 +309,32 @@ export async function buildRecipe(opts: BuildOptions, reporter: BuildReporter): 
     result.inputs.innerImages = main.innerImages;
     // The inner containers share the build's deadline: whichever timer fires first, the build timed out.
     if (main.innerTimedOut && main.outcome.exitCode !== 0) main.outcome.timedOut = true;
-    if (main.outcome.timedOut || main.outcome.exitCode !== 0 || main.outcome.oomKilled) {
-      const message = main.outcome.timedOut
-        ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`
-        : main.outcome.oomKilled
-          ? `the build container was killed for exceeding its memory limit (${(limits.memoryBytes / 1024 ** 3).toFixed(1)} GiB)`
-          : `the build script exited with status ${main.outcome.exitCode}`;
+    const diskFull = main.outcome.diskFull ?? main.diskFullInner;
+    if (main.outcome.timedOut || main.outcome.exitCode !== 0 || main.outcome.oomKilled || diskFull) {
+      const message = diskFull
+        ? `the build was stopped: ${describeShortage(diskFull, 'fell to')}`
+        : main.outcome.timedOut
+          ? `the build hit its time limit (${Math.round(limits.timeoutMs / 1000)} s) and was stopped`
+          : main.outcome.oomKilled
+            ? `the build container was killed for exceeding its memory limit (${(limits.memoryBytes / 1024 ** 3).toFixed(1)} GiB)`
+            : `the build script exited with status ${main.outcome.exitCode}`;
       result.failure = {
         message,
         exitCode: main.outcome.exitCode,
         timedOut: main.outcome.timedOut,
         logTail: [...tail],
-        fix: main.outcome.timedOut
-          ? 'raise the limit with --timeout <minutes>'
-          : main.outcome.oomKilled
-            ? 'raise the limit with --memory <GiB>, or lower the parallelism with --cpus <n>'
-            : (failureHint({
-                exitCode: main.outcome.exitCode,
-                logTail: tail,
-                network: ctx.network,
-                memoryBytes: limits.memoryBytes,
-              }) ?? 'read build.log in the output directory'),
+        fix: diskFull
+          ? shortageFix(diskFull)
+          : main.outcome.timedOut
+            ? 'raise the limit with --timeout <minutes>'
+            : main.outcome.oomKilled
+              ? 'raise the limit with --memory <GiB>, or lower the parallelism with --cpus <n>'
+              : (failureHint({
+                  exitCode: main.outcome.exitCode,
+                  logTail: tail,
+                  network: ctx.network,
+                  memoryBytes: limits.memoryBytes,
+                }) ?? 'read build.log in the output directory'),
       };
       await finish();
       return result;

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { buildScratch, runContainer } from '../engine/container.js';
+import type { DiskShortage } from '../engine/disk-guard.js';
 import { ensureBuilderImage, ensureHostRunnerImage, resolveBuilderName } from '../engine/images.js';
 import { ShimExecutor } from '../engine/shim/executor.js';
 import { ShimServer } from '../engine/shim/server.js';
@@ -170,6 +171,8 @@ export interface MainRun {
   oomKilledInner: string[];
   /** An inner container hit the build's time limit (which it shares with the host-runner). */
   innerTimedOut: boolean;
+  /** An inner container was stopped because the disk ran low (disk-guard.ts). */
+  diskFullInner?: DiskShortage;
   innerImages: { name: string; asWritten: string; tag: string; id: string; policy: string[] }[];
 }
 
@@ -248,6 +251,7 @@ export async function runMainScript(
       outcome,
       oomKilledInner: executor.records.filter((r) => r.oomKilled).map((r) => r.name),
       innerTimedOut: executor.records.some((r) => r.timedOut),
+      ...diskFullOf(executor.records),
       innerImages: executor.records.map((r) => ({
         name: r.name,
         asWritten: r.image,
@@ -260,4 +264,9 @@ export async function runMainScript(
     await executor.cleanup();
     await server.stop();
   }
+}
+
+function diskFullOf(records: readonly { diskFull?: DiskShortage }[]): { diskFullInner?: DiskShortage } {
+  const first = records.find((r) => r.diskFull)?.diskFull;
+  return first ? { diskFullInner: first } : {};
 }

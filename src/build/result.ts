@@ -65,7 +65,13 @@ export interface BuildResult {
     /** The CI of record's `docker run` rewrite, when it applied (no lines changed: the recipe carried it). */
     recipeRewrite?: { source: string; changed: RewrittenLine[] };
     network: 'none' | 'host';
-    limits: { memoryBytes: number; pids: number; timeoutMs: number; cpus?: number };
+    limits: {
+      memoryBytes: number;
+      pids: number;
+      timeoutMs: number;
+      cpus?: number;
+      diskReserveBytes?: number;
+    };
     engine: { version: string; apiVersion: string };
     /** The defences in depth every container of the build had (capabilities, user namespace, …). */
     hardening?: ContainerHardening;

@@ -67,6 +67,7 @@ export interface ContainerFlags {
   memory?: number;
   cpus?: number;
   pids?: number;
+  diskReserve?: number;
   /** Absent when no --image-map was given. */
   imageMap?: Record<string, string>;
 }
@@ -82,7 +83,7 @@ export function addContainerOptions(cmd: Command): Command {
 }
 
 /** The limits alone (`replay`, whose network and images are the recorded ones). */
-export type LimitFlags = Pick<ContainerFlags, 'timeout' | 'memory' | 'cpus' | 'pids'>;
+export type LimitFlags = Pick<ContainerFlags, 'timeout' | 'memory' | 'cpus' | 'pids' | 'diskReserve'>;
 
 export function addLimitOptions(cmd: Command, defaults = '(default: '): Command {
   const d = (v: string) => `${defaults}${v})`;
@@ -102,7 +103,12 @@ export function addLimitOptions(cmd: Command, defaults = '(default: '): Command 
       `number of CPUs per container, also what nproc shows inside ${d('one per GiB of --memory, at most the host has')}`,
       boundedNumber(1, HOST_CPUS, 'CPUs (what this host has)', true),
     )
-    .option('--pids <n>', `process limit per container ${d('4096')}`, boundedNumber(16, 1_000_000, '', true));
+    .option('--pids <n>', `process limit per container ${d('4096')}`, boundedNumber(16, 1_000_000, '', true))
+    .option(
+      '--disk-reserve <GiB>',
+      `free space a build must leave on the disks it writes (its work directory, the engine's data root); it is stopped below that, so a runaway recipe cannot fill this machine ${d('1')}`,
+      boundedNumber(0, 1024 ** 2, 'GiB'),
+    );
 }
 
 function imageMapOption(): Option {
@@ -121,5 +127,8 @@ export function limitsFromFlags(flags: LimitFlags): Partial<ContainerLimits> {
     ...(flags.memory ? { memoryBytes: Math.round(flags.memory * 1024 ** 3) } : {}),
     ...(flags.pids ? { pids: flags.pids } : {}),
     ...(flags.cpus ? { cpus: flags.cpus } : {}),
+    ...(flags.diskReserve !== undefined
+      ? { diskReserveBytes: Math.round(flags.diskReserve * 1024 ** 3) }
+      : {}),
   };
 }

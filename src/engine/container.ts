@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { messageOf, RebuildError } from '../util/errors.js';
 import { ownerLabels, track, untrack } from './cleanup.js';
+import {
+  checkDiskReserve,
+  DEFAULT_DISK_RESERVE_BYTES,
+  type DiskShortage,
+  distinctFileSystems,
+  watchDiskReserve,
+} from './disk-guard.js';
 import { ENGINE_FIX } from './docker.js';
+import { engineIdentity } from './image-state.js';
 import { type ContainerLimits, PLATFORM, type RunOutcome, type RunSpec } from './types.js';
 
 export const DEFAULT_LIMITS: ContainerLimits = {
@@ -97,6 +106,8 @@ export function hostConfigFor(spec: RunSpec, limits: ContainerLimits): Docker.Ho
     NanoCpus: effectiveCpus(limits) * 1e9,
     ...(cpuset ? { CpusetCpus: cpuset } : {}),
     Init: true,
+    // Output reaches rebuild by attach (build.log is capped); the engine need not keep its own unbounded copy on disk.
+    LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false,
   };
 }
@@ -129,6 +140,23 @@ function tmpfsFor(spec: RunSpec): Record<string, string> {
   return t;
 }
 
+/**
+ * The file systems a container writes: its read-write mounts' sources, and the
+ * engine's data root (its own layer) when the engine runs on this host.
+ */
+async function writtenFileSystems(docker: Docker, spec: RunSpec): Promise<string[]> {
+  const paths = (spec.mounts ?? []).filter((m) => !m.readOnly).map((m) => m.host);
+  if ((docker.modem as { socketPath?: unknown }).socketPath) {
+    const root = await engineIdentity(docker).then(
+      (e) => e.rootDir,
+      () => undefined,
+    );
+    // A remapped engine's root (…/docker/100000.100000) may not be readable: its parent is the same disk.
+    for (let p = root; p && p !== '/'; p = dirname(p)) paths.push(p);
+  }
+  return distinctFileSystems(paths);
+}
+
 export function containerName(hint?: string): string {
   const safe = (hint ?? 'run').replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 40);
   return `rebuild-${safe}-${randomBytes(4).toString('hex')}`;
@@ -143,6 +171,9 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
   const limits = { ...DEFAULT_LIMITS, ...spec.limits };
   const platform = PLATFORM[spec.arch];
   const started = Date.now();
+  const reserve = limits.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES;
+  const watched = reserve > 0 ? await writtenFileSystems(docker, spec) : [];
+  await checkDiskReserve(watched, reserve);
   const guard = spec.startGuard;
   await guard?.enter();
   let guarded = guard !== undefined;
@@ -177,6 +208,8 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
   let timedOut = false;
   let aborted = false;
   let running = false;
+  let diskFull: DiskShortage | undefined;
+  let stopWatching: () => void = () => undefined;
   const onAbort = () => {
     aborted = true;
     void container.kill().catch(() => undefined);
@@ -213,6 +246,10 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
       await leaveGuard();
     }
     spec.onStart?.(container.id);
+    stopWatching = watchDiskReserve(watched, reserve, (shortage) => {
+      diskFull = shortage;
+      void container.kill().catch(() => undefined);
+    });
     if (spec.stdin) {
       const input = spec.stdin;
       input.on('error', () => void container.kill().catch(() => undefined));
@@ -233,6 +270,7 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
       status = (await container.wait()) as { StatusCode: number };
     } finally {
       clearTimeout(timer);
+      stopWatching();
     }
     // Let the last output arrive (bounded: the stream ends when the container does).
     let drain: NodeJS.Timeout | undefined;
@@ -248,9 +286,11 @@ export async function runContainer(docker: Docker, spec: RunSpec): Promise<RunOu
       exitCode: status.StatusCode,
       timedOut,
       oomKilled: state?.OOMKilled === true,
+      ...(diskFull ? { diskFull } : {}),
       durationMs: Date.now() - started,
     };
   } finally {
+    stopWatching();
     await leaveGuard();
     spec.signal?.removeEventListener('abort', onAbort);
     // A container that never ran is of no use to `docker cp` either.

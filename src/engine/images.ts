@@ -51,6 +51,13 @@ export const HOST_RUNNER = 'host-runner';
  * are recorded by ID in rebuild's own state and built FROM the base's ID.
  */
 const RECIPE_VERSION = 2;
+/**
+ * The same, for the images built on the base (builders, host-runner). 3:
+ * built without the engine's build cache (one made by version 2 may have
+ * taken a planted cache entry as one of its steps), so made again; the base
+ * (mmdebstrap, no cache) keeps RECIPE_VERSION and its images.
+ */
+const ON_BASE_RECIPE_VERSION = 3;
 
 /** Extra folders (beside the Dockerfile) that go into a Dockerfile's build context. */
 const CONTEXT_DIRS: Readonly<Record<string, readonly string[]>> = {
@@ -522,7 +529,7 @@ async function buildOnBase(
   const base = await ensureBaseImage(docker, arch, opts);
   t0 = performance.now();
   const inputsHash = inputsHashOf({
-    recipe: RECIPE_VERSION,
+    recipe: ON_BASE_RECIPE_VERSION,
     role,
     builder,
     arch,

@@ -1,3 +1,4 @@
+import type { DiskShortage } from './disk-guard.js';
 /** Target architectures, named as pkgforge names them (`uname -m`). */
 export type Arch = 'x86_64' | 'aarch64';
 
@@ -59,6 +60,12 @@ export interface ContainerLimits {
    * one per GiB of memory, at most the host's.
    */
   cpus?: number;
+  /**
+   * Free space a container must leave on the file systems it writes (its
+   * read-write mounts, the engine's data root): it is stopped when free space
+   * falls below (default 1 GiB, disk-guard.ts).
+   */
+  diskReserveBytes?: number;
 }
 
 export interface RunSpec {
@@ -114,5 +121,7 @@ export interface RunOutcome {
   timedOut: boolean;
   /** The kernel killed the container for exceeding its memory limit. */
   oomKilled: boolean;
+  /** Stopped because free space on a file system it writes fell below the reserve. */
+  diskFull?: DiskShortage;
   durationMs: number;
 }

@@ -75,6 +75,9 @@ function limitsLine(l: Partial<ContainerLimits> | undefined): string | undefined
     l.cpus !== undefined ? `cpus ${l.cpus}` : '',
     l.pids !== undefined ? `pids ${l.pids}` : '',
     l.timeoutMs !== undefined ? `timeout ${+(l.timeoutMs / 60_000).toFixed(2)} min` : '',
+    l.diskReserveBytes !== undefined
+      ? `disk reserve ${+(l.diskReserveBytes / 1024 ** 3).toFixed(2)} GiB`
+      : '',
   ]
     .filter(Boolean)
     .join(', ');

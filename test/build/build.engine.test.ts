@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -197,6 +197,91 @@ describe('rebuild build (x86_64, native)', () => {
     expect(result.failure?.timedOut).toBe(true);
     expect(await leftoverContainers()).toEqual([]);
   }, 600_000); // hang bound: below the recipe's 600 s sleep plus start-up, so a limit that never fires fails
+
+  it.each([
+    ["its own layer (the engine's data root)", '/var/tmp/fill'],
+    ['its work directory (a host bind mount)', '"$SBUILD_OUTDIR/fill"'],
+  ])(
+    'stops a build that fills the disk through %s, before the disk is full',
+    async (_where, target) => {
+      const recipe = join(work, 'fills.SBUILD');
+      await writeFile(
+        recipe,
+        [
+          '#!/SBUILD',
+          '_disabled: false',
+          'pkg: fills',
+          'pkg_type: static',
+          'description: fills',
+          'src_url: [https://example.invalid]',
+          'x_exec:',
+          '  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable',
+          '  shell: bash',
+          '  run: |',
+          `    while :; do dd if=/dev/zero bs=1M count=64 status=none >> ${target}; done`,
+          '',
+        ].join('\n'),
+      );
+      const out = join(work, `fills-out-${target.includes('var') ? 'layer' : 'work'}`);
+      // The reserve is set 256 MiB below what is free now: the endless writer must be stopped there.
+      const s = await statfs(work);
+      const reserveGiB = (s.bavail * s.bsize - 256 * 1024 ** 2) / 1024 ** 3;
+      const r = await rebuild([
+        'build',
+        recipe,
+        '--arch',
+        'x86_64',
+        '--out',
+        out,
+        '--pkgver',
+        '1',
+        '--timeout',
+        '10',
+        '--disk-reserve',
+        reserveGiB.toFixed(6),
+      ]);
+      expect(r.exitCode, r.stderr).toBe(4);
+      const result = await readResult(out);
+      expect(result.failure?.message).toMatch(
+        /free space on the file system of .* fell to .* below the .* a build must leave free/,
+      );
+      expect(result.failure?.fix).toMatch(/df -h .*--disk-reserve/);
+      expect(result.failure?.timedOut).toBe(false);
+      expect(result.inputs.limits.diskReserveBytes).toBeGreaterThan(0);
+      expect(await leftoverContainers()).toEqual([]);
+      // What it wrote went with its container and work directory.
+      const after = await statfs(work);
+      expect(after.bavail * after.bsize).toBeGreaterThan(s.bavail * s.bsize - 256 * 1024 ** 2);
+    },
+    600_000,
+  ); // hang bound: the writer never ends by itself, so a guard that never fires fails at the 10 min limit
+
+  it('refuses to start a build when the disk is already below the reserve, naming the disk and the fix', async () => {
+    const recipe = join(work, 'never-runs.SBUILD');
+    await writeFile(
+      recipe,
+      `#!/SBUILD\n_disabled: false\npkg: never-runs\npkg_type: static\ndescription: never runs\nsrc_url: [https://example.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo ran > ran\n`,
+    );
+    const s = await statfs(work);
+    const r = await rebuild([
+      'build',
+      recipe,
+      '--arch',
+      'x86_64',
+      '--out',
+      join(work, 'fills-out-refused'),
+      '--pkgver',
+      '1',
+      '--disk-reserve',
+      String(Math.ceil((s.bavail * s.bsize) / 1024 ** 3) + 1),
+    ]);
+    expect(r.exitCode, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(
+      /free space on the file system of .* is .* GiB, below the .* GiB a build must leave free/,
+    );
+    expect(r.stderr).toMatch(/fix: free space there \(df -h .*\), or lower the reserve with --disk-reserve/);
+    expect(await leftoverContainers()).toEqual([]);
+  });
 
   it('removes everything on Ctrl-C: no container, no output directory, no staging', async () => {
     const recipe = join(work, 'interrupted.SBUILD');

@@ -23,6 +23,8 @@ describe('the HostConfig every container gets', () => {
     expect(rw.ReadonlyRootfs).toBeUndefined();
     expect(rw.CapDrop).toEqual(['ALL']);
     expect(rw.SecurityOpt).toEqual(['no-new-privileges']);
+    // Output is read by attach and capped in build.log; the engine keeps no copy of its own on disk.
+    expect(rw.LogConfig).toEqual({ Type: 'none', Config: {} });
   });
 
   it('gives a read-only build its scratch (tmpfs within the memory limit) and the copy helper a private volume', () => {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { messageOf } from '../../util/errors.js';
 import { containerName, removeContainer, runContainer } from '../container.js';
+import { type DiskShortage, describeShortage } from '../disk-guard.js';
 import type { Arch, ContainerLimits, RunOutcome } from '../types.js';
 import { BoundedOutput, OutputBudget } from './bounded-output.js';
 import { type CopyLimits, copyOut } from './copy-out.js';
@@ -87,6 +88,7 @@ export interface InnerContainerRecord {
   exitCode?: number;
   timedOut?: boolean;
   oomKilled?: boolean;
+  diskFull?: DiskShortage;
   policy: string[];
 }
 
@@ -283,6 +285,7 @@ export class ShimExecutor {
         record.exitCode = o.exitCode;
         record.timedOut = o.timedOut;
         record.oomKilled = o.oomKilled;
+        if (o.diskFull) record.diskFull = o.diskFull;
       },
       () => {
         entry.settled = true;
@@ -299,6 +302,12 @@ export class ShimExecutor {
     if (cmd.remove) await this.forget(name);
     if (outcome.timedOut) {
       io.stderr(`docker (rebuild shim): container ${name} hit the time limit and was stopped\n`);
+      return 137;
+    }
+    if (outcome.diskFull) {
+      io.stderr(
+        `docker (rebuild shim): container ${name} was stopped: ${describeShortage(outcome.diskFull, 'fell to')}\n`,
+      );
       return 137;
     }
     if (outcome.oomKilled) {
