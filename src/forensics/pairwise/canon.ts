@@ -12,6 +12,8 @@ export class Canon {
   readonly strings: Array<Buffer | undefined> = [];
   /** Reference targets in order: section offsets until resolved to DIE ordinals. */
   readonly refs: number[] = [];
+  /** .debug_line offsets in order, until resolved to line unit ordinals. */
+  readonly lineRefs: number[] = [];
   private pending: { buf: Buffer; start: number; end: number } | undefined;
 
   private tag(kind: number, n: number): void {
@@ -48,6 +50,11 @@ export class Canon {
   ref(target: number): void {
     this.tag(2, this.refs.length);
     this.refs.push(target);
+  }
+  /** A .debug_line offset (DW_AT_stmt_list), compared by the line unit it names. */
+  lineRef(offset: number): void {
+    this.tag(3, this.lineRefs.length);
+    this.lineRefs.push(offset);
   }
   bytes(): Buffer {
     this.flush();

@@ -23,10 +23,13 @@ export interface InfoUnit {
   canon: Buffer;
   strings: Array<Buffer | undefined>;
   refs: number[];
+  /** DW_AT_stmt_list values: .debug_line offsets (the caller names them by line unit). */
+  lineRefs: number[];
   compDir?: Buffer;
 }
 
 const AT_COMP_DIR = 0x1b;
+const AT_STMT_LIST = 0x10;
 const AT_STR_OFFSETS_BASE = 0x72;
 
 /** The NUL-terminated string at `at` of a string section. */
@@ -108,6 +111,12 @@ export function canonInfo(
           need(minimalLeb(bytes, start, c.pos), 'a reference is not minimally encoded');
           canon.ref(unitStart + Number(v));
         } else if (form === 0x10) canon.ref(Number(c.uint(u.version === 2 ? addr : u.offsetSize)));
+        else if (
+          attr === AT_STMT_LIST &&
+          (form === 0x17 || (u.version < 4 && (form === 0x06 || form === 0x07)))
+        )
+          // A line unit's offset moves when an earlier unit's names hold a build directory of another length.
+          canon.lineRef(Number(c.uint(form === 0x07 ? 8 : form === 0x06 ? 4 : u.offsetSize)));
         else {
           const n = formSize(c, form, attr, u, addr, sizes);
           if (first && attr === AT_STR_OFFSETS_BASE && form === 0x17) base = c.uint(n);
@@ -135,6 +144,7 @@ export function canonInfo(
       canon: canon.bytes(),
       strings,
       refs: canon.refs,
+      lineRefs: canon.lineRefs,
       ...(compDir !== undefined && strings[compDir] ? { compDir: strings[compDir] } : {}),
     });
   });
