@@ -118,7 +118,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     label: 'symbol tables',
     order: 4,
     proof:
-      "a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use; where both sides carry one that differs, a's holds b's symbols entry for entry (names, values, sizes, binding, type, visibility, section index) and b's names in order; a symbol table only a carries is never explained",
+      "a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use; where both sides carry one that differs, every symbol of a's is one b's holds (name and value) with b's size, binding, type and visibility, source file symbols differing at most by one build directory; a symbol table only a carries is never explained",
     loaded: false,
     names: (s, ctx) =>
       !isAlloc(s) &&

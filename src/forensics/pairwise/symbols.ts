@@ -1,26 +1,31 @@
 /**
  * The pairwise proof of symbol tables: where both sides carry a symbol
- * table and the bytes differ, every symbol of a's that b's also holds (the
- * same name and value) must have b's size, binding and type, and visibility
- * (st_other). One-sided, those fields are free for every symbol; against
- * b's, they are free only for symbols b lacks.
+ * table and the bytes differ, every symbol of a's must be one b's holds
+ * (the same name and value), with b's size, binding and type, and
+ * visibility (st_other). strip and objcopy only drop symbols (section
+ * symbols of removed sections, debug-only locals), so an honest a holds a
+ * subset of b's; a symbol b does not hold is a name of a's own choosing
+ * (kilobytes of text per symbol) and is never explained.
  *
- * What stays open (stated): a's symbols that b does not hold, by name and
- * value (a renamed local symbol among them), are judged by the one-sided
- * proof alone, so their names are free text, and their string table is
- * not compared: strip and objcopy rewrite symbol tables (section symbols
- * and indexes move when debug sections go), so a symbol table only a
- * carries, or one whose other symbols differ, cannot be refused without
- * crying wolf on every --strip-debug copy.
+ * The one exception: source file symbols (STT_FILE) name a source path,
+ * which two builds in two build directories write with their own build
+ * directory. a's may differ from b's (taken in order) only by one build
+ * directory substitution (paths.ts), derived from those pairs and bounded
+ * like DWARF's.
  */
 import { SHT } from '../elf/constants.js';
 import type { SectionHeader } from '../elf/reader.js';
 import { need, ProofFailure } from '../proofs/cursor.js';
 import { parseSymbols } from '../proofs/symbols.js';
 import type { Side } from '../side.js';
+import { deriveSubstitution, describeSubstitution, sameText } from './paths.js';
 import type { PairOutcome, PairProof, PairSection } from './types.js';
 
 const MAX = 64 << 20;
+const STT_FILE = 4;
+
+/** A path's directory ('' for a bare file name). */
+const dirOf = (p: Buffer) => p.subarray(0, Math.max(0, p.lastIndexOf(0x2f)));
 
 async function bytesOf(s: Side, sec: SectionHeader): Promise<Buffer> {
   need(sec.size <= MAX && sec.offset + sec.size <= s.src.size, `${sec.name} cannot be read whole`);
@@ -44,13 +49,20 @@ async function symtabDiffers(pa: PairSection, pb: PairSection): Promise<string |
     }));
   };
   const [x, y] = [await read(pa), await read(pb)];
-  // b's symbols by name and value; a name and value b holds more than once matches none.
+  // b's symbols by name and value; a name and value b holds more than once is held, and matches none.
   const byKey = new Map<string, (typeof y)[number] | null>();
   for (const t of y) byKey.set(t.key, byKey.has(t.key) ? null : t);
+  const name = (k: string) => k.slice(0, k.indexOf('\0'));
+  const isFile = (t: (typeof y)[number]) => (t.info & 0xf) === STT_FILE;
+  const [fa, fb] = [x.filter(isFile), y.filter(isFile)];
   for (let i = 0; i < x.length; i++) {
     const s = x[i]!;
     const t = byKey.get(s.key);
-    if (!t) continue;
+    if (t === undefined) {
+      if (isFile(s)) continue;
+      return `symbol ${i} (${JSON.stringify(name(s.key).slice(0, 64))}) is not one of b's (no symbol of b's has that name and value)`;
+    }
+    if (t === null) continue;
     const field =
       s.size !== t.size
         ? 'size'
@@ -60,8 +72,21 @@ async function symtabDiffers(pa: PairSection, pb: PairSection): Promise<string |
             ? 'visibility (st_other)'
             : undefined;
     if (field)
-      return `symbol ${i} (${JSON.stringify(s.key.split('\0')[0])}) differs in its ${field} from b's symbol of that name and value`;
+      return `symbol ${i} (${JSON.stringify(name(s.key))}) differs in its ${field} from b's symbol of that name and value`;
   }
+  // Source file symbols, in order: b's path, but for one build directory.
+  if (fa.every((s) => byKey.get(s.key) !== undefined)) return undefined;
+  if (fa.length !== fb.length) return `a holds ${fa.length} source file symbols, b ${fb.length}`;
+  const pairs = fa.map((s, i): [Buffer, Buffer] => [
+    Buffer.from(name(s.key), 'latin1'),
+    Buffer.from(name(fb[i]!.key), 'latin1'),
+  ]);
+  const dirs = pairs.map(([p, q]): [Buffer, Buffer] => [dirOf(p), dirOf(q)]);
+  const sub = deriveSubstitution(dirs);
+  if (sub !== undefined && 'reason' in sub) return `its source file symbols differ from b's: ${sub.reason}`;
+  for (const [p, q] of pairs)
+    if (!sameText(p, q, sub))
+      return `a source file symbol (${JSON.stringify(p.toString('latin1').slice(0, 64))}) differs from b's by more than ${sub ? `the ${describeSubstitution(sub)}` : 'nothing'}`;
   return undefined;
 }
 
@@ -69,11 +94,23 @@ export const compareSymbolsPair: PairProof = async (pa, pb): Promise<PairOutcome
   try {
     const type = pa.section.type;
     if (type !== pb.section.type) return { same: false, reason: "its type differs from b's" };
-    if (type !== SHT.SYMTAB) return { same: true };
-    const why = await symtabDiffers(pa, pb);
+    // A string table is judged by the symbols that name it (its bytes alone may be all that differs).
+    const table = (p: PairSection): PairSection | undefined => {
+      if (type === SHT.SYMTAB) return p;
+      const t = p.side.elf.sections.find((x) => x.type === SHT.SYMTAB && x.link === p.section.index);
+      return t && { side: p.side, section: t };
+    };
+    const [ta, tb] = [table(pa), table(pb)];
+    if (type !== SHT.SYMTAB && type !== SHT.STRTAB) return { same: true };
+    if (!ta || !tb)
+      return {
+        same: false,
+        reason: "no symbol table of both sides names it, so its names cannot be compared with b's",
+      };
+    const why = await symtabDiffers(ta, tb);
     return why
       ? { same: false, reason: `compared with b's: ${why}` }
-      : { same: true, note: "the symbols b also holds have b's sizes, types and visibility" };
+      : { same: true, note: "every symbol is one of b's, with b's size, type and visibility" };
   } catch (err) {
     const why = err instanceof ProofFailure ? err.message : String(err);
     return { same: false, reason: `it could not be compared with b's (${why})` };
