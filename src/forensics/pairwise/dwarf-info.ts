@@ -32,13 +32,22 @@ const AT_COMP_DIR = 0x1b;
 const AT_STMT_LIST = 0x10;
 const AT_STR_OFFSETS_BASE = 0x72;
 
+/** Strings already read, by table and offset: one Buffer per distinct string, however many DIEs name it. */
+const seen = new WeakMap<Buffer, Map<number, Buffer>>();
+
 /** The NUL-terminated string at `at` of a string section. */
 export function stringAt(buf: Buffer, at: bigint, what: string): Buffer {
   need(at < BigInt(buf.length), `a ${what} offset (${at}) points past its section`);
   const start = Number(at);
+  const cache = seen.get(buf) ?? new Map<number, Buffer>();
+  seen.set(buf, cache);
+  const hit = cache.get(start);
+  if (hit) return hit;
   const nul = buf.indexOf(0, start);
   need(nul >= 0, `the ${what} string at ${start} has no terminating NUL`);
-  return buf.subarray(start, nul);
+  const s = buf.subarray(start, nul);
+  cache.set(start, s);
+  return s;
 }
 
 /** Whether a LEB128 value's encoding [start, end) is the shortest (no trailing 0x80/0x00 group). */
