@@ -20,7 +20,7 @@
  * - a unstripped, b stripped (debug only in a) → different, saying to compare
  *   against the unstripped rebuild; a stripped, b unstripped → equivalent;
  * - symbol tables: a's `main` with another st_size or st_other → different
- *   (.symtab); a local symbol renamed (same length, text) → different (a
+ *   (.symtab), or another st_shndx → different; a local symbol renamed (same length, text) → different (a
  *   symbol b does not hold by name and value is a's own text);
  *   a symbol table only b carries → equivalent;
  * - 120 random 1–4 byte mutations of a's .debug_info or .debug_line (DWARF 5,
@@ -341,6 +341,11 @@ describe("symbol tables judged against the other side's", () => {
     const bad = await tampered(a!, (x, at) => {
       x[at + 5] = 0x90;
     });
+    await expectDifferent(bad, b!, '.symtab');
+  });
+  it('another st_shndx (a section of another name) is different', async () => {
+    const [a, b] = await pairOf('shndx');
+    const bad = await tampered(a!, (x, at) => x.writeUInt16LE(x.readUInt16LE(at + 6) + 1, at + 6));
     await expectDifferent(bad, b!, '.symtab');
   });
   it("a local symbol renamed (same length, text) is different: a symbol b does not hold is a name of a's own", async () => {

@@ -1,10 +1,10 @@
 /**
  * The pairwise proof of symbol tables: where both sides carry a symbol
  * table and the bytes differ, every symbol of a's must be one b's holds
- * (the same name and value), with b's size, binding and type, and
- * visibility (st_other). strip and objcopy only drop symbols (section
- * symbols of removed sections, debug-only locals), so an honest a holds a
- * subset of b's; a symbol b does not hold is a name of a's own choosing
+ * (the same name and value), with b's size, binding and type, visibility
+ * (st_other) and section (by name: strip renumbers sections). strip and
+ * objcopy only drop symbols (section symbols of removed sections,
+ * debug-only locals), so an honest a holds a subset of b's; a symbol b does not hold is a name of a's own choosing
  * (kilobytes of text per symbol) and is never explained.
  *
  * The one exception: source file symbols (STT_FILE) name a source path,
@@ -23,6 +23,7 @@ import type { PairOutcome, PairProof, PairSection } from './types.js';
 
 const MAX = 64 << 20;
 const STT_FILE = 4;
+const SHN_LORESERVE = 0xff00;
 
 /** A path's directory ('' for a bare file name). */
 const dirOf = (p: Buffer) => p.subarray(0, Math.max(0, p.lastIndexOf(0x2f)));
@@ -46,6 +47,11 @@ async function symtabDiffers(pa: PairSection, pb: PairSection): Promise<string |
     return parseSymbols(p.side.elf, p.section, await bytesOf(p.side, p.section)).map((y) => ({
       ...y,
       key: `${nameAt(names, y.name).toString('latin1')}\0${y.value}`,
+      // The section a symbol is defined in, by name (indexes move when strip drops sections).
+      section:
+        y.shndx > 0 && y.shndx < SHN_LORESERVE
+          ? `=${p.side.elf.sections[y.shndx]?.name ?? ''}`
+          : `#${y.shndx}`,
     }));
   };
   const [x, y] = [await read(pa), await read(pb)];
@@ -70,7 +76,9 @@ async function symtabDiffers(pa: PairSection, pb: PairSection): Promise<string |
           ? 'binding or type'
           : s.other !== t.other
             ? 'visibility (st_other)'
-            : undefined;
+            : s.section !== t.section
+              ? 'section (st_shndx)'
+              : undefined;
     if (field)
       return `symbol ${i} (${JSON.stringify(name(s.key))}) differs in its ${field} from b's symbol of that name and value`;
   }
