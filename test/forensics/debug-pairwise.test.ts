@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
-import { sectionOffset } from './fixtures.js';
+import { has, sectionOffset } from './fixtures.js';
 import { prng } from './prng.js';
 
 let dir: string;
@@ -43,12 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const has = async (tool: string) =>
-  execa(tool, ['--version']).then(
-    () => true,
-    () => false,
-  );
 
 const PROGRAM = `#include <stdio.h>
 struct point { int x; long y; };
