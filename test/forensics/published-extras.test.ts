@@ -23,7 +23,9 @@
  *   equivalent;
  * - gcc -gdwarf-4 with two absolute-path compile units in two build
  *   directories → equivalent (was different: the second unit's
- *   DW_AT_stmt_list offset moves with the first line table's length).
+ *   DW_AT_stmt_list offset moves with the first line table's length);
+ *   likewise with -g3 (was different: .debug_macro names .debug_line and
+ *   .debug_str offsets that move); a's macro line number changed → different.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
+import { sectionOffset } from './fixtures.js';
 
 let dir: string;
 let base: string;
@@ -145,24 +148,43 @@ describe('what only the published file carries, or carries as its own text', () 
 });
 
 describe('honest builds in two build directories', () => {
+  /** Two compile units named by absolute paths, built in `<dir>/<name>/src` with `args`. */
+  const build = async (name: string, args: string[]) => {
+    const src = p(join(name, 'src'));
+    await mkdir(src, { recursive: true });
+    await writeFile(
+      join(src, 'p.c'),
+      '#define GREETING 42\nint helper(int);\nint main(int argc, char **argv) { return helper(argc) + GREETING; }\n',
+    );
+    await writeFile(join(src, 'q.c'), 'int helper(int x) { return x + 7; }\n');
+    const out = p(join(name, 'prog'));
+    await execa('gcc', ['-O2', ...args, '-o', out, join(src, 'p.c'), join(src, 'q.c')], { cwd: src });
+    return out;
+  };
+
   it('gcc -gdwarf-4, two compile units named by absolute paths: equivalent', async () => {
-    const build = async (name: string) => {
-      const src = p(join(name, 'src'));
-      await mkdir(src, { recursive: true });
-      await writeFile(
-        join(src, 'p.c'),
-        'int helper(int);\nint main(int argc, char **argv) { return helper(argc); }\n',
-      );
-      await writeFile(join(src, 'q.c'), 'int helper(int x) { return x + 7; }\n');
-      const out = p(join(name, 'prog'));
-      await execa('gcc', ['-O2', '-g', '-gdwarf-4', '-o', out, join(src, 'p.c'), join(src, 'q.c')], {
-        cwd: src,
-      });
-      return out;
-    };
-    const [a, b] = [await build('d4-a'), await build('d4-longer-build-directory')];
+    const [a, b] = [
+      await build('d4-a', ['-g', '-gdwarf-4']),
+      await build('d4-longer-build-directory', ['-g', '-gdwarf-4']),
+    ];
     const c = await compare(a, b, { context: false });
     expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+  });
+
+  it('gcc -g3 -gdwarf-4 (macros naming .debug_str and .debug_line): equivalent; a macro line changed: different', async () => {
+    const args = ['-g3', '-gdwarf-4'];
+    const [a, b] = [await build('g3-a', args), await build('g3-longer-build-directory', args)];
+    const c = await compare(a, b, { context: false });
+    expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
+    // The first unit's header (version, flags, line offset) and import (opcode, offset), then start_file's line.
+    const macro = await sectionOffset(a, '.debug_macro');
+    const bytes = await readFile(a);
+    expect(bytes[macro.offset + 12]).toBe(3);
+    bytes[macro.offset + 13] = 5;
+    await writeFile(p('g3-bad'), bytes, { mode: 0o755 });
+    const d = await compare(p('g3-bad'), b, { context: false });
+    expect(d.verdict).toBe('different');
+    expect(d.differences.map((x) => x.region)).toContain('.debug_macro');
   });
 });
 

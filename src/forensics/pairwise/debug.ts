@@ -24,6 +24,7 @@ import type { ProofSubject } from '../proofs/types.js';
 import type { Side } from '../side.js';
 import { canonInfo, type DwarfStrings, type InfoUnit } from './dwarf-info.js';
 import { canonLine } from './dwarf-line.js';
+import { canonMacro } from './dwarf-macro.js';
 import { compareLinkPair } from './links.js';
 import { deriveSubstitution, describeSubstitution, type PathSubstitution, sameText } from './paths.js';
 import type { PairOutcome, PairProof, PairSection } from './types.js';
@@ -211,7 +212,7 @@ function offsetsDiffer(p: DwarfPair, sub: PathSubstitution | undefined, a: Side,
 
 /** Names of the DWARF sections this proof compares beyond bytes (without `.debug_` / `.zdebug_`). */
 const SHF_COMPRESSED = 0x800n;
-const COMPARED = new Set(['info', 'line', 'str', 'line_str', 'str_offsets']);
+const COMPARED = new Set(['info', 'line', 'str', 'line_str', 'str_offsets', 'macro']);
 
 export const compareDebugPair: PairProof = async (pa: PairSection, pb: PairSection): Promise<PairOutcome> => {
   const name = pa.section.name;
@@ -255,7 +256,13 @@ export const compareDebugPair: PairProof = async (pa: PairSection, pb: PairSecti
       else if (r.reordered > 0)
         order = `, its ${r.reordered} strings in another order (their order, at most ${orderBits(r.reordered)} bits, is not checked)`;
     } else if (kind === 'str_offsets') why = offsetsDiffer(p, sub, pa.side, pb.side);
-    else {
+    else if (kind === 'macro') {
+      const macro = async (s: PairSection, d: DwarfSide) =>
+        canonMacro(s.side.elf, await debugContents(s.side.elf, s.side.src, s.section), d.strings.str).map(
+          (u) => ({ ...u, lineRefs: u.lineRefs.map((o) => d.lineUnits.get(o) ?? -1 - o) }),
+        );
+      why = unitsDiffer(name, await macro(pa, p.a), await macro(pb, p.b), sub);
+    } else {
       const line = async (s: PairSection, d: DwarfSide) =>
         canonLine(s.side.elf, await debugContents(s.side.elf, s.side.src, s.section), d.strings);
       why = unitsDiffer(name, await line(pa, p.a), await line(pb, p.b), sub);
