@@ -17,7 +17,7 @@
  * (sha1/md5). gold (single-threaded): the whole file with the descriptor
  * zeroed. Each is tried in that order; the first match wins.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { SHT } from './elf/constants.js';
 import { buildIdNote, type ElfFile } from './elf/reader.js';
 import { chunks } from './elf/source.js';
@@ -64,17 +64,25 @@ async function feed(
   }
 }
 
-async function gnuLd(elf: ElfFile, algo: string, descFrom: number, descTo: number): Promise<string> {
-  const h = createHash(algo);
+/**
+ * What GNU ld hashes, in order: literal bytes (headers with their offsets
+ * zeroed, the build-id section as zeros) and file ranges (section contents).
+ * The hash threads can digest it while they read the file (see
+ * `streamableBuildIdPlan`), so the file is not read a second time.
+ */
+export type ByteRun = Buffer | { offset: number; size: number } | { zeros: number };
+
+async function gnuLdPlan(elf: ElfFile, descFrom: number, descTo: number): Promise<ByteRun[]> {
+  const plan: ByteRun[] = [];
   const hd = elf.header;
   const is64 = hd.class === 64;
   const ehsize = is64 ? 64 : 52;
   const eh = Buffer.from(await elf.source.read(0, ehsize));
   const w = is64 ? 8 : 4;
   eh.fill(0, 24 + w, 24 + 3 * w); // e_phoff, e_shoff
-  h.update(eh);
+  plan.push(eh);
   const phent = is64 ? 56 : 32;
-  for (const p of elf.segments) h.update(await elf.source.read(hd.phoff + p.index * hd.phentsize, phent));
+  for (const p of elf.segments) plan.push(await elf.source.read(hd.phoff + p.index * hd.phentsize, phent));
   const symtabs = elf.sections.filter((s) => s.type === SHT.SYMTAB);
   const skip = new Set<number>([hd.shstrndx]);
   for (const s of symtabs) skip.add(s.link);
@@ -83,14 +91,62 @@ async function gnuLd(elf: ElfFile, algo: string, descFrom: number, descTo: numbe
   for (const s of elf.sections) {
     const raw = Buffer.from(await elf.source.read(hd.shoff + s.index * hd.shentsize, shent));
     raw.fill(0, offField, offField + w);
-    h.update(raw);
+    plan.push(raw);
     if (s.type === SHT.NOBITS || s.size === 0 || s.index === 0) continue;
     if (s.type === SHT.SYMTAB || s.type === SHT.SYMTAB_SHNDX || skip.has(s.index)) continue;
     const holdsId = descFrom >= s.offset && descTo <= s.offset + s.size;
-    if (holdsId) h.update(Buffer.alloc(s.size));
-    else await feed(elf, s.offset, s.size, 0, 0, (b) => h.update(b));
+    plan.push(holdsId ? { zeros: s.size } : { offset: s.offset, size: s.size });
+  }
+  return plan;
+}
+
+async function digestPlan(elf: ElfFile, algo: string, plan: readonly ByteRun[]): Promise<string> {
+  const h = createHash(algo);
+  for (const run of plan) {
+    if (Buffer.isBuffer(run)) h.update(run);
+    else if ('zeros' in run) updateZeros(h, run.zeros);
+    else await feed(elf, run.offset, run.size, 0, 0, (b) => h.update(b));
   }
   return h.digest('hex');
+}
+
+/** `n` zero bytes, a MiB at a time (a hostile section may claim the whole file). */
+function updateZeros(h: Hash, n: number): void {
+  const zeros = Buffer.alloc(Math.min(n, 1 << 20));
+  for (let left = n; left > 0; left -= zeros.length)
+    h.update(zeros.subarray(0, Math.min(left, zeros.length)));
+}
+
+/** The build-id's hash algorithm and where its descriptor lies, when it can be recomputed. */
+function buildIdTarget(
+  elf: ElfFile,
+): { id: string; algo?: 'sha1' | 'md5'; from: number; to: number } | undefined {
+  const note = buildIdNote(elf);
+  if (!note) return undefined;
+  const algo = note.desc.length === 20 ? 'sha1' : note.desc.length === 16 ? 'md5' : undefined;
+  const from = note.descOffset;
+  return { id: note.desc.toString('hex'), ...(algo ? { algo } : {}), from, to: from + note.desc.length };
+}
+
+/**
+ * GNU ld's build-id input for a hash pass over the whole file, when its file
+ * ranges come in file order without overlapping (as ld lays sections out);
+ * undefined when there is nothing to recompute or the plan cannot be streamed
+ * (then `checkBuildId` reads the ranges itself).
+ */
+export async function streamableBuildIdPlan(
+  elf: ElfFile,
+): Promise<{ algorithm: 'sha1' | 'md5'; runs: ByteRun[] } | undefined> {
+  const t = buildIdTarget(elf);
+  if (!t?.algo || elf.sections.length === 0) return undefined;
+  const plan = await gnuLdPlan(elf, t.from, t.to);
+  let pos = 0;
+  for (const run of plan) {
+    if (Buffer.isBuffer(run) || 'zeros' in run) continue;
+    if (run.offset < pos || run.offset + run.size > elf.size) return undefined;
+    pos = run.offset + run.size;
+  }
+  return { algorithm: t.algo, runs: plan };
 }
 
 async function wholeFile(
@@ -123,15 +179,17 @@ async function wholeFile(
   return { tree: tree.digest('hex'), flat: flat.digest('hex') };
 }
 
-export async function checkBuildId(elf: ElfFile): Promise<BuildIdCheck> {
-  const note = buildIdNote(elf);
-  if (!note) return { matches: null };
-  const id = note.desc.toString('hex');
-  const algo = note.desc.length === 20 ? 'sha1' : note.desc.length === 16 ? 'md5' : undefined;
+/**
+ * `gnuLdDigest`: GNU ld's hash of the file when a hash pass already computed it
+ * from `streamableBuildIdPlan` (same algorithm, same input).
+ */
+export async function checkBuildId(elf: ElfFile, gnuLdDigest?: string): Promise<BuildIdCheck> {
+  const t = buildIdTarget(elf);
+  if (!t) return { matches: null };
+  const { id, algo, from, to } = t;
   if (!algo) return { buildId: id, matches: null, status: buildIdStatus(elf, null) };
-  const from = note.descOffset;
-  const to = from + note.desc.length;
-  if (elf.sections.length > 0 && (await gnuLd(elf, algo, from, to)) === id) {
+  const gnuLd = async () => gnuLdDigest ?? digestPlan(elf, algo, await gnuLdPlan(elf, from, to));
+  if (elf.sections.length > 0 && (await gnuLd()) === id) {
     return { buildId: id, matches: true, style: 'gnu-ld', status: buildIdStatus(elf, true) };
   }
   const w = await wholeFile(elf, algo, from, to);

@@ -17,6 +17,8 @@ const CHUNK = 1 << 20;
 /**
  * Compares `a[offA, offA+lenA)` with `b[offB, offB+lenB)`. The common prefix
  * is compared byte-wise; a length difference counts as differing bytes.
+ * `untilFirst`: stop reading at the first differing chunk (`equal` and
+ * `first` are exact, `differing` then counts that chunk only).
  */
 export async function compareRanges(
   a: ByteSource,
@@ -25,13 +27,16 @@ export async function compareRanges(
   b: ByteSource,
   offB: number,
   lenB: number,
+  untilFirst = false,
 ): Promise<RangeComparison> {
   const common = Math.min(lenA, lenB);
   const bufA = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, common)));
   const bufB = Buffer.allocUnsafe(bufA.length);
   let first: number | undefined;
   let differing = 0;
-  for (let pos = 0; pos < common; pos += bufA.length) {
+  // A simulated file's range that is literally the other file's bytes there (never a's: a is not ours).
+  const same = common > 0 && (a.sameBytes?.(offA, common, b, offB) || b.sameBytes?.(offB, common, a, offA));
+  for (let pos = 0; !same && pos < common; pos += bufA.length) {
     const n = Math.min(bufA.length, common - pos);
     const [ga, gb] = await Promise.all([a.readInto(bufA, offA + pos, n), b.readInto(bufB, offB + pos, n)]);
     const m = Math.min(ga, gb);
@@ -44,6 +49,7 @@ export async function compareRanges(
           differing++;
         }
       }
+      if (untilFirst) return { equal: false, first, differing };
     }
     if (m < n) {
       // A short read: the file shrank under us; count the rest as different.

@@ -17,18 +17,19 @@
  * n·log n in their counts.
  */
 import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
-import { hashPair } from '../hash/pair.js';
+import { hashPair, type PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError } from '../util/errors.js';
-import { isElf, readElf } from './elf/reader.js';
+import { streamableBuildIdPlan } from './buildid.js';
+import { type ElfFile, isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
 import { hasRemovableSections } from './explanations.js';
 import type { RouteResult } from './findings.js';
 import { hardeningDiffers } from './hardening.js';
 import { bytesRoute } from './routes/bytes.js';
 import { judgeElf } from './routes/loader.js';
-import { elfFacts, makeSide } from './side.js';
-import type { Comparison, FileFacts, PostProcessingFacts, Route } from './types.js';
+import { elfFacts, makeSide, type Side } from './side.js';
+import type { Comparison, ElfFacts, FileFacts, PostProcessingFacts, Route } from './types.js';
 
 export interface CompareOptions {
   /** Try pkgforge's post-processing route (default true). */
@@ -69,17 +70,41 @@ type Source = ByteSource & { bytes?: Buffer };
 /** Hashes from the bytes in memory when the file was read whole (one read), else streamed. */
 const digestsOf = async (s: Source): Promise<Digests> => (s.bytes ? hashBytes(s.bytes) : hashFile(s.name));
 
-/** Both files' digests; bytes that are the same are hashed once (streamed files compared while read). */
-async function digestsOfPair(a: Source, b: Source): Promise<[Digests, Digests]> {
+/** Build-id digests the hash pass took (see streamableBuildIdPlan), by side. */
+type BuildIdDigests = { a?: string; b?: string };
+
+/** The build-id digest the hash pass took for a side, once it is known (undefined: none). */
+type BuildIdOf = (label: 'a' | 'b') => Promise<string | undefined>;
+
+/**
+ * Both files' digests; bytes that are the same are hashed once (streamed files
+ * compared while read, and GNU ld's build-id input digested in the same pass).
+ */
+async function digestsOfPair(
+  a: Source,
+  b: Source,
+  plans: PairPlans,
+): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests }> {
   if (a.bytes && b.bytes) {
     const da = hashBytes(a.bytes);
-    return [da, a.bytes.equals(b.bytes) ? { ...da } : hashBytes(b.bytes)];
+    return { digests: [da, a.bytes.equals(b.bytes) ? { ...da } : hashBytes(b.bytes)], buildIds: {} };
   }
   if (!a.bytes && !b.bytes) {
-    const pair = await hashPair(a.name, b.name);
-    return [pair.a, pair.b];
+    const pair = await hashPair(a.name, b.name, plans);
+    return { digests: [pair.a, pair.b], buildIds: pair.planDigests };
   }
-  return Promise.all([digestsOf(a), digestsOf(b)]);
+  return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {} };
+}
+
+/** A parsed ELF side; a malformed file's error is thrown where the side is used. */
+type Parsed = Promise<ElfFile>;
+
+/** The build-id plans of both sides, when both are streamed ELF files whose plans can be. */
+async function buildIdPlans(srcA: Source, srcB: Source, elves: { a: Parsed; b: Parsed } | undefined) {
+  if (!elves || srcA.bytes || srcB.bytes) return {};
+  const plan = (e: Parsed) => e.then(streamableBuildIdPlan).catch(() => undefined);
+  const [a, b] = await Promise.all([plan(elves.a), plan(elves.b)]);
+  return { ...(a ? { a } : {}), ...(b ? { b } : {}) };
 }
 
 async function compareSources(
@@ -88,29 +113,58 @@ async function compareSources(
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
-  const digests = digestsOfPair(srcA, srcB);
+  const [elfA, elfB] = await Promise.all([isElf(srcA), isElf(srcB)]);
+  // Headers first (a few small reads): the hash pass then also takes the build-id digests.
+  const elves = elfA && elfB ? { a: readElf(srcA), b: readElf(srcB) } : undefined;
+  elves?.a.catch(() => undefined);
+  elves?.b.catch(() => undefined);
+  const plans = await buildIdPlans(srcA, srcB, elves);
+  const hashed = digestsOfPair(srcA, srcB, plans);
+  const digests = hashed.then((h) => h.digests);
   // Handled here so that a failed hash never goes unnoticed while the analysis still runs;
   // every path below awaits it, and the error is thrown from there.
   digests.catch(() => undefined);
+  // A side without a plan recomputes its build-id itself, without waiting for the hash pass.
+  const buildIds: BuildIdOf = (label) =>
+    plans[label]
+      ? hashed.then(
+          (h) => h.buildIds[label],
+          () => undefined,
+        )
+      : Promise.resolve(undefined);
   try {
-    return await judgeSources(srcA, srcB, digests, opts, started);
+    return await judgeSources(srcA, srcB, { elfA, elfB, elves }, digests, buildIds, opts, started);
   } finally {
     await digests.catch(() => undefined);
   }
 }
 
+/** One ELF side and the facts reported about it. */
+async function describeSide(
+  label: 'a' | 'b',
+  elf: Parsed,
+  buildIds: BuildIdOf,
+): Promise<{ side: Side; facts: ElfFacts }> {
+  const side = await makeSide(label, await elf);
+  return { side, facts: await elfFacts(side, await buildIds(label)) };
+}
+
 async function judgeSources(
   srcA: Source,
   srcB: Source,
+  { elfA, elfB, elves }: { elfA: boolean; elfB: boolean; elves: { a: Parsed; b: Parsed } | undefined },
   digests: Promise<[Digests, Digests]>,
+  buildIds: BuildIdOf,
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
+  // a is described whatever the verdict, while the hash threads read both files.
+  const sideA = elves ? describeSide('a', elves.a, buildIds) : undefined;
+  sideA?.catch(() => undefined);
   // Files of different sizes are not identical: their analysis runs while they are hashed.
   const early = srcA.size === srcB.size ? await digests : undefined;
   const identical =
     early !== undefined && early[0].sha256 === early[1].sha256 && early[0].size === early[1].size;
-  const [elfA, elfB] = await Promise.all([isElf(srcA), isElf(srcB)]);
   const base = (path: string, size: number): FileFacts => ({
     path,
     size,
@@ -141,11 +195,10 @@ async function judgeSources(
   };
   const context = opts.context !== false;
 
-  if (elfA && elfB && identical) {
+  if (sideA && identical) {
     // Same bytes: identical whatever they hold; describe them (read once) when they parse.
     try {
-      const sa = await makeSide('a', await readElf(srcA));
-      const facts = await elfFacts(sa);
+      const { side: sa, facts } = await sideA;
       a.format = 'elf';
       a.elf = facts;
       b.format = 'elf';
@@ -158,11 +211,12 @@ async function judgeSources(
     }
   }
 
-  if (elfA && elfB) {
+  if (sideA && elves) {
     // Malformed input is an error: the message names the file and what is wrong.
-    const [ea, eb] = await Promise.all([readElf(srcA), readElf(srcB)]);
-    const [sa, sb] = await Promise.all([makeSide('a', ea), makeSide('b', eb)]);
-    const [fa, fb] = await Promise.all([elfFacts(sa), elfFacts(sb)]);
+    const [{ side: sa, facts: fa }, { side: sb, facts: fb }] = await Promise.all([
+      sideA,
+      describeSide('b', elves.b, buildIds),
+    ]);
     a.format = 'elf';
     a.elf = fa;
     b.format = 'elf';

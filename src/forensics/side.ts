@@ -75,8 +75,9 @@ export function namesIn(side: Side, start: number, end: number): NamedRange[] {
   return out;
 }
 
-export async function elfFacts(s: Side): Promise<ElfFacts> {
-  const bid = await checkBuildId(s.elf);
+/** `gnuLdBuildId`: GNU ld's build-id hash when the hash pass took it (see checkBuildId). */
+export async function elfFacts(s: Side, gnuLdBuildId?: string): Promise<ElfFacts> {
+  const bid = await checkBuildId(s.elf, gnuLdBuildId);
   const e = s.elf;
   const facts: ElfFacts = {
     class: e.header.class,

@@ -3,7 +3,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { RebuildError } from '../util/errors.js';
 import { OPEN_FLAGS } from '../util/regular-file.js';
-import { hashOpenFileOnThreads } from './threads.js';
+import { hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
 
 /** Read size on the calling thread (small files). */
 const READ_SIZE = 1 << 20;
@@ -116,10 +116,19 @@ export async function hashFile(path: string): Promise<Digests> {
   }
 }
 
-/** hashFile of a file already open; `size` (from its stat) picks the thread(s). */
-export async function hashOpenFile(path: string, handle: FileHandle, size: number): Promise<Digests> {
+/**
+ * hashFile of a file already open; `size` (from its stat) picks the thread(s).
+ * `plan` is digested in the same pass on the threads (`planDigest`), and not
+ * at all on the calling thread: the caller digests it itself then.
+ */
+export async function hashOpenFile(
+  path: string,
+  handle: FileHandle,
+  size: number,
+  plan?: PlanToDigest,
+): Promise<Digests & { planDigest?: string }> {
   if (size >= PARALLEL_MIN_SIZE && nativeModule) {
-    const { same: _, ...digests } = await hashOpenFileOnThreads(path, handle, nativeModule);
+    const { same: _, ...digests } = await hashOpenFileOnThreads(path, handle, nativeModule, undefined, plan);
     return digests;
   }
   return hashOnThisThread(handle);

@@ -7,7 +7,7 @@ import {
   openRegular,
   PARALLEL_MIN_SIZE,
 } from './digest.js';
-import { hashOpenFileOnThreads } from './threads.js';
+import { hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
 
 /** Read size on the calling thread (small pairs). */
 const READ_SIZE = 1 << 20;
@@ -17,6 +17,14 @@ export interface PairDigests {
   identical: boolean;
   a: Digests;
   b: Digests;
+  /** The digests of the plans given, when the pass could take them (see hashOpenFile). */
+  planDigests: { a?: string; b?: string };
+}
+
+/** A plan to digest in the same pass, per file. */
+export interface PairPlans {
+  a?: PlanToDigest;
+  b?: PlanToDigest;
 }
 
 interface Opened {
@@ -32,12 +40,12 @@ interface Opened {
  * hashed on its own afterwards. Either way each byte is hashed once per
  * distinct file.
  */
-export async function hashPair(aPath: string, bPath: string): Promise<PairDigests> {
+export async function hashPair(aPath: string, bPath: string, plans: PairPlans = {}): Promise<PairDigests> {
   const a = { path: aPath, ...(await openRegular(aPath)) };
   try {
     const b = { path: bPath, ...(await openRegular(bPath)) };
     try {
-      return await hashOpenPair(a, b);
+      return await hashOpenPair(a, b, plans);
     } finally {
       await b.handle.close();
     }
@@ -46,34 +54,70 @@ export async function hashPair(aPath: string, bPath: string): Promise<PairDigest
   }
 }
 
-async function hashOpenPair(a: Opened, b: Opened): Promise<PairDigests> {
+async function hashOpenPair(a: Opened, b: Opened, plans: PairPlans): Promise<PairDigests> {
+  const split = (d: Digests & { planDigest?: string }) => {
+    const { planDigest, ...digests } = d;
+    return { digests, planDigest };
+  };
   if (a.size !== b.size) {
+    const ha = split(await hashOpenFile(a.path, a.handle, a.size, plans.a));
+    const hb = split(await hashOpenFile(b.path, b.handle, b.size, plans.b));
     return {
       identical: false,
-      a: await hashOpenFile(a.path, a.handle, a.size),
-      b: await hashOpenFile(b.path, b.handle, b.size),
+      a: ha.digests,
+      b: hb.digests,
+      planDigests: planDigests(ha.planDigest, hb.planDigest),
     };
   }
   const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
-  const first = blake3Module ? await pairOnThreads(a, b, blake3Module) : await pairOnThisThread(a, b);
+  const first = blake3Module
+    ? await pairOnThreads(a, b, blake3Module, plans.a)
+    : await pairOnThisThread(a, b);
   // A file that grew after its stat has bytes the comparison did not see.
   const same = first.same && (await b.handle.stat()).size === first.digests.size;
+  if (same) {
+    // b's plan digest is not taken: b's facts are a's when the bytes are the same.
+    return {
+      identical: true,
+      a: first.digests,
+      b: { ...first.digests },
+      planDigests: planDigests(first.planDigest, undefined),
+    };
+  }
+  const hb = split(await hashOpenFile(b.path, b.handle, b.size, plans.b));
   return {
-    identical: same,
+    identical: false,
     a: first.digests,
-    b: same ? { ...first.digests } : await hashOpenFile(b.path, b.handle, b.size),
+    b: hb.digests,
+    planDigests: planDigests(first.planDigest, hb.planDigest),
   };
+}
+
+function planDigests(a: string | undefined, b: string | undefined): { a?: string; b?: string } {
+  return { ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}) };
 }
 
 interface FirstPass {
   digests: Digests;
+  planDigest?: string;
   /** b's bytes equalled a's as far as a went. */
   same: boolean;
 }
 
-async function pairOnThreads(a: Opened, b: Opened, blake3Module: string): Promise<FirstPass> {
-  const { same, ...digests } = await hashOpenFileOnThreads(a.path, a.handle, blake3Module, b.handle);
-  return { digests, same };
+async function pairOnThreads(
+  a: Opened,
+  b: Opened,
+  blake3Module: string,
+  plan: PlanToDigest | undefined,
+): Promise<FirstPass> {
+  const { same, planDigest, ...digests } = await hashOpenFileOnThreads(
+    a.path,
+    a.handle,
+    blake3Module,
+    b.handle,
+    plan,
+  );
+  return { digests, same, ...(planDigest !== undefined ? { planDigest } : {}) };
 }
 
 async function pairOnThisThread(a: Opened, b: Opened): Promise<FirstPass> {

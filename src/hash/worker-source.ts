@@ -1,8 +1,8 @@
-/** Where the reader threads keep their counters in the shared control array. */
+/** Where the reading thread and the calling thread keep their counters in the shared control array. */
 export interface ReaderControl {
   /** Chunks read so far (the reader's count; an empty chunk marks the end). */
   produced: number;
-  /** Chunks BLAKE3 has hashed (their slots may be read into again). */
+  /** Chunks SHA-256 has hashed (their slots may be read into again). */
   consumed: number;
   /** Non-zero: stop (the other thread failed, or the caller gave up). */
   abort: number;
@@ -11,18 +11,20 @@ export interface ReaderControl {
 }
 
 /**
- * The two threads of src/hash/threads.ts, as source text: they run with
- * `eval: true`, so they load the same way from dist/, under tsx and under
- * vitest. `read-sha256` reads the file `fd` into the ring
- * slot by slot and hashes each chunk; `blake3` hashes the slots behind it.
- * Waits are bounded (1 s) and re-check `abort`, so neither thread can wait
- * forever on the other. Replies: `{ digest, same? }`, or `{ error, grew? }`;
- * `same`: a second file `fdB`, read in step, equalled the first as far as it went.
+ * The reading thread of src/hash/threads.ts, as source text: it runs with
+ * `eval: true`, so it loads the same way from dist/, under tsx and under
+ * vitest. It reads the file `fd` into the ring slot by slot and hashes each
+ * chunk with BLAKE3; the calling thread hashes the same slots with SHA-256
+ * behind it. Waits are bounded (1 s) and re-check `abort`, so it never waits
+ * forever on the calling thread. Reply: `{ digest, same? }`, or
+ * `{ error, grew? }`; `same`: a second file `fdB`, read in step, equalled the
+ * first as far as it went. With `plan` (a PlanToDigest) it also digests that:
+ * `planDigest`.
  */
 export const READER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readSync } = require('node:fs');
-const { role, fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
+const { fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
 const L = layout;
 const view = (slot, n) => new Uint8Array(ring, slot * chunk, n);
 const aborted = () => Atomics.load(control, L.abort) !== 0;
@@ -38,8 +40,45 @@ function publish(index, value) {
   Atomics.store(control, index, value);
   Atomics.notify(control, index);
 }
+// The digest of a plan of literal bytes and file ranges (in file order), fed as the file passes.
+function planHasher(spec) {
+  if (!spec) return undefined;
+  const h = require('node:crypto').createHash(spec.algorithm);
+  const runs = spec.runs;
+  let i = 0;
+  // Literal bytes, and runs of zeros (fed a MiB at a time), need no file bytes.
+  const literals = () => {
+    for (; i < runs.length; i++) {
+      const r = runs[i];
+      if (ArrayBuffer.isView(r)) h.update(r);
+      else if (r.zeros !== undefined) {
+        const zeros = new Uint8Array(Math.min(r.zeros, 1 << 20));
+        for (let left = r.zeros; left > 0; left -= zeros.length) h.update(zeros.subarray(0, Math.min(left, zeros.length)));
+      } else return;
+    }
+  };
+  literals();
+  return {
+    update(bytes, at) {
+      const end = at + bytes.length;
+      while (i < runs.length) {
+        const r = runs[i];
+        if (r.offset >= end) return;
+        const from = Math.max(r.offset, at);
+        const to = Math.min(r.offset + r.size, end);
+        if (to > from) h.update(bytes.subarray(from - at, to - at));
+        if (r.offset + r.size > end) return;
+        i++;
+        literals();
+      }
+    },
+    // Undefined when the file ended before the plan did.
+    digest: () => (i < runs.length ? undefined : h.digest('hex')),
+  };
+}
 function readAndHash() {
-  const hasher = require('node:crypto').createHash('sha256');
+  const hasher = new (require(blake3Module).Blake3Hasher)();
+  const plan = planHasher(workerData.plan);
   const buf = Buffer.from(ring);
   // With a second file (fdB): read it in step and compare, as long as the two agree.
   let same = fdB !== undefined;
@@ -70,10 +109,12 @@ function readAndHash() {
     Atomics.store(control, L.length + slot, n);
     publish(L.produced, i + 1);
     if (n === 0) break;
-    hasher.update(view(slot, n));
+    const bytes = view(slot, n);
+    hasher.update(bytes);
+    if (plan) plan.update(bytes, at);
     at += n;
     if (n < chunk) {
-      // The end: an empty chunk tells BLAKE3 so.
+      // The end: an empty chunk tells the SHA-256 side so.
       waitUntil(L.consumed, (c) => c >= i + 1 - slots + 1);
       Atomics.store(control, L.length + ((i + 1) % slots), 0);
       publish(L.produced, i + 2);
@@ -81,23 +122,10 @@ function readAndHash() {
     }
   }
   sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex'), same });
-}
-function hashBehind() {
-  const hasher = new (require(blake3Module).Blake3Hasher)();
-  for (let j = 0; ; j++) {
-    waitUntil(L.produced, (p) => p > j);
-    const slot = j % slots;
-    const n = Atomics.load(control, L.length + slot);
-    if (n === 0) break;
-    hasher.update(view(slot, n));
-    publish(L.consumed, j + 1);
-  }
-  parentPort.postMessage({ digest: hasher.digest('hex') });
+  parentPort.postMessage({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
 }
 try {
-  if (role === 'read-sha256') readAndHash();
-  else hashBehind();
+  readAndHash();
 } catch (err) {
   parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
 }

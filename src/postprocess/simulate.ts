@@ -12,12 +12,14 @@
  * Never throws for a tool failure (a weird or malformed file): that profile's
  * result is `{ skipped: reason }`, and the caller falls back to byte accounting.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { messageOf } from '../util/errors.js';
+import { MODELED_BINUTILS, planCommentNotesStrip } from './bfd-layout.js';
 import { type Binutils, binutilsFix, binutilsVersionNumber, findBinutils, machineName } from './binutils.js';
-import { BINUTILS_PASSES, PassFailure, runPass } from './passes.js';
+import { BINUTILS_PASSES, type BinutilsPassName, PassFailure, passCommand, runPass } from './passes.js';
+import type { Piece } from './plan.js';
 import { type PostProcessProfile, PROFILES, type ProfileId } from './profiles.js';
 
 export interface SimulateOptions {
@@ -28,6 +30,12 @@ export interface SimulateOptions {
   workDir?: string;
   /** Per command (default 5 min). */
   timeoutMs?: number;
+  /**
+   * Describe the output as a plan over the input instead of writing it, where
+   * the layout is one rebuild models exactly (bfd-layout.ts; else the tools run):
+   * for a caller that only reads the output once or twice (forensics).
+   */
+  stream?: boolean;
 }
 
 /** One profile's simulation: its output, or why it could not run. */
@@ -40,6 +48,14 @@ export type ProfileSimulation =
       steps: string[];
       /** e.g. `aarch64-linux-gnu-strip 2.40`; undefined when no tool ran. */
       tool?: string;
+    }
+  | {
+      profile: ProfileId;
+      /** The post-processed file as a plan over `inputPath` (read it with PlanSource): never written. */
+      plan: { pieces: readonly Piece[]; size: number };
+      inputPath: string;
+      steps: string[];
+      tool: string;
     }
   | { profile: ProfileId; skipped: string };
 
@@ -102,7 +118,10 @@ export function simulateEach(
         r = { profile: profile.id, outputPath: inputPath, steps: [] };
       } else {
         if (tools === null) tools = await findBinutils(opts.machine);
-        if (!tools) {
+        const modelled = opts.stream ? await modelProfile(profile, tools, inputPath, name) : undefined;
+        if (modelled) {
+          r = modelled;
+        } else if (!tools) {
           r = {
             profile: profile.id,
             skipped: `no GNU binutils for ${machineName(opts.machine)} (ELF${opts.class} ${opts.endian}-endian, e_machine ${opts.machine}); fix: ${binutilsFix(opts.machine)}`,
@@ -121,6 +140,64 @@ export function simulateEach(
     }
   }
   return { results: results(), cleanup };
+}
+
+/** The passes bfd-layout.ts models: objcopy's .comment/.note.* removal, then either strip of record. */
+const MODELLED: readonly (readonly BinutilsPassName[])[] = [
+  ['remove-comment-and-notes', 'strip-all'],
+  ['remove-comment-and-notes', 'strip-debug-dwo-unneeded'],
+];
+
+/**
+ * The profile's output as a plan, when its passes and the file's layout are
+ * modelled and the binutils installed (if any) are a version the model was
+ * compared with; otherwise undefined (the tools run).
+ */
+async function modelProfile(
+  profile: PostProcessProfile,
+  tools: Binutils | undefined,
+  inputPath: string,
+  name: string,
+): Promise<ProfileSimulation | undefined> {
+  const passes = profile.executablePasses;
+  if (!MODELLED.some((m) => m.length === passes.length && m.every((p, i) => passes[i] === p)))
+    return undefined;
+  const version = tools ? binutilsVersionNumber(tools.version) : MODELED_BINUTILS[0];
+  if (!(MODELED_BINUTILS as readonly string[]).includes(version)) return undefined;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(inputPath, 'r');
+    const h = handle;
+    const size = (await h.stat()).size;
+    const planned = await planCommentNotesStrip({
+      name: inputPath,
+      size,
+      readInto: async (buf, offset, length) => (await h.read(buf, 0, length, offset)).bytesRead,
+    });
+    if ('unsupported' in planned) return undefined;
+    const shown: Binutils = tools
+      ? { ...tools, objcopy: basename(tools.objcopy), strip: basename(tools.strip) }
+      : { objcopy: 'objcopy', strip: 'strip', objdump: 'objdump', version: '' };
+    const steps = passes.map((p, i) =>
+      passCommand(
+        BINUTILS_PASSES[p],
+        shown,
+        i === 0 ? name : `${name}.out`,
+        i === 0 ? `${name}.out` : undefined,
+      ),
+    );
+    return {
+      profile: profile.id,
+      plan: planned,
+      inputPath,
+      steps,
+      tool: `${shown.strip} ${version} (its layout, streamed by rebuild)`,
+    };
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
 }
 
 async function runProfile(

@@ -1,4 +1,4 @@
-import stringWidth from 'string-width';
+import { createRequire } from 'node:module';
 /**
  * Small, pure formatting helpers shared by the text, Markdown and HTML
  * renderers. Strings from binaries and file paths are hostile input: every
@@ -65,19 +65,20 @@ export function duration(ms: number): string {
  * neither drive a terminal nor hide text. Tabs become `\t` here; code lines
  * go through `expandTabs` first.
  */
+/** What `clean` replaces: C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP. */
+export const UNCLEAN_CHARS =
+  '\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u202e\\u2028\\u2029\\u2066-\\u2069\\ufeff';
+const UNCLEAN = new RegExp(`[${UNCLEAN_CHARS}]`, 'g');
+
 export function clean(s: string): string {
-  return s.replace(
-    // C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/g,
-    (ch) => {
-      const code = ch.charCodeAt(0);
-      if (ch === '\n') return '\\n';
-      if (ch === '\r') return '\\r';
-      if (ch === '\t') return '\\t';
-      if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
-      return `\\u${code.toString(16).padStart(4, '0')}`;
-    },
-  );
+  return s.replace(UNCLEAN, (ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Expands tabs to spaces (8-column stops), then `clean`s the rest. */
@@ -98,16 +99,59 @@ export function codeLine(s: string): string {
   return clean(out);
 }
 
+/**
+ * The characters the renderers draw with (rules, marks, arrows), one column
+ * each as string-width measures them (a test holds the two equal). None
+ * joins a neighbour into a grapheme cluster, so a string of them and printable
+ * ASCII is as wide as it is long, and string-width is not needed for it.
+ */
+export const DRAWN_CHARACTERS = '─│═║┌┐└┘├┤┬┴┼—–…→≠·×•’›▶▸◂▲▼●○■□✓✔✗✖';
+const DRAWN = new Set(DRAWN_CHARACTERS);
+
+/**
+ * string-width, loaded at its first use: importing it (an ICU segmenter,
+ * Unicode property sets) and its first call cost 60–150 ms of start-up, and
+ * most reports hold only printable ASCII and DRAWN_CHARACTERS. Node without
+ * require() of ES modules imports it up front, as before.
+ */
+type Width = (s: string) => number;
+const canRequireEsm = (process.features as { require_module?: boolean }).require_module === true;
+let loadedWidth: Width | undefined = canRequireEsm
+  ? undefined
+  : ((await import('string-width')).default as Width);
+function stringWidth(s: string): number {
+  loadedWidth ??= (createRequire(import.meta.url)('string-width') as { default: Width }).default;
+  return loadedWidth(s);
+}
+
+/** Widths of the other non-ASCII characters seen so far (bounded: hostile strings hold many). */
+const WIDTHS = new Map<string, number>();
+
+/** Printable ASCII or a drawn character: one column, whatever its neighbours. */
+function oneColumn(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  return ch.length === 1 && ((c >= 0x20 && c < 0x7f) || DRAWN.has(ch));
+}
+
 /** Terminal columns of one code point: 1 for printable ASCII (the fast path), else string-width's (wide 2, combining 0). */
 export function charWidth(ch: string): number {
-  const c = ch.charCodeAt(0);
-  return ch.length === 1 && c >= 0x20 && c < 0x7f ? 1 : stringWidth(ch);
+  if (oneColumn(ch)) return 1;
+  // A report repeats few distinct characters thousands of times, and string-width
+  // costs microseconds a call (35 ms of a small compare's text report).
+  let w = WIDTHS.get(ch);
+  if (w === undefined) {
+    w = stringWidth(ch);
+    if (WIDTHS.size < 4096) WIDTHS.set(ch, w);
+  }
+  return w;
 }
 
 /** Display width in terminal columns (East Asian wide characters and emoji take 2, combining marks 0). */
 export function width(s: string): number {
-  // ASCII-only strings (nearly all here) are as wide as they are long
-  return /^[\x20-\x7e]*$/.test(s) ? s.length : stringWidth(s);
+  // ASCII-only strings (nearly all here) are as wide as they are long; so are those with drawn characters.
+  if (/^[\x20-\x7e]*$/.test(s)) return s.length;
+  for (const ch of s) if (!oneColumn(ch)) return stringWidth(s);
+  return s.length;
 }
 
 /** Cuts to `w` columns, ending with `…` when something was cut. */
@@ -169,13 +213,34 @@ function stampFormat(timeZone: string | undefined): Intl.DateTimeFormat {
   return f;
 }
 
+// Stamps by zone and UTC minute: a stamp shows minutes, and zones change offset on a
+// minute, so every time within one minute has the same stamp. An audit's strips hold
+// about one minute a package a night, many of them the same; formatting is the cost.
+const stampsByMinute = new Map<string, Map<number, string>>();
+const STAMPS_KEPT = 100_000;
+const WHOLE_MINUTE_ZONES_MS = Date.UTC(1972, 0, 1);
+
 /** A time for a column of times: local, with the zone (`2026-12-01 04:12 CET`). */
 export function localStamp(iso: string, timeZone?: string): string {
-  const t = new Date(iso);
-  if (Number.isNaN(t.getTime())) return iso;
-  const parts = stampFormat(timeZone).formatToParts(t);
-  const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const key = timeZone ?? '';
+  let stamps = stampsByMinute.get(key);
+  if (!stamps) {
+    stamps = new Map();
+    stampsByMinute.set(key, stamps);
+  }
+  // Before 1972 some zones were offset by seconds (local mean times): no sharing there.
+  const minute = ms >= WHOLE_MINUTE_ZONES_MS ? Math.floor(ms / 60_000) : ms / 60_000;
+  let s = stamps.get(minute);
+  if (s === undefined) {
+    const parts = stampFormat(timeZone).formatToParts(new Date(minute * 60_000));
+    const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
+    s = `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+    if (stamps.size >= STAMPS_KEPT) stamps.clear();
+    stamps.set(minute, s);
+  }
+  return s;
 }
 
 /** `just now`, `5 min ago`, `2 h ago`, `3 days ago`, `in 2 h`. */

@@ -7,6 +7,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import type { Doc } from '../../src/report/doc.js';
+import { charWidth, DRAWN_CHARACTERS, width } from '../../src/report/format.js';
 import { renderDocText } from '../../src/report/text.js';
 
 const doc = (blocks: Doc['blocks']): Doc => ({ title: 't', blocks });
@@ -47,5 +48,16 @@ describe('text width in terminal columns', () => {
     expect(lines.some((l) => l.includes(token))).toBe(true);
     // it really wrapped by columns: a code-point count would have let lines reach ~2× the width
     expect(lines.filter((l) => !l.includes(token)).some((l) => stringWidth(l) > 40)).toBe(true);
+  });
+
+  it('the drawn characters measured without string-width are as wide as string-width says, alone and among others', () => {
+    for (const ch of DRAWN_CHARACTERS) {
+      expect(charWidth(ch), ch).toBe(stringWidth(ch));
+      expect(width(`a${ch}b`), ch).toBe(stringWidth(`a${ch}b`));
+    }
+    // A drawn character joined by a variation selector or a combining mark goes to string-width.
+    for (const s of ['▶\uFE0F', '─\u0301x', '✔\uFE0F ok', `${DRAWN_CHARACTERS}😀`, '≠\u001b[31m']) {
+      expect(width(s), JSON.stringify(s)).toBe(stringWidth(s));
+    }
   });
 });

@@ -17,6 +17,12 @@ export interface ByteSource {
   /** Reads into `buf[0..length)`; returns bytes read. */
   readInto(buf: Buffer, offset: number, length: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * True only when `[offset, offset+length)` of this source is, by
+   * construction, read from `other` at `otherOffset` (a plan's range of its
+   * own input): the same bytes, so a comparison need not read them.
+   */
+  sameBytes?(offset: number, length: number, other: ByteSource, otherOffset: number): boolean;
 }
 
 export class BufferSource implements ByteSource {
@@ -105,25 +111,47 @@ export class FileSource implements ByteSource {
   }
 }
 
-/** Streams `[offset, offset+length)` in chunks of at most `chunk` bytes. */
+/**
+ * Streams `[offset, offset+length)` in chunks of at most `chunk` bytes. The
+ * next chunk is read while the caller works on this one (two buffers, in
+ * turn): a chunk stays valid until the caller asks for the next.
+ */
 export async function* chunks(
   src: ByteSource,
   offset: number,
   length: number,
   chunk = 1 << 20,
 ): AsyncGenerator<Buffer> {
-  const buf = Buffer.allocUnsafe(Math.min(chunk, Math.max(1, length)));
+  const size = Math.min(chunk, Math.max(1, length));
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(length > size ? size : 1)];
+  const readAt = (i: number, pos: number) => {
+    const n = Math.min(size, length - pos);
+    return src.readInto(bufs[i % 2]!, offset + pos, n).then((got) => ({ got, n }));
+  };
   let pos = 0;
-  while (pos < length) {
-    const n = Math.min(buf.length, length - pos);
-    const got = await src.readInto(buf, offset + pos, n);
-    if (got !== n) {
-      throw new RebuildError('input', `unexpected end of file at offset ${offset + pos + got}`, {
-        subject: src.name,
-      });
+  let i = 0;
+  let pending = length > 0 ? readAt(0, 0) : undefined;
+  // A read started ahead and never awaited (the caller stopped early) must not go unhandled.
+  pending?.catch(() => undefined);
+  try {
+    while (pending) {
+      const { got, n } = await pending;
+      if (got !== n) {
+        throw new RebuildError('input', `unexpected end of file at offset ${offset + pos + got}`, {
+          subject: src.name,
+        });
+      }
+      const next = pos + n < length ? readAt(i + 1, pos + n) : undefined;
+      next?.catch(() => undefined);
+      pending = undefined;
+      yield bufs[i % 2]!.subarray(0, n);
+      pending = next;
+      pos += n;
+      i++;
     }
-    yield buf.subarray(0, n);
-    pos += n;
+  } finally {
+    // Let a read still in flight finish before the buffers can be reused by anyone.
+    await pending?.catch(() => undefined);
   }
 }
 

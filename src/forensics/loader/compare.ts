@@ -198,6 +198,7 @@ async function comparePiece(
 ): Promise<void> {
   const clip = (s: Side, x: number) => Math.max(0, Math.min(x, s.elf.size));
   const len = (s: Side, lo: number, hi: number) => clip(s, hi) - clip(s, lo);
+  // Only where the first difference is: the parts count the differing bytes from there on.
   const whole = await compareRanges(
     a.src,
     p.start,
@@ -205,6 +206,7 @@ async function comparePiece(
     b.src,
     p.start,
     len(b, p.start, p.end),
+    true,
   );
   if (whole.equal) return;
   const parts: Part[] = [];

@@ -14,12 +14,13 @@
  * is judged against the first one that ran a command.
  */
 
+import { PlanSource } from '../../postprocess/plan.js';
 import type { PostProcessProfile } from '../../postprocess/profiles.js';
 import { forensicCandidates, type ProfileSimulation, simulateEach } from '../../postprocess/simulate.js';
 import { isRebuildError } from '../../util/errors.js';
 import { compareRanges } from '../bytes.js';
 import { readElf } from '../elf/reader.js';
-import { FileSource } from '../elf/source.js';
+import { type ByteSource, FileSource } from '../elf/source.js';
 import type { RouteResult } from '../findings.js';
 import { describeHardening, hardeningDiffers } from '../hardening.js';
 import { sectionsByKey } from '../sections.js';
@@ -41,8 +42,17 @@ export interface PostProcessingOutcome {
   matches: boolean;
 }
 
-/** A profile's simulation that ran at least one command. */
-type Ran = Extract<ProfileSimulation, { outputPath: string }>;
+/** A profile's simulation that ran (or planned) at least one command. */
+type Ran = Exclude<ProfileSimulation, { skipped: string }>;
+
+/** Where a simulation's output is: its file, or the plan over b it was described as. */
+const outputKey = (r: Ran): string => ('plan' in r ? `plan:${r.steps.join(' ')}` : r.outputPath);
+
+/** The simulated output, read like a file: a plan reads b's own source (ours), never a copy. */
+async function openOutput(r: Ran, b: Side): Promise<ByteSource> {
+  if ('plan' in r) return new PlanSource(b.src, r.plan.pieces, `${b.path} (${r.profile}, streamed)`);
+  return FileSource.open(r.outputPath);
+}
 
 export async function postProcessingRoute(
   a: Side,
@@ -59,30 +69,31 @@ export async function postProcessingRoute(
     class: h.class,
     endian: h.endian,
     ...(opts.workDir ? { workDir: opts.workDir } : {}),
+    stream: true,
   });
-  let out: FileSource | undefined;
+  let out: ByteSource | undefined;
   try {
     let first: Ran | undefined;
     let skipped: string | undefined;
     let chosen: Ran | undefined;
     const unequal = new Set<string>();
     for await (const r of sims.results) {
-      if (!('outputPath' in r)) {
+      if ('skipped' in r) {
         skipped ??= r.skipped;
         continue;
       }
       if (r.steps.length === 0) continue;
       first ??= r;
       // Profiles with the same passes share one output: compared once.
-      if (unequal.has(r.outputPath)) continue;
-      const f = await FileSource.open(r.outputPath);
+      if (unequal.has(outputKey(r))) continue;
+      const f = await openOutput(r, b);
       const equal = f.size === a.src.size && (await compareRanges(f, 0, f.size, a.src, 0, f.size)).equal;
       if (equal) {
         chosen = r;
         out = f;
         break;
       }
-      unequal.add(r.outputPath);
+      unequal.add(outputKey(r));
       await f.close();
     }
     if (!first) {
@@ -92,7 +103,7 @@ export async function postProcessingRoute(
     }
     const matches = chosen !== undefined;
     const sim = chosen ?? first;
-    out ??= await FileSource.open(sim.outputPath);
+    out ??= await openOutput(sim, b);
     const facts: PostProcessingFacts = {
       steps: sim.steps,
       changes: [],
