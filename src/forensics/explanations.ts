@@ -14,6 +14,7 @@ import { type ElfFile, isAlloc, type SectionHeader } from './elf/reader.js';
 import { compareDebugPair } from './pairwise/debug.js';
 import { compareSymbolsPair } from './pairwise/symbols.js';
 import type { PairProof } from './pairwise/types.js';
+import { onlyInPublished, verbatimPair } from './pairwise/verbatim.js';
 import { proveComment } from './proofs/comment.js';
 import { proveDebug } from './proofs/debug.js';
 import { proveNameTable } from './proofs/index.js';
@@ -95,25 +96,29 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     label: 'notes',
     order: 2,
     proof:
-      'a note section outside every program header (no loader reads it) whose notes parse exactly, each with a known owner and type and a descriptor of that shape',
+      "a note section outside every program header (no loader reads it) whose notes parse exactly, each with a known owner and type and a descriptor of that shape; where both sides carry it, a's equals b's byte for byte (two builds of one source write the same notes); notes only a carries are never explained",
     loaded: false,
     names: (s) => s.type === SHT.NOTE && !isAlloc(s),
     proves: proveNotes,
+    pair: verbatimPair('non-loaded notes'),
+    onlyInA: () => onlyInPublished('non-loaded notes'),
   },
   comment: {
     label: '.comment',
     order: 3,
     proof:
-      'a non-allocated .comment outside every program header (no loader reads it) holding only short NUL-terminated identification strings of known compilers and linkers',
+      "a non-allocated .comment outside every program header (no loader reads it) holding only short NUL-terminated identification strings of known compilers and linkers; where both sides carry one, a's equals b's byte for byte; a .comment only a carries is never explained",
     loaded: false,
     names: (s) => s.name === '.comment' && !isAlloc(s),
     proves: proveComment,
+    pair: verbatimPair('identification strings'),
+    onlyInA: () => onlyInPublished('a .comment'),
   },
   symbols: {
     label: 'symbol tables',
     order: 4,
     proof:
-      "a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use; where both sides carry one that differs, a's holds b's symbols entry for entry (names, values, sizes, binding, type, visibility, section index) and b's names in order; a symbol table only a carries is never explained",
+      "a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use; where both sides carry one that differs, every symbol of a's is one b's holds (name and value) with b's size, binding, type and visibility, source file symbols differing at most by one build directory; a symbol table only a carries is never explained",
     loaded: false,
     names: (s, ctx) =>
       !isAlloc(s) &&
@@ -127,12 +132,13 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
           ? proveSymtabShndx(x)
           : proveSymbolStrings(x),
     pair: compareSymbolsPair,
+    onlyInA: () => onlyInPublished('a symbol table'),
   },
   debug: {
     label: 'debug information',
     order: 5,
     proof:
-      "a non-allocated debug section outside every program header that parses as what its name says (DWARF units and DIEs, text string tables, a debug link of name and CRC32 only), within a size bound relative to the loaded image; where both sides carry a DWARF section that differs, a's carries b's values (DIE by DIE, line program by line program, string by string), strings differing only by the one build directory substitution the compile units' DW_AT_comp_dir give; DWARF only a carries is never explained",
+      "a non-allocated debug section outside every program header that parses as what its name says (DWARF units and DIEs, text string tables, a debug link of name and CRC32 only, the name b's), within a size bound relative to the loaded image; where both sides carry a DWARF section that differs, a's carries b's values (DIE by DIE, line program by line program, string by string), strings differing only by the one build directory substitution the compile units' DW_AT_comp_dir give; a debug section only a carries is never explained",
     loaded: false,
     names: (s) =>
       !isAlloc(s) &&
@@ -148,7 +154,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     onlyInA: (s) =>
       /^\.z?debug_/.test(s.name)
         ? 'the published file carries debug information the rebuilt one lacks, and its contents cannot be checked against anything (well-formed DWARF still leaves its constants, blocks and strings free); rebuild the package unstripped, or compare against the unstripped rebuild'
-        : undefined,
+        : onlyInPublished(`a ${s.name}`),
   },
   layout: {
     label: 'file layout',

@@ -20,8 +20,9 @@
  * - a unstripped, b stripped (debug only in a) → different, saying to compare
  *   against the unstripped rebuild; a stripped, b unstripped → equivalent;
  * - symbol tables: a's `main` with another st_size or st_other → different
- *   (.symtab); a local symbol renamed (same length, text), or one added
- *   (objcopy --add-symbol) → different; fewer symbols than b → equivalent;
+ *   (.symtab), or another st_shndx → different; a local symbol renamed (same
+ *   length, text), or one added (objcopy --add-symbol) → different (a symbol b
+ *   does not hold is a's own text); fewer symbols than b → equivalent;
  *   a symbol table only b carries → equivalent;
  * - 120 random 1–4 byte mutations of a's .debug_info or .debug_line (DWARF 5,
  *   built in another build directory than b) → always a verdict, never an
@@ -337,7 +338,12 @@ describe("symbol tables judged against the other side's", () => {
     });
     await expectDifferent(bad, b!, '.symtab');
   });
-  it("a local symbol renamed (same length, text) is different: a may hold only the rebuild's symbols", async () => {
+  it('another st_shndx (a section of another name) is different', async () => {
+    const [a, b] = await pairOf('shndx');
+    const bad = await tampered(a!, (x, at) => x.writeUInt16LE(x.readUInt16LE(at + 6) + 1, at + 6));
+    await expectDifferent(bad, b!, '.symtab');
+  });
+  it("a local symbol renamed (same length, text) is different: a symbol b does not hold is a name of a's own", async () => {
     const [a, b] = await pairOf('local');
     const strtab = await sectionOffset(a!, '.strtab');
     const bytes = await readFile(a!);

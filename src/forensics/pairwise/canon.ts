@@ -7,27 +7,43 @@
  * attacker no bytes of their own choosing but the ones set apart.
  */
 export class Canon {
-  private readonly parts: Buffer[] = [];
+  /**
+   * The canonical bytes, written into one growing buffer: a Buffer per tag or
+   * run would be millions of small allocations for a large .debug_info.
+   */
+  private out = Buffer.allocUnsafe(4096);
+  private len = 0;
   /** Strings in order (undefined until a deferred one is resolved). */
   readonly strings: Array<Buffer | undefined> = [];
   /** Reference targets in order: section offsets until resolved to DIE ordinals. */
   readonly refs: number[] = [];
+  /** .debug_line offsets in order, until resolved to line unit ordinals. */
+  readonly lineRefs: number[] = [];
   private pending: { buf: Buffer; start: number; end: number } | undefined;
 
+  private room(n: number): void {
+    if (this.len + n <= this.out.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.len + n));
+    this.out.copy(next, 0, 0, this.len);
+    this.out = next;
+  }
+  private header(kind: number, n: number): void {
+    this.room(5);
+    this.out[this.len] = kind;
+    this.out.writeUInt32BE(n >>> 0, this.len + 1);
+    this.len += 5;
+  }
   private tag(kind: number, n: number): void {
     this.flush();
-    const t = Buffer.alloc(5);
-    t[0] = kind;
-    t.writeUInt32BE(n >>> 0, 1);
-    this.parts.push(t);
+    this.header(kind, n);
   }
   private flush(): void {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    const t = Buffer.alloc(5);
-    t.writeUInt32BE(p.end - p.start, 1);
-    this.parts.push(t, p.buf.subarray(p.start, p.end));
+    this.header(0, p.end - p.start);
+    this.room(p.end - p.start);
+    this.len += p.buf.copy(this.out, this.len, p.start, p.end);
   }
   /** Bytes [start, end) of buf, kept as they are (contiguous runs merge). */
   raw(buf: Buffer, start: number, end: number): void {
@@ -49,8 +65,13 @@ export class Canon {
     this.tag(2, this.refs.length);
     this.refs.push(target);
   }
+  /** A .debug_line offset (DW_AT_stmt_list), compared by the line unit it names. */
+  lineRef(offset: number): void {
+    this.tag(3, this.lineRefs.length);
+    this.lineRefs.push(offset);
+  }
   bytes(): Buffer {
     this.flush();
-    return Buffer.concat(this.parts);
+    return Buffer.from(this.out.subarray(0, this.len));
   }
 }

@@ -18,17 +18,22 @@
  */
 import type { ElfFile, SectionHeader } from '../elf/reader.js';
 import { need, ProofFailure } from '../proofs/cursor.js';
-import { parseAbbrevs } from '../proofs/dwarf.js';
+import { parseAbbrevs, units } from '../proofs/dwarf.js';
 import { debugContents } from '../proofs/index.js';
+import type { ProofSubject } from '../proofs/types.js';
 import type { Side } from '../side.js';
 import { canonInfo, type DwarfStrings, type InfoUnit } from './dwarf-info.js';
 import { canonLine } from './dwarf-line.js';
+import { canonMacro } from './dwarf-macro.js';
+import { compareLinkPair } from './links.js';
 import { deriveSubstitution, describeSubstitution, type PathSubstitution, sameText } from './paths.js';
 import type { PairOutcome, PairProof, PairSection } from './types.js';
 
 interface DwarfSide {
   strings: DwarfStrings;
   info?: InfoUnit[];
+  /** Section offsets at which .debug_line's units start, in order. */
+  lineUnits: Map<number, number>;
 }
 
 interface DwarfPair {
@@ -55,10 +60,19 @@ async function dwarfSide(s: Side): Promise<DwarfSide> {
     lineStr: await contents(s, '.debug_line_str'),
     strOffsets: await contents(s, '.debug_str_offsets'),
   };
+  const lineUnits = new Map<number, number>();
+  const line = await contents(s, '.debug_line');
+  if (line.length > 0)
+    units({ elf: s.elf, bytes: line } as ProofSubject, 'none', (_c, u) =>
+      lineUnits.set(u.body - (u.offsetSize === 8 ? 12 : 4), lineUnits.size),
+    );
   const info = only(s.elf, '.debug_info');
-  if (!info) return { strings };
+  if (!info) return { strings, lineUnits };
   const abbrevs = parseAbbrevs(await contents(s, '.debug_abbrev'), s.elf.header.endian === 'little');
-  return { strings, info: canonInfo(s.elf, await debugContents(s.elf, s.src, info), abbrevs, strings) };
+  const units_ = canonInfo(s.elf, await debugContents(s.elf, s.src, info), abbrevs, strings);
+  // Line offsets by the ordinal of the line unit they name (or, naming none, by their value).
+  for (const u of units_) u.lineRefs = u.lineRefs.map((o) => lineUnits.get(o) ?? -1 - o);
+  return { strings, info: units_, lineUnits };
 }
 
 /** Each pair of files is decoded once, however many of their sections are compared. */
@@ -88,6 +102,7 @@ interface Canonical {
   canon: Buffer;
   strings: Array<Buffer | undefined>;
   refs?: number[];
+  lineRefs?: number[];
 }
 
 /** Why unit lists differ (first difference), or undefined. */
@@ -102,6 +117,10 @@ function unitsDiffer(what: string, ua: Canonical[], ub: Canonical[], sub: PathSu
     const ry = y.refs ?? [];
     for (let j = 0; j < rx.length; j++)
       if (rx[j] !== ry[j]) return `${at} holds a reference that does not name the DIE b's names`;
+    const lx = x.lineRefs ?? [];
+    const ly = y.lineRefs ?? [];
+    for (let j = 0; j < lx.length; j++)
+      if (lx[j] !== ly[j]) return `${at} names another line table (DW_AT_stmt_list) than b's`;
     for (let j = 0; j < x.strings.length; j++)
       if (!sameText(x.strings[j]!, y.strings[j]!, sub))
         return `${at} holds a string that differs from b's by more than the ${sub ? describeSubstitution(sub) : 'build directory (the compile units name the same one)'}`;
@@ -193,13 +212,13 @@ function offsetsDiffer(p: DwarfPair, sub: PathSubstitution | undefined, a: Side,
 
 /** Names of the DWARF sections this proof compares beyond bytes (without `.debug_` / `.zdebug_`). */
 const SHF_COMPRESSED = 0x800n;
-const COMPARED = new Set(['info', 'line', 'str', 'line_str', 'str_offsets']);
+const COMPARED = new Set(['info', 'line', 'str', 'line_str', 'str_offsets', 'macro']);
 
 export const compareDebugPair: PairProof = async (pa: PairSection, pb: PairSection): Promise<PairOutcome> => {
   const name = pa.section.name;
   const m = /^\.z?debug_(.+)$/.exec(name);
-  // Debug links (a name and a CRC32, proven one-sided) are not DWARF.
-  if (!m) return { same: true };
+  // Debug links (a name and a checksum of the debug file) are not DWARF.
+  if (!m) return compareLinkPair(pa, pb);
   const kind = m[1]!;
   // A compressed stream's encoding (block splits, matches, Huffman tables) is the
   // encoder's choice: bits a's contents do not decide, and Node's zlib does not
@@ -237,7 +256,13 @@ export const compareDebugPair: PairProof = async (pa: PairSection, pb: PairSecti
       else if (r.reordered > 0)
         order = `, its ${r.reordered} strings in another order (their order, at most ${orderBits(r.reordered)} bits, is not checked)`;
     } else if (kind === 'str_offsets') why = offsetsDiffer(p, sub, pa.side, pb.side);
-    else {
+    else if (kind === 'macro') {
+      const macro = async (s: PairSection, d: DwarfSide) =>
+        canonMacro(s.side.elf, await debugContents(s.side.elf, s.side.src, s.section), d.strings.str).map(
+          (u) => ({ ...u, lineRefs: u.lineRefs.map((o) => d.lineUnits.get(o) ?? -1 - o) }),
+        );
+      why = unitsDiffer(name, await macro(pa, p.a), await macro(pb, p.b), sub);
+    } else {
       const line = async (s: PairSection, d: DwarfSide) =>
         canonLine(s.side.elf, await debugContents(s.side.elf, s.side.src, s.section), d.strings);
       why = unitsDiffer(name, await line(pa, p.a), await line(pb, p.b), sub);

@@ -23,19 +23,31 @@ export interface InfoUnit {
   canon: Buffer;
   strings: Array<Buffer | undefined>;
   refs: number[];
+  /** DW_AT_stmt_list values: .debug_line offsets (the caller names them by line unit). */
+  lineRefs: number[];
   compDir?: Buffer;
 }
 
 const AT_COMP_DIR = 0x1b;
+const AT_STMT_LIST = 0x10;
 const AT_STR_OFFSETS_BASE = 0x72;
+
+/** Strings already read, by table and offset: one Buffer per distinct string, however many DIEs name it. */
+const seen = new WeakMap<Buffer, Map<number, Buffer>>();
 
 /** The NUL-terminated string at `at` of a string section. */
 export function stringAt(buf: Buffer, at: bigint, what: string): Buffer {
   need(at < BigInt(buf.length), `a ${what} offset (${at}) points past its section`);
   const start = Number(at);
+  const cache = seen.get(buf) ?? new Map<number, Buffer>();
+  seen.set(buf, cache);
+  const hit = cache.get(start);
+  if (hit) return hit;
   const nul = buf.indexOf(0, start);
   need(nul >= 0, `the ${what} string at ${start} has no terminating NUL`);
-  return buf.subarray(start, nul);
+  const s = buf.subarray(start, nul);
+  cache.set(start, s);
+  return s;
 }
 
 /** Whether a LEB128 value's encoding [start, end) is the shortest (no trailing 0x80/0x00 group). */
@@ -108,6 +120,12 @@ export function canonInfo(
           need(minimalLeb(bytes, start, c.pos), 'a reference is not minimally encoded');
           canon.ref(unitStart + Number(v));
         } else if (form === 0x10) canon.ref(Number(c.uint(u.version === 2 ? addr : u.offsetSize)));
+        else if (
+          attr === AT_STMT_LIST &&
+          (form === 0x17 || (u.version < 4 && (form === 0x06 || form === 0x07)))
+        )
+          // A line unit's offset moves when an earlier unit's names hold a build directory of another length.
+          canon.lineRef(Number(c.uint(form === 0x07 ? 8 : form === 0x06 ? 4 : u.offsetSize)));
         else {
           const n = formSize(c, form, attr, u, addr, sizes);
           if (first && attr === AT_STR_OFFSETS_BASE && form === 0x17) base = c.uint(n);
@@ -135,6 +153,7 @@ export function canonInfo(
       canon: canon.bytes(),
       strings,
       refs: canon.refs,
+      lineRefs: canon.lineRefs,
       ...(compDir !== undefined && strings[compDir] ? { compDir: strings[compDir] } : {}),
     });
   });

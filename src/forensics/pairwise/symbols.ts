@@ -155,8 +155,13 @@ export const compareSymbolsPair: PairProof = async (pa, pb): Promise<PairOutcome
     let tables: [PairSection, PairSection] | undefined = [pa, pb];
     if (type !== SHT.SYMTAB) {
       // A symbol string table's names are the symbols': judged through the tables that link to it.
+      if (type !== SHT.STRTAB) return { same: true };
       tables = linkingSymtabs(pa, pb);
-      if (!tables) return { same: true };
+      if (!tables)
+        return {
+          same: false,
+          reason: "no symbol table of both sides names it, so its names cannot be compared with b's",
+        };
     }
     const why = await symtabDiffers(tables[0], tables[1]);
     return why
