@@ -139,6 +139,7 @@ export function packageLine(
 ): PackageLine {
   const r = it.result;
   const now = it.status === 'verified';
+  const forensic = forensicReport(r?.outDir);
   return {
     unit: it.unit,
     pkg: it.pkg,
@@ -161,7 +162,7 @@ export function packageLine(
       ...(r?.reportHtml ? { html: link(reportDir, r.reportHtml) } : {}),
       ...(r?.reportMarkdown ? { markdown: link(reportDir, r.reportMarkdown) } : {}),
       ...(r?.reportJson ? { json: link(reportDir, r.reportJson) } : {}),
-      ...(forensicReport(r?.outDir) ? { forensic: link(reportDir, forensicReport(r?.outDir)) } : {}),
+      ...(forensic ? { forensic: link(reportDir, forensic) } : {}),
       ...(r?.reportJson && existsSync(join(dirname(r.reportJson), ATTESTATION_FILE))
         ? { attestation: link(reportDir, join(dirname(r.reportJson), ATTESTATION_FILE)) }
         : {}),

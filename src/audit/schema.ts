@@ -143,6 +143,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX jobs_open ON jobs (unit) WHERE state IN ('queued','running');
   CREATE INDEX jobs_audit ON jobs (audit_id, state);
   `,
+  // 3: each unit's last verdicts (the morning report's strip) as one row, so the
+  // report reads one short row per unit, not every unit's whole history. The
+  // store fills it from the results in the same transaction (AuditStore.refillRecent).
+  `
+  CREATE TABLE recent_verdicts (
+    unit      TEXT    PRIMARY KEY,
+    verdicts  TEXT    NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -26,6 +26,7 @@ import {
 } from './db/sql.js';
 import { SqliteDatabase, sqliteError } from './db/sqlite.js';
 import { classifyChange } from './policy.js';
+import { appendRecent, decodeRecent, encodeRecent, RECENT_VERDICTS, type RecentVerdict } from './recent.js';
 import { migrationFor, SCHEMA_VERSION } from './schema.js';
 import type { AuditItem, AuditRunRow, ChangeKind, StoredResult } from './types.js';
 
@@ -482,6 +483,8 @@ export class AuditStore {
         const version = await this.db.schemaVersion(tx);
         if (version >= SCHEMA_VERSION) return false;
         await tx.exec(migrationFor(this.db.dialect, version));
+        // 3 made the table of each unit's last verdicts: filled from the results it sums up.
+        if (version + 1 === 3) await this.refillRecent(tx);
         await this.db.setSchemaVersion(tx, version + 1);
         return true;
       });
@@ -751,6 +754,7 @@ export class AuditStore {
             values,
           ))!;
           const id = row.id;
+          await this.appendRecentVerdicts(tx, [row]);
           if (res.verdict !== 'error') {
             await tx.run(
               'INSERT INTO latest (unit, result_id) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET result_id = excluded.result_id',
@@ -858,6 +862,7 @@ export class AuditStore {
             `${RESULT_INSERT} VALUES ${rows.map((r) => `(${r.values.map(() => '?').join(', ')})`).join(', ')} RETURNING *`,
             rows.flatMap((r) => r.values),
           );
+          await this.appendRecentVerdicts(tx, inserted);
           const byJob = new Map(inserted.map((r) => [r.job_id ?? '', r] as const));
           const idOf = (e: WorkerResult) => byJob.get(e.source.jobId)!.id;
           const verdicts = rows.filter((r) => r.e.res.verdict !== 'error');
@@ -1005,7 +1010,9 @@ export class AuditStore {
 
   /**
    * The last `n` verdicts of each unit up to audit `upTo`, oldest first
-   * (the report's strip): one statement per 500 units, four columns a row.
+   * (the report's strip): each unit's row of recent verdicts, one statement
+   * per 500 units; the results themselves only for units whose row cannot
+   * say (more than RECENT_VERDICTS asked, or a newer audit's verdict in it).
    */
   async lastVerdicts(
     units: readonly string[],
@@ -1013,31 +1020,132 @@ export class AuditStore {
     n: number,
   ): Promise<Map<string, Array<Pick<StoredResult, 'finishedAt' | 'verdict' | 'auditId'>>>> {
     const out = new Map<string, Array<Pick<StoredResult, 'finishedAt' | 'verdict' | 'auditId'>>>();
+    const unsure: string[] = [];
+    const kept = n <= RECENT_VERDICTS ? await this.recentOf(units) : new Map<string, RecentVerdict[]>();
+    for (const unit of units) {
+      const list = kept.get(unit);
+      if (n > RECENT_VERDICTS || list?.some((r) => r.auditId > upTo)) {
+        unsure.push(unit);
+        continue;
+      }
+      if (!list || list.length === 0) continue;
+      const shown = list.length > n ? list.slice(list.length - n) : list;
+      out.set(
+        unit,
+        shown.map((r) => ({ finishedAt: r.finishedAt, verdict: r.verdict, auditId: r.auditId })),
+      );
+    }
+    for (const [unit, list] of await this.lastResultVerdicts(this.db, unsure, upTo, n)) {
+      out.set(
+        unit,
+        list.map((r) => ({ finishedAt: r.finishedAt, verdict: r.verdict, auditId: r.auditId })),
+      );
+    }
+    return out;
+  }
+
+  /** Each unit's row of recent verdicts, oldest first (units without one are absent). */
+  private async recentOf(
+    units: readonly string[],
+    q: SqlExec = this.db,
+  ): Promise<Map<string, RecentVerdict[]>> {
+    const out = new Map<string, RecentVerdict[]>();
     for (const part of chunks(units, 500)) {
-      const rows = await this.db.all<{
+      const rows = await q.all<{ unit: string; verdicts: string }>(
+        `SELECT unit, verdicts FROM recent_verdicts WHERE unit IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) {
+        const list = decodeRecent(r.verdicts);
+        if (list) out.set(r.unit, list);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The last `n` results of each unit up to audit `upTo`, oldest first, read
+   * from the results (one statement per 500 units; all units when `units`
+   * is null, every audit when `upTo` is).
+   */
+  private async lastResultVerdicts(
+    q: SqlExec,
+    units: readonly string[] | null,
+    upTo: number | null,
+    n: number,
+  ): Promise<Map<string, RecentVerdict[]>> {
+    const out = new Map<string, RecentVerdict[]>();
+    for (const part of units === null ? [null] : chunks(units, 500)) {
+      const rows = await q.all<{
+        id: number;
         unit: string;
         finished_at: string;
         verdict: string;
         audit_id: number;
       }>(
-        `SELECT unit, finished_at, verdict, audit_id FROM (
+        `SELECT id, unit, finished_at, verdict, audit_id FROM (
            SELECT r.id, r.unit, r.finished_at, r.verdict, r.audit_id,
              row_number() OVER (PARTITION BY r.unit ORDER BY r.id DESC) AS nth
-           FROM results r WHERE r.audit_id <= ? AND r.unit IN (${part.map(() => '?').join(', ')})
+           FROM results r WHERE ${upTo === null ? 'TRUE' : 'r.audit_id <= ?'}${part ? ` AND r.unit IN (${part.map(() => '?').join(', ')})` : ''}
          ) last WHERE nth <= ? ORDER BY unit, id`,
-        [upTo, ...part, n],
+        [...(upTo === null ? [] : [upTo]), ...(part ?? []), n],
       );
       for (const r of rows) {
         const list = out.get(r.unit) ?? [];
         list.push({
+          id: Number(r.id),
           finishedAt: r.finished_at,
           verdict: r.verdict as StoredResult['verdict'],
-          auditId: r.audit_id,
+          auditId: Number(r.audit_id),
         });
         out.set(r.unit, list);
       }
     }
     return out;
+  }
+
+  /** Adds newly inserted results to their units' rows of recent verdicts (in the transaction that inserted them). */
+  private async appendRecentVerdicts(
+    tx: SqlExec,
+    rows: ReadonlyArray<Pick<ResultRow, 'id' | 'unit' | 'audit_id' | 'verdict' | 'finished_at'>>,
+  ): Promise<void> {
+    const kept = await this.recentOf([...new Set(rows.map((r) => r.unit))], tx);
+    for (const r of [...rows].sort((a, b) => Number(a.id) - Number(b.id))) {
+      kept.set(
+        r.unit,
+        appendRecent(kept.get(r.unit) ?? [], {
+          id: Number(r.id),
+          auditId: Number(r.audit_id),
+          verdict: r.verdict as StoredResult['verdict'],
+          finishedAt: r.finished_at,
+        }),
+      );
+    }
+    await this.writeRecent(tx, kept);
+  }
+
+  private async writeRecent(tx: SqlExec, rows: ReadonlyMap<string, readonly RecentVerdict[]>): Promise<void> {
+    for (const part of chunks([...rows], 500)) {
+      await tx.run(
+        `INSERT INTO recent_verdicts (unit, verdicts) VALUES ${part.map(() => '(?, ?)').join(', ')}
+         ON CONFLICT (unit) DO UPDATE SET verdicts = excluded.verdicts`,
+        part.flatMap(([unit, list]) => [unit, encodeRecent(list)]),
+      );
+    }
+  }
+
+  /**
+   * Rewrites every unit's row of recent verdicts from the results (the
+   * migration that made the table; a database whose results were written
+   * by other means, as the history bench does).
+   */
+  async refillRecent(tx?: SqlTransaction): Promise<void> {
+    const fill = async (q: SqlTransaction) => {
+      await q.run('DELETE FROM recent_verdicts');
+      await this.writeRecent(q, await this.lastResultVerdicts(q, null, null, RECENT_VERDICTS));
+    };
+    if (tx) await fill(tx);
+    else await this.db.transaction(fill);
   }
 
   /** Row counts (tests, `--json`). */

@@ -1,4 +1,3 @@
-import { Listr, PRESET_TIMER } from 'listr2';
 import type { BuildReporter } from '../build/build.js';
 import { columnsOf } from './terminal.js';
 
@@ -26,6 +25,8 @@ export function createReporter(opts: { verbose?: boolean; quiet?: boolean } = {}
   };
   return {
     async step(title, fn) {
+      // Loaded here: plain and quiet output (cron, CI, scripts) never draw a listr2 view.
+      const { Listr, PRESET_TIMER } = await import('listr2');
       let value: unknown;
       await new Listr(
         [

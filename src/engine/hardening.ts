@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { KEPT_CAPS } from './container.js';
+import { type EngineInfo, engineInfo } from './docker.js';
 
 /** Which defences in depth held for a build's containers, as recorded in its result. */
 export interface ContainerHardening {
@@ -28,7 +29,7 @@ export interface ContainerHardening {
 type SecurityOptions = Record<string, string>[];
 
 async function securityOptions(docker: Docker): Promise<SecurityOptions> {
-  const info = (await docker.info().catch(() => ({}))) as { SecurityOptions?: string[] };
+  const info = await engineInfo(docker).catch(() => ({}) as EngineInfo);
   return (info.SecurityOptions ?? []).map((o) => Object.fromEntries(o.split(',').map((kv) => kv.split('='))));
 }
 
@@ -75,10 +76,7 @@ export async function describeHardening(
  * root ends in `/<uid>.<gid>`), or undefined when the engine does not remap.
  */
 export async function remappedRoot(docker: Docker): Promise<{ uid: number; gid: number } | undefined> {
-  const info = (await docker.info().catch(() => ({}))) as {
-    SecurityOptions?: string[];
-    DockerRootDir?: string;
-  };
+  const info = await engineInfo(docker).catch(() => ({}) as EngineInfo);
   if (!(info.SecurityOptions ?? []).some((o) => /(^|,)name=userns(,|$)/.test(o))) return undefined;
   const m = /\/(\d+)\.(\d+)$/.exec(info.DockerRootDir ?? '');
   return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { messageOf, RebuildError } from '../util/errors.js';
-import { ENGINE_FIX } from './docker.js';
+import { ENGINE_FIX, type EngineInfo, engineInfo } from './docker.js';
 import { userNamespaceOf } from './hardening.js';
 import { LABELS } from './labels.js';
 import { type Arch, type BuiltImage, type ImageRole, PLATFORM } from './types.js';
@@ -74,9 +74,9 @@ export function engineIdentity(docker: Docker): Promise<EngineIdentity> {
   let p = identities.get(docker);
   if (!p) {
     p = (async () => {
-      let info: { ID?: string; DockerRootDir?: string; SecurityOptions?: string[] };
+      let info: EngineInfo;
       try {
-        info = (await docker.info()) as typeof info;
+        info = await engineInfo(docker);
       } catch (err) {
         throw new RebuildError('environment', `the Docker engine does not say who it is: ${messageOf(err)}`, {
           subject: 'engine',
@@ -197,11 +197,19 @@ export class ImageState {
     const names = (await readdir(this.root).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
     if (names.length === 0) return [];
     const mine = new Set(await readdir(this.dir).catch(() => [] as string[]));
+    // Read and checked against the engine at once (one round trip per old record, every run, otherwise).
+    const checked = await Promise.all(
+      names
+        .filter((n) => !mine.has(n))
+        .map(async (n) => {
+          const r = parseRecord(await readFile(join(this.root, n), 'utf8').catch(() => ''));
+          return r && `${keyOf(r)}.json` === n && (await verifiedOn(docker, r)) ? { n, r } : undefined;
+        }),
+    );
     const adopted: string[] = [];
-    for (const n of names) {
-      if (mine.has(n)) continue;
-      const r = parseRecord(await readFile(join(this.root, n), 'utf8').catch(() => ''));
-      if (!r || `${keyOf(r)}.json` !== n || !(await verifiedOn(docker, r))) continue;
+    for (const c of checked) {
+      if (!c) continue;
+      const { n, r } = c;
       await this.put({
         ...r,
         adopted: `${new Date().toISOString()} from ${n}, image verified on this engine`,
@@ -239,11 +247,9 @@ export class ImageState {
     const candidates = (await this.all())
       .filter((r) => r.role === 'base' && r.arch === arch && r.specHash === specHash)
       .sort((a, b) => b.created.localeCompare(a.created));
-    for (const r of candidates) {
-      const found = await this.find(docker, r);
-      if (found) return found;
-    }
-    return undefined;
+    // Asked of the engine at once (records of removed images can be many): the newest still there.
+    const found = await Promise.all(candidates.map((r) => this.find(docker, r)));
+    return found.find((f) => f !== undefined);
   }
 }
 

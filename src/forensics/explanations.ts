@@ -11,6 +11,9 @@
  */
 import { SHT } from './elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from './elf/reader.js';
+import { compareDebugPair } from './pairwise/debug.js';
+import { compareSymbolsPair } from './pairwise/symbols.js';
+import type { PairProof } from './pairwise/types.js';
 import { proveComment } from './proofs/comment.js';
 import { proveDebug } from './proofs/debug.js';
 import { proveNameTable } from './proofs/index.js';
@@ -43,8 +46,19 @@ export type ExplanationSpec = BaseSpec &
         proves: Proof;
         /** Whether the section may be stored compressed (SHF_COMPRESSED, .zdebug_). */
         compressed?: (s: SectionHeader) => boolean;
+        /**
+         * When both sides carry the section and its bytes differ: a's judged
+         * against b's (pairwise/), not only for being well-formed.
+         */
+        pair?: PairProof;
+        /**
+         * Why a's section is a difference when b has none (undefined: the
+         * one-sided proof explains it). What b lacks cannot be checked against
+         * anything: post-processing only explains what it removes from b.
+         */
+        onlyInA?: (s: SectionHeader) => string | undefined;
       }
-    | { names?: undefined; proves?: undefined; compressed?: undefined }
+    | { names?: undefined; proves?: undefined; compressed?: undefined; pair?: undefined; onlyInA?: undefined }
   );
 
 /** What the `names` predicates need to know about the file, computed once (linear). */
@@ -99,7 +113,7 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     label: 'symbol tables',
     order: 4,
     proof:
-      'a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use',
+      "a non-allocated symbol table (or its string table) outside every program header, well-formed entry by entry (names in range and text, symbols inside the loaded image), its string table holding only names its symbols use; where both sides carry one that differs, a's holds b's symbols entry for entry (names, values, sizes, binding, type, visibility, section index) and b's names in order; a symbol table only a carries is never explained",
     loaded: false,
     names: (s, ctx) =>
       !isAlloc(s) &&
@@ -112,12 +126,13 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
         : x.section.type === SHT.SYMTAB_SHNDX
           ? proveSymtabShndx(x)
           : proveSymbolStrings(x),
+    pair: compareSymbolsPair,
   },
   debug: {
     label: 'debug information',
     order: 5,
     proof:
-      'a non-allocated debug section outside every program header that parses as what its name says (DWARF units and DIEs, text string tables, a debug link of name and CRC32 only), within a size bound relative to the loaded image',
+      "a non-allocated debug section outside every program header that parses as what its name says (DWARF units and DIEs, text string tables, a debug link of name and CRC32 only), within a size bound relative to the loaded image; where both sides carry a DWARF section that differs, a's carries b's values (DIE by DIE, line program by line program, string by string), strings differing only by the one build directory substitution the compile units' DW_AT_comp_dir give; DWARF only a carries is never explained",
     loaded: false,
     names: (s) =>
       !isAlloc(s) &&
@@ -129,6 +144,11 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
         ((s.type === SHT.RELA || s.type === SHT.REL) && /^\.rela?\.z?debug_/.test(s.name))),
     proves: proveDebug,
     compressed: (s) => s.name.startsWith('.debug_') || s.name.startsWith('.zdebug_'),
+    pair: compareDebugPair,
+    onlyInA: (s) =>
+      /^\.z?debug_/.test(s.name)
+        ? 'the published file carries debug information the rebuilt one lacks, and its contents cannot be checked against anything (well-formed DWARF still leaves its constants, blocks and strings free); rebuild the package unstripped, or compare against the unstripped rebuild'
+        : undefined,
   },
   layout: {
     label: 'file layout',

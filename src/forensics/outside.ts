@@ -261,14 +261,22 @@ async function compareSections(
     const kind = sa && sb ? (ka === kb ? ka : undefined) : (ka ?? kb);
     if (kind === 'layout') await checkNameTables(a, sa, b, sb, key, f);
     if (sa && sb && (await sameBytes(a, sa, b, sb))) continue;
+    let note: string | undefined;
     if (kind && proveContents) {
       // Both sides' copies must prove out (each is checked, each failure named).
       const okA = !sa || ka !== kind || (await proven(a, key, sa, kind, budget, f));
       const okB = !sb || kb !== kind || (await proven(b, key, sb, kind, budget, f));
       if (!okA || !okB) continue;
+      const paired = await pairwise(a, sa, b, sb, key, kind, f);
+      if (paired === false) continue;
+      note = paired;
     }
     if (kind) {
-      if (sa && sb) f.explanations.add(kind, `${key} differs (${sa.size} and ${sb.size} bytes)`);
+      if (sa && sb)
+        f.explanations.add(
+          kind,
+          `${key} differs (${sa.size} and ${sb.size} bytes${note ? `; ${note}` : ''})`,
+        );
       else f.explanations.add(kind, `${key} only in ${sa ? 'a' : 'b'} (${(sa ?? sb)!.size} bytes)`);
       continue;
     }
@@ -309,6 +317,39 @@ async function compareSections(
     );
     f.diff(d);
   }
+}
+
+/**
+ * The pairwise judgement of a kind that has one: a's section against b's
+ * when both differ, and a's alone when b has none. False when it is a
+ * difference (named with the reason), else what was allowed to differ.
+ */
+async function pairwise(
+  a: Side,
+  sa: SectionHeader | undefined,
+  b: Side,
+  sb: SectionHeader | undefined,
+  key: string,
+  kind: ExplanationKind,
+  f: Findings,
+): Promise<string | undefined | false> {
+  const spec = EXPLANATIONS[kind];
+  if (sa && !sb) {
+    const why = spec.onlyInA?.(sa);
+    if (why === undefined) return undefined;
+    f.diff({ region: key, detail: `a's ${key} is not explained: ${why}`, a: range(sa) });
+    return false;
+  }
+  if (!sa || !sb || !spec.pair) return undefined;
+  const outcome = await spec.pair({ side: a, section: sa }, { side: b, section: sb });
+  if (outcome.same) return outcome.note;
+  f.diff({
+    region: key,
+    detail: `a's ${key} is not explained: ${outcome.reason}; its ${sa.size} byte(s) are not explained`,
+    a: range(sa),
+    b: range(sb),
+  });
+  return false;
 }
 
 /** Non-NUL bytes of a section name table that no name uses: compared like unaccounted bytes. */

@@ -1,8 +1,8 @@
-/** Where the reader threads keep their counters in the shared control array. */
+/** Where the reading thread and the calling thread keep their counters in the shared control array. */
 export interface ReaderControl {
   /** Chunks read so far (the reader's count; an empty chunk marks the end). */
   produced: number;
-  /** Chunks BLAKE3 has hashed (their slots may be read into again). */
+  /** Chunks SHA-256 has hashed (their slots may be read into again). */
   consumed: number;
   /** Non-zero: stop (the other thread failed, or the caller gave up). */
   abort: number;
@@ -11,18 +11,19 @@ export interface ReaderControl {
 }
 
 /**
- * The two threads of src/hash/threads.ts, as source text: they run with
- * `eval: true`, so they load the same way from dist/, under tsx and under
- * vitest. `read-sha256` reads the file `fd` into the ring
- * slot by slot and hashes each chunk; `blake3` hashes the slots behind it.
- * Waits are bounded (1 s) and re-check `abort`, so neither thread can wait
- * forever on the other. Replies: `{ digest, same? }`, or `{ error, grew? }`;
- * `same`: a second file `fdB`, read in step, equalled the first as far as it went.
+ * The reading thread of src/hash/threads.ts, as source text: it runs with
+ * `eval: true`, so it loads the same way from dist/, under tsx and under
+ * vitest. It reads the file `fd` into the ring slot by slot and hashes each
+ * chunk with BLAKE3; the calling thread hashes the same slots with SHA-256
+ * behind it. Waits are bounded (1 s) and re-check `abort`, so it never waits
+ * forever on the calling thread. Reply: `{ digest, same? }`, or
+ * `{ error, grew? }`; `same`: a second file `fdB`, read in step, equalled the
+ * first as far as it went.
  */
 export const READER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readSync } = require('node:fs');
-const { role, fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
+const { fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
 const L = layout;
 const view = (slot, n) => new Uint8Array(ring, slot * chunk, n);
 const aborted = () => Atomics.load(control, L.abort) !== 0;
@@ -39,7 +40,7 @@ function publish(index, value) {
   Atomics.notify(control, index);
 }
 function readAndHash() {
-  const hasher = require('node:crypto').createHash('sha256');
+  const hasher = new (require(blake3Module).Blake3Hasher)();
   const buf = Buffer.from(ring);
   // With a second file (fdB): read it in step and compare, as long as the two agree.
   let same = fdB !== undefined;
@@ -73,7 +74,7 @@ function readAndHash() {
     hasher.update(view(slot, n));
     at += n;
     if (n < chunk) {
-      // The end: an empty chunk tells BLAKE3 so.
+      // The end: an empty chunk tells the SHA-256 side so.
       waitUntil(L.consumed, (c) => c >= i + 1 - slots + 1);
       Atomics.store(control, L.length + ((i + 1) % slots), 0);
       publish(L.produced, i + 2);
@@ -83,21 +84,8 @@ function readAndHash() {
   sizes[0] = at;
   parentPort.postMessage({ digest: hasher.digest('hex'), same });
 }
-function hashBehind() {
-  const hasher = new (require(blake3Module).Blake3Hasher)();
-  for (let j = 0; ; j++) {
-    waitUntil(L.produced, (p) => p > j);
-    const slot = j % slots;
-    const n = Atomics.load(control, L.length + slot);
-    if (n === 0) break;
-    hasher.update(view(slot, n));
-    publish(L.consumed, j + 1);
-  }
-  parentPort.postMessage({ digest: hasher.digest('hex') });
-}
 try {
-  if (role === 'read-sha256') readAndHash();
-  else hashBehind();
+  readAndHash();
 } catch (err) {
   parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
 }

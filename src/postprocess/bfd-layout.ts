@@ -28,6 +28,7 @@
  * partly emptied, headers that do not describe their sections, extended
  * numbering, a copied PT_LOAD its sections do not fill, …) is `unsupported`: the caller then runs the real tools.
  */
+import type { ProgramHeader, SectionHeader } from '../forensics/elf/reader.js';
 import { type Piece, PlanBuilder, type RangeReader } from './plan.js';
 
 /** The binutils versions whose output this model was compared with, byte for byte. */
@@ -37,31 +38,9 @@ export const MODELED_MACHINES: readonly number[] = [62, 183];
 
 export type LayoutPlan = { pieces: Piece[]; size: number } | { unsupported: string };
 
-interface Phdr {
-  type: number;
-  flags: number;
-  offset: number;
-  vaddr: bigint;
-  paddr: bigint;
-  filesz: number;
-  memsz: bigint;
-  align: bigint;
-}
-
-interface Shdr {
-  index: number;
-  name: string;
-  nameOff: number;
-  type: number;
-  flags: bigint;
-  addr: bigint;
-  offset: number;
-  size: number;
-  link: number;
-  info: number;
-  addralign: bigint;
-  entsize: bigint;
-}
+// The forensics reader's header shapes (types only: this stage reads the few headers it needs itself).
+type Phdr = ProgramHeader;
+type Shdr = SectionHeader;
 
 const PT_LOAD = 1;
 const PT_PHDR = 6;
@@ -216,6 +195,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   for (let i = 0; i < phnum; i++) {
     const o = i * PHENT;
     phdrs.push({
+      index: i,
       type: u32(phBuf, o),
       flags: u32(phBuf, o + 4),
       offset: num(u64(phBuf, o + 8), 'p_offset'),
@@ -233,7 +213,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     const o = i * SHENT;
     raw.push({
       index: i,
-      nameOff: u32(shBuf, o),
+      nameOffset: u32(shBuf, o),
       type: u32(shBuf, o + 4),
       flags: u64(shBuf, o + 8),
       addr: u64(shBuf, o + 16),
@@ -249,10 +229,10 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   if (strSec.size > MAX_SHSTRTAB) no('.shstrtab is too large');
   const names = await readExact(src, strSec.offset, strSec.size, '.shstrtab');
   const shdrs: Shdr[] = raw.map((s) => {
-    if (s.nameOff >= names.length) no(`section ${s.index}'s name lies outside .shstrtab`);
-    const end = names.indexOf(0, s.nameOff);
+    if (s.nameOffset >= names.length) no(`section ${s.index}'s name lies outside .shstrtab`);
+    const end = names.indexOf(0, s.nameOffset);
     if (end < 0) no(`section ${s.index}'s name is not terminated`);
-    return { ...s, name: names.toString('latin1', s.nameOff, end) };
+    return { ...s, name: names.toString('latin1', s.nameOffset, end) };
   });
   for (const s of shdrs.slice(1)) {
     if (s.type !== SHT_NOBITS && s.offset + s.size > src.size) no(`${s.name} lies past the end of the file`);

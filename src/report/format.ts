@@ -65,19 +65,20 @@ export function duration(ms: number): string {
  * neither drive a terminal nor hide text. Tabs become `\t` here; code lines
  * go through `expandTabs` first.
  */
+/** What `clean` replaces: C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP. */
+export const UNCLEAN_CHARS =
+  '\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u202e\\u2028\\u2029\\u2066-\\u2069\\ufeff';
+const UNCLEAN = new RegExp(`[${UNCLEAN_CHARS}]`, 'g');
+
 export function clean(s: string): string {
-  return s.replace(
-    // C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph separators, BOM/ZWNBSP
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/g,
-    (ch) => {
-      const code = ch.charCodeAt(0);
-      if (ch === '\n') return '\\n';
-      if (ch === '\r') return '\\r';
-      if (ch === '\t') return '\\t';
-      if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
-      return `\\u${code.toString(16).padStart(4, '0')}`;
-    },
-  );
+  return s.replace(UNCLEAN, (ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Expands tabs to spaces (8-column stops), then `clean`s the rest. */
@@ -169,13 +170,34 @@ function stampFormat(timeZone: string | undefined): Intl.DateTimeFormat {
   return f;
 }
 
+// Stamps by zone and UTC minute: a stamp shows minutes, and zones change offset on a
+// minute, so every time within one minute has the same stamp. An audit's strips hold
+// about one minute a package a night, many of them the same; formatting is the cost.
+const stampsByMinute = new Map<string, Map<number, string>>();
+const STAMPS_KEPT = 100_000;
+const WHOLE_MINUTE_ZONES_MS = Date.UTC(1972, 0, 1);
+
 /** A time for a column of times: local, with the zone (`2026-12-01 04:12 CET`). */
 export function localStamp(iso: string, timeZone?: string): string {
-  const t = new Date(iso);
-  if (Number.isNaN(t.getTime())) return iso;
-  const parts = stampFormat(timeZone).formatToParts(t);
-  const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const key = timeZone ?? '';
+  let stamps = stampsByMinute.get(key);
+  if (!stamps) {
+    stamps = new Map();
+    stampsByMinute.set(key, stamps);
+  }
+  // Before 1972 some zones were offset by seconds (local mean times): no sharing there.
+  const minute = ms >= WHOLE_MINUTE_ZONES_MS ? Math.floor(ms / 60_000) : ms / 60_000;
+  let s = stamps.get(minute);
+  if (s === undefined) {
+    const parts = stampFormat(timeZone).formatToParts(new Date(minute * 60_000));
+    const get = (k: string) => parts.find((p) => p.type === k)?.value ?? '';
+    s = `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+    if (stamps.size >= STAMPS_KEPT) stamps.clear();
+    stamps.set(minute, s);
+  }
+  return s;
 }
 
 /** `just now`, `5 min ago`, `2 h ago`, `3 days ago`, `in 2 h`. */

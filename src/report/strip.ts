@@ -36,6 +36,24 @@ export function verdictStripLegend(): string {
     .join(', ');
 }
 
+const W = 14;
+
+/**
+ * What follows a cell's title, by position and verdict (`</title><rect …/><text …>R</text></g>`):
+ * the same for every package, so an audit's 14 cells × 10,000 packages build only their titles.
+ */
+const cellTails = new Map<string, string>();
+function cellTail(i: number, verdict: string): string {
+  const c = cell(verdict);
+  const key = `${i} ${c.letter}${c.cls}`;
+  let t = cellTails.get(key);
+  if (t === undefined) {
+    t = `</title><rect x="${i * (W + 2)}" y="0" width="${W}" height="${W}" rx="2" class="${c.cls}"/><text x="${i * (W + 2) + W / 2}" y="${W - 3}" text-anchor="middle" class="st-letter">${c.letter}</text></g>`;
+    cellTails.set(key, t);
+  }
+  return t;
+}
+
 /**
  * The strip as inline SVG (14 px cells, a letter in each, a title per night
  * with its time as `when` writes it).
@@ -44,14 +62,12 @@ export function verdictStripSvg(
   nights: readonly NightVerdict[],
   when: (iso: string) => string = (iso) => iso,
 ): string {
-  const w = 14;
-  const cells = nights
-    .map((n, i) => {
-      const c = cell(n.verdict);
-      return `<g><title>${escapeHtml(`${when(n.at)}: ${n.verdict}${n.auditId !== undefined ? ` (audit #${n.auditId})` : ''}`)}</title><rect x="${i * (w + 2)}" y="0" width="${w}" height="${w}" rx="2" class="${c.cls}"/><text x="${i * (w + 2) + w / 2}" y="${w - 3}" text-anchor="middle" class="st-letter">${c.letter}</text></g>`;
-    })
-    .join('');
-  return `<svg class="strip" role="img" aria-label="verdicts over the last ${nights.length} nights: ${escapeHtml(verdictStripText(nights))}" viewBox="0 0 ${Math.max(1, nights.length * (w + 2))} ${w}" width="${nights.length * (w + 2)}" height="${w}">${cells}</svg>`;
+  let cells = '';
+  for (let i = 0; i < nights.length; i++) {
+    const n = nights[i]!;
+    cells += `<g><title>${escapeHtml(`${when(n.at)}: ${n.verdict}${n.auditId !== undefined ? ` (audit #${n.auditId})` : ''}`)}${cellTail(i, n.verdict)}`;
+  }
+  return `<svg class="strip" role="img" aria-label="verdicts over the last ${nights.length} nights: ${escapeHtml(verdictStripText(nights))}" viewBox="0 0 ${Math.max(1, nights.length * (W + 2))} ${W}" width="${nights.length * (W + 2)}" height="${W}">${cells}</svg>`;
 }
 
 export const STRIP_CSS =

@@ -27,7 +27,7 @@ import type { PackageRecord } from '../../src/upstream/types.js';
 import type { VerifyVerdict } from '../../src/verify/types.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { type RunningServer, recordFor, startMetadataServer } from '../helpers/registry.js';
-import { newResult, tempDir, unit, verifyResult } from './fixtures.js';
+import { checkRecentVerdicts, newResult, tempDir, unit, verifyResult } from './fixtures.js';
 
 let pg: RunningPostgres;
 let work: string;
@@ -153,6 +153,22 @@ async function startWorkers(db: string, specs: Array<Partial<WorkerRequest>>, ve
     },
   };
 }
+
+describe('the store on PostgreSQL', () => {
+  it("keeps each unit's recent verdicts as the results say, and refills them when an older database is opened", async () => {
+    const db = await pg.createDatabase(`recent_${++dbn}`);
+    const opened: AuditStore[] = [];
+    try {
+      await checkRecentVerdicts(async () => {
+        const s = await AuditStore.open(db);
+        opened.push(s);
+        return s;
+      });
+    } finally {
+      for (const s of opened) await s.close();
+    }
+  });
+});
 
 describe('the same audit on SQLite and on PostgreSQL', () => {
   it('gives the same morning report (JSON, Markdown) over two nights, and `history` reads both', async () => {

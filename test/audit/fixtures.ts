@@ -2,8 +2,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { recordKey } from '../../src/audit/policy.js';
-import type { NewResult } from '../../src/audit/store.js';
+import { SCHEMA_VERSION } from '../../src/audit/schema.js';
+import type { AuditStore, NewResult } from '../../src/audit/store.js';
 import { type Unit, unitKey } from '../../src/audit/types.js';
 import type { Arch } from '../../src/engine/types.js';
 import type { PackageRecord } from '../../src/upstream/types.js';
@@ -128,4 +130,60 @@ export function verifyResult(rec: PackageRecord, opts: VerifyOptions, verdict: V
     },
     durationMs: 5,
   };
+}
+
+/**
+ * The store's rows of recent verdicts (the morning report's strips) against
+ * the results themselves, on the store `open` gives: 20 nights of one unit
+ * (errors among them, more than kept), a unit verified now and then, a unit
+ * never verified; asked up to older audits and for more nights than kept.
+ * Then the database is put back as the rebuild before the table left it
+ * (schema 2, no table) and opened again: the table is refilled from the
+ * results. `open` returns a new store on the same database each time.
+ */
+export async function checkRecentVerdicts(open: () => Promise<AuditStore>): Promise<void> {
+  const fromHistory = async (s: AuditStore, pkg: string, upTo: number, n: number) => {
+    const h = (await s.history(pkg)).filter((r) => r.auditId <= upTo);
+    return h.slice(Math.max(0, h.length - n)).map((r) => ({
+      finishedAt: r.finishedAt,
+      verdict: r.verdict,
+      auditId: r.auditId,
+    }));
+  };
+  const expectSame = async (s: AuditStore, upTos: number[]) => {
+    const units = [unit('many').key, unit('few').key, unit('none').key];
+    for (const upTo of upTos) {
+      for (const n of [1, 14, 20]) {
+        const got = await s.lastVerdicts(units, upTo, n);
+        for (const pkg of ['many', 'few', 'none']) {
+          const want = await fromHistory(s, pkg, upTo, n);
+          expect(got.get(unit(pkg).key) ?? [], `${pkg} up to audit ${upTo}, last ${n}`).toEqual(want);
+        }
+      }
+    }
+  };
+  const s = await open();
+  const verdicts = ['reproducible', 'different', 'error', 'equivalent', 'build-failed'] as const;
+  const audits: number[] = [];
+  for (let night = 0; night < 20; night++) {
+    const { id } = await s.beginAudit({});
+    audits.push(id);
+    await s.recordResult(
+      id,
+      newResult(unit('many'), verdicts[night % verdicts.length]!, {
+        finishedAt: new Date(Date.UTC(2026, 0, 1 + night, 3, night)).toISOString(),
+      }),
+    );
+    if (night % 7 === 0) await s.recordResult(id, newResult(unit('few'), 'reproducible'));
+    await s.finishAudit(id, { status: 'finished', exitCode: 0 });
+  }
+  await expectSame(s, [audits[0]!, audits[6]!, audits[19]!]);
+  await s.db.transaction(async (tx) => {
+    await tx.exec('DROP TABLE recent_verdicts');
+    await s.db.setSchemaVersion(tx, 2);
+  });
+  expect(await s.schemaVersion()).toBe(2);
+  const upgraded = await open();
+  expect(await upgraded.schemaVersion()).toBe(SCHEMA_VERSION);
+  await expectSame(upgraded, [audits[3]!, audits[19]!]);
 }

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/audit/schema.js';
 import { AuditStore, defaultPidAlive } from '../../src/audit/store.js';
 import { RebuildError } from '../../src/util/errors.js';
-import { newResult, tempDir, unit } from './fixtures.js';
+import { checkRecentVerdicts, newResult, tempDir, unit } from './fixtures.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -57,7 +57,16 @@ describe('schema', () => {
       }[]
     ).map((t) => t.name);
     raw.close();
-    expect(tables).toEqual(['audits', 'claims', 'items', 'jobs', 'latest', 'results', 'workers']);
+    expect(tables).toEqual([
+      'audits',
+      'claims',
+      'items',
+      'jobs',
+      'latest',
+      'recent_verdicts',
+      'results',
+      'workers',
+    ]);
     const again = await openStore(path);
     expect(await again.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(await again.counts()).toEqual({ audits: 0, results: 0, items: 0, claims: 0, jobs: 0 });
@@ -208,6 +217,13 @@ describe('claims', () => {
     const c = await openStore(path);
     expect((await c.beginAudit({})).killed).toEqual([]);
     expect((await c.audit(idb))?.status).toBe('running');
+  });
+});
+
+describe("the strip's recent verdicts", () => {
+  it('match the results (errors included, more than kept, an older audit), and are refilled when an older database is opened', async () => {
+    const path = join(dir, 'strip.db');
+    await checkRecentVerdicts(() => openStore(path));
   });
 });
 

@@ -76,7 +76,7 @@ async function buildRust(name: string, flags: string[]) {
 async function against(file: string, how: '--strip-debug' | '--strip-all') {
   const stripped = `${file}${how}`;
   await execa('objcopy', [how, file, stripped]);
-  return compare(file, stripped, { postProcessing: false });
+  return compare(stripped, file, { postProcessing: false });
 }
 
 async function expectBothEquivalent(file: string) {

@@ -64,7 +64,7 @@ const build = (name: string, args: string[], src = TYPES_SOURCE) =>
 /** Compares `file` with its `objcopy --strip-debug` copy. */
 async function againstStripped(file: string) {
   await execa('objcopy', ['--strip-debug', file, `${file}.nodebug`]);
-  return compare(file, `${file}.nodebug`, { postProcessing: false });
+  return compare(`${file}.nodebug`, file, { postProcessing: false });
 }
 
 async function elfOf(b: Buffer) {
@@ -345,7 +345,7 @@ describe.skipIf(!hasMipsGcc && !process.env.CI)('mips -g vs --strip-debug', () =
     await writeFile(`${out}.c`, TYPES_SOURCE);
     await execa('mips-linux-gnu-gcc', ['-O2', '-g', '-o', out, `${out}.c`]);
     await execa('mips-linux-gnu-objcopy', ['--strip-debug', out, `${out}.nodebug`]);
-    const c = await compare(out, `${out}.nodebug`, { postProcessing: false });
+    const c = await compare(`${out}.nodebug`, out, { postProcessing: false });
     // The text LOAD's last page (4 or 64 KiB) maps the file bytes after it, debug
     // sections included, readable and executable: they are loaded bytes.
     expect(c.verdict).toBe('different');

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/forensics/compare.js';
 import { readElf } from '../../src/forensics/elf/reader.js';
 import { BufferSource } from '../../src/forensics/elf/source.js';
-import { gcc, SOURCE } from './fixtures.js';
+import { gcc, has, SOURCE } from './fixtures.js';
 import { prng } from './prng.js';
 
 let dir: string;
@@ -35,17 +35,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const has = async (tool: string) =>
-  execa(tool, ['--version']).then(
-    () => true,
-    () => false,
-  );
-
 /** Compares `file` with its `objcopy --strip-debug` copy. */
 async function againstStripped(file: string, objcopy = 'objcopy') {
   const stripped = `${file}.nodebug`;
   await execa(objcopy, ['--strip-debug', file, stripped]);
-  return compare(file, stripped, { postProcessing: false });
+  return compare(stripped, file, { postProcessing: false });
 }
 
 /** Links SOURCE (without debug info) with hand-written assembly `lines`. */

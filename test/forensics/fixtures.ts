@@ -75,3 +75,10 @@ export async function patch(input: string, out: string, fn: (b: Buffer) => void)
   await writeFile(out, b);
   return out;
 }
+
+/** Whether a tool answers `--version` (a toolchain the tests may skip without). */
+export const has = async (tool: string) =>
+  execa(tool, ['--version']).then(
+    () => true,
+    () => false,
+  );

@@ -84,7 +84,7 @@ describe('content proofs', () => {
     const info = e.sections.find((s) => s.name === '.debug_info')!;
     expect(info.flags & 0x800n).toBe(0x800n);
     for (const [s, k] of named(e)) expect(await proveIn(e, buf, s, k), s.name).toEqual({ proven: true });
-    const c = await compare(compressed, base, { postProcessing: false });
+    const c = await compare(base, compressed, { postProcessing: false });
     expect(c.verdict, JSON.stringify(c.differences)).toBe('equivalent');
   });
 

@@ -231,7 +231,7 @@ for (const t of TOOLCHAINS) {
       });
 
       it.runIf(t.name.startsWith('Go'))(
-        'two unstripped Go binaries differing only in .symtab/.strtab: equivalent, not a false alarm',
+        "two unstripped Go binaries differing only in a symbol name: equivalent, not a false alarm; in a shared symbol's st_size: different",
         async () => {
           const buf = await readFile(p('base'));
           const elf = await readElf(new BufferSource(Buffer.from(buf), 'base'));
@@ -239,12 +239,19 @@ for (const t of TOOLCHAINS) {
           const symtab = elf.sections.find((s) => s.name === '.symtab')!;
           const b = Buffer.from(buf);
           b[strtab.offset + strtab.size - 2] = 0x5a; // one symbol name
-          const ent = symtab.offset + symtab.size - 24; // the last symbol's st_size
-          b.writeBigUInt64LE(b.readBigUInt64LE(ent + 16) + 1n, ent + 16);
           await writeFile(p('symtab-only'), b);
           const c = await compare(p('base'), p('symtab-only'));
           expect(c.verdict, summary(c)).toBe('equivalent');
           expect(c.explanations.map((e) => e.kind)).toContain('symbols');
+          // A symbol both sides hold (same name and value) must keep b's size.
+          const sized = Buffer.from(buf);
+          let ent = symtab.offset + 24; // the first sized symbol after the null entry
+          while (sized.readBigUInt64LE(ent + 16) === 0n) ent += 24;
+          sized.writeBigUInt64LE(sized.readBigUInt64LE(ent + 16) + 1n, ent + 16);
+          await writeFile(p('symtab-size'), sized);
+          const d = await compare(p('symtab-size'), p('base'));
+          expect(d.verdict, summary(d)).toBe('different');
+          expect(d.differences.map((x) => x.region)).toContain('.symtab');
         },
       );
     },

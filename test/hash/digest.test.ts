@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashBytes, hashFile, PARALLEL_MIN_SIZE } from '../../src/hash/digest.js';
+import { blake3ModuleForWorkers, hashBytes, hashFile, PARALLEL_MIN_SIZE } from '../../src/hash/digest.js';
 import { hashPair } from '../../src/hash/pair.js';
-import { RING_CHUNK as CHUNK_SIZE } from '../../src/hash/threads.js';
+import { RING_CHUNK as CHUNK_SIZE, hashOpenFileOnThreads } from '../../src/hash/threads.js';
 import { RebuildError } from '../../src/util/errors.js';
 
 let dir: string;
@@ -52,6 +52,22 @@ describe('hashFile: SHA-256 and BLAKE3 in one read, checked against sha256sum an
     const missing = join(dir, 'missing');
     await expect(hashFile(missing)).rejects.toThrow(RebuildError);
     await expect(hashFile(missing)).rejects.toMatchObject({ subject: missing, category: 'input' });
+  });
+
+  it('stops the SHA-256 side and names the file when the reading thread cannot read', async () => {
+    const blake3Module = blake3ModuleForWorkers();
+    expect(blake3Module).toBeDefined();
+    // A directory opens but cannot be read (EISDIR on the reading thread's first read).
+    const handle = await open(dir, 'r');
+    try {
+      await expect(hashOpenFileOnThreads(dir, handle, blake3Module!)).rejects.toMatchObject({
+        subject: dir,
+        category: 'input',
+        message: expect.stringContaining('EISDIR'),
+      });
+    } finally {
+      await handle.close();
+    }
   });
 });
 

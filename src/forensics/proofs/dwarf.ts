@@ -94,7 +94,7 @@ export function segmentSelector(c: Cursor): void {
 }
 
 /** Size of another section of the same file by name, uncompressed (0 when absent). */
-async function sizeOf(s: ProofSubject, name: string): Promise<bigint> {
+export async function sizeOf(s: ProofSubject, name: string): Promise<bigint> {
   const t = s.elf.sections.find((x) => x.name === name);
   if (!t) return 0n;
   return (t.flags & 0x800n) === 0n ? BigInt(t.size) : BigInt((await s.read(t)).length);
@@ -109,7 +109,7 @@ function within(v: bigint, size: bigint, what: string): void {
 
 // --- .debug_abbrev --------------------------------------------------------
 
-interface Abbrev {
+export interface Abbrev {
   tag: number;
   children: boolean;
   forms: number[];
@@ -125,7 +125,7 @@ const FORMS = new Set([
 ]);
 
 /** Abbreviation tables by offset. */
-function parseAbbrevs(bytes: Buffer, little: boolean): Map<number, Map<bigint, Abbrev>> {
+export function parseAbbrevs(bytes: Buffer, little: boolean): Map<number, Map<bigint, Abbrev>> {
   const tables = new Map<number, Map<bigint, Abbrev>>();
   const c = new Cursor(bytes, little);
   while (c.left > 0) {
@@ -166,7 +166,7 @@ export const proveAbbrev: Proof = ({ bytes, elf }) => {
 
 // --- .debug_info ------------------------------------------------------------
 
-interface Sizes {
+export interface Sizes {
   str: bigint;
   lineStr: bigint;
   span: [bigint, bigint];
@@ -177,7 +177,7 @@ interface Sizes {
  * fixed bytes follow. Expression values (exprloc, and blocks of location
  * attributes) are decoded here and return 0; other blocks are capped.
  */
-function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, sizes: Sizes): number {
+export function formSize(c: Cursor, form: number, attr: number, u: Unit, addr: number, sizes: Sizes): number {
   const block = (n: bigint) => {
     if (form === 0x18 || LOCATION_ATTRS.has(attr)) {
       need(n <= BigInt(c.left), `an expression of ${n} bytes runs past its unit`);

@@ -116,6 +116,14 @@ async function uncompressed(elf: ElfFile, s: SectionHeader, raw: Buffer): Promis
 }
 
 /**
+ * A debug section's contents as DWARF (decompressed), charged to the file's
+ * read total like a proof's; throws a ProofFailure naming what is wrong.
+ */
+export async function debugContents(elf: ElfFile, src: ByteSource, s: SectionHeader): Promise<Buffer> {
+  return charge(elf, await uncompressed(elf, s, await readSection(src, s)));
+}
+
+/**
  * Proves one section's contents with `proof`; `compressed` says whether it
  * may be stored compressed (debug sections).
  */

@@ -35,7 +35,7 @@ export const ABS_LIMIT = 1024;
 const KNOWN_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 10]); // NOTYPE … TLS, GNU_IFUNC
 const KNOWN_BINDS = new Set([0, 1, 2, 10]); // LOCAL, GLOBAL, WEAK, GNU_UNIQUE
 
-interface Symbol {
+export interface Symbol {
   name: number;
   info: number;
   other: number;
@@ -48,7 +48,7 @@ function entrySize(elf: ElfFile): number {
   return elf.header.class === 64 ? 24 : 16;
 }
 
-function parseSymbols(elf: ElfFile, sec: SectionHeader, bytes: Buffer): Symbol[] {
+export function parseSymbols(elf: ElfFile, sec: SectionHeader, bytes: Buffer): Symbol[] {
   const ent = entrySize(elf);
   need(sec.entsize === BigInt(ent), `its entry size is ${sec.entsize}, not ${ent}`);
   need(bytes.length % ent === 0, `its size ${bytes.length} is not a whole number of ${ent}-byte entries`);
