@@ -105,4 +105,33 @@ describe('the streamed post-processing on layouts BFD rewrites by its own rules'
       expect(r.route, b.name).toBe('post-processing');
     }
   }, 120_000);
+
+  it('calls the real output different when bytes nothing explains are added to it (the streamed route compares every byte of a)', async () => {
+    const { compare } = await import('../../src/forensics/compare.js');
+    const b = built[0]!.path;
+    const good = await reference(b);
+    const sections = (await execa('readelf', ['-SW', `${b}.ref`])).stdout;
+    const at = (name: string) => {
+      const m = sections.match(new RegExp(`\\${name}\\s+\\S+\\s+\\S+\\s+(\\S+)\\s+(\\S+)`));
+      if (!m) throw new Error(`no ${name}`);
+      return { offset: Number.parseInt(m[1]!, 16), size: Number.parseInt(m[2]!, 16) };
+    };
+    const fini = at('.fini');
+    const ehFrame = at('.eh_frame');
+    const phnum = good.readUInt16LE(56);
+    const tampered: [string, (x: Buffer) => Buffer][] = [
+      // int3 then ret in the zero padding after .fini, inside the executable segment's pages
+      ['a cave after .fini', (x) => (x.set([0xcc, 0xc3], fini.offset + fini.size + 2), x)],
+      ['a byte after .eh_frame', (x) => ((x[ehFrame.offset + ehFrame.size + 3] = 0x90), x)],
+      ['a byte after the program headers', (x) => ((x[64 + phnum * 56] = 0xcc), x)],
+      ['data appended', (x) => Buffer.concat([x, Buffer.from('appended')])],
+    ];
+    for (const [name, tamper] of tampered) {
+      const a = `${b}.${name.replace(/\W+/g, '-')}`;
+      await writeFile(a, tamper(Buffer.from(good)));
+      const r = await compare(a, b, { workDir: dir });
+      expect(r.verdict, name).toBe('different');
+      expect(r.postProcessing?.tool, name).toMatch(/streamed by rebuild/);
+    }
+  }, 120_000);
 });
