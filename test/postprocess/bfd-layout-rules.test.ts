@@ -122,8 +122,8 @@ describe('the streamed post-processing on layouts BFD rewrites by its own rules'
     const tampered: [string, (x: Buffer) => Buffer][] = [
       // int3 then ret in the zero padding after .fini, inside the executable segment's pages
       ['a cave after .fini', (x) => (x.set([0xcc, 0xc3], fini.offset + fini.size + 2), x)],
-      ['a byte after .eh_frame', (x) => ((x[ehFrame.offset + ehFrame.size + 3] = 0x90), x)],
-      ['a byte after the program headers', (x) => ((x[64 + phnum * 56] = 0xcc), x)],
+      ['a byte after .eh_frame', (x) => (x.set([0x90], ehFrame.offset + ehFrame.size + 3), x)],
+      ['a byte after the program headers', (x) => (x.set([0xcc], 64 + phnum * 56), x)],
       ['data appended', (x) => Buffer.concat([x, Buffer.from('appended')])],
     ];
     for (const [name, tamper] of tampered) {
