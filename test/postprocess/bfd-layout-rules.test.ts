@@ -119,11 +119,15 @@ describe('the streamed post-processing on layouts BFD rewrites by its own rules'
     const fini = at('.fini');
     const ehFrame = at('.eh_frame');
     const phnum = good.readUInt16LE(56);
+    const poke = (bytes: number[], offset: number) => (x: Buffer) => {
+      x.set(bytes, offset);
+      return x;
+    };
     const tampered: [string, (x: Buffer) => Buffer][] = [
       // int3 then ret in the zero padding after .fini, inside the executable segment's pages
-      ['a cave after .fini', (x) => (x.set([0xcc, 0xc3], fini.offset + fini.size + 2), x)],
-      ['a byte after .eh_frame', (x) => (x.set([0x90], ehFrame.offset + ehFrame.size + 3), x)],
-      ['a byte after the program headers', (x) => (x.set([0xcc], 64 + phnum * 56), x)],
+      ['a cave after .fini', poke([0xcc, 0xc3], fini.offset + fini.size + 2)],
+      ['a byte after .eh_frame', poke([0x90], ehFrame.offset + ehFrame.size + 3)],
+      ['a byte after the program headers', poke([0xcc], 64 + phnum * 56)],
       ['data appended', (x) => Buffer.concat([x, Buffer.from('appended')])],
     ];
     for (const [name, tamper] of tampered) {
