@@ -49,6 +49,8 @@ const SHT_NOBITS = 8;
 const SHT_NOTE = 7;
 const SHT_PROGBITS = 1;
 const SHT_SYMTAB = 2;
+const SHT_RELA = 4;
+const SHT_REL = 9;
 const SHF_ALLOC = 2n;
 const SHF_INFO_LINK = 0x40n;
 const SHF_TLS = 0x400n;
@@ -266,6 +268,17 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   const outPhdrs: Phdr[] = [];
   const loadEnds: number[] = [];
   const loads: { p: Phdr; fileEnd: number }[] = [];
+  if (!copies && phdrs.some((p) => p.type === PT_PHDR)) {
+    // BFD's rewrite_elf_program_header: when the first section of the PT_LOAD holding the
+    // program headers is removed (lld's static links start it with a note), that segment's
+    // p_paddr is rebuilt from its first kept section and PT_PHDR's p_paddr follows it.
+    const headers = phdrs.find(
+      (p) => p.type === PT_LOAD && p.offset <= phoff && p.offset + p.filesz >= phoff + phnum * PHENT,
+    );
+    const first = headers && shdrs.slice(1).find((s) => inSegment(s, headers));
+    if (first && removed(first))
+      no(`the program headers' PT_LOAD starts with ${first.name}, which is removed (not modelled)`);
+  }
   for (const p of phdrs) {
     if (copies && p.type !== PT_LOAD) {
       outPhdrs.push(p);
@@ -327,7 +340,20 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     let maxAlign = 1n;
     for (const s of mine) if (s.addralign > maxAlign) maxAlign = s.addralign;
     const lo = mine.reduce((m, s) => (s.addr < m.addr ? s : m));
-    if (p.align !== maxAlign || lo.addr !== p.vaddr || lo.offset !== p.offset)
+    // BFD sizes the segment from its sections (gold rounds PT_TLS's p_memsz up to its alignment).
+    let memEnd = p.vaddr;
+    let fileEnd = p.offset;
+    for (const s of mine) {
+      if (s.addr + BigInt(s.size) > memEnd) memEnd = s.addr + BigInt(s.size);
+      if (s.type !== SHT_NOBITS) fileEnd = Math.max(fileEnd, s.offset + s.size);
+    }
+    if (
+      p.align !== maxAlign ||
+      lo.addr !== p.vaddr ||
+      lo.offset !== p.offset ||
+      memEnd - p.vaddr !== p.memsz ||
+      fileEnd - p.offset !== p.filesz
+    )
       no(`a segment of type ${p.type.toString(16)} whose header its sections do not explain`);
     outPhdrs.push(p);
   }
@@ -368,8 +394,45 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     if (s.type !== SHT_NOBITS) return s.offset;
     const home = loads.find(({ p }) => s.addr >= p.vaddr && s.addr <= p.vaddr + p.memsz);
     if (!home) no(`${s.name} (NOBITS) lies in no PT_LOAD`);
-    const at = home!.p.offset + num(s.addr - home!.p.vaddr, 'an address');
+    // BFD does not advance the file position for a NOBITS section: it sits where the
+    // contents before it in its segment end (.tbss right after .tdata, not at its address).
+    let at = home!.p.offset;
+    for (const t of kept) {
+      if (t.index >= s.index) break;
+      if (t.type !== SHT_NOBITS && inSegment(t, home!.p)) at = Math.max(at, t.offset + t.size);
+    }
     return Math.min(at, home!.fileEnd);
+  };
+  const dynsym = kept.filter((s) => s.name === '.dynsym');
+  const named = (name: string): Shdr | undefined => {
+    const all = kept.filter((s) => s.name === name);
+    if (all.length > 1) no(`two sections named ${name} (not modelled)`);
+    return all[0];
+  };
+  /**
+   * BFD's sh_link, sh_info and SHF_INFO_LINK of a kept REL/RELA section
+   * (assign_section_numbers): the link is .dynsym (the symbol table is gone);
+   * the section its relocations apply to is found by name (.rela.X applies to X,
+   * .rela.plt to .got.plt or else .got on x86_64 and aarch64), else sh_info is 0.
+   */
+  const relocFields = (s: Shdr): { link: number; info: number; flags: bigint } => {
+    if (dynsym.length > 1) no('two sections named .dynsym (not modelled)');
+    const link = (s.flags & SHF_ALLOC) !== 0n && dynsym[0] ? (newIndex.get(dynsym[0].index) ?? 0) : 0;
+    let target: Shdr | undefined;
+    const rest = s.name.startsWith('.rel') ? s.name.slice(4) : undefined;
+    const suffix =
+      rest === undefined
+        ? undefined
+        : s.type === SHT_RELA
+          ? rest.startsWith('a')
+            ? rest.slice(1)
+            : undefined
+          : rest;
+    if (suffix === '.plt') target = named('.got.plt') ?? named('.got');
+    else if (suffix !== undefined) target = named(suffix);
+    const flags = s.flags & ~SHF_INFO_LINK;
+    if (!target) return { link, info: 0, flags };
+    return { link, info: newIndex.get(target.index) ?? 0, flags: flags | SHF_INFO_LINK };
   };
 
   const w16 = (b: Buffer, o: number, v: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
@@ -408,12 +471,13 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     const o = (i + 1) * SHENT;
     w32(shOut, o, offsets.get(s.name) ?? 0);
     w32(shOut, o + 4, s.type);
-    w64(shOut, o + 8, s.flags);
+    const rel = s.type === SHT_RELA || s.type === SHT_REL ? relocFields(s) : undefined;
+    w64(shOut, o + 8, rel ? rel.flags : s.flags);
     w64(shOut, o + 16, s.addr);
     w64(shOut, o + 24, BigInt(sectionOffset(s)));
     w64(shOut, o + 32, BigInt(s.size));
-    w32(shOut, o + 40, remap(s.link));
-    w32(shOut, o + 44, remapInfo(s));
+    w32(shOut, o + 40, rel ? rel.link : remap(s.link));
+    w32(shOut, o + 44, rel ? rel.info : remapInfo(s));
     w64(shOut, o + 48, s.addralign);
     w64(shOut, o + 56, ENTSIZE[s.type] ?? s.entsize);
   });
