@@ -12,6 +12,7 @@
 import { SHT } from './elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from './elf/reader.js';
 import { compareDebugPair } from './pairwise/debug.js';
+import { compareNameTablesPair } from './pairwise/section-names.js';
 import { compareSymbolsPair } from './pairwise/symbols.js';
 import type { PairProof } from './pairwise/types.js';
 import { onlyInPublished, verbatimPair } from './pairwise/verbatim.js';
@@ -160,10 +161,11 @@ export const EXPLANATIONS: { readonly [K in ExplanationKind]: ExplanationSpec } 
     label: 'file layout',
     order: 6,
     proof:
-      'section header bookkeeping the loader does not read: the section header table (each entry what a linker, objcopy or strip writes, field by field, proofs/section-headers.ts), the section name table (every non-NUL byte used by a name), and the ELF header fields e_shoff, e_shentsize, e_shnum, e_shstrndx',
+      "section header bookkeeping the loader does not read: the section header table (each entry what a linker, objcopy or strip writes, field by field, proofs/section-headers.ts), the section name table (every non-NUL byte used by a name; where both sides carry one that differs, every name a's headers use is b's, an allocated section's that of b's section of that type at that address), and the ELF header fields e_shoff, e_shentsize, e_shnum, e_shstrndx",
     loaded: true,
     names: (s, ctx) => !isAlloc(s) && s.index === ctx.shstrndx,
     proves: proveNameTable,
+    pair: compareNameTablesPair,
   },
 };
 

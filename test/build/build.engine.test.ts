@@ -35,6 +35,24 @@ async function noPartialDirs(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.includes('.partial-'));
 }
 
+/** A minimal SBUILD recipe: `run` lines under x_exec, in the builder image unless `container` is false. */
+function sbuild(pkg: string, run: string[], container = true): string {
+  return [
+    '#!/SBUILD',
+    '_disabled: false',
+    `pkg: ${pkg}`,
+    'pkg_type: static',
+    `description: ${pkg}`,
+    'src_url: [https://example.invalid]',
+    'x_exec:',
+    ...(container ? ['  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable'] : []),
+    '  shell: bash',
+    '  run: |',
+    ...run.map((l) => `    ${l}`),
+    '',
+  ].join('\n');
+}
+
 describe('rebuild build (x86_64, native)', () => {
   it('runs a 2026 container recipe in the builder and hashes its outputs like sha256sum and b3sum', async () => {
     const out = join(work, 'tally-x86_64');
@@ -164,19 +182,13 @@ describe('rebuild build (x86_64, native)', () => {
     const recipe = join(work, 'sleeps.SBUILD');
     await writeFile(
       recipe,
-      [
-        '#!/SBUILD',
-        '_disabled: false',
-        'pkg: sleeps',
-        'pkg_type: static',
-        'description: sleeps',
-        'src_url: [https://example.invalid]',
-        'x_exec:',
-        '  shell: bash',
-        '  run: |',
-        '    docker run --name sleeper ghcr.io/pkgforge/devscripts/debian-builder-unstable:$(uname -m) sleep 600',
-        '',
-      ].join('\n'),
+      sbuild(
+        'sleeps',
+        [
+          'docker run --name sleeper ghcr.io/pkgforge/devscripts/debian-builder-unstable:$(uname -m) sleep 600',
+        ],
+        false,
+      ),
     );
     const out = join(work, 'sleeps-out');
     // The recipe sleeps 600 s: ending with the time-limit failure (before the test's own hang bound) is the proof.
@@ -207,20 +219,7 @@ describe('rebuild build (x86_64, native)', () => {
       const recipe = join(work, 'fills.SBUILD');
       await writeFile(
         recipe,
-        [
-          '#!/SBUILD',
-          '_disabled: false',
-          'pkg: fills',
-          'pkg_type: static',
-          'description: fills',
-          'src_url: [https://example.invalid]',
-          'x_exec:',
-          '  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable',
-          '  shell: bash',
-          '  run: |',
-          `    while :; do dd if=/dev/zero bs=1M count=64 status=none >> ${target}; done`,
-          '',
-        ].join('\n'),
+        sbuild('fills', [`while :; do dd if=/dev/zero bs=1M count=64 status=none >> ${target}; done`]),
       );
       const out = join(work, `fills-out-${target.includes('var') ? 'layer' : 'work'}`);
       // The reserve is set 256 MiB below what is free now: the endless writer must be stopped there.
@@ -258,10 +257,7 @@ describe('rebuild build (x86_64, native)', () => {
 
   it('refuses to start a build when the disk is already below the reserve, naming the disk and the fix', async () => {
     const recipe = join(work, 'never-runs.SBUILD');
-    await writeFile(
-      recipe,
-      `#!/SBUILD\n_disabled: false\npkg: never-runs\npkg_type: static\ndescription: never runs\nsrc_url: [https://example.invalid]\nx_exec:\n  container: ghcr.io/pkgforge/devscripts/debian-builder-unstable\n  shell: bash\n  run: |\n    echo ran > ran\n`,
-    );
+    await writeFile(recipe, sbuild('never-runs', ['echo ran > ran']));
     const s = await statfs(work);
     const r = await rebuild([
       'build',

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { execa } from 'execa';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/exit-codes.js';
@@ -17,6 +16,7 @@ import {
   startMetadataServer,
   startRegistry,
 } from '../helpers/registry.js';
+import { sstripCopy } from '../helpers/sstrip.js';
 
 /**
  * Proof a maintainer can check, end to end as users run it: an auditor runs
@@ -85,20 +85,15 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'rebuild-evidence-engine-'));
   registry = await startRegistry();
   const tally = await readFile(join(PUB, 'tally'));
-  const withComment = join(work, 'tally-with-comment');
-  await writeFile(join(work, 'comment.txt'), 'GCC: (Debian 12.2.0-14) 12.2.0\0');
-  await execa('objcopy', [
-    '--add-section',
-    `.comment=${join(work, 'comment.txt')}`,
-    join(PUB, 'tally'),
-    withComment,
-  ]);
+  // Equivalent: sstrip-ed (no section headers, every loaded byte unchanged).
+  const sstripped = join(work, 'tally-sstripped');
+  await sstripCopy(join(PUB, 'tally'), sstripped);
   const changed = Buffer.from(tally);
   changed[changed.indexOf('(tally v') + 1] = 'T'.charCodeAt(0);
   const records: unknown[] = [];
   for (const [pkg, main] of [
     ['tally', { name: 'tally', path: join(PUB, 'tally') }],
-    ['tally-eq', { name: 'tally', path: withComment }],
+    ['tally-eq', { name: 'tally', path: sstripped }],
     ['tally-diff', { name: 'tally', bytes: changed }],
   ] as const) {
     const p = await publishPackage(registry.url, {
