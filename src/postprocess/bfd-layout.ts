@@ -28,6 +28,7 @@
  * partly emptied, headers that do not describe their sections, extended
  * numbering, a copied PT_LOAD its sections do not fill, …) is `unsupported`: the caller then runs the real tools.
  */
+import { PT, SHT } from '../forensics/elf/constants.js';
 import type { ProgramHeader, SectionHeader } from '../forensics/elf/reader.js';
 import { type Piece, PlanBuilder, type RangeReader } from './plan.js';
 
@@ -42,15 +43,6 @@ export type LayoutPlan = { pieces: Piece[]; size: number } | { unsupported: stri
 type Phdr = ProgramHeader;
 type Shdr = SectionHeader;
 
-const PT_LOAD = 1;
-const PT_PHDR = 6;
-const PT_GNU_RELRO = 0x6474e552;
-const SHT_NOBITS = 8;
-const SHT_NOTE = 7;
-const SHT_PROGBITS = 1;
-const SHT_SYMTAB = 2;
-const SHT_RELA = 4;
-const SHT_REL = 9;
 const SHF_ALLOC = 2n;
 const SHF_INFO_LINK = 0x40n;
 const SHF_TLS = 0x400n;
@@ -104,11 +96,11 @@ const isOtherDebug = (name: string) =>
 function inSegment(s: Shdr, p: Phdr): boolean {
   if ((s.flags & SHF_ALLOC) === 0n) return false;
   // .tbss occupies no address space outside PT_TLS (BFD's rule too).
-  if (s.type === SHT_NOBITS && (s.flags & SHF_TLS) !== 0n && p.type !== 7) return false;
+  if (s.type === SHT.NOBITS && (s.flags & SHF_TLS) !== 0n && p.type !== PT.TLS) return false;
   const end = s.addr + BigInt(s.size);
   if (!(s.addr >= p.vaddr && end <= p.vaddr + p.memsz)) return false;
   if (s.size === 0 && s.addr === p.vaddr + p.memsz && p.memsz !== 0n) return false;
-  if (s.type === SHT_NOBITS) return true;
+  if (s.type === SHT.NOBITS) return true;
   return s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz;
 }
 
@@ -235,24 +227,24 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     return { ...s, name: names.toString('latin1', s.nameOffset, end) };
   });
   for (const s of shdrs.slice(1)) {
-    if (s.type !== SHT_NOBITS && s.offset + s.size > src.size) no(`${s.name} lies past the end of the file`);
+    if (s.type !== SHT.NOBITS && s.offset + s.size > src.size) no(`${s.name} lies past the end of the file`);
   }
 
   // What the two passes remove, and what they keep.
-  const symtabs = shdrs.filter((s) => s.type === SHT_SYMTAB);
+  const symtabs = shdrs.filter((s) => s.type === SHT.SYMTAB);
   const symStrings = new Set(symtabs.map((s) => s.link));
   const removed = (s: Shdr): boolean =>
     s.index === shstrndx ||
     s.name === '.comment' ||
     isNoteGlob(s.name) ||
     isDebug(s.name) ||
-    s.type === SHT_SYMTAB ||
+    s.type === SHT.SYMTAB ||
     (symStrings.has(s.index) && (s.flags & SHF_ALLOC) === 0n);
   const kept = shdrs.slice(1).filter((s) => !removed(s));
   for (const s of kept) {
     if (isOtherDebug(s.name)) no(`debugging section ${s.name} (not modelled)`);
-    if (s.type === SHT_NOTE) no(`a note section not named .note.* (${s.name}) is kept (not modelled)`);
-    if ((s.flags & SHF_ALLOC) === 0n && (s.type !== SHT_PROGBITS || s.link !== 0 || s.flags !== 0n))
+    if (s.type === SHT.NOTE) no(`a note section not named .note.* (${s.name}) is kept (not modelled)`);
+    if ((s.flags & SHF_ALLOC) === 0n && (s.type !== SHT.PROGBITS || s.link !== 0 || s.flags !== 0n))
       no(`kept non-allocated section ${s.name} of type ${s.type} (not modelled)`);
   }
   const alloc = kept.filter((s) => (s.flags & SHF_ALLOC) !== 0n);
@@ -260,7 +252,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     if (alloc[i]!.addr < alloc[i - 1]!.addr) no('allocated sections out of address order (not modelled)');
   const gone = shdrs.slice(1).filter((s) => removed(s) && (s.flags & SHF_ALLOC) !== 0n);
   for (const s of gone)
-    if (s.type !== SHT_NOTE) no(`allocated section ${s.name} removed by name (not modelled)`);
+    if (s.type !== SHT.NOTE) no(`allocated section ${s.name} removed by name (not modelled)`);
   // No allocated section removed (no note to remove): BFD copies the program headers as they are.
   const copies = gone.length === 0;
 
@@ -268,31 +260,31 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   const outPhdrs: Phdr[] = [];
   const loadEnds: number[] = [];
   const loads: { p: Phdr; fileEnd: number }[] = [];
-  if (!copies && phdrs.some((p) => p.type === PT_PHDR)) {
+  if (!copies && phdrs.some((p) => p.type === PT.PHDR)) {
     // BFD's rewrite_elf_program_header: when the first section of the PT_LOAD holding the
     // program headers is removed (lld's static links start it with a note), that segment's
     // p_paddr is rebuilt from its first kept section and PT_PHDR's p_paddr follows it.
     const headers = phdrs.find(
-      (p) => p.type === PT_LOAD && p.offset <= phoff && p.offset + p.filesz >= phoff + phnum * PHENT,
+      (p) => p.type === PT.LOAD && p.offset <= phoff && p.offset + p.filesz >= phoff + phnum * PHENT,
     );
     const first = headers && shdrs.slice(1).find((s) => inSegment(s, headers));
     if (first && removed(first))
       no(`the program headers' PT_LOAD starts with ${first.name}, which is removed (not modelled)`);
   }
   for (const p of phdrs) {
-    if (copies && p.type !== PT_LOAD) {
+    if (copies && p.type !== PT.LOAD) {
       outPhdrs.push(p);
       continue;
     }
-    if (p.type === PT_GNU_RELRO) continue;
+    if (p.type === PT.GNU_RELRO) continue;
     const all = shdrs.slice(1).filter((s) => inSegment(s, p));
     const mine = all.filter((s) => !removed(s));
-    if (p.type === PT_PHDR) {
-      if (p.offset !== phoff) no('PT_PHDR is not the program header table');
+    if (p.type === PT.PHDR) {
+      if (p.offset !== phoff) no('PT.PHDR is not the program header table');
       outPhdrs.push({ ...p, filesz: -1, memsz: -1n, align: 8n });
       continue;
     }
-    if (p.type === PT_LOAD) {
+    if (p.type === PT.LOAD) {
       const headersOnly =
         p.offset === 0 && p.filesz === phoff + phnum * PHENT && p.memsz === BigInt(p.filesz);
       if (mine.length === 0 && copies && headersOnly) {
@@ -302,23 +294,23 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
         loadEnds.push(p.filesz);
         continue;
       }
-      if (mine.length === 0) no('a PT_LOAD with no kept section');
+      if (mine.length === 0) no('a PT.LOAD with no kept section');
       let fileEnd = p.offset;
       let memEnd = p.vaddr;
       for (const s of mine) {
-        if (s.type !== SHT_NOBITS) {
+        if (s.type !== SHT.NOBITS) {
           if (BigInt(s.offset - p.offset) !== s.addr - p.vaddr) no(`${s.name}'s offset and address disagree`);
           fileEnd = Math.max(fileEnd, s.offset + s.size);
         }
-        if (!(s.type === SHT_NOBITS && (s.flags & SHF_TLS) !== 0n))
+        if (!(s.type === SHT.NOBITS && (s.flags & SHF_TLS) !== 0n))
           memEnd = memEnd > s.addr + BigInt(s.size) ? memEnd : s.addr + BigInt(s.size);
       }
-      if (p.offset === 0 && fileEnd < phoff + phnum * PHENT) no('the first PT_LOAD ends inside the headers');
-      if (memEnd - p.vaddr !== p.memsz) no('a PT_LOAD whose size its sections do not explain');
+      if (p.offset === 0 && fileEnd < phoff + phnum * PHENT) no('the first PT.LOAD ends inside the headers');
+      if (memEnd - p.vaddr !== p.memsz) no('a PT.LOAD whose size its sections do not explain');
       const first = mine.reduce((m, s) => (s.addr < m.addr ? s : m));
-      if (p.offset !== 0 && first.addr !== p.vaddr) no('a PT_LOAD that does not start at its first section');
+      if (p.offset !== 0 && first.addr !== p.vaddr) no('a PT.LOAD that does not start at its first section');
       if (copies && fileEnd - p.offset !== p.filesz)
-        no('a copied PT_LOAD whose file size its sections do not explain');
+        no('a copied PT.LOAD whose file size its sections do not explain');
       const q = { ...p, filesz: fileEnd - p.offset };
       outPhdrs.push(q);
       loads.push({ p: q, fileEnd });
@@ -345,7 +337,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     let fileEnd = p.offset;
     for (const s of mine) {
       if (s.addr + BigInt(s.size) > memEnd) memEnd = s.addr + BigInt(s.size);
-      if (s.type !== SHT_NOBITS) fileEnd = Math.max(fileEnd, s.offset + s.size);
+      if (s.type !== SHT.NOBITS) fileEnd = Math.max(fileEnd, s.offset + s.size);
     }
     if (
       p.align !== maxAlign ||
@@ -359,14 +351,14 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   }
   for (const s of alloc) {
     if (
-      !(s.type === SHT_NOBITS && (s.flags & SHF_TLS) !== 0n) &&
-      !phdrs.some((p) => p.type === PT_LOAD && inSegment(s, p))
+      !(s.type === SHT.NOBITS && (s.flags & SHF_TLS) !== 0n) &&
+      !phdrs.some((p) => p.type === PT.LOAD && inSegment(s, p))
     )
       no(`${s.name} lies in no PT_LOAD (not modelled)`);
   }
   const newPhnum = outPhdrs.length;
   for (const p of outPhdrs) {
-    if (p.type === PT_PHDR && !copies) {
+    if (p.type === PT.PHDR && !copies) {
       p.filesz = newPhnum * PHENT;
       p.memsz = BigInt(newPhnum * PHENT);
     }
@@ -391,7 +383,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   const sectionOffset = (s: Shdr): number => {
     const moved = placed.get(s.index);
     if (moved !== undefined) return moved;
-    if (s.type !== SHT_NOBITS) return s.offset;
+    if (s.type !== SHT.NOBITS) return s.offset;
     const home = loads.find(({ p }) => s.addr >= p.vaddr && s.addr <= p.vaddr + p.memsz);
     if (!home) no(`${s.name} (NOBITS) lies in no PT_LOAD`);
     // BFD does not advance the file position for a NOBITS section: it sits where the
@@ -399,7 +391,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     let at = home!.p.offset;
     for (const t of kept) {
       if (t.index >= s.index) break;
-      if (t.type !== SHT_NOBITS && inSegment(t, home!.p)) at = Math.max(at, t.offset + t.size);
+      if (t.type !== SHT.NOBITS && inSegment(t, home!.p)) at = Math.max(at, t.offset + t.size);
     }
     return Math.min(at, home!.fileEnd);
   };
@@ -423,7 +415,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     const suffix =
       rest === undefined
         ? undefined
-        : s.type === SHT_RELA
+        : s.type === SHT.RELA
           ? rest.startsWith('a')
             ? rest.slice(1)
             : undefined
@@ -471,7 +463,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
     const o = (i + 1) * SHENT;
     w32(shOut, o, offsets.get(s.name) ?? 0);
     w32(shOut, o + 4, s.type);
-    const rel = s.type === SHT_RELA || s.type === SHT_REL ? relocFields(s) : undefined;
+    const rel = s.type === SHT.RELA || s.type === SHT.REL ? relocFields(s) : undefined;
     w64(shOut, o + 8, rel ? rel.flags : s.flags);
     w64(shOut, o + 16, s.addr);
     w64(shOut, o + 24, BigInt(sectionOffset(s)));
@@ -493,7 +485,7 @@ async function plan(src: RangeReader): Promise<{ pieces: Piece[]; size: number }
   b.bytesAt(0, ehOut);
   b.bytesAt(EHDR, phOut);
   const contents = kept
-    .filter((s) => s.type !== SHT_NOBITS && s.size > 0)
+    .filter((s) => s.type !== SHT.NOBITS && s.size > 0)
     .map((s) => ({ s, at: sectionOffset(s) }))
     .sort((x, y) => x.at - y.at || x.s.index - y.s.index);
   for (const { s, at } of contents) {
