@@ -39,7 +39,12 @@ export const SHT = {
 
 export const SHF = { WRITE: 1, ALLOC: 2, EXECINSTR: 4, INFO_LINK: 0x40 } as const;
 
+/** Section indexes from here up are special (ABS, COMMON, XINDEX…), not sections. */
+export const SHN_LORESERVE = 0xff00;
 export const SHN_XINDEX = 0xffff;
+
+/** Symbol types (st_info & 0xf). */
+export const STT = { SECTION: 3, FILE: 4, TLS: 6 } as const;
 export const PN_XNUM = 0xffff;
 
 export const DT = {

@@ -10,7 +10,7 @@
  * changes is refused, naming the symbol (a false alarm where an honest
  * compiler invents local names per build, e.g. random-seed suffixes: stated).
  */
-import { SHT } from '../elf/constants.js';
+import { SHN_LORESERVE, SHT, STT } from '../elf/constants.js';
 import type { SectionHeader } from '../elf/reader.js';
 import { need, ProofFailure } from '../proofs/cursor.js';
 import { parseSymbols } from '../proofs/symbols.js';
@@ -47,11 +47,11 @@ async function symtabDiffers(pa: PairSection, pb: PairSection): Promise<string |
     const strtab = p.side.elf.sections[p.section.link];
     need(strtab !== undefined, 'it links to no string table');
     const names = await bytesOf(p.side, strtab);
-    const sections = p.side.elf.sections;
     return parseSymbols(p.side.elf, p.section, await bytesOf(p.side, p.section)).map((y): ParsedSymbol => {
       const name = nameAt(names, y.name).toString('latin1');
       // Special indexes (ABS, COMMON, XINDEX…) as numbers; real ones by the section's name.
-      const where = y.shndx > 0 && y.shndx < 0xff00 ? `s:${sections[y.shndx]?.name ?? '?'}` : `n:${y.shndx}`;
+      const sec = sectionOf(p, y.shndx);
+      const where = sec ? `s:${sec.name}` : y.shndx > 0 && y.shndx < SHN_LORESERVE ? 's:?' : `n:${y.shndx}`;
       return {
         ...y,
         name,
@@ -97,8 +97,10 @@ async function symtabDiffers(pa: PairSection, pb: PairSection): Promise<string |
   return undefined;
 }
 
-const STT_SECTION = 3;
-const STT_FILE = 4;
+/** The section a symbol is defined in (none for the special indexes: ABS, COMMON, …). */
+function sectionOf(p: PairSection, shndx: number): SectionHeader | undefined {
+  return shndx > 0 && shndx < SHN_LORESERVE ? p.side.elf.sections[shndx] : undefined;
+}
 
 /**
  * A section symbol objcopy or strip makes for a section it adds or keeps
@@ -106,9 +108,9 @@ const STT_FILE = 4;
  * section's own address. Nothing in it is free but which section it names.
  */
 function isPlainSectionSymbol(p: PairSection, s: ParsedSymbol): boolean {
-  const sec = s.shndx > 0 && s.shndx < 0xff00 ? p.side.elf.sections[s.shndx] : undefined;
+  const sec = sectionOf(p, s.shndx);
   return (
-    s.info === STT_SECTION &&
+    s.info === STT.SECTION &&
     s.name === '' &&
     s.size === 0n &&
     s.other === 0 &&
@@ -124,7 +126,7 @@ function isPlainSectionSymbol(p: PairSection, s: ParsedSymbol): boolean {
  */
 function fileSubstitution(x: readonly ParsedSymbol[], y: readonly ParsedSymbol[]) {
   const files = (z: readonly ParsedSymbol[]) =>
-    z.filter((t) => (t.info & 0xf) === STT_FILE).map((t) => t.name);
+    z.filter((t) => (t.info & 0xf) === STT.FILE).map((t) => t.name);
   const [fa, fb] = [files(x), files(y)];
   if (fa.length !== fb.length) return undefined;
   return deriveSubstitution(

@@ -18,18 +18,13 @@
  * A symbol without a name is a section or file symbol; absolute symbols
  * have no size and are at most ABS_LIMIT (their values are free).
  */
-import { PT, SHT } from '../elf/constants.js';
+import { PT, SHN_LORESERVE, SHN_XINDEX, SHT, STT } from '../elf/constants.js';
 import { type ElfFile, isAlloc, type SectionHeader } from '../elf/reader.js';
 import { Cursor, checkStringTable, isText, need, quote } from './cursor.js';
 import type { Proof, ProofSubject } from './types.js';
 
-const SHN_LORESERVE = 0xff00;
 const SHN_ABS = 0xfff1;
 const SHN_COMMON = 0xfff2;
-const SHN_XINDEX = 0xffff;
-const STT_TLS = 6;
-const STT_SECTION = 3;
-const STT_FILE = 4;
 /** Linkers define a handful of absolute symbols; thousands would be a table of free 8-byte values. */
 export const ABS_LIMIT = 1024;
 const KNOWN_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 10]); // NOTYPE … TLS, GNU_IFUNC
@@ -137,14 +132,14 @@ export const proveSymtab: Proof = async (s) => {
       special || (y.shndx < shnum && y.shndx < SHN_LORESERVE),
       `${where} names section ${y.shndx}, which does not exist`,
     );
-    if (y.shndx === SHN_ABS && (y.info & 0xf) !== STT_FILE) {
+    if (y.shndx === SHN_ABS && (y.info & 0xf) !== STT.FILE) {
       // Absolute symbols are few (linker-defined) and sizeless: their values are the only free field.
       need(y.size === 0n, `${where} is absolute but has a size (${y.size})`);
       need(++absolute <= ABS_LIMIT, `it holds more than ${ABS_LIMIT} absolute symbols`);
     }
     if (y.name === 0 || strtab[y.name] === 0)
       need(
-        (y.info & 0xf) === STT_SECTION || ((y.info & 0xf) === STT_FILE && y.value === 0n && y.size === 0n),
+        (y.info & 0xf) === STT.SECTION || ((y.info & 0xf) === STT.FILE && y.value === 0n && y.size === 0n),
         `${where} has no name, yet is neither a section symbol nor a file symbol`,
       );
     if (y.shndx === 0)
@@ -153,7 +148,7 @@ export const proveSymtab: Proof = async (s) => {
         `${where} is undefined but has a value`,
       );
     const sec = special ? undefined : elf.sections[y.shndx];
-    if (sec && isAlloc(sec) && (y.info & 0xf) !== STT_TLS && elf.header.type !== 1) {
+    if (sec && isAlloc(sec) && (y.info & 0xf) !== STT.TLS && elf.header.type !== 1) {
       need(
         y.value >= lo && y.value + y.size <= hi,
         `${where} lies outside the loaded image (value 0x${y.value.toString(16)}, size ${y.size})`,
