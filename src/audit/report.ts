@@ -17,8 +17,9 @@ import { mdCode, mdEscape } from '../report/markdown.js';
 import {
   type NightVerdict,
   STRIP_CSS,
+  stripNights,
+  verdictStripHtml,
   verdictStripLegend,
-  verdictStripSvg,
   verdictStripText,
 } from '../report/strip.js';
 import type { VerifyVerdict } from '../verify/types.js';
@@ -517,6 +518,7 @@ tr.worse td{background:var(--badbg)}
 .v{font-weight:600}.v-ok{color:var(--ok)}.v-warn{color:var(--warn)}.v-bad{color:var(--bad)}.v-dim,.dim{color:var(--muted)}
 .change-worse{color:var(--bad);font-weight:700}
 a{color:inherit}
+ul.nights{columns:20em;font-size:13px;margin:0 0 10px}
 footer{margin-top:36px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:8px}
 `
   .trim()
@@ -529,7 +531,20 @@ function timeHtml(iso: string | null, t: TimeOptions): string {
 }
 
 function stripHtml(p: PackageLine, t: TimeOptions): string {
-  return p.nights.length ? verdictStripSvg(p.nights, (iso) => when(iso, t)) : '';
+  return p.nights.length ? verdictStripHtml(p.nights, (iso) => when(iso, t)) : '';
+}
+
+/** When each audit the strips name verified what they show (once per report, not once per cell). */
+function stripNightsHtml(s: AuditSummary, t: TimeOptions): string {
+  const nights = stripNights(s.packages.map((p) => p.nights));
+  if (nights.length === 0) return '';
+  const items = nights.map((n) => {
+    const first = timeHtml(n.first, t);
+    const last =
+      n.last === n.first || when(n.last, t) === when(n.first, t) ? '' : ` – ${timeHtml(n.last, t)}`;
+    return `<li>#${n.auditId}: ${first}${last}</li>`;
+  });
+  return `<p class="dim">The strips' nights, by audit:</p><ul class="dim nights">${items.join('')}</ul>`;
 }
 
 export function renderAuditHtml(s: AuditSummary, t: TimeOptions = {}): string {
@@ -600,6 +615,7 @@ export function renderAuditHtml(s: AuditSummary, t: TimeOptions = {}): string {
     `<div class="scroll"><table class="packages"><thead><tr><th>package</th><th>version</th><th>arch</th><th>repo</th><th>verdict</th><th>last nights</th><th>status</th><th>change</th><th>time</th><th>report</th></tr></thead><tbody>${rows}</tbody></table></div>`,
   );
   parts.push(`<p class="dim">${e(STRIP_NOTE)}</p>`);
+  parts.push(stripNightsHtml(s, t));
   const notes = s.packages.filter((p) => NOT_VERIFIED.includes(p.status));
   if (notes.length) {
     parts.push('<h2>Not verified in this audit</h2>');

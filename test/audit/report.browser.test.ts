@@ -67,8 +67,8 @@ describe('audit report in headless chromium', () => {
     expect(hrefs).toContain('../audit-1/report.html');
     expect(hrefs).toContain('packages/x86_64/bincache/example.invalid.a/a/build/compare/a.html');
     // each package's verdicts over the last nights, as a strip the browser draws
-    expect(dom).toContain('aria-label="verdicts over the last 2 nights: RD"');
-    expect(dom.match(/<svg class="strip"/g)?.length).toBe(4 + 3);
+    expect(dom).toContain('aria-label="2 nights, oldest first: #1 reproducible; #2 different"');
+    expect(dom.match(/<span class="strip"/g)?.length).toBe(4 + 3);
     expect(run.pageRequests).toEqual([]);
   });
 

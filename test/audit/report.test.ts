@@ -133,9 +133,18 @@ describe('audit summary', () => {
     expect(md).toContain('Last nights, oldest first: R reproducible, E equivalent, D different');
 
     const html = renderAuditHtml(summary, t);
-    expect(html).toContain('aria-label="verdicts over the last 2 nights: RD"');
+    // a's strip: one cell per night, each named by its audit and verdict in the label
+    expect(html).toContain(
+      '<span class="strip" role="img" title="2 nights, oldest first: #1 reproducible; #2 different" aria-label="2 nights, oldest first: #1 reproducible; #2 different"><b class="st-ok">R</b><b class="st-bad">D</b></span>',
+    );
     // one strip per package row and per change row
-    expect(html.match(/<svg class="strip"/g)?.length).toBe(4 + 3);
+    expect(html.match(/<span class="strip"/g)?.length).toBe(4 + 3);
+    // and each audit the strips name, once, with its time as the rest of the report writes it
+    const legend = html.slice(html.indexOf("The strips' nights, by audit"));
+    expect(legend.match(/<li>#\d+: <time /g)?.length).toBe(2);
+    expect(legend).toMatch(
+      /<li>#1: <time datetime="[^"]+Z" title="[^"]+Z">\d{4}-\d\d-\d\d \d\d:\d\d GMT\+1 \(2 h ago\)<\/time><\/li>/,
+    );
     expect(html).toContain('<a href="../audit-1/report.html" rel="prev">#1, finished <time');
     expect(html).toMatch(
       /<time datetime="[^"]+Z" title="[^"]+Z">\d{4}-\d\d-\d\d \d\d:\d\d GMT\+1 \(2 h ago\)<\/time>/,

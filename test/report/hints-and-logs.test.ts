@@ -81,13 +81,16 @@ describe('times, strips and paths for people', () => {
   });
 
   it('a verdict strip reads without colour; staging paths are shown as published', async () => {
-    const { verdictStripSvg, verdictStripText } = await import('../../src/report/strip.js');
+    const { verdictStripHtml, verdictStripText } = await import('../../src/report/strip.js');
     const nights = ['reproducible', 'reproducible', 'different'].map((verdict, i) => ({
       at: `2026-11-2${i}`,
       verdict,
     }));
     expect(verdictStripText(nights)).toBe('RRD');
-    expect(verdictStripSvg(nights)).toContain('aria-label="verdicts over the last 3 nights: RRD"');
+    // letters in the cells, and every night named with its verdict in the label
+    expect(verdictStripHtml(nights)).toBe(
+      '<span class="strip" role="img" title="3 nights, oldest first: 2026-11-20, 2026-11-21 reproducible; 2026-11-22 different" aria-label="3 nights, oldest first: 2026-11-20, 2026-11-21 reproducible; 2026-11-22 different"><b class="st-ok">RR</b><b class="st-bad">D</b></span>',
+    );
     const { displayPath } = await import('../../src/report/comparison-access.js');
     expect(displayPath('/w/rebuild-out/x/.aarch64.partial-1a2b3c4d/build/x')).toBe(
       '/w/rebuild-out/x/aarch64/build/x',
