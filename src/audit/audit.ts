@@ -12,13 +12,19 @@ import { connectEngine } from '../engine/docker.js';
 import type { Arch, ContainerLimits } from '../engine/types.js';
 import { loadMetadata, type MetadataIndex } from '../upstream/metadata.js';
 import type { MetadataSource, RegistryOptions } from '../upstream/types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { RebuildError } from '../util/errors.js';
 import { readRegularFile } from '../util/regular-file.js';
 import { verifyRecord } from '../verify/verify.js';
 import { isPostgresUrl } from './db/sql.js';
 import type { Environment, RetryPolicy } from './policy.js';
-import { type AuditSummary, renderAuditHtml, renderAuditMarkdown, summarize } from './report.js';
+import {
+  type AuditSummary,
+  renderAuditHtml,
+  renderAuditJson,
+  renderAuditMarkdown,
+  summarize,
+} from './report.js';
 import { reportContext } from './report-context.js';
 import { type AuditOutcome, type AuditProgress, runAudit } from './run.js';
 import {
@@ -219,7 +225,7 @@ export async function writeMorningReport(
     context: await reportContext(store, outcome.auditId, outcome.items),
   });
   const exitCode = summary.exit.code;
-  await writeJsonAtomic(reports.json, summary);
+  await writeFileAtomic(reports.json, renderAuditJson(summary));
   await writeFileAtomic(reports.markdown, renderAuditMarkdown(summary));
   await writeFileAtomic(reports.html, renderAuditHtml(summary));
   await pointLatest(reportsDir, `audit-${outcome.auditId}`);

@@ -634,6 +634,26 @@ export function renderAuditHtml(s: AuditSummary, t: TimeOptions = {}): string {
   return htmlPage(title(s), CSS + STRIP_CSS, parts.join('\n'));
 }
 
+// ---------------------------------------------------------------- JSON
+
+/**
+ * summary.json: indented as `JSON.stringify(s, null, 2)` would, except that
+ * each entry of `changes` and `packages` is one line (one package per line,
+ * for grep and diff, and without 14 nights × 5 lines of indentation per
+ * package). The same value as the summary, key for key.
+ */
+export function renderAuditJson(s: AuditSummary): string {
+  const fields = Object.entries(s).map(([k, v]) => {
+    const text =
+      (k === 'changes' || k === 'packages') && Array.isArray(v) && v.length > 0
+        ? `[\n    ${v.map((p) => JSON.stringify(p)).join(',\n    ')}\n  ]`
+        : // JSON text holds no raw newline but its own, so indenting its lines is safe.
+          JSON.stringify(v, null, 2).replace(/\n/g, '\n  ');
+    return `  ${JSON.stringify(k)}: ${text}`;
+  });
+  return `{\n${fields.join(',\n')}\n}\n`;
+}
+
 // ---------------------------------------------------------------- console
 
 /** The summary printed at the end (stdout): headline, changes, counts, where the reports are. */

@@ -11,7 +11,7 @@ import { createAuditProgress } from '../../audit/console.js';
 import { runDistributedAudit } from '../../audit/farm/coordinator.js';
 import { farmStatus, renderFarmStatus } from '../../audit/farm/status.js';
 import { DEFAULT_RETRY, parseDeadline } from '../../audit/policy.js';
-import { renderAuditText } from '../../audit/report.js';
+import { renderAuditJson, renderAuditText } from '../../audit/report.js';
 import { AuditStore } from '../../audit/store.js';
 import type { Verifier } from '../../audit/types.js';
 import { onInterrupt } from '../../engine/cleanup.js';
@@ -282,7 +282,7 @@ export function register(program: Command): void {
             )
           : await runAuditRequest(request, { progress, ...(await attestingDeps(flags.attest)) });
         process.stdout.write(
-          flags.json ? `${JSON.stringify(run.summary, null, 2)}\n` : renderAuditText(run.summary, run.dir),
+          flags.json ? renderAuditJson(run.summary) : renderAuditText(run.summary, run.dir),
         );
         return run.exitCode;
       } finally {
