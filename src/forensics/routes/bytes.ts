@@ -1,5 +1,5 @@
 /** The bytes route: files that are not both ELF and differ, compared as bytes (and as text when both are). */
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch } from 'diff/lib/patch/create.js';
 import { compareRanges, readClipped } from '../bytes.js';
 import type { ByteSource } from '../elf/source.js';
 import { hintFor } from '../hints.js';
