@@ -17,19 +17,15 @@
  * n·log n in their counts.
  */
 import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
-import { hashPair, type PairPlans } from '../hash/pair.js';
+import type { PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError } from '../util/errors.js';
 import { streamableBuildIdPlan } from './buildid.js';
 import { type ElfFile, isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
-import { hasRemovableSections } from './explanations.js';
-import type { RouteResult } from './findings.js';
-import { hardeningDiffers } from './hardening.js';
-import { bytesRoute } from './routes/bytes.js';
-import { judgeElf } from './routes/loader.js';
 import { elfFacts, makeSide, type Side } from './side.js';
-import type { Comparison, ElfFacts, FileFacts, PostProcessingFacts, Route } from './types.js';
+import { isText } from './text.js';
+import type { Comparison, ElfFacts, FileFacts } from './types.js';
 
 export interface CompareOptions {
   /** Try pkgforge's post-processing route (default true). */
@@ -90,6 +86,8 @@ async function digestsOfPair(
     return { digests: [da, a.bytes.equals(b.bytes) ? { ...da } : hashBytes(b.bytes)], buildIds: {} };
   }
   if (!a.bytes && !b.bytes) {
+    // Large files only (small ones are in memory): the pair reader is loaded by them.
+    const { hashPair } = await import('../hash/pair.js');
     const pair = await hashPair(a.name, b.name, plans);
     return { digests: [pair.a, pair.b], buildIds: pair.planDigests };
   }
@@ -98,6 +96,15 @@ async function digestsOfPair(
 
 /** A parsed ELF side; a malformed file's error is thrown where the side is used. */
 type Parsed = Promise<ElfFile>;
+
+/** One ELF side and the facts reported about it. */
+export interface DescribedSide {
+  side: Side;
+  facts: ElfFacts;
+}
+
+/** What a route decides: the comparison document without the files' facts and timing. */
+export type ComparisonBody = Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>;
 
 /** The build-id plans of both sides, when both are streamed ELF files whose plans can be. */
 async function buildIdPlans(srcA: Source, srcB: Source, elves: { a: Parsed; b: Parsed } | undefined) {
@@ -140,11 +147,7 @@ async function compareSources(
 }
 
 /** One ELF side and the facts reported about it. */
-async function describeSide(
-  label: 'a' | 'b',
-  elf: Parsed,
-  buildIds: BuildIdOf,
-): Promise<{ side: Side; facts: ElfFacts }> {
+async function describeSide(label: 'a' | 'b', elf: Parsed, buildIds: BuildIdOf): Promise<DescribedSide> {
   const side = await makeSide(label, await elf);
   return { side, facts: await elfFacts(side, await buildIds(label)) };
 }
@@ -175,7 +178,7 @@ async function judgeSources(
   const names = { a: opts.names?.a ?? srcA.name, b: opts.names?.b ?? srcB.name };
   const a = base(names.a, srcA.size);
   const b = base(names.b, srcB.size);
-  const done = async (c: Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>): Promise<Comparison> => {
+  const done = async (c: ComparisonBody): Promise<Comparison> => {
     const [da, db] = await digests;
     for (const [f, d] of [
       [a, da],
@@ -193,7 +196,6 @@ async function judgeSources(
       durationMs: Math.round(performance.now() - started),
     };
   };
-  const context = opts.context !== false;
 
   if (sideA && identical) {
     // Same bytes: identical whatever they hold; describe them (read once) when they parse.
@@ -211,62 +213,16 @@ async function judgeSources(
     }
   }
 
-  if (sideA && elves) {
-    // Malformed input is an error: the message names the file and what is wrong.
-    const [{ side: sa, facts: fa }, { side: sb, facts: fb }] = await Promise.all([
-      sideA,
-      describeSide('b', elves.b, buildIds),
-    ]);
-    a.format = 'elf';
-    a.elf = fa;
-    b.format = 'elf';
-    b.elf = fb;
-    const hardening = {
-      a: sa.hardening,
-      b: sb.hardening,
-      differs: hardeningDiffers(sa.hardening, sb.hardening),
-    };
-    let postProcessing: PostProcessingFacts | undefined;
-    let result: RouteResult | undefined;
-    let route: Route = 'accounting';
-    // The post-processing route applies when a carries none of what it removes and b does;
-    // it (and the simulation behind it) is loaded only by the pairs it applies to.
-    if (opts.postProcessing !== false && !hasRemovableSections(sa.elf) && hasRemovableSections(sb.elf)) {
-      const { postProcessingRoute } = await import('./routes/postprocessing.js');
-      const pp = await postProcessingRoute(sa, sb, {
-        context,
-        ...(opts.workDir ? { workDir: opts.workDir } : {}),
-        ...(opts.postProcessingProfiles ? { profiles: opts.postProcessingProfiles } : {}),
-      });
-      postProcessing = pp.facts;
-      result = pp.result;
-      if (pp.matches) route = 'post-processing';
-    }
-    if (!result || (route !== 'post-processing' && result.differences.length > 0)) {
-      // a against b as built: sound too (both references are files we built).
-      const direct = await judgeElf(sa, sb, { context });
-      if (!result || direct.differences.length === 0) result = direct;
-    }
-    return done({
-      verdict: result.differences.length === 0 ? 'equivalent' : 'different',
-      route,
-      explanations: result.explanations,
-      differences: result.differences,
-      ...(result.observations.length > 0 ? { observations: result.observations } : {}),
-      hardening,
-      ...(postProcessing ? { postProcessing } : {}),
-    });
+  if (identical) {
+    // Identical bytes that are not both ELF: only their format is described.
+    const [ta, tb] = await Promise.all([isText(srcA), isText(srcB)]);
+    a.format = elfA ? 'elf' : ta ? 'text' : 'binary';
+    b.format = elfB ? 'elf' : tb ? 'text' : 'binary';
+    return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });
   }
-
-  const r = await bytesRoute(srcA, srcB, elfA, elfB, identical, context, names);
-  a.format = elfA ? 'elf' : r.textA ? 'text' : 'binary';
-  b.format = elfB ? 'elf' : r.textB ? 'text' : 'binary';
-  if (identical) return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });
-  return done({
-    verdict: 'different',
-    route: 'bytes',
-    explanations: [],
-    differences: r.differences,
-    ...(r.textDiff !== undefined ? { textDiff: r.textDiff } : {}),
-  });
+  // The bytes differ: the forensic routes (loaded only now) explain or name every difference.
+  const sides = elves && sideA ? { a: sideA, b: describeSide('b', elves.b, buildIds) } : undefined;
+  sides?.b.catch(() => undefined);
+  const { judgeDifferent } = await import('./judge.js');
+  return done(await judgeDifferent(srcA, srcB, { a, b, elfA, elfB, sides, names }, opts));
 }

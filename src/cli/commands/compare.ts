@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type ArtifactComparison, compareArtifact } from '../../forensics/artifact.js';
-import { renderArtifactHtml, renderArtifactMarkdown, renderArtifactText } from '../../report/artifact.js';
+import { renderArtifact } from '../../report/artifact.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { exitCodeForVerdict, exitCodeHelp } from '../exit-codes.js';
@@ -57,10 +57,10 @@ export function register(program: Command): void {
         await writeOutputs(
           flags,
           {
-            text: (t) => renderArtifactText(c, { ...t, ...ropts }),
+            text: (t) => renderArtifact('text', c, { ...t, ...ropts }),
             json: () => `${JSON.stringify(jsonDocument(c), null, 2)}\n`,
-            markdown: () => renderArtifactMarkdown(c, ropts),
-            html: () => renderArtifactHtml(c, ropts),
+            markdown: () => renderArtifact('markdown', c, ropts),
+            html: () => renderArtifact('html', c, ropts),
           },
           [a, b],
         );
