@@ -20,6 +20,17 @@ export const EVIL_PKG = "<script>document.title='pwned'</script>";
 export const EVIL_ID = '<img src=x onerror=alert(1)>';
 export const EVIL_VERSION = '1.0"><b>bold</b>|`x`|[link](javascript:alert(1))';
 
+/** The scheduler's settings for the report tests' audits: no retries of a mismatch, audits under `dir`. */
+export function reportAuditConfig(dir: string) {
+  return {
+    jobs: 2,
+    retry: { ...DEFAULT_RETRY, mismatchRetries: 0 },
+    outDir: (id: number) => join(dir, `audit-${id}`),
+    verify: { metadata: {}, registry: {} },
+    options: {},
+  };
+}
+
 export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; reportDir: string }> {
   const store = await AuditStore.open(join(dir, 'audit.db'));
   try {
@@ -43,13 +54,7 @@ export async function twoAudits(dir: string): Promise<{ summary: AuditSummary; r
       }
       return verifyResult(rec, opts, verdict);
     };
-    const config = {
-      jobs: 2,
-      retry: { ...DEFAULT_RETRY, mismatchRetries: 0 },
-      outDir: (id: number) => join(dir, `audit-${id}`),
-      verify: { metadata: {}, registry: {} },
-      options: {},
-    };
+    const config = reportAuditConfig(dir);
     const env = { imageId: () => 'sha256:img1' };
     // the first night's morning report, as `rebuild audit` writes it (the second links to it)
     const first = await runAudit(units.slice(0, 3), [], config, { store, verify, env });

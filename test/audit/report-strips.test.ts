@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeMorningReport } from '../../src/audit/audit.js';
-import { DEFAULT_RETRY } from '../../src/audit/policy.js';
 import { runAudit } from '../../src/audit/run.js';
 import { AuditStore } from '../../src/audit/store.js';
 import type { Verifier } from '../../src/audit/types.js';
 import { verdictStripHtml } from '../../src/report/strip.js';
 import { unit, verifyResult } from './fixtures.js';
+import { reportAuditConfig } from './report-data.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -32,13 +32,7 @@ async function fifteenNights() {
     let night = 0;
     const verify: Verifier = async (rec, opts) =>
       verifyResult(rec, opts, rec.pkg === 'flip' && night === 8 ? 'different' : 'reproducible');
-    const config = {
-      jobs: 2,
-      retry: { ...DEFAULT_RETRY, mismatchRetries: 0 },
-      outDir: (id: number) => join(dir, `audit-${id}`),
-      verify: { metadata: {}, registry: {} },
-      options: {},
-    };
+    const config = reportAuditConfig(dir);
     const deps = { store, verify, env: { imageId: () => 'sha256:img1' } };
     for (night = 1; night <= 15; night++) {
       const units = [unit('steady'), unit('flip'), ...(night % 2 ? [unit('gap')] : [])];
