@@ -73,8 +73,12 @@ const digestsOf = async (s: Source): Promise<Digests> => (s.bytes ? hashBytes(s.
 /** Build-id digests the hash pass took (see streamableBuildIdPlan), by side. */
 type BuildIdDigests = { a?: string; b?: string };
 
-/** The build-id digest the hash pass took for a side, once it is known (undefined: none). */
-type BuildIdOf = (label: 'a' | 'b') => Promise<string | undefined>;
+/**
+ * The build-id digest the hash pass took for a side, once it is known
+ * (undefined: none, the check takes it itself; null: not taken, as the
+ * streamed files are the same bytes; see checkBuildId).
+ */
+type BuildIdOf = (label: 'a' | 'b') => Promise<string | undefined | null>;
 
 /**
  * Both files' digests; bytes that are the same are hashed once (streamed files
@@ -84,16 +88,17 @@ async function digestsOfPair(
   a: Source,
   b: Source,
   plans: PairPlans,
-): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests }> {
+): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests; identical: boolean }> {
   if (a.bytes && b.bytes) {
     const da = hashBytes(a.bytes);
-    return { digests: [da, a.bytes.equals(b.bytes) ? { ...da } : hashBytes(b.bytes)], buildIds: {} };
+    const identical = a.bytes.equals(b.bytes);
+    return { digests: [da, identical ? { ...da } : hashBytes(b.bytes)], buildIds: {}, identical };
   }
   if (!a.bytes && !b.bytes) {
     const pair = await hashPair(a.name, b.name, plans);
-    return { digests: [pair.a, pair.b], buildIds: pair.planDigests };
+    return { digests: [pair.a, pair.b], buildIds: pair.planDigests, identical: pair.identical };
   }
-  return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {} };
+  return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {}, identical: false };
 }
 
 /** A parsed ELF side; a malformed file's error is thrown where the side is used. */
@@ -125,10 +130,12 @@ async function compareSources(
   // every path below awaits it, and the error is thrown from there.
   digests.catch(() => undefined);
   // A side without a plan recomputes its build-id itself, without waiting for the hash pass.
+  // Identical streamed files: the pass that proved them so took no build-id digest (a third
+  // hash of the whole file, which only explains changes made after linking).
   const buildIds: BuildIdOf = (label) =>
     plans[label]
       ? hashed.then(
-          (h) => h.buildIds[label],
+          (h) => (h.identical ? null : h.buildIds[label]),
           () => undefined,
         )
       : Promise.resolve(undefined);

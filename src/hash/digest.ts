@@ -128,7 +128,12 @@ export async function hashOpenFile(
   plan?: PlanToDigest,
 ): Promise<Digests & { planDigest?: string }> {
   if (size >= PARALLEL_MIN_SIZE && nativeModule) {
-    const { same: _, ...digests } = await hashOpenFileOnThreads(path, handle, nativeModule, undefined, plan);
+    const { same: _, ...digests } = await hashOpenFileOnThreads(
+      path,
+      handle,
+      nativeModule,
+      plan ? { plan } : {},
+    );
     return digests;
   }
   return hashOnThisThread(handle);
