@@ -88,6 +88,7 @@ async function digestsOfPair(
   a: Source,
   b: Source,
   plans: PairPlans,
+  onDiverged: () => void,
 ): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests; identical: boolean }> {
   if (a.bytes && b.bytes) {
     const da = hashBytes(a.bytes);
@@ -95,7 +96,7 @@ async function digestsOfPair(
     return { digests: [da, identical ? { ...da } : hashBytes(b.bytes)], buildIds: {}, identical };
   }
   if (!a.bytes && !b.bytes) {
-    const pair = await hashPair(a.name, b.name, plans);
+    const pair = await hashPair(a.name, b.name, plans, { onDiverged });
     return { digests: [pair.a, pair.b], buildIds: pair.planDigests, identical: pair.identical };
   }
   return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {}, identical: false };
@@ -124,7 +125,14 @@ async function compareSources(
   elves?.a.catch(() => undefined);
   elves?.b.catch(() => undefined);
   const plans = await buildIdPlans(srcA, srcB, elves);
-  const hashed = digestsOfPair(srcA, srcB, plans);
+  // Whether the bytes are the same is known at the first difference, before the hashes are:
+  // the analysis of files that differ starts then, beside the hashing.
+  let diverged: () => void = () => undefined;
+  const differs = new Promise<false>((resolve) => {
+    diverged = () => resolve(false);
+  });
+  const hashed = digestsOfPair(srcA, srcB, plans, () => diverged());
+  const same = Promise.race([differs, hashed.then((h) => h.identical)]);
   const digests = hashed.then((h) => h.digests);
   // Handled here so that a failed hash never goes unnoticed while the analysis still runs;
   // every path below awaits it, and the error is thrown from there.
@@ -140,36 +148,41 @@ async function compareSources(
         )
       : Promise.resolve(undefined);
   try {
-    return await judgeSources(srcA, srcB, { elfA, elfB, elves }, digests, buildIds, opts, started);
+    return await judgeSources(srcA, srcB, { elfA, elfB, elves }, { same, digests }, buildIds, opts, started);
   } finally {
     await digests.catch(() => undefined);
   }
 }
 
-/** One ELF side and the facts reported about it. */
-async function describeSide(
+/** One ELF side, and the facts reported about it (which wait for the hash pass's build-id digest). */
+function describeSide(
   label: 'a' | 'b',
   elf: Parsed,
   buildIds: BuildIdOf,
-): Promise<{ side: Side; facts: ElfFacts }> {
-  const side = await makeSide(label, await elf);
-  return { side, facts: await elfFacts(side, await buildIds(label)) };
+): { side: Promise<Side>; facts: Promise<ElfFacts> } {
+  const side = elf.then((e) => makeSide(label, e));
+  const facts = side.then(async (s) => elfFacts(s, await buildIds(label)));
+  // Handled here: every path below that uses them awaits them, and the error is thrown from there.
+  side.catch(() => undefined);
+  facts.catch(() => undefined);
+  return { side, facts };
 }
 
 async function judgeSources(
   srcA: Source,
   srcB: Source,
   { elfA, elfB, elves }: { elfA: boolean; elfB: boolean; elves: { a: Parsed; b: Parsed } | undefined },
-  digests: Promise<[Digests, Digests]>,
+  hashing: { same: Promise<boolean>; digests: Promise<[Digests, Digests]> },
   buildIds: BuildIdOf,
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
+  const { digests } = hashing;
   // a is described whatever the verdict, while the hash threads read both files.
   const sideA = elves ? describeSide('a', elves.a, buildIds) : undefined;
-  sideA?.catch(() => undefined);
-  // Files of different sizes are not identical: their analysis runs while they are hashed.
-  const early = srcA.size === srcB.size ? await digests : undefined;
+  // Files of different sizes are not identical: their analysis runs while they are hashed, and
+  // so does that of same-sized files from their first difference.
+  const early = srcA.size === srcB.size && (await hashing.same) ? await digests : undefined;
   const identical =
     early !== undefined && early[0].sha256 === early[1].sha256 && early[0].size === early[1].size;
   const base = (path: string, size: number): FileFacts => ({
@@ -205,7 +218,8 @@ async function judgeSources(
   if (sideA && identical) {
     // Same bytes: identical whatever they hold; describe them (read once) when they parse.
     try {
-      const { side: sa, facts } = await sideA;
+      const sa = await sideA.side;
+      const facts = await sideA.facts;
       a.format = 'elf';
       a.elf = facts;
       b.format = 'elf';
@@ -220,14 +234,10 @@ async function judgeSources(
 
   if (sideA && elves) {
     // Malformed input is an error: the message names the file and what is wrong.
-    const [{ side: sa, facts: fa }, { side: sb, facts: fb }] = await Promise.all([
-      sideA,
-      describeSide('b', elves.b, buildIds),
-    ]);
+    const sideB = describeSide('b', elves.b, buildIds);
+    const [sa, sb] = await Promise.all([sideA.side, sideB.side]);
     a.format = 'elf';
-    a.elf = fa;
     b.format = 'elf';
-    b.elf = fb;
     const hardening = {
       a: sa.hardening,
       b: sb.hardening,
@@ -254,6 +264,8 @@ async function judgeSources(
       const direct = await judgeElf(sa, sb, { context });
       if (!result || direct.differences.length === 0) result = direct;
     }
+    // The build-id facts are the last to be known (the hash pass takes their digests).
+    [a.elf, b.elf] = await Promise.all([sideA.facts, sideB.facts]);
     return done({
       verdict: result.differences.length === 0 ? 'equivalent' : 'different',
       route,

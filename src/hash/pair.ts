@@ -40,12 +40,17 @@ interface Opened {
  * its own, and files of different sizes are hashed side by side from the
  * start. Either way each byte is hashed once per distinct file.
  */
-export async function hashPair(aPath: string, bPath: string, plans: PairPlans = {}): Promise<PairDigests> {
+export async function hashPair(
+  aPath: string,
+  bPath: string,
+  plans: PairPlans = {},
+  opts: { onDiverged?: () => void } = {},
+): Promise<PairDigests> {
   const a = { path: aPath, ...(await openRegular(aPath)) };
   try {
     const b = { path: bPath, ...(await openRegular(bPath)) };
     try {
-      return await hashOpenPair(a, b, plans);
+      return await hashOpenPair(a, b, plans, opts.onDiverged);
     } finally {
       await b.handle.close();
     }
@@ -69,7 +74,13 @@ function hashOne(o: Opened, plan: PlanToDigest | undefined, beside: boolean): Pr
   return hashOpenFileOnThreads(o.path, o.handle, blake3Module, opts).then(({ same: _, ...d }) => d);
 }
 
-async function hashOpenPair(a: Opened, b: Opened, plans: PairPlans): Promise<PairDigests> {
+/** `onDiverged`: told as soon as same-sized files are known to differ, while they are still hashed. */
+async function hashOpenPair(
+  a: Opened,
+  b: Opened,
+  plans: PairPlans,
+  onDiverged?: () => void,
+): Promise<PairDigests> {
   const different = (ha: Hashed, hb: Hashed): PairDigests => {
     const [sa, sb] = [split(ha), split(hb)];
     return {
@@ -94,6 +105,7 @@ async function hashOpenPair(a: Opened, b: Opened, plans: PairPlans): Promise<Pai
     return hashingB;
   };
   const diverged = () => {
+    onDiverged?.();
     startB().catch(() => undefined);
     if (plans.a) planA = digestPlanOnThread(a.path, a.handle, plans.a);
     planA?.catch(() => undefined);

@@ -10,15 +10,18 @@ import {
 } from './worker-source.js';
 
 /**
- * SHA-256 and BLAKE3 of one open file on several threads: one worker reads
- * the file (synchronous positioned reads into a ring of shared slots) and
- * hashes each chunk with BLAKE3; SHA-256 hashes the same slots behind it, on
- * the calling thread or on a worker of its own, and a plan digest (GNU ld's
- * build-id input) on a third. They hand slots over through counters in
- * shared memory (Atomics), not messages. SHA-256 and SHA-1 each cost about
- * three times BLAKE3, so each has a thread to itself and the reads ride on
- * the BLAKE3 side, which has time to spare. Measured by `npm run bench --
- * hash` and `-- compare`. Chunk size and ring length were tuned there too.
+ * SHA-256 and BLAKE3 of one open file on two threads: one worker reads the
+ * file (synchronous positioned reads into a ring of shared slots) and hashes
+ * each chunk with BLAKE3 (and a plan's digest, GNU ld's build-id input,
+ * when given); SHA-256 hashes the same slots behind it, on the calling
+ * thread or on a worker of its own (when the caller hashes another file
+ * beside it). They hand slots over through counters in shared memory
+ * (Atomics), not messages. SHA-256 is the slowest stage (about three times
+ * BLAKE3), so its thread does nothing else; the reads ride on the BLAKE3
+ * side, which has time to spare. Each worker costs about 25 ms of CPU and
+ * 8 MB to start, so there are no more of them than there are digests worth
+ * a thread. Measured by `npm run bench -- hash` and `-- compare`; chunk
+ * size and ring length were tuned there too.
  */
 export const RING_CHUNK = 256 << 10;
 const RING_SLOTS = 8;
@@ -26,7 +29,7 @@ const RING_SLOTS = 8;
 const YIELD_EVERY = 64;
 
 /** Indexes into the control array (see READER_WORKER_SOURCE); consumers' counts from `consumed`. */
-const MAX_CONSUMERS = 2;
+const MAX_CONSUMERS = 1;
 export const CONTROL: ReaderControl = {
   produced: 0,
   freed: 1,
@@ -35,11 +38,14 @@ export const CONTROL: ReaderControl = {
   length: 3 + MAX_CONSUMERS,
 };
 
-type ReaderReply = { digest: string; same: boolean } | { diverged: true } | { error: string; grew?: boolean };
+type ReaderReply =
+  | { digest: string; same: boolean; planDigest?: string }
+  | { diverged: true }
+  | { error: string; grew?: boolean };
 type ConsumerReply = { digest?: string } | { error: string };
 
 /**
- * A third digest taken in the same pass, by a thread of its own: of literal
+ * A third digest taken in the same pass, by the reading thread: of literal
  * bytes, runs of zeros and ranges of the file, the ranges in file order
  * without overlapping. The ELF reader's build-id recomputation is one.
  */
@@ -101,12 +107,17 @@ export async function hashOpenFileOnThreads(
       return m;
     });
   };
-  // Consumer 0 is SHA-256 (here or on a worker), consumer 1 the plan when there is one.
-  const consumers = opts.plan ? 2 : 1;
   let diverged = false;
   const reader = start<ReaderReply>(
     READER_WORKER_SOURCE,
-    { fd: handle.fd, fdB: opts.compareWith?.fd, sizes, consumers, blake3Module },
+    {
+      fd: handle.fd,
+      fdB: opts.compareWith?.fd,
+      sizes,
+      consumers: 1,
+      blake3Module,
+      ...(opts.plan ? { plan: opts.plan } : {}),
+    },
     (m) => {
       if (!('diverged' in m)) return false;
       if (!diverged) {
@@ -116,10 +127,8 @@ export async function hashOpenFileOnThreads(
       return true;
     },
   );
-  const consumer = (index: number, data: object) =>
-    start<ConsumerReply>(CONSUMER_WORKER_SOURCE, { index, ...data });
   const sha256 = opts.sha256OnWorker
-    ? consumer(0, { algorithm: 'sha256' })
+    ? start<ConsumerReply>(CONSUMER_WORKER_SOURCE, { index: 0, algorithm: 'sha256' })
     : sha256Behind(ring, control, CONTROL.consumed).then(
         (digest) => ({ digest }),
         (err: unknown) => {
@@ -128,27 +137,23 @@ export async function hashOpenFileOnThreads(
           throw err;
         },
       );
-  const plan = opts.plan ? consumer(1, { plan: opts.plan }) : undefined;
   try {
-    const [r, s, p] = await Promise.all([reader, sha256, plan]);
+    const [r, s] = await Promise.all([reader, sha256]);
     if ('error' in r) {
       if ('grew' in r && r.grew)
         throw new RebuildError('input', 'the file changed while it was being read', { subject: path });
       throw new RebuildError('input', `cannot read: ${r.error}`, { subject: path });
     }
-    for (const c of [s, p]) {
-      if (c && 'error' in c) throw new RebuildError('input', `cannot read: ${c.error}`, { subject: path });
-    }
-    if (!('digest' in r) || !('digest' in s) || s.digest === undefined) {
+    if ('error' in s) throw new RebuildError('input', `cannot read: ${s.error}`, { subject: path });
+    if (!('digest' in r) || s.digest === undefined) {
       throw new RebuildError('input', 'cannot read: the hash thread stopped', { subject: path });
     }
-    const planDigest = p && 'digest' in p ? p.digest : undefined;
     return {
       size: sizes[0] ?? 0,
       sha256: s.digest,
       blake3: r.digest,
       same: r.same === true,
-      ...(planDigest !== undefined ? { planDigest } : {}),
+      ...(r.planDigest !== undefined ? { planDigest: r.planDigest } : {}),
     };
   } finally {
     stop();

@@ -79,9 +79,10 @@ function planHasher(spec) {
  * compares it with the slot before publishing the slot, so the bytes
  * compared are the bytes every hasher sees; at the first difference it posts
  * `{ diverged: true }` at once (the caller can start hashing b beside it)
- * and stops reading b. Final reply: `{ digest, same }`, or `{ error, grew? }`.
+ * and stops reading b. With `plan` (a PlanToDigest) it digests that too.
+ * Final reply: `{ digest, same, planDigest? }`, or `{ error, grew? }`.
  */
-export const READER_WORKER_SOURCE = `${RING}
+export const READER_WORKER_SOURCE = `${RING}${PLAN_HASHER}
 const { readSync } = require('node:fs');
 const { fd, fdB, sizes, consumers, blake3Module } = workerData;
 function publish(index, value) {
@@ -102,6 +103,7 @@ function waitForSlot(i) {
 }
 function readAndHash() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
+  const plan = workerData.plan ? planHasher(workerData.plan) : undefined;
   const buf = Buffer.from(ring);
   let same = fdB !== undefined;
   const other = same ? Buffer.allocUnsafe(chunk) : undefined;
@@ -132,7 +134,9 @@ function readAndHash() {
     Atomics.store(control, L.length + slot, n);
     publish(L.produced, i + 1);
     if (n === 0) break;
-    hasher.update(view(slot, n));
+    const bytes = view(slot, n);
+    hasher.update(bytes);
+    if (plan) plan.update(bytes, at);
     at += n;
     if (n < chunk) {
       // The end: an empty chunk tells the consumers so.
@@ -143,7 +147,7 @@ function readAndHash() {
     }
   }
   sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex'), same });
+  parentPort.postMessage({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
 }
 try {
   readAndHash();
@@ -154,27 +158,24 @@ try {
 
 /**
  * A hashing thread behind the reader: consumer number `index` digests the
- * ring's chunks as they are published, whole (`algorithm`) or through a
- * PlanToDigest (`plan`), up to the empty chunk. Reply: `{ digest }` (the
- * digest undefined when the file ended before the plan did), or `{ error }`.
+ * ring's chunks with `algorithm` as they are published, up to the empty
+ * chunk. Reply: `{ digest }`, or `{ error }`.
  */
-export const CONSUMER_WORKER_SOURCE = `${RING}${PLAN_HASHER}
-const { index, algorithm, plan } = workerData;
+export const CONSUMER_WORKER_SOURCE = `${RING}
+const { index, algorithm } = workerData;
 function consume() {
-  const h = plan ? planHasher(plan) : require('node:crypto').createHash(algorithm);
+  const h = require('node:crypto').createHash(algorithm);
   for (let j = 0; ; j++) {
     waitUntil(L.produced, (p) => p > j);
     const slot = j % slots;
     const n = Atomics.load(control, L.length + slot);
     if (n === 0) break;
-    // Every chunk before the last is whole: chunk j starts at j * chunk.
-    if (plan) h.update(view(slot, n), j * chunk);
-    else h.update(view(slot, n));
+    h.update(view(slot, n));
     Atomics.store(control, L.consumed + index, j + 1);
     Atomics.add(control, L.freed, 1);
     Atomics.notify(control, L.freed);
   }
-  parentPort.postMessage({ digest: plan ? h.digest() : h.digest('hex') });
+  parentPort.postMessage({ digest: h.digest('hex') });
 }
 try {
   consume();
