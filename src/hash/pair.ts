@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { RebuildError } from '../util/errors.js';
 import {
   blake3ModuleForWorkers,
   type Digests,
@@ -27,7 +28,8 @@ export interface PairPlans {
   b?: PlanToDigest;
 }
 
-interface Opened {
+/** A file opened by openRegular, with its size then. */
+export interface Opened {
   path: string;
   handle: FileHandle;
   size: number;
@@ -74,8 +76,11 @@ function hashOne(o: Opened, plan: PlanToDigest | undefined, beside: boolean): Pr
   return hashOpenFileOnThreads(o.path, o.handle, blake3Module, opts).then(({ same: _, ...d }) => d);
 }
 
-/** `onDiverged`: told as soon as same-sized files are known to differ, while they are still hashed. */
-async function hashOpenPair(
+/**
+ * hashPair of files already open. `onDiverged`: told as soon as same-sized
+ * files are known to differ, while they are still hashed.
+ */
+export async function hashOpenPair(
   a: Opened,
   b: Opened,
   plans: PairPlans,
@@ -117,7 +122,10 @@ async function hashOpenPair(
     await Promise.all([hashingB?.catch(() => undefined), planA?.catch(() => undefined)]);
     throw err;
   }
-  // A file that grew after its stat has bytes the comparison did not see.
+  // b grown after its stat has bytes the comparison did not see; a whose size is not the size
+  // read changed while it was read (its digests are of bytes it no longer holds).
+  if ((await a.handle.stat()).size !== first.digests.size)
+    throw new RebuildError('input', 'the file changed while it was being read', { subject: a.path });
   const same = first.same && (await b.handle.stat()).size === first.digests.size;
   if (same && !hashingB) {
     // No plan digests: the caller's facts need none for files that are the same bytes.

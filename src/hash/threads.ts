@@ -24,7 +24,7 @@ import {
  * size and ring length were tuned there too.
  */
 export const RING_CHUNK = 256 << 10;
-const RING_SLOTS = 8;
+export const RING_SLOTS = 8;
 /** The calling thread lets its event loop run after this many chunks (progress, signals). */
 const YIELD_EVERY = 64;
 
