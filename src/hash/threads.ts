@@ -75,6 +75,42 @@ export interface ThreadDigests {
 
 class Aborted extends Error {}
 
+/**
+ * Ring workers started ahead of their job (a worker takes tens of ms to
+ * boot): idle, they do not keep the process alive, and each is used once.
+ */
+const idle = new Map<string, Worker[]>();
+
+/** Starts `readers` reading and `consumers` SHA-256 workers now, for hash passes to come. */
+export function prestartRingWorkers(readers: number, consumers = 0): void {
+  for (const [source, n] of [
+    [READER_WORKER_SOURCE, readers],
+    [CONSUMER_WORKER_SOURCE, consumers],
+  ] as const) {
+    const list = idle.get(source) ?? [];
+    idle.set(source, list);
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(source, { eval: true });
+      w.unref();
+      // One that fails to start is dropped; a hash pass then starts its own.
+      w.once('error', () => {
+        const at = list.indexOf(w);
+        if (at >= 0) list.splice(at, 1);
+      });
+      list.push(w);
+    }
+  }
+}
+
+/** A ring worker for `source`, started ahead or now, given its job. */
+function ringWorker(source: string, job: object): Worker {
+  const worker = idle.get(source)?.shift() ?? new Worker(source, { eval: true });
+  worker.removeAllListeners('error');
+  worker.ref();
+  worker.postMessage(job);
+  return worker;
+}
+
 /** The digests of `handle` (see ThreadOptions). */
 export async function hashOpenFileOnThreads(
   path: string,
@@ -93,7 +129,7 @@ export async function hashOpenFileOnThreads(
     Atomics.notify(control, CONTROL.freed);
   };
   const start = <R extends object>(source: string, data: object, onMessage?: (m: R) => boolean) => {
-    const worker = new Worker(source, { eval: true, workerData: { ...shared, ...data } });
+    const worker = ringWorker(source, { ...shared, ...data });
     workers.push(worker);
     return new Promise<R | { error: string }>((resolve) => {
       worker.on('message', (m: R) => {

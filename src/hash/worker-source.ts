@@ -13,11 +13,22 @@ export interface ReaderControl {
 }
 
 /**
+ * A ring worker is started before its job is known (while the caller still
+ * loads and parses, see prestartRingWorkers) and gets the job as its first
+ * message: the source runs in a function of it, named as workerData would be.
+ */
+const onJob = (body: string) => `
+const { parentPort } = require('node:worker_threads');
+parentPort.once('message', (workerData) => {
+${body}
+});
+`;
+
+/**
  * Shared by the ring's worker sources: bounded waits that re-check `abort`,
  * so that no thread ever waits forever on another.
  */
 const RING = `
-const { parentPort, workerData } = require('node:worker_threads');
 const { ring, control, chunk, slots, layout: L } = workerData;
 const view = (slot, n) => new Uint8Array(ring, slot * chunk, n);
 const aborted = () => Atomics.load(control, L.abort) !== 0;
@@ -82,7 +93,7 @@ function planHasher(spec) {
  * and stops reading b. With `plan` (a PlanToDigest) it digests that too.
  * Final reply: `{ digest, same, planDigest? }`, or `{ error, grew? }`.
  */
-export const READER_WORKER_SOURCE = `${RING}${PLAN_HASHER}
+export const READER_WORKER_SOURCE = onJob(`${RING}${PLAN_HASHER}
 const { readSync } = require('node:fs');
 const { fd, fdB, sizes, consumers, blake3Module } = workerData;
 function publish(index, value) {
@@ -154,14 +165,14 @@ try {
 } catch (err) {
   parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
 }
-`;
+`);
 
 /**
  * A hashing thread behind the reader: consumer number `index` digests the
  * ring's chunks with `algorithm` as they are published, up to the empty
  * chunk. Reply: `{ digest }`, or `{ error }`.
  */
-export const CONSUMER_WORKER_SOURCE = `${RING}
+export const CONSUMER_WORKER_SOURCE = onJob(`${RING}
 const { index, algorithm } = workerData;
 function consume() {
   const h = require('node:crypto').createHash(algorithm);
@@ -182,7 +193,7 @@ try {
 } catch (err) {
   parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
 }
-`;
+`);
 
 /**
  * A plan digested on a thread of its own that reads the file itself (the
