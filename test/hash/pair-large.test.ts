@@ -9,10 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { blake3 } from 'hash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegular, PARALLEL_MIN_SIZE } from '../../src/hash/digest.js';
-import { hashOpenPair, hashPair, type Opened } from '../../src/hash/pair.js';
+import { hashOpenPair, hashPair, type Opened, prestartPairThreads } from '../../src/hash/pair.js';
 import { RING_CHUNK, RING_SLOTS } from '../../src/hash/threads.js';
 
 const SIZE = 64 << 20;
@@ -148,4 +149,30 @@ describe('a file that changes between its stat and its read is never called iden
       else expect(out.r.identical).toBe(false);
     });
   }
+});
+
+describe('worker threads started ahead of the pass', () => {
+  it('hash as well as those started by it', async () => {
+    const other = Buffer.from(bytes);
+    other[RING + 7] = (other[RING + 7] ?? 0) ^ 1;
+    const b = join(dir, 'ahead');
+    await writeFile(b, other);
+    prestartPairThreads(a, b);
+    const r = await hashPair(a, b);
+    expect(r.identical).toBe(false);
+    expect(r.a).toEqual(await reference(bytes));
+    expect(r.b).toEqual(await reference(other));
+    await rm(b);
+  });
+
+  it('left unused, do not keep the process alive', async () => {
+    // The timeout only catches a hang (an idle worker holding the event loop).
+    const script = `import(${JSON.stringify(new URL('../../src/hash/pair.ts', import.meta.url).pathname)}).then((m) => m.prestartPairThreads(${JSON.stringify(a)}, ${JSON.stringify(a)}))`;
+    const run = await execa(process.execPath, ['--import', 'tsx', '-e', script], {
+      timeout: 60_000,
+      reject: false,
+    });
+    expect(run.timedOut).toBe(false);
+    expect(run.exitCode).toBe(0);
+  });
 });
