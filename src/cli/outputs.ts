@@ -25,12 +25,15 @@ export interface OutputFlags {
 
 export type OutputFormat = 'text' | 'json' | 'markdown' | 'html';
 
-/** How each format is drawn; `text` gets the width and colour of where it goes. */
+/**
+ * How each format is drawn; `text` gets the width and colour of where it goes.
+ * A renderer may load its format's code first (only the formats asked for are drawn).
+ */
 export interface Renderers {
-  text(opts: TextOptions): string;
-  json(): string;
-  markdown(): string;
-  html(): string;
+  text(opts: TextOptions): string | Promise<string>;
+  json(): string | Promise<string>;
+  markdown(): string | Promise<string>;
+  html(): string | Promise<string>;
 }
 
 function nonNegativeInt(value: string): number {
@@ -139,11 +142,11 @@ export async function writeOutputs(flags: OutputFlags, r: Renderers, protect: st
     }
   }
   // Files first: when one cannot be written (a full disk), stdout carries only the error, never a report and then an error.
-  for (const t of targets.filter((x) => x.dest !== '-')) await writeReport(t.dest, render(t, r));
-  for (const t of targets.filter((x) => x.dest === '-')) process.stdout.write(render(t, r));
+  for (const t of targets.filter((x) => x.dest !== '-')) await writeReport(t.dest, await render(t, r));
+  for (const t of targets.filter((x) => x.dest === '-')) process.stdout.write(await render(t, r));
 }
 
-function render(t: Target, r: Renderers): string {
+function render(t: Target, r: Renderers): string | Promise<string> {
   switch (t.format) {
     case 'json':
       return r.json();

@@ -11,10 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Unpacker } from '../engine/unpack.js';
 import type { Digests } from '../hash/digest.js';
-import { hashPair } from '../hash/pair.js';
 import { detectFileKind, isContainerKind } from './artifact/kind.js';
-import { explainedByDesktopRewrite, isDesktopFile } from './artifact/rules/desktop-exec.js';
-import { REPACK_RULES } from './artifact/rules/index.js';
 import type {
   ArtifactComparison,
   ArtifactFacts,
@@ -115,6 +112,7 @@ export async function compareArtifact(
     }
     return finish(doc);
   }
+  const { hashPair } = await import('../hash/pair.js');
   const pair = await hashPair(aPath, bPath);
   const doc = newDoc(pair.a, pair.b);
   if (pair.identical) {
@@ -134,11 +132,18 @@ export async function compareFile(
 ): Promise<{ verdict: Verdict; comparison: Comparison; explanation?: RepackExplanation }> {
   const comparison = await compare(aPath, bPath, opts);
   if (
-    comparison.verdict === 'different' &&
-    comparison.a.format === 'text' &&
-    comparison.b.format === 'text' &&
-    (isDesktopFile(aPath) || isDesktopFile(bPath))
+    comparison.verdict !== 'different' ||
+    comparison.a.format !== 'text' ||
+    comparison.b.format !== 'text'
   ) {
+    return { verdict: comparison.verdict, comparison };
+  }
+  // Differing text: the repackaging rules are loaded by the pairs they may apply to.
+  const [{ explainedByDesktopRewrite, isDesktopFile }, { REPACK_RULES }] = await Promise.all([
+    import('./artifact/rules/desktop-exec.js'),
+    import('./artifact/rules/index.js'),
+  ]);
+  if (isDesktopFile(aPath) || isDesktopFile(bPath)) {
     const [ta, tb] = await Promise.all([readFile(aPath, 'utf8'), readFile(bPath, 'utf8')]);
     if (explainedByDesktopRewrite(ta, tb)) {
       const rule = REPACK_RULES['desktop-exec-rewrite'];

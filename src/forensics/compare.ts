@@ -17,19 +17,15 @@
  * n·log n in their counts.
  */
 import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
-import { hashPair, type PairPlans } from '../hash/pair.js';
+import type { PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError } from '../util/errors.js';
 import { streamableBuildIdPlan } from './buildid.js';
 import { type ElfFile, isElf, readElf } from './elf/reader.js';
 import { type ByteSource, openSource } from './elf/source.js';
-import { hasRemovableSections } from './explanations.js';
-import type { RouteResult } from './findings.js';
-import { hardeningDiffers } from './hardening.js';
-import { bytesRoute } from './routes/bytes.js';
-import { judgeElf } from './routes/loader.js';
 import { elfFacts, makeSide, type Side } from './side.js';
-import type { Comparison, ElfFacts, FileFacts, PostProcessingFacts, Route } from './types.js';
+import { isText } from './text.js';
+import type { Comparison, ElfFacts, FileFacts } from './types.js';
 
 export interface CompareOptions {
   /** Try pkgforge's post-processing route (default true). */
@@ -96,6 +92,8 @@ async function digestsOfPair(
     return { digests: [da, identical ? { ...da } : hashBytes(b.bytes)], buildIds: {}, identical };
   }
   if (!a.bytes && !b.bytes) {
+    // Large files only (small ones are in memory): the pair reader is loaded by them.
+    const { hashPair } = await import('../hash/pair.js');
     const pair = await hashPair(a.name, b.name, plans, { onDiverged });
     return { digests: [pair.a, pair.b], buildIds: pair.planDigests, identical: pair.identical };
   }
@@ -104,6 +102,15 @@ async function digestsOfPair(
 
 /** A parsed ELF side; a malformed file's error is thrown where the side is used. */
 type Parsed = Promise<ElfFile>;
+
+/** One ELF side, and the facts reported about it (which wait for the hash pass's build-id digest). */
+export interface DescribedSide {
+  side: Promise<Side>;
+  facts: Promise<ElfFacts>;
+}
+
+/** What a route decides: the comparison document without the files' facts and timing. */
+export type ComparisonBody = Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>;
 
 /** The build-id plans of both sides, when both are streamed ELF files whose plans can be. */
 async function buildIdPlans(srcA: Source, srcB: Source, elves: { a: Parsed; b: Parsed } | undefined) {
@@ -154,15 +161,11 @@ async function compareSources(
   }
 }
 
-/** One ELF side, and the facts reported about it (which wait for the hash pass's build-id digest). */
-function describeSide(
-  label: 'a' | 'b',
-  elf: Parsed,
-  buildIds: BuildIdOf,
-): { side: Promise<Side>; facts: Promise<ElfFacts> } {
+/** One ELF side and the facts reported about it. */
+function describeSide(label: 'a' | 'b', elf: Parsed, buildIds: BuildIdOf): DescribedSide {
   const side = elf.then((e) => makeSide(label, e));
   const facts = side.then(async (s) => elfFacts(s, await buildIds(label)));
-  // Handled here: every path below that uses them awaits them, and the error is thrown from there.
+  // Handled here: every path that uses them awaits them, and the error is thrown from there.
   side.catch(() => undefined);
   facts.catch(() => undefined);
   return { side, facts };
@@ -195,7 +198,7 @@ async function judgeSources(
   const names = { a: opts.names?.a ?? srcA.name, b: opts.names?.b ?? srcB.name };
   const a = base(names.a, srcA.size);
   const b = base(names.b, srcB.size);
-  const done = async (c: Omit<Comparison, 'schema' | 'durationMs' | 'a' | 'b'>): Promise<Comparison> => {
+  const done = async (c: ComparisonBody): Promise<Comparison> => {
     const [da, db] = await digests;
     for (const [f, d] of [
       [a, da],
@@ -213,7 +216,6 @@ async function judgeSources(
       durationMs: Math.round(performance.now() - started),
     };
   };
-  const context = opts.context !== false;
 
   if (sideA && identical) {
     // Same bytes: identical whatever they hold; describe them (read once) when they parse.
@@ -232,60 +234,15 @@ async function judgeSources(
     }
   }
 
-  if (sideA && elves) {
-    // Malformed input is an error: the message names the file and what is wrong.
-    const sideB = describeSide('b', elves.b, buildIds);
-    const [sa, sb] = await Promise.all([sideA.side, sideB.side]);
-    a.format = 'elf';
-    b.format = 'elf';
-    const hardening = {
-      a: sa.hardening,
-      b: sb.hardening,
-      differs: hardeningDiffers(sa.hardening, sb.hardening),
-    };
-    let postProcessing: PostProcessingFacts | undefined;
-    let result: RouteResult | undefined;
-    let route: Route = 'accounting';
-    // The post-processing route applies when a carries none of what it removes and b does;
-    // it (and the simulation behind it) is loaded only by the pairs it applies to.
-    if (opts.postProcessing !== false && !hasRemovableSections(sa.elf) && hasRemovableSections(sb.elf)) {
-      const { postProcessingRoute } = await import('./routes/postprocessing.js');
-      const pp = await postProcessingRoute(sa, sb, {
-        context,
-        ...(opts.workDir ? { workDir: opts.workDir } : {}),
-        ...(opts.postProcessingProfiles ? { profiles: opts.postProcessingProfiles } : {}),
-      });
-      postProcessing = pp.facts;
-      result = pp.result;
-      if (pp.matches) route = 'post-processing';
-    }
-    if (!result || (route !== 'post-processing' && result.differences.length > 0)) {
-      // a against b as built: sound too (both references are files we built).
-      const direct = await judgeElf(sa, sb, { context });
-      if (!result || direct.differences.length === 0) result = direct;
-    }
-    // The build-id facts are the last to be known (the hash pass takes their digests).
-    [a.elf, b.elf] = await Promise.all([sideA.facts, sideB.facts]);
-    return done({
-      verdict: result.differences.length === 0 ? 'equivalent' : 'different',
-      route,
-      explanations: result.explanations,
-      differences: result.differences,
-      ...(result.observations.length > 0 ? { observations: result.observations } : {}),
-      hardening,
-      ...(postProcessing ? { postProcessing } : {}),
-    });
+  if (identical) {
+    // Identical bytes that are not both ELF: only their format is described.
+    const [ta, tb] = await Promise.all([isText(srcA), isText(srcB)]);
+    a.format = elfA ? 'elf' : ta ? 'text' : 'binary';
+    b.format = elfB ? 'elf' : tb ? 'text' : 'binary';
+    return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });
   }
-
-  const r = await bytesRoute(srcA, srcB, elfA, elfB, identical, context, names);
-  a.format = elfA ? 'elf' : r.textA ? 'text' : 'binary';
-  b.format = elfB ? 'elf' : r.textB ? 'text' : 'binary';
-  if (identical) return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });
-  return done({
-    verdict: 'different',
-    route: 'bytes',
-    explanations: [],
-    differences: r.differences,
-    ...(r.textDiff !== undefined ? { textDiff: r.textDiff } : {}),
-  });
+  // The bytes differ: the forensic routes (loaded only now) explain or name every difference.
+  const sides = elves && sideA ? { a: sideA, b: describeSide('b', elves.b, buildIds) } : undefined;
+  const { judgeDifferent } = await import('./judge.js');
+  return done(await judgeDifferent(srcA, srcB, { a, b, elfA, elfB, sides, names }, opts));
 }

@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTwoFilesPatch, diffArrays } from 'diff';
+import { diffArrays } from 'diff/lib/diff/array.js';
+import { createTwoFilesPatch } from 'diff/lib/patch/create.js';
 import { findBinutils } from '../postprocess/binutils.js';
 import { runTool } from '../util/run-tool.js';
 import { EM } from './elf/constants.js';

@@ -18,6 +18,20 @@ export class Findings {
   observe(o: Observation): void {
     if (this.observations.length < MAX_OBSERVATIONS) this.observations.push(o);
   }
+  /** The contexts still being drawn, one after another (see `drawLater`). */
+  private drawing: Promise<void> = Promise.resolve();
+  /**
+   * Draws a difference's context (a disassembly runs objdump) while the
+   * comparison goes on: one at a time, in the order asked; `drawn()` waits
+   * for all of them and throws the first error.
+   */
+  drawLater(draw: () => Promise<void>): void {
+    this.drawing = this.drawing.then(draw);
+    this.drawing.catch(() => undefined);
+  }
+  drawn(): Promise<void> {
+    return this.drawing;
+  }
 }
 
 /** A route's result, handed on as a typed value. */

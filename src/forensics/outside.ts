@@ -306,14 +306,16 @@ async function compareSections(
       firstDifference: first,
       differingBytes: r.differing,
     };
-    await addContext(
-      d,
-      a.src,
-      b.src,
-      b.elf,
-      { name: key, offA: sa.offset, lenA: sa.size, offB: sb.offset, lenB: sb.size, exec: false },
-      first,
-      withContext,
+    f.drawLater(() =>
+      addContext(
+        d,
+        a.src,
+        b.src,
+        b.elf,
+        { name: key, offA: sa.offset, lenA: sa.size, offB: sb.offset, lenB: sb.size, exec: false },
+        first,
+        withContext,
+      ),
     );
     f.diff(d);
   }

@@ -3,7 +3,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { RebuildError } from '../util/errors.js';
 import { OPEN_FLAGS } from '../util/regular-file.js';
-import { hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
+import type { PlanToDigest } from './threads.js';
 
 /** Read size on the calling thread (small files). */
 const READ_SIZE = 1 << 20;
@@ -128,6 +128,8 @@ export async function hashOpenFile(
   plan?: PlanToDigest,
 ): Promise<Digests & { planDigest?: string }> {
   if (size >= PARALLEL_MIN_SIZE && nativeModule) {
+    // The thread pipeline is loaded by the files large enough for it.
+    const { hashOpenFileOnThreads } = await import('./threads.js');
     const { same: _, ...digests } = await hashOpenFileOnThreads(
       path,
       handle,

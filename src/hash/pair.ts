@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { RebuildError } from '../util/errors.js';
 import {
@@ -9,12 +8,7 @@ import {
   openRegular,
   PARALLEL_MIN_SIZE,
 } from './digest.js';
-import {
-  digestPlanOnThread,
-  hashOpenFileOnThreads,
-  type PlanToDigest,
-  prestartRingWorkers,
-} from './threads.js';
+import { digestPlanOnThread, hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
 
 /** Read size on the calling thread (small pairs). */
 const READ_SIZE = 1 << 20;
@@ -65,26 +59,6 @@ export async function hashPair(
   } finally {
     await a.handle.close();
   }
-}
-
-/**
- * Starts the worker threads a hashPair of these files will use, ahead of it
- * (each takes tens of ms to boot, which then overlap the caller's loading
- * and parsing): one reader for same-sized large files (b gets its own only
- * if they differ), a reader each and b's SHA-256 for large files of
- * different sizes. Files it cannot stat are left to hashPair to report.
- */
-export function prestartPairThreads(aPath: string, bPath: string): void {
-  if (!blake3ModuleForWorkers()) return;
-  let sizes: [number, number];
-  try {
-    sizes = [statSync(aPath).size, statSync(bPath).size];
-  } catch {
-    return;
-  }
-  const [a, b] = sizes.map((n) => n >= PARALLEL_MIN_SIZE);
-  if (sizes[0] === sizes[1]) prestartRingWorkers(a ? 1 : 0);
-  else prestartRingWorkers((a ? 1 : 0) + (b ? 1 : 0), b ? 1 : 0);
 }
 
 type Hashed = Digests & { planDigest?: string };

@@ -5,7 +5,7 @@
  * diff for non-ELF text files.
  */
 
-import { diffWordsWithSpace } from 'diff';
+import { diffWordsWithSpace } from 'diff/lib/diff/word.js';
 import type {
   AccountingSummary,
   ByteRange,

@@ -20,7 +20,7 @@ import { parseSuperblock } from '../../src/forensics/artifact/squashfs.js';
 import type { ArtifactComparison } from '../../src/forensics/artifact/types.js';
 import { worst } from '../../src/forensics/artifact/verdict.js';
 import { compareArtifact } from '../../src/forensics/artifact.js';
-import { renderArtifactHtml, renderArtifactMarkdown, renderArtifactText } from '../../src/report/artifact.js';
+import { renderArtifact } from '../../src/report/artifact.js';
 import { SBUILD_MKSQUASHFS } from './artifact/fixtures.js';
 
 let dir: string;
@@ -152,15 +152,15 @@ describe('the report shows the member tree with each verdict', () => {
     notes: [],
     durationMs: 5,
   };
-  it('text', () => {
-    const t = renderArtifactText(doc, { width: 120 });
+  it('text', async () => {
+    const t = await renderArtifact('text', doc, { width: 120 });
     expect(t).toContain('DIFFERENT — 2 member(s) differ: bin/tool, extra');
     expect(t).toMatch(/ {2}tool\s+different/);
     expect(t).toContain('extra [only in b]');
     expect(t).toContain('nothing: a difference');
   });
-  it('HTML, escaped', () => {
-    const html = renderArtifactHtml({
+  it('HTML, escaped', async () => {
+    const html = await renderArtifact('html', {
       ...doc,
       members: [...doc.members, { path: '<script>x', verdict: 'different', presence: 'a', detail: 'd' }],
     });
@@ -168,8 +168,8 @@ describe('the report shows the member tree with each verdict', () => {
     expect(html).toContain('&lt;script&gt;x');
     expect(html).not.toContain('<script>x');
   });
-  it('Markdown', () => {
-    const md = renderArtifactMarkdown(doc);
+  it('Markdown', async () => {
+    const md = await renderArtifact('markdown', doc);
     expect(md).toContain('Members (3)');
     expect(md).toContain('Archive-level differences');
   });

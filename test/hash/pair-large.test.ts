@@ -13,7 +13,8 @@ import { execa } from 'execa';
 import { blake3 } from 'hash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegular, PARALLEL_MIN_SIZE } from '../../src/hash/digest.js';
-import { hashOpenPair, hashPair, type Opened, prestartPairThreads } from '../../src/hash/pair.js';
+import { hashOpenPair, hashPair, type Opened } from '../../src/hash/pair.js';
+import { prestartPairThreads } from '../../src/hash/prestart.js';
 import { RING_CHUNK, RING_SLOTS } from '../../src/hash/threads.js';
 
 const SIZE = 64 << 20;
@@ -157,7 +158,7 @@ describe('worker threads started ahead of the pass', () => {
     other[RING + 7] = (other[RING + 7] ?? 0) ^ 1;
     const b = join(dir, 'ahead');
     await writeFile(b, other);
-    prestartPairThreads(a, b);
+    await prestartPairThreads(a, b);
     const r = await hashPair(a, b);
     expect(r.identical).toBe(false);
     expect(r.a).toEqual(await reference(bytes));
@@ -167,7 +168,7 @@ describe('worker threads started ahead of the pass', () => {
 
   it('left unused, do not keep the process alive', async () => {
     // The timeout only catches a hang (an idle worker holding the event loop).
-    const script = `import(${JSON.stringify(new URL('../../src/hash/pair.ts', import.meta.url).pathname)}).then((m) => m.prestartPairThreads(${JSON.stringify(a)}, ${JSON.stringify(a)}))`;
+    const script = `import(${JSON.stringify(new URL('../../src/hash/prestart.ts', import.meta.url).pathname)}).then((m) => m.prestartPairThreads(${JSON.stringify(a)}, ${JSON.stringify(a)}))`;
     const run = await execa(process.execPath, ['--import', 'tsx', '-e', script], {
       timeout: 60_000,
       reject: false,

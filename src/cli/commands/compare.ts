@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type ArtifactComparison, compareArtifact } from '../../forensics/artifact.js';
-import { prestartPairThreads } from '../../hash/pair.js';
-import { renderArtifactHtml, renderArtifactMarkdown, renderArtifactText } from '../../report/artifact.js';
+import { prestartPairThreads } from '../../hash/prestart.js';
+import { renderArtifact } from '../../report/artifact.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
 import { exitCodeForVerdict, exitCodeHelp } from '../exit-codes.js';
@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .addHelpText('after', exitCodeHelp())
     .action(
       action(async (a: string, b: string, flags: CompareFlags) => {
-        prestartPairThreads(resolve(a), resolve(b));
+        prestartPairThreads(resolve(a), resolve(b)).catch(() => undefined);
         const c = await compareArtifact(resolve(a), resolve(b), {
           postProcessing: flags.postProcessing !== false,
           ...(flags.appimageRuntime ? { appimageRuntime: resolve(flags.appimageRuntime) } : {}),
@@ -59,10 +59,10 @@ export function register(program: Command): void {
         await writeOutputs(
           flags,
           {
-            text: (t) => renderArtifactText(c, { ...t, ...ropts }),
+            text: (t) => renderArtifact('text', c, { ...t, ...ropts }),
             json: () => `${JSON.stringify(jsonDocument(c), null, 2)}\n`,
-            markdown: () => renderArtifactMarkdown(c, ropts),
-            html: () => renderArtifactHtml(c, ropts),
+            markdown: () => renderArtifact('markdown', c, ropts),
+            html: () => renderArtifact('html', c, ropts),
           },
           [a, b],
         );

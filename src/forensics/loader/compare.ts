@@ -295,7 +295,7 @@ async function comparePiece(
       exec: loadExec,
       ...(seg?.type === PT.LOAD ? { addr: seg.vaddr + BigInt(start - seg.offset) } : {}),
     };
-    await addContext(d, a.src, b.src, b.elf, reg, first, opts.context);
+    f.drawLater(() => addContext(d, a.src, b.src, b.elf, reg, first, opts.context));
     byRegion.set(key, d);
     segmentsOf.set(d, [segA, segB]);
     f.diff(d);

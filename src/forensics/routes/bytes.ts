@@ -1,12 +1,12 @@
-/** The bytes route: files that are not both ELF, compared as bytes (and as text when both are). */
-import { createTwoFilesPatch } from 'diff';
+/** The bytes route: files that are not both ELF and differ, compared as bytes (and as text when both are). */
+import { createTwoFilesPatch } from 'diff/lib/patch/create.js';
 import { compareRanges, readClipped } from '../bytes.js';
 import type { ByteSource } from '../elf/source.js';
 import { hintFor } from '../hints.js';
 import { hexAround } from '../region-context.js';
+import { readText } from '../text.js';
 import type { Difference } from '../types.js';
 
-const MAX_TEXT = 8 << 20;
 const MAX_TEXT_DIFF = 1 << 20;
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -22,13 +22,11 @@ export async function bytesRoute(
   srcB: ByteSource,
   elfA: boolean,
   elfB: boolean,
-  identical: boolean,
   withContext: boolean,
   names: { a: string; b: string } = { a: srcA.name, b: srcB.name },
 ): Promise<BytesOutcome> {
   const [ta, tb] = await Promise.all([readText(srcA), readText(srcB)]);
   const out: BytesOutcome = { differences: [], textA: ta !== undefined, textB: tb !== undefined };
-  if (identical) return out;
   if (elfA !== elfB) {
     out.differences.push({
       region: 'format',
@@ -67,16 +65,4 @@ function trimLines(text: string, max: number): string {
   return lines.length > max
     ? [...lines.slice(0, max), `… (${lines.length - max} more lines)`].join('\n')
     : text;
-}
-
-/** The file as text when it is valid UTF-8 without NUL bytes (and not huge). */
-async function readText(src: ByteSource): Promise<string | undefined> {
-  if (src.size > MAX_TEXT) return undefined;
-  const buf = await src.read(0, src.size);
-  if (buf.includes(0)) return undefined;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch {
-    return undefined;
-  }
 }

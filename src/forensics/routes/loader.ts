@@ -19,6 +19,8 @@ export async function judgeElf(a: Side, b: Side, opts: LoaderRouteOptions): Prom
   const f: F = new Findings();
   await compareLoaded(a, b, f, opts);
   await compareOutside(a, b, f, opts);
+  // The differences' contexts were drawn meanwhile (objdump ran beside the comparison).
+  await f.drawn();
   if (f.dropped > 0) {
     f.differences.push({ region: 'more', detail: `${f.dropped} more difference(s) not listed` });
   }

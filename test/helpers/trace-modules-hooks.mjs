@@ -1,0 +1,14 @@
+// The resolve hook of trace-modules.mjs: appends each resolved URL (node: built-ins aside).
+import { appendFileSync } from 'node:fs';
+
+let file;
+
+export function initialize(data) {
+  file = data?.file;
+}
+
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (file && !r.url.startsWith('node:')) appendFileSync(file, `${r.url}\n`);
+  return r;
+}
