@@ -12,7 +12,9 @@
  * Targets: identical and one-byte ≤ 3× cat, stripped ≤ 8× cat; peak memory of
  * the process tree (objcopy/strip included) under 150 MiB at every size.
  * Environment: BENCH_COMPARE_SIZES (MB, default 10,100,400), BENCH_COMPARE_RUNS,
- * BENCH_DIFFOSCOPE=skip, BENCH_DIFFOSCOPE_TIMEOUT (seconds per run, default 180).
+ * BENCH_DIFFOSCOPE=skip, BENCH_DIFFOSCOPE_TIMEOUT (seconds per run, default 180),
+ * BENCH_COMPARE_BASELINE (another rebuild entry point, e.g. a build of the
+ * previous commit, measured interleaved with this one: an A/B of a change).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,7 @@ import { type Case, interleaved, type Measured, mib, ratio, rebuildCase, runOnce
 const SIZES = (process.env.BENCH_COMPARE_SIZES ?? '10,100,400').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_COMPARE_RUNS ?? 3);
 const MEMORY_TARGET = 150 * 2 ** 20;
+const BASELINE = process.env.BENCH_COMPARE_BASELINE;
 
 const MAIN_C = `#include <stdio.h>
 extern const unsigned char _binary_blob_bin_start[], _binary_blob_bin_end[];
@@ -85,6 +88,7 @@ export async function run(log: (line: string) => void): Promise<string[]> {
       'CPU rebuild / cat',
       'peak RSS',
       'diffoscope',
+      ...(BASELINE ? ['baseline (CPU)'] : []),
     ],
   ];
   const notes: string[] = [];
@@ -101,7 +105,14 @@ export async function run(log: (line: string) => void): Promise<string[]> {
           captureStdout: true,
         };
         const cat: Case = { label: 'cat', cmd: 'cat', args: [p.a, p.b] };
-        const [r, c] = (await interleaved([ours, cat], RUNS)) as [Measured, Measured];
+        const baseline: Case[] = BASELINE
+          ? [{ ...ours, label: 'baseline', args: [BASELINE, ...ours.args.slice(1)] }]
+          : [];
+        const [r, c, base] = (await interleaved([ours, cat, ...baseline], RUNS)) as [
+          Measured,
+          Measured,
+          Measured | undefined,
+        ];
         const verdict = (JSON.parse(r.runs[0]!.stdout) as { verdict: string }).verdict;
         if (verdict !== p.verdict)
           notes.push(`${mb} MB ${p.name}: verdict ${verdict}, expected ${p.verdict}`);
@@ -130,6 +141,7 @@ export async function run(log: (line: string) => void): Promise<string[]> {
           `${secs(r.cpuMs)} / ${secs(c.cpuMs)}`,
           `${mib(r.peakTreeRss)}${memory}`,
           d,
+          ...(base ? [`${secs(base.ms)} (${secs(base.cpuMs)})`] : []),
         ]);
         log(rows[rows.length - 1]!.join(' | '));
       }

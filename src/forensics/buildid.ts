@@ -15,7 +15,8 @@
  * lld: the whole output file with the descriptor zeroed, split into 1 MiB
  * chunks, each hashed, then the concatenated chunk hashes hashed again
  * (sha1/md5). gold (single-threaded): the whole file with the descriptor
- * zeroed. Each is tried in that order; the first match wins.
+ * zeroed. GNU ld's is tried first; lld's or gold's only when the file bears
+ * that linker's mark (see wholeFileLinker).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { SHT } from './elf/constants.js';
@@ -149,19 +150,40 @@ export async function streamableBuildIdPlan(
   return { algorithm: t.algo, runs: plan };
 }
 
+/**
+ * The linker whose whole-file style a build-id may follow, from the marks each
+ * leaves: lld names itself in .comment ("Linker: LLD …"), gold adds a
+ * NT_GNU_GOLD_VERSION note. Without either the whole file is not hashed again
+ * (twice, once per style) only to tell a GNU ld file modified after linking.
+ */
+const NT_GNU_GOLD_VERSION = 4;
+const MAX_COMMENT = 64 << 10;
+async function wholeFileLinker(elf: ElfFile): Promise<'lld' | 'whole-file' | undefined> {
+  if (elf.notes.some((n) => n.name === 'GNU' && n.type === NT_GNU_GOLD_VERSION)) return 'whole-file';
+  const comment = elf.sections.find((s) => s.name === '.comment' && s.type === SHT.PROGBITS);
+  if (!comment || comment.size > MAX_COMMENT || comment.offset + comment.size > elf.size) return undefined;
+  const text = Buffer.from(await elf.source.read(comment.offset, comment.size)).toString('latin1');
+  return text.includes('Linker: ') && text.includes('LLD') ? 'lld' : undefined;
+}
+
+/** lld's digest (1 MiB chunks hashed, then their digests) or gold's (the whole file), the descriptor zeroed. */
 async function wholeFile(
   elf: ElfFile,
   algo: string,
   descFrom: number,
   descTo: number,
-): Promise<{ tree: string; flat: string }> {
-  const flat = createHash(algo);
+  style: 'lld' | 'whole-file',
+): Promise<string> {
+  if (style === 'whole-file') {
+    const flat = createHash(algo);
+    await feed(elf, 0, elf.size, descFrom, descTo, (b) => flat.update(b));
+    return flat.digest('hex');
+  }
   const tree = createHash(algo);
   const MiB = 1 << 20;
   let chunk = createHash(algo);
   let inChunk = 0;
   await feed(elf, 0, elf.size, descFrom, descTo, (b) => {
-    flat.update(b);
     let p = 0;
     while (p < b.length) {
       const n = Math.min(MiB - inChunk, b.length - p);
@@ -176,26 +198,32 @@ async function wholeFile(
     }
   });
   if (inChunk > 0) tree.update(chunk.digest());
-  return { tree: tree.digest('hex'), flat: flat.digest('hex') };
+  return tree.digest('hex');
 }
+
+/** Why a build-id was left unchecked in files proven identical (see checkBuildId). */
+export const NOT_RECOMPUTED_IDENTICAL = 'not recomputed: the files are identical';
 
 /**
  * `gnuLdDigest`: GNU ld's hash of the file when a hash pass already computed it
- * from `streamableBuildIdPlan` (same algorithm, same input).
+ * from `streamableBuildIdPlan` (same algorithm, same input); null: not
+ * recomputed, as the files compared are the same bytes (a large file's third
+ * hash, which only explains changes made after linking, and identical files
+ * have none to explain).
  */
-export async function checkBuildId(elf: ElfFile, gnuLdDigest?: string): Promise<BuildIdCheck> {
+export async function checkBuildId(elf: ElfFile, gnuLdDigest?: string | null): Promise<BuildIdCheck> {
   const t = buildIdTarget(elf);
   if (!t) return { matches: null };
   const { id, algo, from, to } = t;
+  if (gnuLdDigest === null) return { buildId: id, matches: null, status: NOT_RECOMPUTED_IDENTICAL };
   if (!algo) return { buildId: id, matches: null, status: buildIdStatus(elf, null) };
   const gnuLd = async () => gnuLdDigest ?? digestPlan(elf, algo, await gnuLdPlan(elf, from, to));
   if (elf.sections.length > 0 && (await gnuLd()) === id) {
     return { buildId: id, matches: true, style: 'gnu-ld', status: buildIdStatus(elf, true) };
   }
-  const w = await wholeFile(elf, algo, from, to);
-  if (w.tree === id) return { buildId: id, matches: true, style: 'lld', status: buildIdStatus(elf, true) };
-  if (w.flat === id)
-    return { buildId: id, matches: true, style: 'whole-file', status: buildIdStatus(elf, true) };
+  const style = await wholeFileLinker(elf);
+  if (style && (await wholeFile(elf, algo, from, to, style)) === id)
+    return { buildId: id, matches: true, style, status: buildIdStatus(elf, true) };
   // A 16-byte id may be a random --build-id=uuid: nothing to recompute.
   const matches = algo === 'sha1' ? false : null;
   return { buildId: id, matches, status: buildIdStatus(elf, matches) };

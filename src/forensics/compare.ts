@@ -69,8 +69,12 @@ const digestsOf = async (s: Source): Promise<Digests> => (s.bytes ? hashBytes(s.
 /** Build-id digests the hash pass took (see streamableBuildIdPlan), by side. */
 type BuildIdDigests = { a?: string; b?: string };
 
-/** The build-id digest the hash pass took for a side, once it is known (undefined: none). */
-type BuildIdOf = (label: 'a' | 'b') => Promise<string | undefined>;
+/**
+ * The build-id digest the hash pass took for a side, once it is known
+ * (undefined: none, the check takes it itself; null: not taken, as the
+ * streamed files are the same bytes; see checkBuildId).
+ */
+type BuildIdOf = (label: 'a' | 'b') => Promise<string | undefined | null>;
 
 /**
  * Both files' digests; bytes that are the same are hashed once (streamed files
@@ -80,27 +84,29 @@ async function digestsOfPair(
   a: Source,
   b: Source,
   plans: PairPlans,
-): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests }> {
+  onDiverged: () => void,
+): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests; identical: boolean }> {
   if (a.bytes && b.bytes) {
     const da = hashBytes(a.bytes);
-    return { digests: [da, a.bytes.equals(b.bytes) ? { ...da } : hashBytes(b.bytes)], buildIds: {} };
+    const identical = a.bytes.equals(b.bytes);
+    return { digests: [da, identical ? { ...da } : hashBytes(b.bytes)], buildIds: {}, identical };
   }
   if (!a.bytes && !b.bytes) {
     // Large files only (small ones are in memory): the pair reader is loaded by them.
     const { hashPair } = await import('../hash/pair.js');
-    const pair = await hashPair(a.name, b.name, plans);
-    return { digests: [pair.a, pair.b], buildIds: pair.planDigests };
+    const pair = await hashPair(a.name, b.name, plans, { onDiverged });
+    return { digests: [pair.a, pair.b], buildIds: pair.planDigests, identical: pair.identical };
   }
-  return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {} };
+  return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {}, identical: false };
 }
 
 /** A parsed ELF side; a malformed file's error is thrown where the side is used. */
 type Parsed = Promise<ElfFile>;
 
-/** One ELF side and the facts reported about it. */
+/** One ELF side, and the facts reported about it (which wait for the hash pass's build-id digest). */
 export interface DescribedSide {
-  side: Side;
-  facts: ElfFacts;
+  side: Promise<Side>;
+  facts: Promise<ElfFacts>;
 }
 
 /** What a route decides: the comparison document without the files' facts and timing. */
@@ -126,46 +132,60 @@ async function compareSources(
   elves?.a.catch(() => undefined);
   elves?.b.catch(() => undefined);
   const plans = await buildIdPlans(srcA, srcB, elves);
-  const hashed = digestsOfPair(srcA, srcB, plans);
+  // Whether the bytes are the same is known at the first difference, before the hashes are:
+  // the analysis of files that differ starts then, beside the hashing.
+  let diverged: () => void = () => undefined;
+  const differs = new Promise<false>((resolve) => {
+    diverged = () => resolve(false);
+  });
+  const hashed = digestsOfPair(srcA, srcB, plans, () => diverged());
+  const same = Promise.race([differs, hashed.then((h) => h.identical)]);
   const digests = hashed.then((h) => h.digests);
   // Handled here so that a failed hash never goes unnoticed while the analysis still runs;
   // every path below awaits it, and the error is thrown from there.
   digests.catch(() => undefined);
   // A side without a plan recomputes its build-id itself, without waiting for the hash pass.
+  // Identical streamed files: the pass that proved them so took no build-id digest (a third
+  // hash of the whole file, which only explains changes made after linking).
   const buildIds: BuildIdOf = (label) =>
     plans[label]
       ? hashed.then(
-          (h) => h.buildIds[label],
+          (h) => (h.identical ? null : h.buildIds[label]),
           () => undefined,
         )
       : Promise.resolve(undefined);
   try {
-    return await judgeSources(srcA, srcB, { elfA, elfB, elves }, digests, buildIds, opts, started);
+    return await judgeSources(srcA, srcB, { elfA, elfB, elves }, { same, digests }, buildIds, opts, started);
   } finally {
     await digests.catch(() => undefined);
   }
 }
 
 /** One ELF side and the facts reported about it. */
-async function describeSide(label: 'a' | 'b', elf: Parsed, buildIds: BuildIdOf): Promise<DescribedSide> {
-  const side = await makeSide(label, await elf);
-  return { side, facts: await elfFacts(side, await buildIds(label)) };
+function describeSide(label: 'a' | 'b', elf: Parsed, buildIds: BuildIdOf): DescribedSide {
+  const side = elf.then((e) => makeSide(label, e));
+  const facts = side.then(async (s) => elfFacts(s, await buildIds(label)));
+  // Handled here: every path that uses them awaits them, and the error is thrown from there.
+  side.catch(() => undefined);
+  facts.catch(() => undefined);
+  return { side, facts };
 }
 
 async function judgeSources(
   srcA: Source,
   srcB: Source,
   { elfA, elfB, elves }: { elfA: boolean; elfB: boolean; elves: { a: Parsed; b: Parsed } | undefined },
-  digests: Promise<[Digests, Digests]>,
+  hashing: { same: Promise<boolean>; digests: Promise<[Digests, Digests]> },
   buildIds: BuildIdOf,
   opts: CompareOptions,
   started: number,
 ): Promise<Comparison> {
+  const { digests } = hashing;
   // a is described whatever the verdict, while the hash threads read both files.
   const sideA = elves ? describeSide('a', elves.a, buildIds) : undefined;
-  sideA?.catch(() => undefined);
-  // Files of different sizes are not identical: their analysis runs while they are hashed.
-  const early = srcA.size === srcB.size ? await digests : undefined;
+  // Files of different sizes are not identical: their analysis runs while they are hashed, and
+  // so does that of same-sized files from their first difference.
+  const early = srcA.size === srcB.size && (await hashing.same) ? await digests : undefined;
   const identical =
     early !== undefined && early[0].sha256 === early[1].sha256 && early[0].size === early[1].size;
   const base = (path: string, size: number): FileFacts => ({
@@ -200,7 +220,8 @@ async function judgeSources(
   if (sideA && identical) {
     // Same bytes: identical whatever they hold; describe them (read once) when they parse.
     try {
-      const { side: sa, facts } = await sideA;
+      const sa = await sideA.side;
+      const facts = await sideA.facts;
       a.format = 'elf';
       a.elf = facts;
       b.format = 'elf';
@@ -222,7 +243,6 @@ async function judgeSources(
   }
   // The bytes differ: the forensic routes (loaded only now) explain or name every difference.
   const sides = elves && sideA ? { a: sideA, b: describeSide('b', elves.b, buildIds) } : undefined;
-  sides?.b.catch(() => undefined);
   const { judgeDifferent } = await import('./judge.js');
   return done(await judgeDifferent(srcA, srcB, { a, b, elfA, elfB, sides, names }, opts));
 }

@@ -20,7 +20,7 @@ export interface DifferentPair {
   elfA: boolean;
   elfB: boolean;
   /** Both sides, when both are ELF files (a malformed one's error is thrown from here). */
-  sides: { a: Promise<DescribedSide>; b: Promise<DescribedSide> } | undefined;
+  sides: { a: DescribedSide; b: DescribedSide } | undefined;
   /** How the text diff names the files. */
   names: { a: string; b: string };
 }
@@ -35,14 +35,9 @@ export async function judgeDifferent(
   const { a, b } = pair;
   if (pair.sides) {
     // Malformed input is an error: the message names the file and what is wrong.
-    const [{ side: sa, facts: fa }, { side: sb, facts: fb }] = await Promise.all([
-      pair.sides.a,
-      pair.sides.b,
-    ]);
+    const [sa, sb] = await Promise.all([pair.sides.a.side, pair.sides.b.side]);
     a.format = 'elf';
-    a.elf = fa;
     b.format = 'elf';
-    b.elf = fb;
     const hardening = {
       a: sa.hardening,
       b: sb.hardening,
@@ -69,6 +64,8 @@ export async function judgeDifferent(
       const direct = await judgeElf(sa, sb, { context });
       if (!result || direct.differences.length === 0) result = direct;
     }
+    // The build-id facts are the last to be known (the hash pass takes their digests).
+    [a.elf, b.elf] = await Promise.all([pair.sides.a.facts, pair.sides.b.facts]);
     return {
       verdict: result.differences.length === 0 ? 'equivalent' : 'different',
       route,

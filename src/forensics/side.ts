@@ -75,8 +75,8 @@ export function namesIn(side: Side, start: number, end: number): NamedRange[] {
   return out;
 }
 
-/** `gnuLdBuildId`: GNU ld's build-id hash when the hash pass took it (see checkBuildId). */
-export async function elfFacts(s: Side, gnuLdBuildId?: string): Promise<ElfFacts> {
+/** `gnuLdBuildId`: GNU ld's build-id hash when the hash pass took it, null when it need not be (see checkBuildId). */
+export async function elfFacts(s: Side, gnuLdBuildId?: string | null): Promise<ElfFacts> {
   const bid = await checkBuildId(s.elf, gnuLdBuildId);
   const e = s.elf;
   const facts: ElfFacts = {

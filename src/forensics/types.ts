@@ -38,13 +38,14 @@ export interface ElfFacts {
   buildId?: string;
   /**
    * Whether the build-id still matches the contents, recomputed the way the
-   * linker did (null: could not be recomputed, e.g. unknown hash style).
+   * linker did (null: could not be recomputed, e.g. unknown hash style, or
+   * was not, in large files proven identical: see buildIdStatus).
    */
   buildIdMatches?: boolean | null;
   /**
    * The build-id check in words: `matches the contents`, `stripped after
    * linking (expected for post-processed files)`, `modified after linking`
-   * or `could not be recomputed`.
+   * `could not be recomputed` or `not recomputed: the files are identical`.
    */
   buildIdStatus?: string;
   hardening: Hardening;

@@ -130,7 +130,12 @@ export async function hashOpenFile(
   if (size >= PARALLEL_MIN_SIZE && nativeModule) {
     // The thread pipeline is loaded by the files large enough for it.
     const { hashOpenFileOnThreads } = await import('./threads.js');
-    const { same: _, ...digests } = await hashOpenFileOnThreads(path, handle, nativeModule, undefined, plan);
+    const { same: _, ...digests } = await hashOpenFileOnThreads(
+      path,
+      handle,
+      nativeModule,
+      plan ? { plan } : {},
+    );
     return digests;
   }
   return hashOnThisThread(handle);

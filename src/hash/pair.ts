@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { RebuildError } from '../util/errors.js';
 import {
   blake3ModuleForWorkers,
   type Digests,
@@ -7,7 +8,7 @@ import {
   openRegular,
   PARALLEL_MIN_SIZE,
 } from './digest.js';
-import { hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
+import { digestPlanOnThread, hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
 
 /** Read size on the calling thread (small pairs). */
 const READ_SIZE = 1 << 20;
@@ -27,7 +28,8 @@ export interface PairPlans {
   b?: PlanToDigest;
 }
 
-interface Opened {
+/** A file opened by openRegular, with its size then. */
+export interface Opened {
   path: string;
   handle: FileHandle;
   size: number;
@@ -36,16 +38,21 @@ interface Opened {
 /**
  * The digests of two files, comparing them while reading: as long as their
  * bytes agree only the first is hashed (identical files cost one hash); from
- * the first chunk that differs the second is no longer read in step, and is
- * hashed on its own afterwards. Either way each byte is hashed once per
- * distinct file.
+ * the first chunk that differs the second is hashed beside it, on threads of
+ * its own, and files of different sizes are hashed side by side from the
+ * start. Either way each byte is hashed once per distinct file.
  */
-export async function hashPair(aPath: string, bPath: string, plans: PairPlans = {}): Promise<PairDigests> {
+export async function hashPair(
+  aPath: string,
+  bPath: string,
+  plans: PairPlans = {},
+  opts: { onDiverged?: () => void } = {},
+): Promise<PairDigests> {
   const a = { path: aPath, ...(await openRegular(aPath)) };
   try {
     const b = { path: bPath, ...(await openRegular(bPath)) };
     try {
-      return await hashOpenPair(a, b, plans);
+      return await hashOpenPair(a, b, plans, opts.onDiverged);
     } finally {
       await b.handle.close();
     }
@@ -54,43 +61,78 @@ export async function hashPair(aPath: string, bPath: string, plans: PairPlans = 
   }
 }
 
-async function hashOpenPair(a: Opened, b: Opened, plans: PairPlans): Promise<PairDigests> {
-  const split = (d: Digests & { planDigest?: string }) => {
-    const { planDigest, ...digests } = d;
-    return { digests, planDigest };
-  };
-  if (a.size !== b.size) {
-    const ha = split(await hashOpenFile(a.path, a.handle, a.size, plans.a));
-    const hb = split(await hashOpenFile(b.path, b.handle, b.size, plans.b));
+type Hashed = Digests & { planDigest?: string };
+
+const split = (d: Hashed) => {
+  const { planDigest, ...digests } = d;
+  return { digests, planDigest };
+};
+
+/** One file on its own: on threads when large (SHA-256 on a worker too when `beside` another), else here. */
+function hashOne(o: Opened, plan: PlanToDigest | undefined, beside: boolean): Promise<Hashed> {
+  const blake3Module = blake3ModuleForWorkers();
+  if (o.size < PARALLEL_MIN_SIZE || !blake3Module) return hashOpenFile(o.path, o.handle, o.size, plan);
+  const opts = { ...(plan ? { plan } : {}), sha256OnWorker: beside };
+  return hashOpenFileOnThreads(o.path, o.handle, blake3Module, opts).then(({ same: _, ...d }) => d);
+}
+
+/**
+ * hashPair of files already open. `onDiverged`: told as soon as same-sized
+ * files are known to differ, while they are still hashed.
+ */
+export async function hashOpenPair(
+  a: Opened,
+  b: Opened,
+  plans: PairPlans,
+  onDiverged?: () => void,
+): Promise<PairDigests> {
+  const different = (ha: Hashed, hb: Hashed): PairDigests => {
+    const [sa, sb] = [split(ha), split(hb)];
     return {
       identical: false,
-      a: ha.digests,
-      b: hb.digests,
-      planDigests: planDigests(ha.planDigest, hb.planDigest),
+      a: sa.digests,
+      b: sb.digests,
+      planDigests: planDigests(sa.planDigest, sb.planDigest),
     };
+  };
+  if (a.size !== b.size) {
+    // Different from the start: both hashed at once.
+    const [ha, hb] = await Promise.all([hashOne(a, plans.a, false), hashOne(b, plans.b, true)]);
+    return different(ha, hb);
   }
   const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
-  const first = blake3Module
-    ? await pairOnThreads(a, b, blake3Module, plans.a)
-    : await pairOnThisThread(a, b);
-  // A file that grew after its stat has bytes the comparison did not see.
-  const same = first.same && (await b.handle.stat()).size === first.digests.size;
-  if (same) {
-    // b's plan digest is not taken: b's facts are a's when the bytes are the same.
-    return {
-      identical: true,
-      a: first.digests,
-      b: { ...first.digests },
-      planDigests: planDigests(first.planDigest, undefined),
-    };
-  }
-  const hb = split(await hashOpenFile(b.path, b.handle, b.size, plans.b));
-  return {
-    identical: false,
-    a: first.digests,
-    b: hb.digests,
-    planDigests: planDigests(first.planDigest, hb.planDigest),
+  // From the first difference: b hashed on threads of its own, and a's plan (left out of the pass
+  // that compares, which identical files end) digested on a thread that reads a again.
+  let hashingB: Promise<Hashed> | undefined;
+  let planA: Promise<string | undefined> | undefined;
+  const startB = () => {
+    hashingB ??= hashOne(b, plans.b, true);
+    return hashingB;
   };
+  const diverged = () => {
+    onDiverged?.();
+    startB().catch(() => undefined);
+    if (plans.a) planA = digestPlanOnThread(a.path, a.handle, plans.a);
+    planA?.catch(() => undefined);
+  };
+  let first: FirstPass;
+  try {
+    first = blake3Module ? await pairOnThreads(a, b, blake3Module, diverged) : await pairOnThisThread(a, b);
+  } catch (err) {
+    await Promise.all([hashingB?.catch(() => undefined), planA?.catch(() => undefined)]);
+    throw err;
+  }
+  // b grown after its stat has bytes the comparison did not see; a whose size is not the size
+  // read changed while it was read (its digests are of bytes it no longer holds).
+  if ((await a.handle.stat()).size !== first.digests.size)
+    throw new RebuildError('input', 'the file changed while it was being read', { subject: a.path });
+  const same = first.same && (await b.handle.stat()).size === first.digests.size;
+  if (same && !hashingB) {
+    // No plan digests: the caller's facts need none for files that are the same bytes.
+    return { identical: true, a: first.digests, b: { ...first.digests }, planDigests: {} };
+  }
+  const [hb, pa] = await Promise.all([startB(), planA]);
+  return different({ ...first.digests, ...(pa !== undefined ? { planDigest: pa } : {}) }, hb);
 }
 
 function planDigests(a: string | undefined, b: string | undefined): { a?: string; b?: string } {
@@ -108,16 +150,13 @@ async function pairOnThreads(
   a: Opened,
   b: Opened,
   blake3Module: string,
-  plan: PlanToDigest | undefined,
+  onDiverged: () => void,
 ): Promise<FirstPass> {
-  const { same, planDigest, ...digests } = await hashOpenFileOnThreads(
-    a.path,
-    a.handle,
-    blake3Module,
-    b.handle,
-    plan,
-  );
-  return { digests, same, ...(planDigest !== undefined ? { planDigest } : {}) };
+  const { same, ...digests } = await hashOpenFileOnThreads(a.path, a.handle, blake3Module, {
+    compareWith: b.handle,
+    onDiverged,
+  });
+  return { digests, same };
 }
 
 async function pairOnThisThread(a: Opened, b: Opened): Promise<FirstPass> {

@@ -2,31 +2,50 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { RebuildError } from '../util/errors.js';
-import { READER_WORKER_SOURCE, type ReaderControl } from './worker-source.js';
+import {
+  CONSUMER_WORKER_SOURCE,
+  PLAN_WORKER_SOURCE,
+  READER_WORKER_SOURCE,
+  type ReaderControl,
+} from './worker-source.js';
 
 /**
  * SHA-256 and BLAKE3 of one open file on two threads: one worker reads the
  * file (synchronous positioned reads into a ring of shared slots) and hashes
- * each chunk with BLAKE3; the calling thread hashes the same slots with
- * SHA-256 behind it. They hand slots over through counters in shared memory
+ * each chunk with BLAKE3 (and a plan's digest, GNU ld's build-id input,
+ * when given); SHA-256 hashes the same slots behind it, on the calling
+ * thread or on a worker of its own (when the caller hashes another file
+ * beside it). They hand slots over through counters in shared memory
  * (Atomics), not messages. SHA-256 is the slowest stage (about three times
- * BLAKE3), so its thread does nothing else: the reads ride on the BLAKE3
- * side, which has time to spare, and only one worker is started. Measured
- * by `npm run bench -- hash` against the reads on the SHA-256 side and
- * against two workers. Chunk size and ring length were tuned there too.
+ * BLAKE3), so its thread does nothing else; the reads ride on the BLAKE3
+ * side, which has time to spare. Each worker costs about 25 ms of CPU and
+ * 8 MB to start, so there are no more of them than there are digests worth
+ * a thread. Measured by `npm run bench -- hash` and `-- compare`; chunk
+ * size and ring length were tuned there too.
  */
 export const RING_CHUNK = 256 << 10;
-const RING_SLOTS = 8;
+export const RING_SLOTS = 8;
 /** The calling thread lets its event loop run after this many chunks (progress, signals). */
 const YIELD_EVERY = 64;
 
-/** Indexes into the control array (see READER_WORKER_SOURCE). */
-export const CONTROL: ReaderControl = { produced: 0, consumed: 1, abort: 2, length: 3 };
+/** Indexes into the control array (see READER_WORKER_SOURCE); consumers' counts from `consumed`. */
+const MAX_CONSUMERS = 1;
+export const CONTROL: ReaderControl = {
+  produced: 0,
+  freed: 1,
+  abort: 2,
+  consumed: 3,
+  length: 3 + MAX_CONSUMERS,
+};
 
-type Reply = { digest: string; same?: boolean; planDigest?: string } | { error: string; grew?: boolean };
+type ReaderReply =
+  | { digest: string; same: boolean; planDigest?: string }
+  | { diverged: true }
+  | { error: string; grew?: boolean };
+type ConsumerReply = { digest?: string } | { error: string };
 
 /**
- * A third digest taken in the same pass, by the reading worker: of literal
+ * A third digest taken in the same pass, by the reading thread: of literal
  * bytes, runs of zeros and ranges of the file, the ranges in file order
  * without overlapping. The ELF reader's build-id recomputation is one.
  */
@@ -35,83 +54,175 @@ export interface PlanToDigest {
   runs: ReadonlyArray<Uint8Array | { offset: number; size: number } | { zeros: number }>;
 }
 
+export interface ThreadOptions {
+  /** A file of the same size, read in step and compared (`same` in the result). */
+  compareWith?: FileHandle;
+  /** Called once, as soon as compareWith's bytes differ (while this file is still being hashed). */
+  onDiverged?: () => void;
+  plan?: PlanToDigest;
+  /** SHA-256 on a worker of its own instead of the calling thread (when the caller hashes another file too). */
+  sha256OnWorker?: boolean;
+}
+
+export interface ThreadDigests {
+  size: number;
+  sha256: string;
+  blake3: string;
+  /** compareWith's bytes equalled this file's as far as it went. */
+  same: boolean;
+  planDigest?: string;
+}
+
 class Aborted extends Error {}
 
 /**
- * The digests of `handle`; with `compareWith`, that file is read in step and
- * compared (`same`: its bytes equalled the first file's as far as it went).
+ * Ring workers started ahead of their job (a worker takes tens of ms to
+ * boot): idle, they do not keep the process alive, and each is used once.
  */
+const idle = new Map<string, Worker[]>();
+
+/** Starts `readers` reading and `consumers` SHA-256 workers now, for hash passes to come. */
+export function prestartRingWorkers(readers: number, consumers = 0): void {
+  for (const [source, n] of [
+    [READER_WORKER_SOURCE, readers],
+    [CONSUMER_WORKER_SOURCE, consumers],
+  ] as const) {
+    const list = idle.get(source) ?? [];
+    idle.set(source, list);
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(source, { eval: true });
+      w.unref();
+      // One that fails to start is dropped; a hash pass then starts its own.
+      w.once('error', () => {
+        const at = list.indexOf(w);
+        if (at >= 0) list.splice(at, 1);
+      });
+      list.push(w);
+    }
+  }
+}
+
+/** A ring worker for `source`, started ahead or now, given its job. */
+function ringWorker(source: string, job: object): Worker {
+  const worker = idle.get(source)?.shift() ?? new Worker(source, { eval: true });
+  worker.removeAllListeners('error');
+  worker.ref();
+  worker.postMessage(job);
+  return worker;
+}
+
+/** The digests of `handle` (see ThreadOptions). */
 export async function hashOpenFileOnThreads(
   path: string,
   handle: FileHandle,
   blake3Module: string,
-  compareWith?: FileHandle,
-  plan?: PlanToDigest,
-): Promise<{ size: number; sha256: string; blake3: string; same: boolean; planDigest?: string }> {
+  opts: ThreadOptions = {},
+): Promise<ThreadDigests> {
   const ring = new SharedArrayBuffer(RING_CHUNK * RING_SLOTS);
   const control = new Int32Array(new SharedArrayBuffer(4 * (CONTROL.length + RING_SLOTS)));
   const sizes = new Float64Array(new SharedArrayBuffer(8));
+  const shared = { ring, control, chunk: RING_CHUNK, slots: RING_SLOTS, layout: CONTROL };
+  const workers: Worker[] = [];
   const stop = () => {
     Atomics.store(control, CONTROL.abort, 1);
     Atomics.notify(control, CONTROL.produced);
-    Atomics.notify(control, CONTROL.consumed);
+    Atomics.notify(control, CONTROL.freed);
   };
-  const worker = new Worker(READER_WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      ring,
-      control,
-      sizes,
-      chunk: RING_CHUNK,
-      slots: RING_SLOTS,
-      layout: CONTROL,
+  const start = <R extends object>(source: string, data: object, onMessage?: (m: R) => boolean) => {
+    const worker = ringWorker(source, { ...shared, ...data });
+    workers.push(worker);
+    return new Promise<R | { error: string }>((resolve) => {
+      worker.on('message', (m: R) => {
+        if (!onMessage?.(m)) resolve(m);
+      });
+      worker.once('error', (err) => resolve({ error: err.message }));
+      worker.once('exit', (code) => resolve({ error: `hash thread exited (${code})` }));
+    }).then((m) => {
+      // A failed thread stops the others (they may be waiting for it).
+      if ('error' in m) stop();
+      return m;
+    });
+  };
+  let diverged = false;
+  const reader = start<ReaderReply>(
+    READER_WORKER_SOURCE,
+    {
       fd: handle.fd,
-      fdB: compareWith?.fd,
+      fdB: opts.compareWith?.fd,
+      sizes,
+      consumers: 1,
       blake3Module,
-      ...(plan ? { plan } : {}),
+      ...(opts.plan ? { plan: opts.plan } : {}),
     },
-  });
-  const reply = new Promise<Reply>((resolve) => {
-    worker.once('message', resolve);
-    worker.once('error', (err) => resolve({ error: err.message }));
-    worker.once('exit', (code) => resolve({ error: `hash thread exited (${code})` }));
-  }).then((m) => {
-    // A failed reader stops the SHA-256 side too (it may be waiting for a slot).
-    if ('error' in m) stop();
-    return m;
-  });
+    (m) => {
+      if (!('diverged' in m)) return false;
+      if (!diverged) {
+        diverged = true;
+        opts.onDiverged?.();
+      }
+      return true;
+    },
+  );
+  const sha256 = opts.sha256OnWorker
+    ? start<ConsumerReply>(CONSUMER_WORKER_SOURCE, { index: 0, algorithm: 'sha256' })
+    : sha256Behind(ring, control, CONTROL.consumed).then(
+        (digest) => ({ digest }),
+        (err: unknown) => {
+          stop();
+          if (err instanceof Aborted) return { error: 'the hash thread stopped' };
+          throw err;
+        },
+      );
   try {
-    const [b3, sha] = await Promise.all([
-      reply,
-      sha256Behind(ring, control).catch((err: unknown) => {
-        stop();
-        if (err instanceof Aborted) return undefined;
-        throw err;
-      }),
-    ]);
-    if ('error' in b3) {
-      if (b3.grew)
+    const [r, s] = await Promise.all([reader, sha256]);
+    if ('error' in r) {
+      if ('grew' in r && r.grew)
         throw new RebuildError('input', 'the file changed while it was being read', { subject: path });
-      throw new RebuildError('input', `cannot read: ${b3.error}`, { subject: path });
+      throw new RebuildError('input', `cannot read: ${r.error}`, { subject: path });
     }
-    if (sha === undefined) {
+    if ('error' in s) throw new RebuildError('input', `cannot read: ${s.error}`, { subject: path });
+    if (!('digest' in r) || s.digest === undefined) {
       throw new RebuildError('input', 'cannot read: the hash thread stopped', { subject: path });
     }
     return {
       size: sizes[0] ?? 0,
-      sha256: sha,
-      blake3: b3.digest,
-      same: b3.same === true,
-      ...(b3.planDigest !== undefined ? { planDigest: b3.planDigest } : {}),
+      sha256: s.digest,
+      blake3: r.digest,
+      same: r.same === true,
+      ...(r.planDigest !== undefined ? { planDigest: r.planDigest } : {}),
     };
   } finally {
     stop();
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * A plan's digest on a thread that reads the file itself (see
+ * PLAN_WORKER_SOURCE): for a file already hashed without it. Undefined when
+ * the file ended before the plan did.
+ */
+export async function digestPlanOnThread(
+  path: string,
+  handle: FileHandle,
+  plan: PlanToDigest,
+): Promise<string | undefined> {
+  const worker = new Worker(PLAN_WORKER_SOURCE, { eval: true, workerData: { fd: handle.fd, plan } });
+  try {
+    const reply = await new Promise<ConsumerReply>((resolve) => {
+      worker.once('message', resolve);
+      worker.once('error', (err) => resolve({ error: err.message }));
+      worker.once('exit', (code) => resolve({ error: `hash thread exited (${code})` }));
+    });
+    if ('error' in reply) throw new RebuildError('input', `cannot read: ${reply.error}`, { subject: path });
+    return reply.digest;
+  } finally {
     await worker.terminate();
   }
 }
 
-/** SHA-256 of the ring's chunks as the reader publishes them, up to the empty chunk. */
-async function sha256Behind(ring: SharedArrayBuffer, control: Int32Array): Promise<string> {
+/** SHA-256 of the ring's chunks as the reader publishes them, up to the empty chunk (consumer `index`). */
+async function sha256Behind(ring: SharedArrayBuffer, control: Int32Array, index: number): Promise<string> {
   const hash = createHash('sha256');
   for (let j = 0; ; j++) {
     if (j % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
@@ -120,8 +231,9 @@ async function sha256Behind(ring: SharedArrayBuffer, control: Int32Array): Promi
     const n = Atomics.load(control, CONTROL.length + slot);
     if (n === 0) break;
     hash.update(new Uint8Array(ring, slot * RING_CHUNK, n));
-    Atomics.store(control, CONTROL.consumed, j + 1);
-    Atomics.notify(control, CONTROL.consumed);
+    Atomics.store(control, index, j + 1);
+    Atomics.add(control, CONTROL.freed, 1);
+    Atomics.notify(control, CONTROL.freed);
   }
   return hash.digest('hex');
 }

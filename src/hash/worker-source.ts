@@ -1,31 +1,35 @@
-/** Where the reading thread and the calling thread keep their counters in the shared control array. */
+/** Where the reading thread and the hashing threads keep their counters in the shared control array. */
 export interface ReaderControl {
   /** Chunks read so far (the reader's count; an empty chunk marks the end). */
   produced: number;
-  /** Chunks SHA-256 has hashed (their slots may be read into again). */
-  consumed: number;
-  /** Non-zero: stop (the other thread failed, or the caller gave up). */
+  /** Bumped by every consumer after each chunk it hashed (the reader waits on it for a free slot). */
+  freed: number;
+  /** Non-zero: stop (a thread failed, or the caller gave up). */
   abort: number;
-  /** From here on: each slot's chunk length. */
+  /** From here on: each consumer's count of chunks hashed (their slots may be read into again). */
+  consumed: number;
+  /** From here on (after the consumers'): each slot's chunk length. */
   length: number;
 }
 
 /**
- * The reading thread of src/hash/threads.ts, as source text: it runs with
- * `eval: true`, so it loads the same way from dist/, under tsx and under
- * vitest. It reads the file `fd` into the ring slot by slot and hashes each
- * chunk with BLAKE3; the calling thread hashes the same slots with SHA-256
- * behind it. Waits are bounded (1 s) and re-check `abort`, so it never waits
- * forever on the calling thread. Reply: `{ digest, same? }`, or
- * `{ error, grew? }`; `same`: a second file `fdB`, read in step, equalled the
- * first as far as it went. With `plan` (a PlanToDigest) it also digests that:
- * `planDigest`.
+ * A ring worker is started before its job is known (while the caller still
+ * loads and parses, see prestartRingWorkers) and gets the job as its first
+ * message: the source runs in a function of it, named as workerData would be.
  */
-export const READER_WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readSync } = require('node:fs');
-const { fd, fdB, ring, control, sizes, chunk, slots, layout, blake3Module } = workerData;
-const L = layout;
+const onJob = (body: string) => `
+const { parentPort } = require('node:worker_threads');
+parentPort.once('message', (workerData) => {
+${body}
+});
+`;
+
+/**
+ * Shared by the ring's worker sources: bounded waits that re-check `abort`,
+ * so that no thread ever waits forever on another.
+ */
+const RING = `
+const { ring, control, chunk, slots, layout: L } = workerData;
 const view = (slot, n) => new Uint8Array(ring, slot * chunk, n);
 const aborted = () => Atomics.load(control, L.abort) !== 0;
 function waitUntil(index, done) {
@@ -36,13 +40,11 @@ function waitUntil(index, done) {
     Atomics.wait(control, index, v, 1000);
   }
 }
-function publish(index, value) {
-  Atomics.store(control, index, value);
-  Atomics.notify(control, index);
-}
-// The digest of a plan of literal bytes and file ranges (in file order), fed as the file passes.
+`;
+
+/** The digest of a plan of literal bytes and file ranges (in file order), fed as the file passes. */
+const PLAN_HASHER = `
 function planHasher(spec) {
-  if (!spec) return undefined;
   const h = require('node:crypto').createHash(spec.algorithm);
   const runs = spec.runs;
   let i = 0;
@@ -76,11 +78,44 @@ function planHasher(spec) {
     digest: () => (i < runs.length ? undefined : h.digest('hex')),
   };
 }
+`;
+
+/**
+ * The reading thread of src/hash/threads.ts, as source text: it runs with
+ * `eval: true`, so it loads the same way from dist/, under tsx and under
+ * vitest. It reads the file `fd` into the ring slot by slot (a slot is read
+ * into again only once every consumer has hashed it) and hashes each chunk
+ * with BLAKE3; `consumers` other threads hash the same slots behind it.
+ * With a second file `fdB` of the same size it reads that in step and
+ * compares it with the slot before publishing the slot, so the bytes
+ * compared are the bytes every hasher sees; at the first difference it posts
+ * `{ diverged: true }` at once (the caller can start hashing b beside it)
+ * and stops reading b. With `plan` (a PlanToDigest) it digests that too.
+ * Final reply: `{ digest, same, planDigest? }`, or `{ error, grew? }`.
+ */
+export const READER_WORKER_SOURCE = onJob(`${RING}${PLAN_HASHER}
+const { readSync } = require('node:fs');
+const { fd, fdB, sizes, consumers, blake3Module } = workerData;
+function publish(index, value) {
+  Atomics.store(control, index, value);
+  Atomics.notify(control, index);
+}
+// Slot i may be read into once every consumer has hashed chunk i - slots.
+function waitForSlot(i) {
+  const need = i - slots + 1;
+  for (;;) {
+    const v = Atomics.load(control, L.freed);
+    let least = Infinity;
+    for (let k = 0; k < consumers; k++) least = Math.min(least, Atomics.load(control, L.consumed + k));
+    if (least >= need) return;
+    if (aborted()) throw new Error('aborted');
+    Atomics.wait(control, L.freed, v, 1000);
+  }
+}
 function readAndHash() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
-  const plan = planHasher(workerData.plan);
+  const plan = workerData.plan ? planHasher(workerData.plan) : undefined;
   const buf = Buffer.from(ring);
-  // With a second file (fdB): read it in step and compare, as long as the two agree.
   let same = fdB !== undefined;
   const other = same ? Buffer.allocUnsafe(chunk) : undefined;
   const readFull = (f, into, offset, at) => {
@@ -95,11 +130,12 @@ function readAndHash() {
   let at = 0;
   for (let i = 0; ; i++) {
     const slot = i % slots;
-    waitUntil(L.consumed, (c) => c >= i - slots + 1);
+    waitForSlot(i);
     const n = readFull(fd, buf, slot * chunk, at);
     if (same) {
       const nb = readFull(fdB, other, 0, at);
       same = nb === n && buf.subarray(slot * chunk, slot * chunk + n).equals(other.subarray(0, n));
+      if (!same) parentPort.postMessage({ diverged: true });
     }
     if (n < chunk && n > 0 && readSync(fd, Buffer.alloc(1), 0, 1, at + n) > 0) {
       // Data after the end it saw: the file grew while being read.
@@ -114,8 +150,8 @@ function readAndHash() {
     if (plan) plan.update(bytes, at);
     at += n;
     if (n < chunk) {
-      // The end: an empty chunk tells the SHA-256 side so.
-      waitUntil(L.consumed, (c) => c >= i + 1 - slots + 1);
+      // The end: an empty chunk tells the consumers so.
+      waitForSlot(i + 1);
       Atomics.store(control, L.length + ((i + 1) % slots), 0);
       publish(L.produced, i + 2);
       break;
@@ -126,6 +162,66 @@ function readAndHash() {
 }
 try {
   readAndHash();
+} catch (err) {
+  parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
+}
+`);
+
+/**
+ * A hashing thread behind the reader: consumer number `index` digests the
+ * ring's chunks with `algorithm` as they are published, up to the empty
+ * chunk. Reply: `{ digest }`, or `{ error }`.
+ */
+export const CONSUMER_WORKER_SOURCE = onJob(`${RING}
+const { index, algorithm } = workerData;
+function consume() {
+  const h = require('node:crypto').createHash(algorithm);
+  for (let j = 0; ; j++) {
+    waitUntil(L.produced, (p) => p > j);
+    const slot = j % slots;
+    const n = Atomics.load(control, L.length + slot);
+    if (n === 0) break;
+    h.update(view(slot, n));
+    Atomics.store(control, L.consumed + index, j + 1);
+    Atomics.add(control, L.freed, 1);
+    Atomics.notify(control, L.freed);
+  }
+  parentPort.postMessage({ digest: h.digest('hex') });
+}
+try {
+  consume();
+} catch (err) {
+  parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
+}
+`);
+
+/**
+ * A plan digested on a thread of its own that reads the file itself (the
+ * ranges only, in 1 MiB reads, up to the plan's last range): for a file
+ * whose other digests were taken without it. Reply: `{ digest }` (undefined
+ * when the file ended before the plan did), or `{ error }`.
+ */
+export const PLAN_WORKER_SOURCE = `${PLAN_HASHER}
+const { parentPort, workerData } = require('node:worker_threads');
+const { readSync } = require('node:fs');
+const { fd, plan } = workerData;
+try {
+  const h = planHasher(plan);
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let start = -1;
+  let end = 0;
+  for (const r of plan.runs) {
+    if (r.offset === undefined) continue;
+    if (start < 0) start = r.offset;
+    end = r.offset + r.size;
+  }
+  for (let at = Math.max(start, 0); at < end; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n), at);
+    at += n;
+  }
+  parentPort.postMessage({ digest: h.digest() });
 } catch (err) {
   parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
 }

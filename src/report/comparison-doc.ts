@@ -151,7 +151,7 @@ function fileRows(a: FileFacts, b: FileFacts): Row[] {
         const why = e.buildIdStatus ?? 'modified after linking';
         return why.startsWith('stripped') ? `no: ${why}` : `NO: ${why}`;
       }
-      return 'could not be recomputed';
+      return e.buildIdStatus ?? 'could not be recomputed';
     };
     add('build-id ok', bidOk(ea), bidOk(eb), false);
   }

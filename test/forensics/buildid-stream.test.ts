@@ -3,7 +3,8 @@
  * file (files too large to hold in memory), instead of a second read: the
  * digest must be the one a separate pass gives, for a plan whose ranges
  * straddle the threads' chunks, and compare must report the same build-id
- * facts either way (matching for the linked file, not for a modified copy).
+ * facts either way (matching for the linked file, not for a modified copy;
+ * not recomputed for an identical copy, whose pass takes no third hash).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -57,18 +58,36 @@ describe('a plan digested in the hash pass', () => {
       return h.digest('hex');
     };
     const plan = { algorithm: 'sha1' as const, runs };
+    // Same size, differing near the end: a's plan is digested by a thread reading a again,
+    // b's in b's own pass. Different sizes: both in their files' passes.
     const r = await hashPair(a, b, { a: plan, b: plan });
     expect(r.identical).toBe(false);
     expect(r.planDigests).toEqual({ a: expected(bytes), b: expected(other) });
+    const longer = join(dir, 'pc');
+    await writeFile(longer, Buffer.concat([other, Buffer.from('x')]));
+    const r2 = await hashPair(a, longer, { a: plan, b: plan });
+    expect(r2.identical).toBe(false);
+    expect(r2.planDigests).toEqual({ a: expected(bytes), b: expected(other) });
+  });
+
+  it('is not taken for identical files (their facts need none)', async () => {
+    const size = PARALLEL_MIN_SIZE + 1;
+    const p = join(dir, 'same');
+    await writeFile(p, randomBytes(size));
+    const plan = { algorithm: 'sha1' as const, runs: [{ offset: 0, size }] };
+    const r = await hashPair(p, p, { a: plan, b: plan });
+    expect(r.identical).toBe(true);
+    expect(r.planDigests).toEqual({});
   });
 
   it('is not given when the file ends before the plan does', async () => {
     const size = PARALLEL_MIN_SIZE + 1;
-    const p = join(dir, 'short');
+    const [p, q] = [join(dir, 'short'), join(dir, 'short2')];
     await writeFile(p, randomBytes(size));
+    await writeFile(q, randomBytes(size));
     const plan = { algorithm: 'sha1' as const, runs: [{ offset: size - 1, size: 2 }] };
-    const r = await hashPair(p, p, { a: plan });
-    expect(r.identical).toBe(true);
+    const r = await hashPair(p, q, { a: plan, b: plan });
+    expect(r.identical).toBe(false);
     expect(r.planDigests).toEqual({});
   });
 });
@@ -89,7 +108,10 @@ int main(int argc, char **argv) { return big[argc * 4096]; }
       const elf = await readElf(src);
       const plan = await streamableBuildIdPlan(elf);
       expect(plan?.algorithm).toBe('sha1');
-      const r = await hashPair(prog, prog, plan ? { a: plan } : {});
+      // A file of another size: prog's plan is digested in prog's own pass.
+      const other = join(dir, 'other');
+      await writeFile(other, 'not the program');
+      const r = await hashPair(prog, other, plan ? { a: plan } : {});
       expect(r.planDigests.a).toBeDefined();
       const [own, streamed] = await Promise.all([checkBuildId(elf), checkBuildId(elf, r.planDigests.a)]);
       expect(own).toEqual({ ...streamed });
@@ -100,13 +122,16 @@ int main(int argc, char **argv) { return big[argc * 4096]; }
     }
   });
 
-  it('identical copy: both match; one byte of .data flipped: different, and only b is modified after linking', async () => {
+  it('identical copy: not recomputed; one byte of .data flipped: different, and only b is modified after linking', async () => {
     const copy = join(dir, 'prog.copy');
     await copyFile(prog, copy);
     const same = await compare(prog, copy);
     expect(same.verdict).toBe('identical');
-    expect(same.a.elf?.buildIdMatches).toBe(true);
-    expect(same.b.elf?.buildIdMatches).toBe(true);
+    // The pass that proves the bytes the same takes no third hash of them.
+    for (const side of [same.a, same.b]) {
+      expect(side.elf?.buildIdMatches).toBeNull();
+      expect(side.elf?.buildIdStatus).toBe('not recomputed: the files are identical');
+    }
 
     const bytes = await readFile(prog);
     const at = (await sectionOffset(prog, '.data')).offset + (IN_MEMORY_LIMIT >> 1);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type ArtifactComparison, compareArtifact } from '../../forensics/artifact.js';
+import { prestartPairThreads } from '../../hash/prestart.js';
 import { renderArtifact } from '../../report/artifact.js';
 import { RebuildError } from '../../util/errors.js';
 import { action } from '../action.js';
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .addHelpText('after', exitCodeHelp())
     .action(
       action(async (a: string, b: string, flags: CompareFlags) => {
+        prestartPairThreads(resolve(a), resolve(b)).catch(() => undefined);
         const c = await compareArtifact(resolve(a), resolve(b), {
           postProcessing: flags.postProcessing !== false,
           ...(flags.appimageRuntime ? { appimageRuntime: resolve(flags.appimageRuntime) } : {}),
