@@ -21,7 +21,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { type Digests, hashBytes, hashOpenFile } from '../hash/digest.js';
 import type { PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
-import { isRebuildError } from '../util/errors.js';
+import { isRebuildError, RebuildError } from '../util/errors.js';
 import { streamableBuildIdPlan } from './buildid.js';
 import { type ElfFile, isElf, readElf } from './elf/reader.js';
 import { type ByteSource, FileSource, openSource } from './elf/source.js';
@@ -57,7 +57,15 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
     throw err;
   }
   try {
-    return await compareSources(srcA, srcB, opts, started);
+    const c = await compareSources(srcA, srcB, opts, started);
+    for (const s of [srcA, srcB]) {
+      if (s instanceof FileSource && !(await s.unchanged()))
+        throw new RebuildError('input', 'the file changed while it was being compared', {
+          subject: s.name,
+          fix: 'compare it again once nothing writes to it',
+        });
+    }
+    return c;
   } finally {
     await Promise.all([srcA.close(), srcB.close()]);
   }

@@ -53,7 +53,19 @@ export class FileSource implements ByteSource {
     readonly handle: FileHandle,
     readonly name: string,
     readonly size: number,
+    /** Its change time at the open (ns): see unchanged. */
+    private readonly ctimeNs: bigint,
   ) {}
+
+  /**
+   * Whether nothing was written to the file since it was opened: a streamed
+   * file is read more than once (hash pass, analysis), and a write between
+   * them would have the verdict and the hashes be of different bytes.
+   */
+  async unchanged(): Promise<boolean> {
+    const st = await this.handle.stat({ bigint: true });
+    return st.ctimeNs === this.ctimeNs && st.size === BigInt(this.size);
+  }
 
   static async open(path: string): Promise<FileSource> {
     let handle: FileHandle;
@@ -67,11 +79,11 @@ export class FileSource implements ByteSource {
       });
     }
     try {
-      const st = await handle.stat();
+      const st = await handle.stat({ bigint: true });
       if (!st.isFile()) {
         throw new RebuildError('input', 'not a regular file', { subject: path });
       }
-      return new FileSource(handle, path, st.size);
+      return new FileSource(handle, path, Number(st.size), st.ctimeNs);
     } catch (err) {
       await handle.close();
       throw err;
