@@ -16,13 +16,15 @@
  * memory stays bounded as files grow; every loop over headers is linear or
  * n·log n in their counts.
  */
-import { type Digests, hashBytes, hashFile } from '../hash/digest.js';
+
+import type { FileHandle } from 'node:fs/promises';
+import { type Digests, hashBytes, hashOpenFile } from '../hash/digest.js';
 import type { PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
-import { isRebuildError } from '../util/errors.js';
+import { isRebuildError, RebuildError } from '../util/errors.js';
 import { streamableBuildIdPlan } from './buildid.js';
 import { type ElfFile, isElf, readElf } from './elf/reader.js';
-import { type ByteSource, openSource } from './elf/source.js';
+import { type ByteSource, FileSource, openSource } from './elf/source.js';
 import { elfFacts, makeSide, type Side } from './side.js';
 import { isText } from './text.js';
 import type { Comparison, ElfFacts, FileFacts } from './types.js';
@@ -55,7 +57,15 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
     throw err;
   }
   try {
-    return await compareSources(srcA, srcB, opts, started);
+    const c = await compareSources(srcA, srcB, opts, started);
+    for (const s of [srcA, srcB]) {
+      if (s instanceof FileSource && !(await s.unchanged()))
+        throw new RebuildError('input', 'the file changed while it was being compared', {
+          subject: s.name,
+          fix: 'compare it again once nothing writes to it',
+        });
+    }
+    return c;
   } finally {
     await Promise.all([srcA.close(), srcB.close()]);
   }
@@ -63,8 +73,22 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
 
 type Source = ByteSource & { bytes?: Buffer };
 
+/**
+ * The file a streamed source holds open: the hash pass reads the same open file
+ * as the analysis, never the path again (a path renamed in between would have
+ * the hashes and the verdict be of different files).
+ */
+function opened(s: Source): { path: string; handle: FileHandle; size: number } {
+  if (!(s instanceof FileSource)) throw new Error(`${s.name}: a streamed source is a FileSource`);
+  return { path: s.name, handle: s.handle, size: s.size };
+}
+
 /** Hashes from the bytes in memory when the file was read whole (one read), else streamed. */
-const digestsOf = async (s: Source): Promise<Digests> => (s.bytes ? hashBytes(s.bytes) : hashFile(s.name));
+const digestsOf = async (s: Source): Promise<Digests> => {
+  if (s.bytes) return hashBytes(s.bytes);
+  const o = opened(s);
+  return hashOpenFile(o.path, o.handle, o.size);
+};
 
 /** Build-id digests the hash pass took (see streamableBuildIdPlan), by side. */
 type BuildIdDigests = { a?: string; b?: string };
@@ -93,8 +117,8 @@ async function digestsOfPair(
   }
   if (!a.bytes && !b.bytes) {
     // Large files only (small ones are in memory): the pair reader is loaded by them.
-    const { hashPair } = await import('../hash/pair.js');
-    const pair = await hashPair(a.name, b.name, plans, { onDiverged });
+    const { hashOpenPair } = await import('../hash/pair.js');
+    const pair = await hashOpenPair(opened(a), opened(b), plans, onDiverged);
     return { digests: [pair.a, pair.b], buildIds: pair.planDigests, identical: pair.identical };
   }
   return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {}, identical: false };

@@ -49,10 +49,23 @@ export class BufferSource implements ByteSource {
 
 export class FileSource implements ByteSource {
   private constructor(
-    private readonly handle: FileHandle,
+    /** The open file every read goes to (the hash pass reads it too, never the path again). */
+    readonly handle: FileHandle,
     readonly name: string,
     readonly size: number,
+    /** Its change time at the open (ns): see unchanged. */
+    private readonly ctimeNs: bigint,
   ) {}
+
+  /**
+   * Whether nothing was written to the file since it was opened: a streamed
+   * file is read more than once (hash pass, analysis), and a write between
+   * them would have the verdict and the hashes be of different bytes.
+   */
+  async unchanged(): Promise<boolean> {
+    const st = await this.handle.stat({ bigint: true });
+    return st.ctimeNs === this.ctimeNs && st.size === BigInt(this.size);
+  }
 
   static async open(path: string): Promise<FileSource> {
     let handle: FileHandle;
@@ -66,11 +79,11 @@ export class FileSource implements ByteSource {
       });
     }
     try {
-      const st = await handle.stat();
+      const st = await handle.stat({ bigint: true });
       if (!st.isFile()) {
         throw new RebuildError('input', 'not a regular file', { subject: path });
       }
-      return new FileSource(handle, path, st.size);
+      return new FileSource(handle, path, Number(st.size), st.ctimeNs);
     } catch (err) {
       await handle.close();
       throw err;
@@ -175,6 +188,18 @@ export async function openSource(
   try {
     const bytes = Buffer.allocUnsafe(f.size);
     const n = await f.readInto(bytes, 0, f.size);
+    // More bytes than its size says: a file that grew, or one whose size lies (/proc, sysfs);
+    // its bytes are not those stat promised, so neither hash nor verdict would be of the file.
+    if (n === f.size && (await f.handle.read(Buffer.alloc(1), 0, 1, f.size)).bytesRead > 0) {
+      throw new RebuildError(
+        'input',
+        'the file holds more bytes than its size says (it grew, or is not a plain file on disk)',
+        {
+          subject: path,
+          fix: 'copy the file to a regular file first, and compare the copy',
+        },
+      );
+    }
     const whole = n === f.size ? bytes : bytes.subarray(0, n);
     return Object.assign(new BufferSource(whole, path), { bytes: whole });
   } finally {
