@@ -97,7 +97,10 @@ export async function hashOpenPair(
   };
   if (a.size !== b.size) {
     // Different from the start: both hashed at once.
-    const [ha, hb] = await Promise.all([hashOne(a, plans.a, false), hashOne(b, plans.b, true)]);
+    const [ha, hb] = await allSettledOrThrow([
+      hashOne(a, plans.a, false),
+      hashOne(b, plans.b, true),
+    ] as const);
     return different(ha, hb);
   }
   const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
@@ -131,8 +134,22 @@ export async function hashOpenPair(
     // No plan digests: the caller's facts need none for files that are the same bytes.
     return { identical: true, a: first.digests, b: { ...first.digests }, planDigests: {} };
   }
-  const [hb, pa] = await Promise.all([startB(), planA]);
+  const [hb, pa] = await allSettledOrThrow([startB(), planA] as const);
   return different({ ...first.digests, ...(pa !== undefined ? { planDigest: pa } : {}) }, hb);
+}
+
+/**
+ * Promise.all that waits for every thread before it throws: the caller closes
+ * the file handles once this returns, and a thread still reading one then
+ * would read a closed (or reused) descriptor.
+ */
+async function allSettledOrThrow<T extends readonly unknown[]>(
+  work: { readonly [K in keyof T]: Promise<T[K]> | T[K] },
+): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 function planDigests(a: string | undefined, b: string | undefined): { a?: string; b?: string } {
