@@ -208,10 +208,8 @@ async function judgeSources(
   // a is described whatever the verdict, while the hash threads read both files.
   const sideA = elves ? describeSide('a', elves.a, buildIds) : undefined;
   // Files of different sizes are not identical: their analysis runs while they are hashed, and
-  // so does that of same-sized files from their first difference.
-  const early = srcA.size === srcB.size && (await hashing.same) ? await digests : undefined;
-  const identical =
-    early !== undefined && early[0].sha256 === early[1].sha256 && early[0].size === early[1].size;
+  // so does that of same-sized files from their first difference. Identical: every byte compared.
+  const identical = srcA.size === srcB.size && (await hashing.same);
   const base = (path: string, size: number): FileFacts => ({
     path,
     size,
@@ -259,10 +257,9 @@ async function judgeSources(
   }
 
   if (identical) {
-    // Identical bytes that are not both ELF: only their format is described.
-    const [ta, tb] = await Promise.all([isText(srcA), isText(srcB)]);
-    a.format = elfA ? 'elf' : ta ? 'text' : 'binary';
-    b.format = elfB ? 'elf' : tb ? 'text' : 'binary';
+    // Identical bytes that are not ELF (both ELF is the case above): only their format is
+    // described, read once, as the two hold the same bytes.
+    a.format = b.format = (await isText(srcA)) ? 'text' : 'binary';
     return done({ verdict: 'identical', route: 'identical', explanations: [], differences: [] });
   }
   // The bytes differ: the forensic routes (loaded only now) explain or name every difference.
