@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: the compiled CLI (npm's `prepare` runs tsc on install).
+// Entry point: the bundled CLI (scripts/bundle.mjs; npm's `prepare` builds it on install).
 import { main } from '../dist/cli/main.js';
 
 main(process.argv).then(

@@ -17,8 +17,25 @@ import { BIN, REPO } from '../helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'rebuild-compare-loads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const DIST = `${pathToFileURL(join(REPO, 'dist')).href}/`;
+const DIST = `${pathToFileURL(join(REPO, 'dist', 'cli')).href}/`;
 const TRACER = join(REPO, 'test/helpers/trace-modules.mjs');
+
+/**
+ * The source modules in each file of the bundle (scripts/bundle.mjs writes
+ * the list): loading a file runs every module in it, so the modules a process
+ * loaded are those of the files it resolved, named as under src/ (`forensics/compare.js`).
+ */
+function sourceModules(files: string[]): string[] {
+  const held = JSON.parse(readFileSync(join(REPO, 'dist', 'cli', 'meta.json'), 'utf8')) as Record<
+    string,
+    string[]
+  >;
+  return files.flatMap((f) => {
+    const inputs = held[f];
+    if (!inputs) throw new Error(`dist/cli/${f} is not in dist/cli/meta.json: a stale build?`);
+    return inputs.map((m) => m.replace(/^src\//, '').replace(/\.ts$/, '.js'));
+  });
+}
 
 async function compareTraced(args: string[]) {
   const trace = join(dir, `trace-${Math.random().toString(36).slice(2)}.txt`);
@@ -29,7 +46,7 @@ async function compareTraced(args: string[]) {
     stdin: 'ignore',
   });
   const urls = new Set(readFileSync(trace, 'utf8').split('\n').filter(Boolean));
-  const dist = [...urls].filter((u) => u.startsWith(DIST)).map((u) => u.slice(DIST.length));
+  const dist = sourceModules([...urls].filter((u) => u.startsWith(DIST)).map((u) => u.slice(DIST.length)));
   return { ...r, dist, urls: [...urls] };
 }
 

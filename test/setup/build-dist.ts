@@ -1,14 +1,16 @@
 /**
  * Vitest global set-up: the CLI and engine tests run bin/rebuild.js, which
- * imports the compiled dist/ (git-ignored). Rebuild it when any source file
- * is newer than its compiled file (or has none), so that a run never tests
- * an older build than the code it reads.
+ * imports the bundled dist/ (git-ignored, scripts/bundle.mjs). Rebuild it
+ * when any source file is newer than the bundle (or there is none), so that a
+ * run never tests an older build than the code it reads.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+/** Written last by every bundle: its time is the build's. */
+const STAMP = join(ROOT, 'dist', 'cli', 'meta.json');
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -19,15 +21,14 @@ function sources(dir: string): string[] {
 }
 
 function stale(): string | undefined {
-  for (const src of sources(join(ROOT, 'src'))) {
-    const out = join(ROOT, 'dist', relative(join(ROOT, 'src'), src).replace(/\.ts$/, '.js'));
-    let built: number;
-    try {
-      built = statSync(out).mtimeMs;
-    } catch {
-      return `${relative(ROOT, out)} is missing`;
-    }
-    if (statSync(src).mtimeMs > built) return `${relative(ROOT, src)} is newer than its build`;
+  let built: number;
+  try {
+    built = statSync(STAMP).mtimeMs;
+  } catch {
+    return `${relative(ROOT, STAMP)} is missing`;
+  }
+  for (const src of [...sources(join(ROOT, 'src')), join(ROOT, 'scripts', 'bundle.mjs')]) {
+    if (statSync(src).mtimeMs > built) return `${relative(ROOT, src)} is newer than the build`;
   }
   return undefined;
 }
@@ -35,13 +36,6 @@ function stale(): string | undefined {
 export default function setup(): void {
   const why = stale();
   if (!why) return;
-  process.stderr.write(`test set-up: building dist/ (${why})\n`);
-  execFileSync(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      stdio: 'inherit',
-    },
-  );
+  process.stderr.write(`test set-up: bundling dist/ (${why})\n`);
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
