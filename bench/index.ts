@@ -59,7 +59,7 @@ function main(): number {
     process.stderr.write(`bench: nothing to run (asked for: ${wanted.join(', ') || 'all'})\n`);
     return 2;
   }
-  if (!existsSync(join(here, '..', 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(here, '..', 'dist', 'cli', 'main.cjs'))) {
     process.stderr.write('bench: dist/ is missing: run `npm run build` first\n');
     return 2;
   }

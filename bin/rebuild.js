@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 // Entry point: the bundled CLI (scripts/bundle.mjs; npm's `prepare` builds it on install).
-import { main } from '../dist/cli/main.js';
+import { loadCli } from './load-cli.js';
 
+let main;
+try {
+  ({ main } = loadCli().cli);
+} catch (err) {
+  process.stderr.write(`rebuild: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(70);
+}
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

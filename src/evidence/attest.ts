@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashBytes, hashFile } from '../hash/digest.js';
+import { hashFile, sha256Hex } from '../hash/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { messageOf, RebuildError } from '../util/errors.js';
 import { ATTESTATION_FILE, isBundleFile, readBundle, readRegular, readResultOf } from './bundle.js';
@@ -33,7 +33,7 @@ export async function attestResult(outDir: string, key: SigningKey): Promise<Att
       fix: 'attest results of `rebuild <pkg>` that got as far as fetching the published file',
     });
   }
-  const statement = statementFor(result, hashBytes(bytes).sha256);
+  const statement = statementFor(result, sha256Hex(bytes));
   const envelope = signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, key);
   const path = join(outDir, ATTESTATION_FILE);
   await writeFileAtomic(path, `${JSON.stringify(envelope)}\n`);
@@ -179,7 +179,7 @@ export async function checkAttestation(
   }
   if (bundleResult) {
     const signedDigest = statement.predicate.verification.resultDigest.sha256;
-    const got = hashBytes(bundleResult).sha256;
+    const got = sha256Hex(bundleResult);
     if (got !== signedDigest)
       return mismatch(
         'result.json',

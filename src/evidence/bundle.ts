@@ -20,7 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { hashBytes } from '../hash/digest.js';
+import { sha256Hex } from '../hash/digest.js';
 import { messageOf, RebuildError } from '../util/errors.js';
 import type { VerifyResult } from '../verify/types.js';
 
@@ -316,7 +316,7 @@ export async function collectEvidence(
     package: result.package,
     entries: entries.map((e) => ({
       name: e.name,
-      sha256: hashBytes(e.bytes).sha256,
+      sha256: sha256Hex(e.bytes),
       size: e.bytes.length,
       from: e.from,
       ...(e.truncated ? { truncated: e.truncated } : {}),
@@ -388,7 +388,7 @@ export async function writeBundle(
     });
   }
   const written = await readRegular(path, DEFAULT_BUNDLE_LIMITS.maxBinaryBytes * 4);
-  const sha256 = written ? hashBytes(written.bytes).sha256 : '';
+  const sha256 = written ? sha256Hex(written.bytes) : '';
   return { path, sha256, size: written?.size ?? 0 };
 }
 

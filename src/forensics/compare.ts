@@ -18,7 +18,7 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { type Digests, hashBytes, hashOpenFile } from '../hash/digest.js';
+import { blake3Ready, type Digests, hashBytes, hashOpenFile } from '../hash/digest.js';
 import type { PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
@@ -85,6 +85,7 @@ function opened(s: Source): { path: string; handle: FileHandle; size: number } {
 
 /** Hashes from the bytes in memory when the file was read whole (one read), else streamed. */
 const digestsOf = async (s: Source): Promise<Digests> => {
+  await blake3Ready();
   if (s.bytes) return hashBytes(s.bytes);
   const o = opened(s);
   return hashOpenFile(o.path, o.handle, o.size);
@@ -111,6 +112,7 @@ async function digestsOfPair(
   onDiverged: () => void,
 ): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests; identical: boolean }> {
   if (a.bytes && b.bytes) {
+    await blake3Ready();
     const da = hashBytes(a.bytes);
     const identical = a.bytes.equals(b.bytes);
     return { digests: [da, identical ? { ...da } : hashBytes(b.bytes)], buildIds: {}, identical };

@@ -56,15 +56,32 @@ const native = nativeModule
 
 export const BLAKE3_IMPLEMENTATION = native ? '@napi-rs/blake-hash (native)' : 'hash-wasm (WebAssembly)';
 
-// hash-wasm's hashers are created asynchronously: make one up front, and only when it is needed.
-const wasm = native ? undefined : await (await import('hash-wasm')).createBLAKE3();
+// hash-wasm's hashers are created asynchronously: one is made as this module loads, only
+// when it is needed; every async way in below awaits it (no top-level await: the CLI is
+// bundled as CommonJS, see scripts/bundle.mjs).
+let wasm: Awaited<ReturnType<typeof import('hash-wasm').createBLAKE3>> | undefined;
+const wasmReady: Promise<void> | undefined = native
+  ? undefined
+  : import('hash-wasm')
+      .then((m) => m.createBLAKE3())
+      .then((h) => {
+        wasm = h;
+      });
+wasmReady?.catch(() => undefined);
+
+/** Resolves once createBlake3 can be called (at once with the native binding). */
+export async function blake3Ready(): Promise<void> {
+  await wasmReady;
+}
 
 export function createBlake3(): Blake3 {
   if (native) {
     const h = new native();
     return { update: (c) => h.update(c), hex: () => h.digest('hex') };
   }
-  const h = wasm!;
+  // A caller that did not await blake3Ready: an error, never a wrong digest.
+  if (!wasm) throw new Error('BLAKE3 (WebAssembly) used before blake3Ready() resolved');
+  const h = wasm;
   h.init();
   return { update: (c) => h.update(c), hex: () => h.digest('hex') };
 }
@@ -108,6 +125,7 @@ export async function openRegular(path: string): Promise<{ handle: FileHandle; s
  * read: each chunk feeds both hashers.
  */
 export async function hashFile(path: string): Promise<Digests> {
+  await blake3Ready();
   const { handle, size } = await openRegular(path);
   try {
     return await hashOpenFile(path, handle, size);
@@ -138,6 +156,7 @@ export async function hashOpenFile(
     );
     return digests;
   }
+  await blake3Ready();
   return hashOnThisThread(handle);
 }
 
@@ -173,7 +192,12 @@ export function newHashers(): Hashers {
   };
 }
 
-/** Digests of bytes already in memory (small files, tests). */
+/** SHA-256 (hex) of bytes in memory. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Digests of bytes already in memory (small files, tests); async callers await blake3Ready first. */
 export function hashBytes(bytes: Uint8Array): Digests {
   const h = newHashers();
   h.update(bytes);

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { RebuildError } from '../util/errors.js';
 import {
   blake3ModuleForWorkers,
+  blake3Ready,
   type Digests,
   hashOpenFile,
   newHashers,
@@ -177,6 +178,7 @@ async function pairOnThreads(
 }
 
 async function pairOnThisThread(a: Opened, b: Opened): Promise<FirstPass> {
+  await blake3Ready();
   const h = newHashers();
   const bufA = Buffer.allocUnsafe(READ_SIZE);
   const bufB = Buffer.allocUnsafe(READ_SIZE);

@@ -111,14 +111,11 @@ const DRAWN = new Set(DRAWN_CHARACTERS);
 /**
  * string-width, loaded at its first use: importing it (an ICU segmenter,
  * Unicode property sets) and its first call cost 60–150 ms of start-up, and
- * most reports hold only printable ASCII and DRAWN_CHARACTERS. Node without
- * require() of ES modules imports it up front, as before.
+ * most reports hold only printable ASCII and DRAWN_CHARACTERS. require() of
+ * an ES module: Node 20.19 and 22.12 on (package.json's engines).
  */
 type Width = (s: string) => number;
-const canRequireEsm = (process.features as { require_module?: boolean }).require_module === true;
-let loadedWidth: Width | undefined = canRequireEsm
-  ? undefined
-  : ((await import('string-width')).default as Width);
+let loadedWidth: Width | undefined;
 function stringWidth(s: string): number {
   loadedWidth ??= (createRequire(import.meta.url)('string-width') as { default: Width }).default;
   return loadedWidth(s);

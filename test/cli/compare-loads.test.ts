@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,45 +9,58 @@ import { ExitCode } from '../../src/cli/exit-codes.js';
 import { BIN, REPO } from '../helpers/cli.js';
 
 /**
- * What `rebuild compare` loads, listed by a resolve hook in the real CLI
- * process: an identical pair needs the file reader, the hashes and the one
- * report asked for; the forensic routes, the other report formats and the
- * engine are loaded by the work that needs them. Counts modules, never time.
+ * What `rebuild compare` loads, seen in the real CLI process: an identical
+ * pair needs the file reader, the hashes and the one report asked for; the
+ * forensic routes, the other report formats and the engine are loaded by the
+ * work that needs them. Counts modules, never time.
+ *
+ * The CLI is one bundle (scripts/bundle.mjs) in which every source module is
+ * an initialiser named after its path, run at the module's first import; V8's
+ * coverage (NODE_V8_COVERAGE) says which of them ran, and which packages'
+ * files were loaded.
  */
 const dir = mkdtempSync(join(tmpdir(), 'rebuild-compare-loads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const DIST = `${pathToFileURL(join(REPO, 'dist', 'cli')).href}/`;
-const TRACER = join(REPO, 'test/helpers/trace-modules.mjs');
+const BUNDLE = join(REPO, 'dist', 'cli', 'main.cjs');
 
-/**
- * The source modules in each file of the bundle (scripts/bundle.mjs writes
- * the list): loading a file runs every module in it, so the modules a process
- * loaded are those of the files it resolved, named as under src/ (`forensics/compare.js`).
- */
-function sourceModules(files: string[]): string[] {
-  const held = JSON.parse(readFileSync(join(REPO, 'dist', 'cli', 'meta.json'), 'utf8')) as Record<
-    string,
-    string[]
-  >;
-  return files.flatMap((f) => {
-    const inputs = held[f];
-    if (!inputs) throw new Error(`dist/cli/${f} is not in dist/cli/meta.json: a stale build?`);
-    return inputs.map((m) => m.replace(/^src\//, '').replace(/\.ts$/, '.js'));
-  });
+interface Coverage {
+  result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[];
 }
 
+/** Source modules of the bundle that are not behind an initialiser (they run whenever it loads). */
+function unwrappedModules(): string[] {
+  const { modules } = JSON.parse(readFileSync(join(REPO, 'dist', 'cli', 'meta.json'), 'utf8')) as {
+    modules: string[];
+  };
+  const source = readFileSync(BUNDLE, 'utf8');
+  const wrapped = new Set([...source.matchAll(/^ {2}"(src\/[^"]+\.ts)"\(\) \{$/gm)].map((m) => m[1]));
+  // The trace must see initialisers, else it would prove nothing.
+  expect(wrapped.size).toBeGreaterThan(100);
+  return modules.filter((m) => !wrapped.has(m));
+}
+
+/** `src/forensics/compare.ts` → `forensics/compare.js`, as the lists below name modules. */
+const named = (m: string) => m.replace(/^src\//, '').replace(/\.ts$/, '.js');
+
 async function compareTraced(args: string[]) {
-  const trace = join(dir, `trace-${Math.random().toString(36).slice(2)}.txt`);
-  const r = await execa('node', ['--import', TRACER, BIN, 'compare', ...args], {
+  const coverage = mkdtempSync(join(dir, 'coverage-'));
+  const r = await execa('node', [BIN, 'compare', ...args], {
     reject: false,
     cwd: REPO,
-    env: { CI: '1', REBUILD_TRACE_MODULES: trace },
+    env: { CI: '1', NODE_V8_COVERAGE: coverage },
     stdin: 'ignore',
   });
-  const urls = new Set(readFileSync(trace, 'utf8').split('\n').filter(Boolean));
-  const dist = sourceModules([...urls].filter((u) => u.startsWith(DIST)).map((u) => u.slice(DIST.length)));
-  return { ...r, dist, urls: [...urls] };
+  const scripts = readdirSync(coverage).flatMap(
+    (f) => (JSON.parse(readFileSync(join(coverage, f), 'utf8')) as Coverage).result,
+  );
+  const bundle = scripts.filter((s) => s.url === BUNDLE || s.url === pathToFileURL(BUNDLE).href);
+  expect(bundle.length).toBe(1);
+  const ran = bundle[0]!.functions.filter(
+    (f) => /^src\/.+\.ts$/.test(f.functionName) && (f.ranges[0]?.count ?? 0) > 0,
+  );
+  const dist = [...new Set([...unwrappedModules(), ...ran.map((f) => f.functionName)])].map(named);
+  return { ...r, dist, urls: scripts.map((s) => s.url) };
 }
 
 /** Modules an identical pair never needs (prefixes under dist/). */
@@ -99,9 +112,11 @@ describe('modules `rebuild compare` loads', () => {
       expect.arrayContaining(['forensics/compare.js', 'hash/digest.js', 'report/text.js']),
     );
     expect(unwanted(r.dist)).toEqual([]);
+    expect(packages(r.urls, ['commander']).length).toBeGreaterThan(0); // packages are seen
     expect(packages(r.urls, ['dockerode', 'execa', 'listr2', 'yaml', 'zod'])).toEqual([]);
     // jsdiff's word diff alone, not the package's every diff and patch module.
-    expect(r.urls.filter((u) => u.endsWith('/node_modules/diff/libesm/index.js'))).toEqual([]);
+    expect(packages(r.urls, ['diff/libcjs/diff', 'diff/libesm/diff']).length).toBeGreaterThan(0);
+    expect(r.urls.filter((u) => /\/node_modules\/diff\/lib(esm|cjs)\/index\.js$/.test(u))).toEqual([]);
   });
 
   it('identical pair, --json: no report renderer at all', async () => {

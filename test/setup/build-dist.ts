@@ -27,7 +27,8 @@ function stale(): string | undefined {
   } catch {
     return `${relative(ROOT, STAMP)} is missing`;
   }
-  for (const src of [...sources(join(ROOT, 'src')), join(ROOT, 'scripts', 'bundle.mjs')]) {
+  const build = ['scripts/bundle.mjs', 'scripts/make-code-cache.mjs', 'bin/load-cli.js'];
+  for (const src of [...sources(join(ROOT, 'src')), ...build.map((f) => join(ROOT, f))]) {
     if (statSync(src).mtimeMs > built) return `${relative(ROOT, src)} is newer than the build`;
   }
   return undefined;

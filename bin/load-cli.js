@@ -1,0 +1,58 @@
+// Loads the bundled CLI (dist/cli/main.cjs, made by scripts/bundle.mjs) with
+// V8's code cache of it (dist/cli/main.cjs.cache, made by the same build):
+// functions compiled once at build time are not compiled again at every
+// start. The cache is used only when its header names the bundle's size and
+// modification time, and V8 itself refuses a cache made by another V8 or for
+// another source length; a cache refused is a slower start, never other code.
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+export const BUNDLE = fileURLToPath(new URL('../dist/cli/main.cjs', import.meta.url));
+export const CODE_CACHE = `${BUNDLE}.cache`;
+
+/** The header a code cache starts with: which bundle it was made from. */
+export function cacheHeader(bundle = BUNDLE) {
+  const st = statSync(bundle, { bigint: true });
+  return Buffer.from(`rebuild-code-cache ${st.size} ${st.mtimeNs}\n`);
+}
+
+function cachedData() {
+  let data;
+  try {
+    data = readFileSync(CODE_CACHE);
+  } catch {
+    return undefined; // none built (or not readable): compiled as usual
+  }
+  const header = cacheHeader();
+  return data.subarray(0, header.length).equals(header) ? data.subarray(header.length) : undefined;
+}
+
+// Held for the life of the process: nothing the bundle runs may outlive its script.
+const scripts = [];
+
+/** The CLI's exports and the script they came from (its cache can be made from it). */
+export function loadCli({ useCache = true } = {}) {
+  let source;
+  try {
+    source = readFileSync(BUNDLE, 'utf8');
+  } catch (err) {
+    throw new Error(`the CLI is not built (${BUNDLE}: ${err.code ?? err.message}); run \`npm run build\``);
+  }
+  const data = useCache ? cachedData() : undefined;
+  // The CommonJS wrapper on the first line, so that line numbers are the bundle's.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: BUNDLE,
+    ...(data ? { cachedData: data } : {}),
+  });
+  scripts.push(script);
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
+  return {
+    cli: module.exports,
+    script,
+    cacheRejected: data !== undefined && script.cachedDataRejected === true,
+  };
+}
