@@ -1,9 +1,8 @@
 // Builds the CLI that bin/rebuild.js runs: src/cli/main.ts bundled by
 // esbuild into one CommonJS file, dist/cli/main.cjs, and V8's code cache of
-// it, dist/cli/main.cjs.cache (see bin/load-cli.js). From tsc's one file per
-// module, a small `rebuild compare` spent a third of its start resolving,
-// reading, linking and compiling ES modules; bundled, with the code cache,
-// it starts 20–30% sooner (whole processes, paired runs). Node 20 has no
+// it, dist/cli/main.cjs.cache (see bin/load-cli.js). Against tsc's one file
+// per module, a small `rebuild compare` takes 0.74–0.81× the time (whole
+// processes, paired runs; README, "How the CLI is built"). Node 20 has no
 // compile cache for ES modules, hence CommonJS. The parts each command
 // imports lazily stay lazy: esbuild wraps every module in an initialiser run
 // at its first import. Packages stay imports (node_modules is resolved at
