@@ -7,8 +7,10 @@ import {
   newHashers,
   openRegular,
   PARALLEL_MIN_SIZE,
+  type PairThreads,
+  pairThreads,
 } from './digest.js';
-import { digestPlanOnThread, hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
+import { digestPlanOnThread, hashOpenFileOnThreads, type PlanToDigest, SharedReader } from './threads.js';
 
 /** Read size on the calling thread (small pairs). */
 const READ_SIZE = 1 << 20;
@@ -68,23 +70,33 @@ const split = (d: Hashed) => {
   return { digests, planDigest };
 };
 
-/** One file on its own: on threads when large (SHA-256 on a worker too when `beside` another), else here. */
-function hashOne(o: Opened, plan: PlanToDigest | undefined, beside: boolean): Promise<Hashed> {
+/**
+ * One file on its own: on threads when large (SHA-256 on a worker too when `beside` another; read
+ * by `reader`, after the files given it before, when given), else here.
+ */
+function hashOne(
+  o: Opened,
+  plan: PlanToDigest | undefined,
+  beside: boolean,
+  reader?: SharedReader,
+): Promise<Hashed> {
   const blake3Module = blake3ModuleForWorkers();
   if (o.size < PARALLEL_MIN_SIZE || !blake3Module) return hashOpenFile(o.path, o.handle, o.size, plan);
-  const opts = { ...(plan ? { plan } : {}), sha256OnWorker: beside };
+  const opts = { ...(plan ? { plan } : {}), sha256OnWorker: beside, ...(reader ? { reader } : {}) };
   return hashOpenFileOnThreads(o.path, o.handle, blake3Module, opts).then(({ same: _, ...d }) => d);
 }
 
 /**
  * hashPair of files already open. `onDiverged`: told as soon as same-sized
- * files are known to differ, while they are still hashed.
+ * files are known to differ, while they are still hashed. `threads`: how
+ * files of different sizes are spread over threads (see PairThreads).
  */
 export async function hashOpenPair(
   a: Opened,
   b: Opened,
   plans: PairPlans,
   onDiverged?: () => void,
+  threads: PairThreads = pairThreads(),
 ): Promise<PairDigests> {
   const different = (ha: Hashed, hb: Hashed): PairDigests => {
     const [sa, sb] = [split(ha), split(hb)];
@@ -96,12 +108,18 @@ export async function hashOpenPair(
     };
   };
   if (a.size !== b.size) {
-    // Different from the start: both hashed at once.
-    const [ha, hb] = await allSettledOrThrow([
-      hashOne(a, plans.a, false),
-      hashOne(b, plans.b, true),
-    ] as const);
-    return different(ha, hb);
+    // Different from the start: both hashed at once, or read in turn by one thread (a first).
+    const reader = threads === 'one reader' ? new SharedReader() : undefined;
+    try {
+      const [ha, hb] = await allSettledOrThrow([
+        hashOne(a, plans.a, false, reader),
+        hashOne(b, plans.b, !reader, reader),
+      ] as const);
+      return different(ha, hb);
+    } finally {
+      // Both passes have settled: the thread reads neither file any more.
+      await reader?.close();
+    }
   }
   const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
   // From the first difference: b hashed on threads of its own, and a's plan (left out of the pass

@@ -62,6 +62,8 @@ export interface ThreadOptions {
   plan?: PlanToDigest;
   /** SHA-256 on a worker of its own instead of the calling thread (when the caller hashes another file too). */
   sha256OnWorker?: boolean;
+  /** Read (and BLAKE3) on this thread, after the files given it before, instead of one of its own. */
+  reader?: SharedReader;
 }
 
 export interface ThreadDigests {
@@ -102,13 +104,33 @@ export function prestartRingWorkers(readers: number, consumers = 0): void {
   }
 }
 
-/** A ring worker for `source`, started ahead or now, given its job. */
-function ringWorker(source: string, job: object): Worker {
+/** A ring worker for `source`, started ahead or now, for the caller to give jobs and terminate. */
+function ringWorker(source: string): Worker {
   const worker = idle.get(source)?.shift() ?? new Worker(source, { eval: true });
   worker.removeAllListeners('error');
   worker.ref();
-  worker.postMessage(job);
   return worker;
+}
+
+/** Numbers the jobs given to ring workers: a shared worker's replies name theirs. */
+let jobs = 0;
+
+/**
+ * One reading thread for several files, hashed in turn in the order they
+ * are given (each file with a ring of its own): see PairThreads. Taken on
+ * first use; the owner closes it once every pass given it has settled.
+ */
+export class SharedReader {
+  private worker: Worker | undefined;
+
+  take(): Worker {
+    this.worker ??= ringWorker(READER_WORKER_SOURCE);
+    return this.worker;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+  }
 }
 
 /** The digests of `handle` (see ThreadOptions). */
@@ -128,15 +150,32 @@ export async function hashOpenFileOnThreads(
     Atomics.notify(control, CONTROL.produced);
     Atomics.notify(control, CONTROL.freed);
   };
-  const start = <R extends object>(source: string, data: object, onMessage?: (m: R) => boolean) => {
-    const worker = ringWorker(source, { ...shared, ...data });
-    workers.push(worker);
+  const start = <R extends object>(
+    source: string,
+    data: object,
+    onMessage?: (m: R) => boolean,
+    sharedWorker?: Worker,
+  ) => {
+    // A shared worker is its owner's to terminate (it may have other files to read).
+    const worker = sharedWorker ?? ringWorker(source);
+    if (!sharedWorker) workers.push(worker);
+    const job = ++jobs;
+    worker.postMessage({ ...shared, ...data, job });
     return new Promise<R | { error: string }>((resolve) => {
-      worker.on('message', (m: R) => {
-        if (!onMessage?.(m)) resolve(m);
-      });
-      worker.once('error', (err) => resolve({ error: err.message }));
-      worker.once('exit', (code) => resolve({ error: `hash thread exited (${code})` }));
+      const done = (m: R | { error: string }) => {
+        worker.off('message', onReply);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        resolve(m);
+      };
+      const onReply = (m: R & { job?: number }) => {
+        if (m.job === job && !onMessage?.(m)) done(m);
+      };
+      const onError = (err: Error) => done({ error: err.message });
+      const onExit = (code: number) => done({ error: `hash thread exited (${code})` });
+      worker.on('message', onReply);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
     }).then((m) => {
       // A failed thread stops the others (they may be waiting for it).
       if ('error' in m) stop();
@@ -162,6 +201,7 @@ export async function hashOpenFileOnThreads(
       }
       return true;
     },
+    opts.reader?.take(),
   );
   const sha256 = opts.sha256OnWorker
     ? start<ConsumerReply>(CONSUMER_WORKER_SOURCE, { index: 0, algorithm: 'sha256' })

@@ -14,12 +14,15 @@ export interface ReaderControl {
 
 /**
  * A ring worker is started before its job is known (while the caller still
- * loads and parses, see prestartRingWorkers) and gets the job as its first
- * message: the source runs in a function of it, named as workerData would be.
+ * loads and parses, see prestartRingWorkers) and gets the job as a message:
+ * the source runs in a function of it, named as workerData would be. Jobs
+ * sent while one runs wait for it (a reader may be given both files of a
+ * pair, in turn); each reply carries its job's `job` number.
  */
 const onJob = (body: string) => `
 const { parentPort } = require('node:worker_threads');
-parentPort.once('message', (workerData) => {
+parentPort.on('message', (workerData) => {
+const reply = (m) => parentPort.postMessage({ ...m, job: workerData.job });
 ${body}
 });
 `;
@@ -135,11 +138,11 @@ function readAndHash() {
     if (same) {
       const nb = readFull(fdB, other, 0, at);
       same = nb === n && buf.subarray(slot * chunk, slot * chunk + n).equals(other.subarray(0, n));
-      if (!same) parentPort.postMessage({ diverged: true });
+      if (!same) reply({ diverged: true });
     }
     if (n < chunk && n > 0 && readSync(fd, Buffer.alloc(1), 0, 1, at + n) > 0) {
       // Data after the end it saw: the file grew while being read.
-      parentPort.postMessage({ error: 'the file changed while it was being read', grew: true });
+      reply({ error: 'the file changed while it was being read', grew: true });
       return;
     }
     Atomics.store(control, L.length + slot, n);
@@ -158,12 +161,12 @@ function readAndHash() {
     }
   }
   sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
+  reply({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
 }
 try {
   readAndHash();
 } catch (err) {
-  parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
+  reply({ error: err && err.message ? err.message : String(err) });
 }
 `);
 
@@ -186,12 +189,12 @@ function consume() {
     Atomics.add(control, L.freed, 1);
     Atomics.notify(control, L.freed);
   }
-  parentPort.postMessage({ digest: h.digest('hex') });
+  reply({ digest: h.digest('hex') });
 }
 try {
   consume();
 } catch (err) {
-  parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
+  reply({ error: err && err.message ? err.message : String(err) });
 }
 `);
 
