@@ -10,7 +10,14 @@ import {
   type PairThreads,
   pairThreads,
 } from './digest.js';
-import { digestPlanOnThread, hashOpenFileOnThreads, type PlanToDigest, SharedReader } from './threads.js';
+import type { PassComparison } from './offer.js';
+import {
+  digestPlanOnThread,
+  hashOpenFileOnThreads,
+  type PlanToCompare,
+  type PlanToDigest,
+  SharedReader,
+} from './threads.js';
 
 /** Read size on the calling thread (small pairs). */
 const READ_SIZE = 1 << 20;
@@ -79,11 +86,50 @@ function hashOne(
   plan: PlanToDigest | undefined,
   beside: boolean,
   reader?: SharedReader,
-): Promise<Hashed> {
+  against?: PlanToCompare,
+): Promise<Hashed & { againstEqual?: boolean }> {
   const blake3Module = blake3ModuleForWorkers();
-  if (o.size < PARALLEL_MIN_SIZE || !blake3Module) return hashOpenFile(o.path, o.handle, o.size, plan);
-  const opts = { ...(plan ? { plan } : {}), sha256OnWorker: beside, ...(reader ? { reader } : {}) };
-  return hashOpenFileOnThreads(o.path, o.handle, blake3Module, opts).then(({ same: _, ...d }) => d);
+  if (!onThreads(o)) return hashOpenFile(o.path, o.handle, o.size, plan);
+  const opts = {
+    ...(plan ? { plan } : {}),
+    sha256OnWorker: beside,
+    ...(reader ? { reader } : {}),
+    ...(against ? { against } : {}),
+  };
+  return hashOpenFileOnThreads(o.path, o.handle, blake3Module!, opts).then(({ same: _, ...d }) => d);
+}
+
+/** Whether hashOne reads the file on a thread (else on the calling one). */
+const onThreads = (o: Opened): boolean =>
+  o.size >= PARALLEL_MIN_SIZE && blake3ModuleForWorkers() !== undefined;
+
+/**
+ * One reader for files of different sizes: b first, then a, which waits for
+ * the route's plan to compare it with (see PassComparison) until b is read.
+ */
+async function oneReader(a: Opened, b: Opened, plans: PairPlans, offer?: PassComparison) {
+  const reader = new SharedReader();
+  try {
+    const hb = hashOne(b, plans.b, false, reader);
+    hb.catch(() => undefined);
+    const ha = (async () => {
+      const taken = offer && onThreads(a) ? await offer.take(hb) : undefined;
+      offer?.close();
+      try {
+        const against = taken ? { ...taken.plan, fd: b.handle.fd } : undefined;
+        const { againstEqual, ...d } = await hashOne(a, plans.a, false, reader, against);
+        taken?.answer(againstEqual);
+        return d;
+      } catch (err) {
+        taken?.answer(undefined);
+        throw err;
+      }
+    })();
+    return await allSettledOrThrow([ha, hb] as const);
+  } finally {
+    // Both passes have settled: the thread reads neither file any more.
+    await reader.close();
+  }
 }
 
 /**
@@ -97,6 +143,7 @@ export async function hashOpenPair(
   plans: PairPlans,
   onDiverged?: () => void,
   threads: PairThreads = pairThreads(),
+  offer?: PassComparison,
 ): Promise<PairDigests> {
   const different = (ha: Hashed, hb: Hashed): PairDigests => {
     const [sa, sb] = [split(ha), split(hb)];
@@ -108,19 +155,20 @@ export async function hashOpenPair(
     };
   };
   if (a.size !== b.size) {
-    // Different from the start: both hashed at once, or read in turn by one thread (a first).
-    const reader = threads === 'one reader' ? new SharedReader() : undefined;
-    try {
-      const [ha, hb] = await allSettledOrThrow([
-        hashOne(a, plans.a, false, reader),
-        hashOne(b, plans.b, !reader, reader),
-      ] as const);
+    // Different from the start: both hashed at once, or read in turn by one thread.
+    if (threads === 'one reader') {
+      const [ha, hb] = await oneReader(a, b, plans, offer);
       return different(ha, hb);
-    } finally {
-      // Both passes have settled: the thread reads neither file any more.
-      await reader?.close();
     }
+    offer?.close();
+    const [ha, hb] = await allSettledOrThrow([
+      hashOne(a, plans.a, false),
+      hashOne(b, plans.b, true),
+    ] as const);
+    return different(ha, hb);
   }
+  // Same-sized files compare nothing but themselves in the pass.
+  offer?.close();
   const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
   // From the first difference: b hashed on threads of its own, and a's plan (left out of the pass
   // that compares, which identical files end) digested on a thread that reads a again.

@@ -39,7 +39,7 @@ export const CONTROL: ReaderControl = {
 };
 
 type ReaderReply =
-  | { digest: string; same: boolean; planDigest?: string }
+  | { digest: string; same: boolean; planDigest?: string; againstEqual?: boolean }
   | { diverged: true }
   | { error: string; grew?: boolean };
 type ConsumerReply = { digest?: string } | { error: string };
@@ -54,6 +54,21 @@ export interface PlanToDigest {
   runs: ReadonlyArray<Uint8Array | { offset: number; size: number } | { zeros: number }>;
 }
 
+/**
+ * A file the reading thread compares the one it reads with, byte for byte,
+ * as it reads it: literal bytes, zeros and ranges of the open file `fd`
+ * (a post-processing plan over b, see src/postprocess/plan.ts), `size` in all.
+ */
+export interface PlanToCompare {
+  fd: number;
+  size: number;
+  pieces: ReadonlyArray<
+    | { kind: 'range'; from: number; length: number }
+    | { kind: 'bytes'; data: Uint8Array }
+    | { kind: 'zero'; length: number }
+  >;
+}
+
 export interface ThreadOptions {
   /** A file of the same size, read in step and compared (`same` in the result). */
   compareWith?: FileHandle;
@@ -64,6 +79,7 @@ export interface ThreadOptions {
   sha256OnWorker?: boolean;
   /** Read (and BLAKE3) on this thread, after the files given it before, instead of one of its own. */
   reader?: SharedReader;
+  against?: PlanToCompare;
 }
 
 export interface ThreadDigests {
@@ -73,6 +89,8 @@ export interface ThreadDigests {
   /** compareWith's bytes equalled this file's as far as it went. */
   same: boolean;
   planDigest?: string;
+  /** The file equals `against`, every byte (given with it). */
+  againstEqual?: boolean;
 }
 
 class Aborted extends Error {}
@@ -192,6 +210,7 @@ export async function hashOpenFileOnThreads(
       consumers: 1,
       blake3Module,
       ...(opts.plan ? { plan: opts.plan } : {}),
+      ...(opts.against ? { against: opts.against } : {}),
     },
     (m) => {
       if (!('diverged' in m)) return false;
@@ -230,6 +249,7 @@ export async function hashOpenFileOnThreads(
       blake3: r.digest,
       same: r.same === true,
       ...(r.planDigest !== undefined ? { planDigest: r.planDigest } : {}),
+      ...(opts.against ? { againstEqual: r.againstEqual === true } : {}),
     };
   } finally {
     stop();
