@@ -19,6 +19,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { blake3Ready, type Digests, hashBytes, hashOpenFile } from '../hash/digest.js';
+import { PassComparison } from '../hash/offer.js';
 import type { PairPlans } from '../hash/pair.js';
 import type { PostProcessProfile } from '../postprocess/profiles.js';
 import { isRebuildError, RebuildError } from '../util/errors.js';
@@ -110,7 +111,9 @@ async function digestsOfPair(
   b: Source,
   plans: PairPlans,
   onDiverged: () => void,
+  offer: PassComparison,
 ): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests; identical: boolean }> {
+  if (a.bytes || b.bytes) offer.close();
   if (a.bytes && b.bytes) {
     await blake3Ready();
     const da = hashBytes(a.bytes);
@@ -120,7 +123,7 @@ async function digestsOfPair(
   if (!a.bytes && !b.bytes) {
     // Large files only (small ones are in memory): the pair reader is loaded by them.
     const { hashOpenPair } = await import('../hash/pair.js');
-    const pair = await hashOpenPair(opened(a), opened(b), plans, onDiverged);
+    const pair = await hashOpenPair(opened(a), opened(b), plans, onDiverged, undefined, offer);
     return { digests: [pair.a, pair.b], buildIds: pair.planDigests, identical: pair.identical };
   }
   return { digests: await Promise.all([digestsOf(a), digestsOf(b)]), buildIds: {}, identical: false };
@@ -164,7 +167,14 @@ async function compareSources(
   const differs = new Promise<false>((resolve) => {
     diverged = () => resolve(false);
   });
-  const hashed = digestsOfPair(srcA, srcB, plans, () => diverged());
+  // The post-processing route may hand its comparison of a to the pass that reads a (see PassComparison).
+  const offer = new PassComparison(srcA, srcB);
+  const hashed = digestsOfPair(srcA, srcB, plans, () => diverged(), offer);
+  // However the pass ends, it takes no offer after (the route then compares a itself).
+  hashed.then(
+    () => offer.close(),
+    () => offer.close(),
+  );
   const same = Promise.race([differs, hashed.then((h) => h.identical)]);
   const digests = hashed.then((h) => h.digests);
   // Handled here so that a failed hash never goes unnoticed while the analysis still runs;
@@ -181,7 +191,15 @@ async function compareSources(
         )
       : Promise.resolve(undefined);
   try {
-    return await judgeSources(srcA, srcB, { elfA, elfB, elves }, { same, digests }, buildIds, opts, started);
+    return await judgeSources(
+      srcA,
+      srcB,
+      { elfA, elfB, elves },
+      { same, digests, offer },
+      buildIds,
+      opts,
+      started,
+    );
   } finally {
     await digests.catch(() => undefined);
   }
@@ -201,7 +219,7 @@ async function judgeSources(
   srcA: Source,
   srcB: Source,
   { elfA, elfB, elves }: { elfA: boolean; elfB: boolean; elves: { a: Parsed; b: Parsed } | undefined },
-  hashing: { same: Promise<boolean>; digests: Promise<[Digests, Digests]> },
+  hashing: { same: Promise<boolean>; digests: Promise<[Digests, Digests]>; offer: PassComparison },
   buildIds: BuildIdOf,
   opts: CompareOptions,
   started: number,
@@ -267,5 +285,6 @@ async function judgeSources(
   // The bytes differ: the forensic routes (loaded only now) explain or name every difference.
   const sides = elves && sideA ? { a: sideA, b: describeSide('b', elves.b, buildIds) } : undefined;
   const { judgeDifferent } = await import('./judge.js');
-  return done(await judgeDifferent(srcA, srcB, { a, b, elfA, elfB, sides, names }, opts));
+  const pair = { a, b, elfA, elfB, sides, names, passComparison: hashing.offer };
+  return done(await judgeDifferent(srcA, srcB, pair, opts));
 }

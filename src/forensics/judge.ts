@@ -4,6 +4,7 @@
  * accounting; for anything else the bytes route. A module of its own so
  * that an identical pair never loads the forensic engine behind them.
  */
+import type { PassComparison } from '../hash/offer.js';
 import type { CompareOptions, ComparisonBody, DescribedSide } from './compare.js';
 import type { ByteSource } from './elf/source.js';
 import { hasRemovableSections } from './explanations.js';
@@ -23,6 +24,8 @@ export interface DifferentPair {
   sides: { a: DescribedSide; b: DescribedSide } | undefined;
   /** How the text diff names the files. */
   names: { a: string; b: string };
+  /** The hash pass's offer to compare a with the post-processing plan (closed here when unused). */
+  passComparison?: PassComparison;
 }
 
 export async function judgeDifferent(
@@ -54,11 +57,14 @@ export async function judgeDifferent(
         context,
         ...(opts.workDir ? { workDir: opts.workDir } : {}),
         ...(opts.postProcessingProfiles ? { profiles: opts.postProcessingProfiles } : {}),
+        ...(pair.passComparison ? { passComparison: pair.passComparison } : {}),
       });
       postProcessing = pp.facts;
       result = pp.result;
       if (pp.matches) route = 'post-processing';
     }
+    // No plan to offer the pass from here on: it reads a without waiting for one.
+    pair.passComparison?.close();
     if (!result || (route !== 'post-processing' && result.differences.length > 0)) {
       // a against b as built: sound too (both references are files we built).
       const direct = await judgeElf(sa, sb, { context });

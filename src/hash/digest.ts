@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { RebuildError } from '../util/errors.js';
 import { OPEN_FLAGS } from '../util/regular-file.js';
 import type { PlanToDigest } from './threads.js';
@@ -92,6 +93,18 @@ export function createBlake3(): Blake3 {
  * take less time than starting the workers (measured by the hash bench).
  */
 export const PARALLEL_MIN_SIZE = 16 << 20;
+
+/**
+ * Threads for the two files of a pair that differ in size: `reader each`
+ * (a reading thread per file, b's SHA-256 on a worker of its own) or, on a
+ * machine of two cores or fewer, `one reader` (one thread reads and hashes
+ * both files in turn, both SHA-256 on the calling thread). Each worker
+ * costs 25-35 ms of CPU to boot, and threads beyond the cores only wait
+ * their turn: on two cores one reader ends the pass sooner.
+ */
+export type PairThreads = 'one reader' | 'reader each';
+
+export const pairThreads = (): PairThreads => (availableParallelism() <= 2 ? 'one reader' : 'reader each');
 
 /** The native BLAKE3 binding's path, for worker threads (undefined: hash on the calling thread). */
 export function blake3ModuleForWorkers(): string | undefined {

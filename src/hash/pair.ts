@@ -8,8 +8,17 @@ import {
   newHashers,
   openRegular,
   PARALLEL_MIN_SIZE,
+  type PairThreads,
+  pairThreads,
 } from './digest.js';
-import { digestPlanOnThread, hashOpenFileOnThreads, type PlanToDigest } from './threads.js';
+import type { PassComparison } from './offer.js';
+import {
+  digestPlanOnThread,
+  hashOpenFileOnThreads,
+  type PlanToCompare,
+  type PlanToDigest,
+  SharedReader,
+} from './threads.js';
 
 /** Read size on the calling thread (small pairs). */
 const READ_SIZE = 1 << 20;
@@ -69,23 +78,73 @@ const split = (d: Hashed) => {
   return { digests, planDigest };
 };
 
-/** One file on its own: on threads when large (SHA-256 on a worker too when `beside` another), else here. */
-function hashOne(o: Opened, plan: PlanToDigest | undefined, beside: boolean): Promise<Hashed> {
+/**
+ * One file on its own: on threads when large (SHA-256 on a worker too when `beside` another; read
+ * by `reader`, after the files given it before, when given), else here.
+ */
+function hashOne(
+  o: Opened,
+  plan: PlanToDigest | undefined,
+  beside: boolean,
+  reader?: SharedReader,
+  against?: PlanToCompare,
+): Promise<Hashed & { againstEqual?: boolean }> {
   const blake3Module = blake3ModuleForWorkers();
-  if (o.size < PARALLEL_MIN_SIZE || !blake3Module) return hashOpenFile(o.path, o.handle, o.size, plan);
-  const opts = { ...(plan ? { plan } : {}), sha256OnWorker: beside };
-  return hashOpenFileOnThreads(o.path, o.handle, blake3Module, opts).then(({ same: _, ...d }) => d);
+  if (!onThreads(o)) return hashOpenFile(o.path, o.handle, o.size, plan);
+  const opts = {
+    ...(plan ? { plan } : {}),
+    sha256OnWorker: beside,
+    ...(reader ? { reader } : {}),
+    ...(against ? { against } : {}),
+  };
+  return hashOpenFileOnThreads(o.path, o.handle, blake3Module!, opts).then(({ same: _, ...d }) => d);
+}
+
+/** Whether hashOne reads the file on a thread (else on the calling one). */
+const onThreads = (o: Opened): boolean =>
+  o.size >= PARALLEL_MIN_SIZE && blake3ModuleForWorkers() !== undefined;
+
+/**
+ * One reader for files of different sizes: b first, then a, which waits for
+ * the route's plan to compare it with (see PassComparison) until b is read.
+ */
+async function oneReader(a: Opened, b: Opened, plans: PairPlans, offer?: PassComparison) {
+  const reader = new SharedReader();
+  try {
+    const hb = hashOne(b, plans.b, false, reader);
+    hb.catch(() => undefined);
+    const ha = (async () => {
+      const taken = offer && onThreads(a) ? await offer.take(hb) : undefined;
+      offer?.close();
+      try {
+        const against = taken ? { ...taken.plan, fd: b.handle.fd } : undefined;
+        const { againstEqual, ...d } = await hashOne(a, plans.a, false, reader, against);
+        taken?.answer(againstEqual);
+        return d;
+      } catch (err) {
+        taken?.answer(undefined);
+        throw err;
+      }
+    })();
+    return await allSettledOrThrow([ha, hb] as const);
+  } finally {
+    // Both passes have settled: the thread reads neither file any more.
+    await reader.close();
+  }
 }
 
 /**
  * hashPair of files already open. `onDiverged`: told as soon as same-sized
- * files are known to differ, while they are still hashed.
+ * files are known to differ, while they are still hashed. `threads`: how
+ * files of different sizes are spread over threads (see PairThreads).
  */
 export async function hashOpenPair(
   a: Opened,
   b: Opened,
   plans: PairPlans,
   onDiverged?: () => void,
+  threads: PairThreads = pairThreads(),
+  offer?: PassComparison,
 ): Promise<PairDigests> {
   const different = (ha: Hashed, hb: Hashed): PairDigests => {
     const [sa, sb] = [split(ha), split(hb)];
@@ -97,13 +156,20 @@ export async function hashOpenPair(
     };
   };
   if (a.size !== b.size) {
-    // Different from the start: both hashed at once.
+    // Different from the start: both hashed at once, or read in turn by one thread.
+    if (threads === 'one reader') {
+      const [ha, hb] = await oneReader(a, b, plans, offer);
+      return different(ha, hb);
+    }
+    offer?.close();
     const [ha, hb] = await allSettledOrThrow([
       hashOne(a, plans.a, false),
       hashOne(b, plans.b, true),
     ] as const);
     return different(ha, hb);
   }
+  // Same-sized files compare nothing but themselves in the pass.
+  offer?.close();
   const blake3Module = a.size >= PARALLEL_MIN_SIZE ? blake3ModuleForWorkers() : undefined;
   // From the first difference: b hashed on threads of its own, and a's plan (left out of the pass
   // that compares, which identical files end) digested on a thread that reads a again.

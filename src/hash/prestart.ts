@@ -4,12 +4,12 @@
  * parsing. A module of its own, so that small pairs load no thread code.
  */
 import { statSync } from 'node:fs';
-import { blake3ModuleForWorkers, PARALLEL_MIN_SIZE } from './digest.js';
+import { blake3ModuleForWorkers, PARALLEL_MIN_SIZE, pairThreads } from './digest.js';
 
 /**
  * One reader for same-sized large files (b gets its own only if they
  * differ); a reader each, and b's SHA-256, for large files of different
- * sizes. Files it cannot stat are left to the comparison to report.
+ * sizes (one reader for both on two cores, see PairThreads). Files it cannot stat are left to the comparison to report.
  * Resolves once they are started (not booted).
  */
 export async function prestartPairThreads(aPath: string, bPath: string): Promise<void> {
@@ -24,5 +24,6 @@ export async function prestartPairThreads(aPath: string, bPath: string): Promise
   if (!a && !b) return;
   const { prestartRingWorkers } = await import('./threads.js');
   if (sizes[0] === sizes[1]) prestartRingWorkers(1);
+  else if (pairThreads() === 'one reader') prestartRingWorkers(1);
   else prestartRingWorkers((a ? 1 : 0) + (b ? 1 : 0), b ? 1 : 0);
 }

@@ -39,7 +39,7 @@ export const CONTROL: ReaderControl = {
 };
 
 type ReaderReply =
-  | { digest: string; same: boolean; planDigest?: string }
+  | { digest: string; same: boolean; planDigest?: string; againstEqual?: boolean }
   | { diverged: true }
   | { error: string; grew?: boolean };
 type ConsumerReply = { digest?: string } | { error: string };
@@ -54,6 +54,21 @@ export interface PlanToDigest {
   runs: ReadonlyArray<Uint8Array | { offset: number; size: number } | { zeros: number }>;
 }
 
+/**
+ * A file the reading thread compares the one it reads with, byte for byte,
+ * as it reads it: literal bytes, zeros and ranges of the open file `fd`
+ * (a post-processing plan over b, see src/postprocess/plan.ts), `size` in all.
+ */
+export interface PlanToCompare {
+  fd: number;
+  size: number;
+  pieces: ReadonlyArray<
+    | { kind: 'range'; from: number; length: number }
+    | { kind: 'bytes'; data: Uint8Array }
+    | { kind: 'zero'; length: number }
+  >;
+}
+
 export interface ThreadOptions {
   /** A file of the same size, read in step and compared (`same` in the result). */
   compareWith?: FileHandle;
@@ -62,6 +77,9 @@ export interface ThreadOptions {
   plan?: PlanToDigest;
   /** SHA-256 on a worker of its own instead of the calling thread (when the caller hashes another file too). */
   sha256OnWorker?: boolean;
+  /** Read (and BLAKE3) on this thread, after the files given it before, instead of one of its own. */
+  reader?: SharedReader;
+  against?: PlanToCompare;
 }
 
 export interface ThreadDigests {
@@ -71,6 +89,8 @@ export interface ThreadDigests {
   /** compareWith's bytes equalled this file's as far as it went. */
   same: boolean;
   planDigest?: string;
+  /** The file equals `against`, every byte (given with it). */
+  againstEqual?: boolean;
 }
 
 class Aborted extends Error {}
@@ -102,13 +122,33 @@ export function prestartRingWorkers(readers: number, consumers = 0): void {
   }
 }
 
-/** A ring worker for `source`, started ahead or now, given its job. */
-function ringWorker(source: string, job: object): Worker {
+/** A ring worker for `source`, started ahead or now, for the caller to give jobs and terminate. */
+function ringWorker(source: string): Worker {
   const worker = idle.get(source)?.shift() ?? new Worker(source, { eval: true });
   worker.removeAllListeners('error');
   worker.ref();
-  worker.postMessage(job);
   return worker;
+}
+
+/** Numbers the jobs given to ring workers: a shared worker's replies name theirs. */
+let jobs = 0;
+
+/**
+ * One reading thread for several files, hashed in turn in the order they
+ * are given (each file with a ring of its own): see PairThreads. Taken on
+ * first use; the owner closes it once every pass given it has settled.
+ */
+export class SharedReader {
+  private worker: Worker | undefined;
+
+  take(): Worker {
+    this.worker ??= ringWorker(READER_WORKER_SOURCE);
+    return this.worker;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+  }
 }
 
 /** The digests of `handle` (see ThreadOptions). */
@@ -128,15 +168,32 @@ export async function hashOpenFileOnThreads(
     Atomics.notify(control, CONTROL.produced);
     Atomics.notify(control, CONTROL.freed);
   };
-  const start = <R extends object>(source: string, data: object, onMessage?: (m: R) => boolean) => {
-    const worker = ringWorker(source, { ...shared, ...data });
-    workers.push(worker);
+  const start = <R extends object>(
+    source: string,
+    data: object,
+    onMessage?: (m: R) => boolean,
+    sharedWorker?: Worker,
+  ) => {
+    // A shared worker is its owner's to terminate (it may have other files to read).
+    const worker = sharedWorker ?? ringWorker(source);
+    if (!sharedWorker) workers.push(worker);
+    const job = ++jobs;
+    worker.postMessage({ ...shared, ...data, job });
     return new Promise<R | { error: string }>((resolve) => {
-      worker.on('message', (m: R) => {
-        if (!onMessage?.(m)) resolve(m);
-      });
-      worker.once('error', (err) => resolve({ error: err.message }));
-      worker.once('exit', (code) => resolve({ error: `hash thread exited (${code})` }));
+      const done = (m: R | { error: string }) => {
+        worker.off('message', onReply);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        resolve(m);
+      };
+      const onReply = (m: R & { job?: number }) => {
+        if (m.job === job && !onMessage?.(m)) done(m);
+      };
+      const onError = (err: Error) => done({ error: err.message });
+      const onExit = (code: number) => done({ error: `hash thread exited (${code})` });
+      worker.on('message', onReply);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
     }).then((m) => {
       // A failed thread stops the others (they may be waiting for it).
       if ('error' in m) stop();
@@ -153,6 +210,7 @@ export async function hashOpenFileOnThreads(
       consumers: 1,
       blake3Module,
       ...(opts.plan ? { plan: opts.plan } : {}),
+      ...(opts.against ? { against: opts.against } : {}),
     },
     (m) => {
       if (!('diverged' in m)) return false;
@@ -162,6 +220,7 @@ export async function hashOpenFileOnThreads(
       }
       return true;
     },
+    opts.reader?.take(),
   );
   const sha256 = opts.sha256OnWorker
     ? start<ConsumerReply>(CONSUMER_WORKER_SOURCE, { index: 0, algorithm: 'sha256' })
@@ -190,6 +249,7 @@ export async function hashOpenFileOnThreads(
       blake3: r.digest,
       same: r.same === true,
       ...(r.planDigest !== undefined ? { planDigest: r.planDigest } : {}),
+      ...(opts.against ? { againstEqual: r.againstEqual === true } : {}),
     };
   } finally {
     stop();

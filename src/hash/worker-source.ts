@@ -14,12 +14,15 @@ export interface ReaderControl {
 
 /**
  * A ring worker is started before its job is known (while the caller still
- * loads and parses, see prestartRingWorkers) and gets the job as its first
- * message: the source runs in a function of it, named as workerData would be.
+ * loads and parses, see prestartRingWorkers) and gets the job as a message:
+ * the source runs in a function of it, named as workerData would be. Jobs
+ * sent while one runs wait for it (a reader may be given both files of a
+ * pair, in turn); each reply carries its job's `job` number.
  */
 const onJob = (body: string) => `
 const { parentPort } = require('node:worker_threads');
-parentPort.once('message', (workerData) => {
+parentPort.on('message', (workerData) => {
+const reply = (m) => parentPort.postMessage({ ...m, job: workerData.job });
 ${body}
 });
 `;
@@ -81,6 +84,54 @@ function planHasher(spec) {
 `;
 
 /**
+ * Whether the file, fed in order as it passes, equals a plan (PlanToCompare):
+ * its literal bytes, zeros and ranges of another file `fd`, read here.
+ * Every byte is compared; equal only when the file ends where the plan does.
+ */
+const PLAN_COMPARER = `
+function planComparer(spec) {
+  const { pieces } = spec;
+  const other = Buffer.allocUnsafe(chunk);
+  const zeros = Buffer.alloc(chunk);
+  let i = 0;
+  let start = 0;
+  let equal = true;
+  const len = (p) => (p.kind === 'bytes' ? p.data.length : p.length);
+  const readOther = (at, n) => {
+    let got = 0;
+    while (got < n) {
+      const m = readSync(spec.fd, other, got, n - got, at + got);
+      if (m === 0) return false;
+      got += m;
+    }
+    return true;
+  };
+  return {
+    update(bytes, at) {
+      for (let pos = 0; equal && pos < bytes.length; ) {
+        const p = pieces[i];
+        // More bytes than the plan holds.
+        if (!p) return void (equal = false);
+        const within = at + pos - start;
+        const n = Math.min(len(p) - within, bytes.length - pos);
+        const mine = bytes.subarray(pos, pos + n);
+        if (p.kind === 'zero') equal = mine.equals(zeros.subarray(0, n));
+        else if (p.kind === 'bytes') equal = mine.equals(p.data.subarray(within, within + n));
+        else equal = readOther(p.from + within, n) && mine.equals(other.subarray(0, n));
+        pos += n;
+        if (within + n === len(p)) {
+          start += len(p);
+          i++;
+        }
+      }
+    },
+    // The whole plan seen, and no byte more (\`size\` bytes of the file were fed).
+    equal: (size) => equal && size === spec.size && start === spec.size,
+  };
+}
+`;
+
+/**
  * The reading thread of src/hash/threads.ts, as source text: it runs with
  * `eval: true`, so it loads the same way from dist/, under tsx and under
  * vitest. It reads the file `fd` into the ring slot by slot (a slot is read
@@ -90,11 +141,13 @@ function planHasher(spec) {
  * compares it with the slot before publishing the slot, so the bytes
  * compared are the bytes every hasher sees; at the first difference it posts
  * `{ diverged: true }` at once (the caller can start hashing b beside it)
- * and stops reading b. With `plan` (a PlanToDigest) it digests that too.
- * Final reply: `{ digest, same, planDigest? }`, or `{ error, grew? }`.
+ * and stops reading b. With `plan` (a PlanToDigest) it digests that too;
+ * with `against` (a PlanToCompare) it compares the file with that plan.
+ * Final reply: `{ digest, same, planDigest?, againstEqual? }`, or `{ error, grew? }`.
  */
 export const READER_WORKER_SOURCE = onJob(`${RING}${PLAN_HASHER}
 const { readSync } = require('node:fs');
+${PLAN_COMPARER}
 const { fd, fdB, sizes, consumers, blake3Module } = workerData;
 function publish(index, value) {
   Atomics.store(control, index, value);
@@ -115,6 +168,7 @@ function waitForSlot(i) {
 function readAndHash() {
   const hasher = new (require(blake3Module).Blake3Hasher)();
   const plan = workerData.plan ? planHasher(workerData.plan) : undefined;
+  const against = workerData.against ? planComparer(workerData.against) : undefined;
   const buf = Buffer.from(ring);
   let same = fdB !== undefined;
   const other = same ? Buffer.allocUnsafe(chunk) : undefined;
@@ -135,11 +189,11 @@ function readAndHash() {
     if (same) {
       const nb = readFull(fdB, other, 0, at);
       same = nb === n && buf.subarray(slot * chunk, slot * chunk + n).equals(other.subarray(0, n));
-      if (!same) parentPort.postMessage({ diverged: true });
+      if (!same) reply({ diverged: true });
     }
     if (n < chunk && n > 0 && readSync(fd, Buffer.alloc(1), 0, 1, at + n) > 0) {
       // Data after the end it saw: the file grew while being read.
-      parentPort.postMessage({ error: 'the file changed while it was being read', grew: true });
+      reply({ error: 'the file changed while it was being read', grew: true });
       return;
     }
     Atomics.store(control, L.length + slot, n);
@@ -148,6 +202,7 @@ function readAndHash() {
     const bytes = view(slot, n);
     hasher.update(bytes);
     if (plan) plan.update(bytes, at);
+    if (against) against.update(buf.subarray(slot * chunk, slot * chunk + n), at);
     at += n;
     if (n < chunk) {
       // The end: an empty chunk tells the consumers so.
@@ -158,12 +213,17 @@ function readAndHash() {
     }
   }
   sizes[0] = at;
-  parentPort.postMessage({ digest: hasher.digest('hex'), same, planDigest: plan ? plan.digest() : undefined });
+  reply({
+    digest: hasher.digest('hex'),
+    same,
+    planDigest: plan ? plan.digest() : undefined,
+    againstEqual: against ? against.equal(at) : undefined,
+  });
 }
 try {
   readAndHash();
 } catch (err) {
-  parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
+  reply({ error: err && err.message ? err.message : String(err) });
 }
 `);
 
@@ -186,12 +246,12 @@ function consume() {
     Atomics.add(control, L.freed, 1);
     Atomics.notify(control, L.freed);
   }
-  parentPort.postMessage({ digest: h.digest('hex') });
+  reply({ digest: h.digest('hex') });
 }
 try {
   consume();
 } catch (err) {
-  parentPort.postMessage({ error: err && err.message ? err.message : String(err) });
+  reply({ error: err && err.message ? err.message : String(err) });
 }
 `);
 

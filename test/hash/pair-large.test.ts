@@ -97,6 +97,57 @@ describe('hashPair of files larger than the ring', () => {
   }
 });
 
+describe('files of different sizes, either way of spreading them over threads', () => {
+  // One reader hashes a, then b, on one thread (two cores); a reader each hashes them side by side.
+  const runs = [Buffer.from('lit'), { offset: RING_CHUNK - 3, size: 2 * RING_CHUNK + 5 }, { zeros: 7 }];
+  const plan = { algorithm: 'sha1' as const, runs };
+  const planOf = (file: Buffer) =>
+    createHash('sha1')
+      .update('lit')
+      .update(file.subarray(RING_CHUNK - 3, 3 * RING_CHUNK + 2))
+      .update(Buffer.alloc(7))
+      .digest('hex');
+  const opened = async (p: string): Promise<Opened> => ({ path: p, ...(await openRegular(p)) });
+
+  for (const threads of ['one reader', 'reader each'] as const) {
+    it(`${threads}: each file's own digests and plan digest`, async () => {
+      const other = Buffer.concat([bytes.subarray(0, SIZE - RING - 9), randomBytes(RING_CHUNK + 1)]);
+      other[5] = (other[5] ?? 0) ^ 1;
+      const p = join(dir, `other-${threads}`);
+      await writeFile(p, other);
+      const [oa, ob] = [await opened(a), await opened(p)];
+      try {
+        const r = await hashOpenPair(oa, ob, { a: plan, b: plan }, undefined, threads);
+        expect(r.identical).toBe(false);
+        expect(r.a).toEqual(await reference(bytes));
+        expect(r.b).toEqual(await reference(other));
+        expect(r.planDigests).toEqual({ a: planOf(bytes), b: planOf(other) });
+      } finally {
+        await oa.handle.close();
+        await ob.handle.close();
+        await rm(p);
+      }
+    });
+
+    it(`${threads}: a file that cannot be read is an error naming it (the pass ends)`, async () => {
+      const p = join(dir, `longer-${threads}`);
+      await writeFile(p, Buffer.concat([bytes, Buffer.from('x')]));
+      // "a" open on a directory: its thread's first read fails (EISDIR); b's pass still settles.
+      const [oa, ob] = [{ path: a, handle: await open(dir), size: SIZE }, await opened(p)];
+      try {
+        await expect(hashOpenPair(oa, ob, {}, undefined, threads)).rejects.toMatchObject({
+          category: 'input',
+          subject: a,
+        });
+      } finally {
+        await oa.handle.close();
+        await ob.handle.close();
+        await rm(p);
+      }
+    });
+  }
+});
+
 describe('a file that changes between its stat and its read is never called identical', () => {
   // Both files are opened (and sized) first, then one is changed, then the pair is hashed:
   // the order is fixed, so the outcome does not depend on timing.

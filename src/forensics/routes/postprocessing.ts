@@ -14,6 +14,7 @@
  * is judged against the first one that ran a command.
  */
 
+import type { PassComparison } from '../../hash/offer.js';
 import { PlanSource } from '../../postprocess/plan.js';
 import type { PostProcessProfile } from '../../postprocess/profiles.js';
 import { forensicCandidates, type ProfileSimulation, simulateEach } from '../../postprocess/simulate.js';
@@ -33,6 +34,8 @@ export interface PostProcessingRouteOptions {
   context: boolean;
   /** The candidate profiles of record, the chosen one first (default: every profile, see forensicCandidates). */
   profiles?: readonly PostProcessProfile[];
+  /** The hash pass that reads a, which may compare a with a plan as it reads it. */
+  passComparison?: PassComparison;
 }
 
 export interface PostProcessingOutcome {
@@ -87,7 +90,7 @@ export async function postProcessingRoute(
       // Profiles with the same passes share one output: compared once.
       if (unequal.has(outputKey(r))) continue;
       const f = await openOutput(r, b);
-      const equal = f.size === a.src.size && (await compareRanges(f, 0, f.size, a.src, 0, f.size)).equal;
+      const equal = f.size === a.src.size && (await equalsA(r, f, a, b, opts.passComparison));
       if (equal) {
         chosen = r;
         out = f;
@@ -153,6 +156,22 @@ export async function postProcessingRoute(
     await out?.close();
     await sims.cleanup();
   }
+}
+
+/**
+ * Whether a equals the simulated output `f`, every byte. A plan is offered to
+ * the hash pass first: its reading thread compares each byte of a with the
+ * plan's (its literals, and its ranges read from b's own open file) as it
+ * reads a to hash it, so a is read once. That is this same byte-for-byte
+ * comparison, of every byte of a, made elsewhere; the pass declines when it
+ * started on a already, or compares a plan over no other file than b's.
+ */
+async function equalsA(r: Ran, f: ByteSource, a: Side, b: Side, pass?: PassComparison): Promise<boolean> {
+  if ('plan' in r && pass) {
+    const viaPass = await pass.offer({ pieces: r.plan.pieces, size: f.size }, a.src, b.src);
+    if (viaPass !== undefined) return viaPass;
+  }
+  return (await compareRanges(f, 0, f.size, a.src, 0, f.size)).equal;
 }
 
 /** A label for what the simulation changed (the proof is the route, not the name). */
