@@ -6,8 +6,9 @@ let main;
 try {
   ({ main } = loadCli().cli);
 } catch (err) {
+  // Not built or not readable: the installation's, an environment error (ExitCode.environment).
   process.stderr.write(`rebuild: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(70);
+  process.exit(5);
 }
 main(process.argv).then(
   (code) => {

@@ -76,7 +76,7 @@ describe('the CLI and its code cache', () => {
   it('a CLI that is not built says so and how to build it', async () => {
     rmSync(join(COPY, 'dist'), { recursive: true, force: true });
     const r = await compare(join(COPY, 'bin', 'rebuild.js'), '/bin/true', '/bin/true');
-    expect(r.exitCode).toBe(70);
+    expect(r.exitCode).toBe(ExitCode.environment);
     expect(r.stderr).toMatch(/the CLI is not built .*main\.cjs.*run `npm run build`/);
   });
 });
