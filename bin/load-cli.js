@@ -39,7 +39,10 @@ export function loadCli({ useCache = true } = {}) {
   try {
     source = readFileSync(BUNDLE, 'utf8');
   } catch (err) {
-    throw new Error(`the CLI is not built (${BUNDLE}: ${err.code ?? err.message}); run \`npm run build\``);
+    throw Object.assign(
+      new Error(`the CLI is not built (${BUNDLE}: ${err.code ?? err.message}); run \`npm run build\``),
+      { code: 'REBUILD_NOT_BUILT' },
+    );
   }
   const data = useCache ? cachedData() : undefined;
   // The CommonJS wrapper on the first line, so that line numbers are the bundle's.

@@ -6,9 +6,12 @@ let main;
 try {
   ({ main } = loadCli().cli);
 } catch (err) {
-  // Not built or not readable: the installation's, an environment error (ExitCode.environment).
-  process.stderr.write(`rebuild: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(5);
+  // Not built: the installation's, an environment error (ExitCode.environment); else a bug (internal).
+  const notBuilt = err?.code === 'REBUILD_NOT_BUILT';
+  process.stderr.write(
+    `rebuild: ${notBuilt ? '' : 'internal error: '}${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(notBuilt ? 5 : 70);
 }
 main(process.argv).then(
   (code) => {
