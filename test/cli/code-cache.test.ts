@@ -73,6 +73,55 @@ describe('the CLI and its code cache', () => {
     }
   });
 
+  it('a bundle changed with its size and modification time kept runs its own code, not the cached one', async () => {
+    // V8 checks no more of a cache than its own version and the source's length.
+    const bin = join(COPY, 'bin', 'rebuild.js');
+    const bundle = join(COPY, 'dist', 'cli', 'main.cjs');
+    const cache = join(COPY, 'dist', 'cli', 'main.cjs.cache');
+    const at = new Date('2026-01-01T00:00:00Z');
+    rmSync(COPY, { recursive: true, force: true });
+    mkdirSync(join(COPY, 'dist'), { recursive: true });
+    cpSync(join(REPO, 'bin'), join(COPY, 'bin'), { recursive: true });
+    cpSync(join(REPO, 'dist', 'cli'), join(COPY, 'dist', 'cli'), { recursive: true });
+    copyFileSync(join(REPO, 'package.json'), join(COPY, 'package.json'));
+    const { cacheHeader, loadCli } = (await import(join(COPY, 'bin', 'load-cli.js'))) as {
+      cacheHeader: (bundle?: string) => Buffer;
+      // cachedDataRejected is false only for a cache given to V8 and taken.
+      loadCli: (o?: { useCache?: boolean }) => {
+        script: { cachedDataRejected?: boolean; createCachedData(): Buffer };
+      };
+    };
+    const text = (f: string) =>
+      execa('node', [f, 'compare', '/bin/true', '/bin/false'], {
+        reject: false,
+        env: { CI: '1' },
+        stdin: 'ignore',
+      });
+    // The copy's cache, its header made for the copy at a time of its own (V8's part as built).
+    utimesSync(bundle, at, at);
+    const built = readFileSync(cache);
+    writeFileSync(cache, Buffer.concat([cacheHeader(bundle), built.subarray(built.indexOf(10) + 1)]));
+    expect(loadCli().script.cachedDataRejected).toBe(false);
+    expect((await text(bin)).stdout).toContain('DIFFERENT — code or data differs');
+    // The same size, and (as cp -p, rsync -a, tar or npm's tarballs keep or set it) the same time.
+    const source = readFileSync(bundle, 'utf8');
+    expect(source.split('code or data differs').length).toBe(2);
+    writeFileSync(bundle, source.replace('code or data differs', 'CODE OR DATA DIFFERS'));
+    utimesSync(bundle, at, at);
+    expect(readFileSync(bundle).length).toBe(Buffer.byteLength(source));
+    const r = await text(bin);
+    expect(r.exitCode).toBe(ExitCode.different);
+    expect(r.stdout).toContain('DIFFERENT — CODE OR DATA DIFFERS');
+    // Its own cache, made once more, is taken whatever the file's time (an npm install sets one for all).
+    writeFileSync(
+      cache,
+      Buffer.concat([cacheHeader(bundle), loadCli({ useCache: false }).script.createCachedData()]),
+    );
+    utimesSync(bundle, new Date(), new Date(Date.now() - 86_400_000));
+    expect(loadCli().script.cachedDataRejected).toBe(false);
+    expect((await text(bin)).stdout).toContain('DIFFERENT — CODE OR DATA DIFFERS');
+  });
+
   it('a CLI that is not built says so and how to build it', async () => {
     rmSync(join(COPY, 'dist'), { recursive: true, force: true });
     const r = await compare(join(COPY, 'bin', 'rebuild.js'), '/bin/true', '/bin/true');
