@@ -59,6 +59,20 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
   }
   try {
     const c = await compareSources(srcA, srcB, opts, started);
+    for (const [label, s] of [
+      ['a', srcA],
+      ['b', srcB],
+    ] as const) {
+      if (s instanceof FileSource && s.copiedBecause) {
+        c.observations = [
+          ...(c.observations ?? []),
+          {
+            region: 'file',
+            detail: `${label} was compared from a private copy, made in one read, as ${s.copiedBecause}`,
+          },
+        ];
+      }
+    }
     for (const s of [srcA, srcB]) {
       if (s instanceof FileSource && !(await s.unchanged()))
         throw new RebuildError('input', 'the file changed while it was being compared', {

@@ -5,8 +5,11 @@
  * source itself refuses reads past its end.
  */
 import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
-import { RebuildError } from '../../util/errors.js';
+import { type FileHandle, mkdtemp, open, rm, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isNoSpace, messageOf, RebuildError } from '../../util/errors.js';
+import { othersMayWrite } from './who-may-write.js';
 
 export interface ByteSource {
   /** The file's path (or a label), for error messages. */
@@ -48,6 +51,11 @@ export class BufferSource implements ByteSource {
 }
 
 export class FileSource implements ByteSource {
+  /** Why the file is read from a private copy of it (see privateCopy), when it is. */
+  copiedBecause?: string;
+  /** Removes the private copy, for one. */
+  private removeCopy?: () => Promise<void>;
+
   private constructor(
     /** The open file every read goes to (the hash pass reads it too, never the path again). */
     readonly handle: FileHandle,
@@ -56,6 +64,73 @@ export class FileSource implements ByteSource {
     /** Its change time at the open (ns): see unchanged. */
     private readonly ctimeNs: bigint,
   ) {}
+
+  /**
+   * A copy of `of`, read once from its open handle into a file only this
+   * process's user can read or write (in a fresh directory of `dir`), and
+   * read from then on under `of`'s name: every later read (the hash pass,
+   * the analysis) sees the bytes of that one read. Closing the copy removes
+   * it; `of` is closed by its owner.
+   */
+  static async privateCopy(of: FileSource, why: string, dir: string = tmpdir()): Promise<FileSource> {
+    const fix = 'compare a copy of the file that nothing else writes to';
+    let place: string;
+    try {
+      place = await mkdtemp(join(dir, 'rebuild-copy-'));
+    } catch (err) {
+      throw new RebuildError('environment', `cannot make a private copy to compare: ${messageOf(err)}`, {
+        subject: dir,
+        fix: 'set TMPDIR to a writable directory with room for the file',
+        cause: err,
+      });
+    }
+    const path = join(place, 'copy');
+    const remove = () => rm(place, { recursive: true, force: true });
+    let out: FileHandle | undefined;
+    try {
+      out = await open(path, 'wx', 0o600);
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let at = 0;
+      while (at < of.size) {
+        const { bytesRead } = await of.handle.read(buf, 0, Math.min(buf.length, of.size - at), at);
+        if (bytesRead === 0) {
+          throw new RebuildError('input', 'the file changed while it was being copied: it ended early', {
+            subject: of.name,
+            fix,
+          });
+        }
+        for (let done = 0; done < bytesRead; ) {
+          done += (await out.write(buf, done, bytesRead - done, at + done)).bytesWritten;
+        }
+        at += bytesRead;
+      }
+      if ((await of.handle.read(Buffer.alloc(1), 0, 1, at)).bytesRead > 0) {
+        throw new RebuildError('input', 'the file changed while it was being copied: it grew', {
+          subject: of.name,
+          fix,
+        });
+      }
+      await out.close();
+      out = undefined;
+      const handle = await open(path, constants.O_RDONLY);
+      const st = await handle.stat({ bigint: true });
+      const copy = new FileSource(handle, of.name, of.size, st.ctimeNs);
+      copy.copiedBecause = why;
+      copy.removeCopy = remove;
+      return copy;
+    } catch (err) {
+      await out?.close().catch(() => undefined);
+      await remove();
+      if (isNoSpace(err)) {
+        throw new RebuildError('environment', 'no room for a private copy to compare', {
+          subject: dir,
+          fix: 'free space there, or set TMPDIR to a directory with room for the file',
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
 
   /**
    * Whether nothing was written to the file since it was opened: a streamed
@@ -120,7 +195,11 @@ export class FileSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    try {
+      await this.handle.close();
+    } finally {
+      await this.removeCopy?.();
+    }
   }
 }
 
@@ -184,7 +263,28 @@ export async function openSource(
   path: string,
 ): Promise<ByteSource & { close(): Promise<void>; bytes?: Buffer }> {
   const f = await FileSource.open(path);
-  if (f.size > IN_MEMORY_LIMIT) return f;
+  if (f.size > IN_MEMORY_LIMIT) {
+    // Read more than once (hash pass, analysis): from a private copy when others may write it.
+    let why: string | undefined;
+    try {
+      const st = await f.handle.stat({ bigint: true });
+      // The file system of the open file itself (not of whatever the path names by now).
+      const fs = await statfs(`/proc/self/fd/${f.handle.fd}`, { bigint: true });
+      why = othersMayWrite({ uid: st.uid, mode: st.mode, fsType: fs.type }, process.getuid?.() ?? -1);
+    } catch (err) {
+      await f.close();
+      throw new RebuildError('input', `cannot tell who may write to it: ${messageOf(err)}`, {
+        subject: path,
+        cause: err,
+      });
+    }
+    if (!why) return f;
+    try {
+      return await FileSource.privateCopy(f, why);
+    } finally {
+      await f.close();
+    }
+  }
   try {
     const bytes = Buffer.allocUnsafe(f.size);
     const n = await f.readInto(bytes, 0, f.size);
