@@ -112,7 +112,7 @@ const DRAWN = new Set(DRAWN_CHARACTERS);
  * string-width, loaded at its first use: importing it (an ICU segmenter,
  * Unicode property sets) and its first call cost 60–150 ms of start-up, and
  * most reports hold only printable ASCII and DRAWN_CHARACTERS. require() of
- * an ES module: Node 20.19 and 22.12 on (package.json's engines).
+ * an ES module: Node 20.19 and 22.13 on (package.json's engines).
  */
 type Width = (s: string) => number;
 let loadedWidth: Width | undefined;
