@@ -102,6 +102,9 @@ export function runOnce(c: Case): Promise<TimedRun> {
       cwd: c.cwd,
       ...(c.env ? { env: c.env } : {}),
       stdio: ['ignore', c.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+      // A run that may time out gets a process group of its own, so that the whole tree is
+      // killed: diffoscope's objdump and readelf children outlived it and loaded the next case.
+      detached: c.timeoutMs !== undefined,
     });
     let stdout = '';
     let stderr = '';
@@ -125,7 +128,11 @@ export function runOnce(c: Case): Promise<TimedRun> {
     const timer = c.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
         }, c.timeoutMs)
       : undefined;
     child.on('error', (err) => {
