@@ -23,12 +23,6 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * `import('pkg')` of a package becomes a lazy `require('pkg')` (ES module
- * packages through Node's require() of ES modules): a script compiled with a
- * code cache has no import() of its own without an experimental callback.
- * Still imported at the first call, as before.
- */
-/**
  * An import of a package is, in the bundle, esbuild's `__toESM(require(pkg))`,
  * which in Node's mode makes the whole `require()` result the default export.
  * Node itself does so for CommonJS only; an ES module package (p-limit,
@@ -47,6 +41,12 @@ async function importsAsNodeDoes(file) {
   await writeFile(file, text.slice(0, at) + patched + text.slice(at + helper.length));
 }
 
+/**
+ * `import('pkg')` of a package becomes a lazy `require('pkg')` (ES module
+ * packages through Node's require() of ES modules): a script compiled with a
+ * code cache has no import() of its own without an experimental callback.
+ * Still imported at the first call, as before.
+ */
 const dynamicImportsAsRequire = {
   name: 'dynamic-imports-as-require',
   setup(b) {
@@ -60,6 +60,7 @@ const dynamicImportsAsRequire = {
     }));
   },
 };
+
 const dist = join(root, 'dist');
 const fresh = join(root, `dist.new-${process.pid}`);
 const old = join(root, `dist.old-${process.pid}`);

@@ -63,7 +63,13 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
       ['a', srcA],
       ['b', srcB],
     ] as const) {
-      if (s instanceof FileSource && s.copiedBecause) {
+      if (!(s instanceof FileSource)) continue;
+      if (!(await s.unchanged()))
+        throw new RebuildError('input', 'the file changed while it was being compared', {
+          subject: s.name,
+          fix: 'compare it again once nothing writes to it',
+        });
+      if (s.copiedBecause) {
         c.observations = [
           ...(c.observations ?? []),
           {
@@ -72,13 +78,6 @@ export async function compare(aPath: string, bPath: string, opts: CompareOptions
           },
         ];
       }
-    }
-    for (const s of [srcA, srcB]) {
-      if (s instanceof FileSource && !(await s.unchanged()))
-        throw new RebuildError('input', 'the file changed while it was being compared', {
-          subject: s.name,
-          fix: 'compare it again once nothing writes to it',
-        });
     }
     return c;
   } finally {
@@ -100,8 +99,10 @@ function opened(s: Source): { path: string; handle: FileHandle; size: number } {
 
 /** Hashes from the bytes in memory when the file was read whole (one read), else streamed. */
 const digestsOf = async (s: Source): Promise<Digests> => {
-  await blake3Ready();
-  if (s.bytes) return hashBytes(s.bytes);
+  if (s.bytes) {
+    await blake3Ready();
+    return hashBytes(s.bytes);
+  }
   const o = opened(s);
   return hashOpenFile(o.path, o.handle, o.size);
 };

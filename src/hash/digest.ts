@@ -138,7 +138,6 @@ export async function openRegular(path: string): Promise<{ handle: FileHandle; s
  * read: each chunk feeds both hashers.
  */
 export async function hashFile(path: string): Promise<Digests> {
-  await blake3Ready();
   const { handle, size } = await openRegular(path);
   try {
     return await hashOpenFile(path, handle, size);
