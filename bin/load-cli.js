@@ -8,18 +8,19 @@
 // code. Not the bundle's size and modification time: a bundle changed with both
 // kept (cp -p, rsync -a, tar) would pass, and npm's tarballs give every file one
 // fixed time, so an installed bundle would never match. Hashing it costs < 1 ms.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+// CommonJS (bin/package.json), as the entry is.
+'use strict';
+const { createHash } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
 
-export const BUNDLE = fileURLToPath(new URL('../dist/cli/main.cjs', import.meta.url));
-export const CODE_CACHE = `${BUNDLE}.cache`;
+const BUNDLE = join(__dirname, '..', 'dist', 'cli', 'main.cjs');
+const CODE_CACHE = `${BUNDLE}.cache`;
 
 /** The header a code cache starts with: which bundle (its bytes, given or read) it was made from. */
-export function cacheHeader(bundle = BUNDLE, bytes = readFileSync(bundle)) {
+function cacheHeader(bundle = BUNDLE, bytes = readFileSync(bundle)) {
   return Buffer.from(`rebuild-code-cache sha256:${createHash('sha256').update(bytes).digest('hex')}\n`);
 }
 
@@ -38,7 +39,7 @@ function cachedData(bytes) {
 const scripts = [];
 
 /** The CLI's exports and the script they came from (its cache can be made from it). */
-export function loadCli({ useCache = true } = {}) {
+function loadCli({ useCache = true } = {}) {
   let bytes;
   try {
     bytes = readFileSync(BUNDLE);
@@ -65,3 +66,5 @@ export function loadCli({ useCache = true } = {}) {
     cacheRejected: data !== undefined && script.cachedDataRejected === true,
   };
 }
+
+module.exports = { BUNDLE, CODE_CACHE, cacheHeader, loadCli };

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Entry point: the bundled CLI (scripts/bundle.mjs; npm's `prepare` builds it on install).
-import { loadCli } from './load-cli.js';
+// CommonJS (bin/package.json): no ES module loader is started before the bundle.
+'use strict';
+const { loadCli } = require('./load-cli.js');
 
 let main;
 try {

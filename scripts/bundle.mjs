@@ -19,6 +19,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import ts from 'typescript';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,14 +32,48 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  * helper is not the one expected fails, rather than ship imports that differ
  * from Node's.
  */
-async function importsAsNodeDoes(file) {
+function importsAsNodeDoes(text, file) {
   const helper = 'var __toESM = (mod, isNodeMode, target) => (';
-  const text = await readFile(file, 'utf8');
   const at = text.indexOf(helper);
   if (at < 0 || text.indexOf(helper, at + 1) >= 0)
     throw new Error(`esbuild's __toESM helper is not the one scripts/bundle.mjs knows (in ${file})`);
   const patched = 'var __toESM = (mod, isNodeMode, target) => mod != null && mod[Symbol.toStringTag] === "Module" ? mod : (';
-  await writeFile(file, text.slice(0, at) + patched + text.slice(at + helper.length));
+  return text.slice(0, at) + patched + text.slice(at + helper.length);
+}
+
+/**
+ * The bundle in ASCII: V8 keeps a source with any other character as two bytes
+ * a character, and every start reads, checks and compiles it (about 5% of
+ * `rebuild --help`). esbuild escapes strings, templates and names itself
+ * (charset ascii); what it leaves are the comments it keeps and regular
+ * expression literals, where \uXXXX is the same character. Any other place
+ * fails the build, naming the line. (The source map's columns on those few
+ * lines shift by the escapes' length.)
+ */
+function asciiOnly(text, file) {
+  if (!/[^\x00-\x7f]/.test(text)) return text;
+  // Comments as comments (JSDoc left unparsed), so that they are nobody's token.
+  const options = { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone };
+  const sf = ts.createSourceFile(file, text, options, true, ts.ScriptKind.JS);
+  const inTokenOf = (pos) => {
+    for (let node = sf; ; ) {
+      const child = node.getChildren(sf).find((c) => c.pos <= pos && pos < c.end);
+      if (!child) return pos >= node.getStart(sf) ? node.kind : undefined;
+      node = child;
+    }
+  };
+  return text.replace(/[^\x00-\x7f]/g, (c, pos) => {
+    const kind = inTokenOf(pos);
+    const escapable =
+      kind === undefined || (kind === ts.SyntaxKind.RegularExpressionLiteral && text[pos - 1] !== '\\');
+    if (!escapable) {
+      const line = text.slice(0, pos).split('\n').length;
+      throw new Error(
+        `${file}:${line}: a non-ASCII character in ${ts.SyntaxKind[kind]} that esbuild did not escape: escape it in the source`,
+      );
+    }
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 /**
@@ -83,7 +118,8 @@ try {
     metafile: true,
     logLevel: 'warning',
   });
-  await importsAsNodeDoes(join(fresh, 'cli', 'main.cjs'));
+  const bundled = join(fresh, 'cli', 'main.cjs');
+  await writeFile(bundled, asciiOnly(importsAsNodeDoes(await readFile(bundled, 'utf8'), bundled), bundled));
   // The source modules in the bundle, for tests that check which of them a command initialises.
   const modules = Object.keys(result.metafile.inputs)
     .filter((m) => m.startsWith('src/'))

@@ -124,7 +124,7 @@ type BuildIdOf = (label: 'a' | 'b') => Promise<string | undefined | null>;
 async function digestsOfPair(
   a: Source,
   b: Source,
-  plans: PairPlans,
+  plans: Promise<PairPlans>,
   onDiverged: () => void,
   offer: PassComparison,
 ): Promise<{ digests: [Digests, Digests]; buildIds: BuildIdDigests; identical: boolean }> {
@@ -171,11 +171,12 @@ async function compareSources(
   started: number,
 ): Promise<Comparison> {
   const [elfA, elfB] = await Promise.all([isElf(srcA), isElf(srcB)]);
-  // Headers first (a few small reads): the hash pass then also takes the build-id digests.
+  // The headers (a few small reads) give the build-id digests the hash pass takes.
   const elves = elfA && elfB ? { a: readElf(srcA), b: readElf(srcB) } : undefined;
   elves?.a.catch(() => undefined);
   elves?.b.catch(() => undefined);
-  const plans = await buildIdPlans(srcA, srcB, elves);
+  // Worked out beside the pass, which same-sized files start without them (see hashOpenPair).
+  const plans = buildIdPlans(srcA, srcB, elves);
   // Whether the bytes are the same is known at the first difference, before the hashes are:
   // the analysis of files that differ starts then, beside the hashing.
   let diverged: () => void = () => undefined;
@@ -199,12 +200,14 @@ async function compareSources(
   // Identical streamed files: the pass that proved them so took no build-id digest (a third
   // hash of the whole file, which only explains changes made after linking).
   const buildIds: BuildIdOf = (label) =>
-    plans[label]
-      ? hashed.then(
-          (h) => (h.identical ? null : h.buildIds[label]),
-          () => undefined,
-        )
-      : Promise.resolve(undefined);
+    plans.then((p) =>
+      p[label]
+        ? hashed.then(
+            (h) => (h.identical ? null : h.buildIds[label]),
+            () => undefined,
+          )
+        : undefined,
+    );
   try {
     return await judgeSources(
       srcA,

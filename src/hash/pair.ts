@@ -134,14 +134,16 @@ async function oneReader(a: Opened, b: Opened, plans: PairPlans, offer?: PassCom
 }
 
 /**
- * hashPair of files already open. `onDiverged`: told as soon as same-sized
- * files are known to differ, while they are still hashed. `threads`: how
- * files of different sizes are spread over threads (see PairThreads).
+ * hashPair of files already open. `plans` may still be worked out: same-sized
+ * files start their pass without them (they are needed only once the files
+ * differ). `onDiverged`: told as soon as same-sized files are known to differ,
+ * while they are still hashed. `threads`: how files of different sizes are
+ * spread over threads (see PairThreads).
  */
 export async function hashOpenPair(
   a: Opened,
   b: Opened,
-  plans: PairPlans,
+  plans: PairPlans | Promise<PairPlans>,
   onDiverged?: () => void,
   threads: PairThreads = pairThreads(),
   offer?: PassComparison,
@@ -157,14 +159,15 @@ export async function hashOpenPair(
   };
   if (a.size !== b.size) {
     // Different from the start: both hashed at once, or read in turn by one thread.
+    const known = await plans;
     if (threads === 'one reader') {
-      const [ha, hb] = await oneReader(a, b, plans, offer);
+      const [ha, hb] = await oneReader(a, b, known, offer);
       return different(ha, hb);
     }
     offer?.close();
     const [ha, hb] = await allSettledOrThrow([
-      hashOne(a, plans.a, false),
-      hashOne(b, plans.b, true),
+      hashOne(a, known.a, false),
+      hashOne(b, known.b, true),
     ] as const);
     return different(ha, hb);
   }
@@ -175,15 +178,16 @@ export async function hashOpenPair(
   // that compares, which identical files end) digested on a thread that reads a again.
   let hashingB: Promise<Hashed> | undefined;
   let planA: Promise<string | undefined> | undefined;
+  const later = Promise.resolve(plans);
   const startB = () => {
-    hashingB ??= hashOne(b, plans.b, true);
+    hashingB ??= later.then((p) => hashOne(b, p.b, true));
     return hashingB;
   };
   const diverged = () => {
     onDiverged?.();
     startB().catch(() => undefined);
-    if (plans.a) planA = digestPlanOnThread(a.path, a.handle, plans.a);
-    planA?.catch(() => undefined);
+    planA = later.then((p) => (p.a ? digestPlanOnThread(a.path, a.handle, p.a) : undefined));
+    planA.catch(() => undefined);
   };
   let first: FirstPass;
   try {
