@@ -64,12 +64,16 @@ function asciiOnly(text, file) {
   };
   return text.replace(/[^\x00-\x7f]/g, (c, pos) => {
     const kind = inTokenOf(pos);
+    // Between tokens: a comment's, unless white space or a line end, which fail: U+2028 ends a line
+    // comment (escaped, the comment would run on over code), and \u00a0 between tokens is no space.
     const escapable =
-      kind === undefined || (kind === ts.SyntaxKind.RegularExpressionLiteral && text[pos - 1] !== '\\');
+      (kind === undefined && !/\s/.test(c)) ||
+      (kind === ts.SyntaxKind.RegularExpressionLiteral && text[pos - 1] !== '\\');
     if (!escapable) {
       const line = text.slice(0, pos).split('\n').length;
+      const where = kind === undefined ? 'white space or a line end' : ts.SyntaxKind[kind];
       throw new Error(
-        `${file}:${line}: a non-ASCII character in ${ts.SyntaxKind[kind]} that esbuild did not escape: escape it in the source`,
+        `${file}:${line}: a non-ASCII character in ${where} that esbuild did not escape: escape it in the source`,
       );
     }
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
