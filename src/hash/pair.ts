@@ -198,8 +198,11 @@ export async function hashOpenPair(
   }
   // b grown after its stat has bytes the comparison did not see; a whose size is not the size
   // read changed while it was read (its digests are of bytes it no longer holds).
-  if ((await a.handle.stat()).size !== first.digests.size)
+  if ((await a.handle.stat()).size !== first.digests.size) {
+    // Not before b's pass and a's plan digest (which may not have started yet) are over.
+    await Promise.all([hashingB?.catch(() => undefined), planA?.catch(() => undefined)]);
     throw new RebuildError('input', 'the file changed while it was being read', { subject: a.path });
+  }
   const same = first.same && (await b.handle.stat()).size === first.digests.size;
   if (same && !hashingB) {
     // No plan digests: the caller's facts need none for files that are the same bytes.
