@@ -179,6 +179,8 @@ export async function hashOpenPair(
   let hashingB: Promise<Hashed> | undefined;
   let planA: Promise<string | undefined> | undefined;
   const later = Promise.resolve(plans);
+  // Files found the same never await the plans: their rejection is then nobody's to handle.
+  later.catch(() => undefined);
   const startB = () => {
     hashingB ??= later.then((p) => hashOne(b, p.b, true));
     return hashingB;
