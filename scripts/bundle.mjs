@@ -46,8 +46,9 @@ function importsAsNodeDoes(text, file) {
  * a character, and every start reads, checks and compiles it (about 5% of
  * `rebuild --help`). esbuild escapes strings, templates and names itself
  * (charset ascii); what it leaves are the comments it keeps and regular
- * expression literals, where \uXXXX is the same character. Any other place
- * fails the build, naming the line. (The source map's columns on those few
+ * expression literals, where \uXXXX matches the same character (only the
+ * literal's .source and toString show the escape; the CLI prints neither).
+ * Any other place fails the build, naming the line. (The source map's columns on those few
  * lines shift by the escapes' length.)
  */
 function asciiOnly(text, file) {
