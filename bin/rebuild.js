@@ -7,6 +7,7 @@ const { loadCli } = require('./load-cli.js');
 let main;
 try {
   ({ main } = loadCli().cli);
+  if (typeof main !== 'function') throw new Error('the bundle (dist/cli/main.cjs) exports no main()');
 } catch (err) {
   // Not built: the installation's, an environment error (ExitCode.environment); else a bug (internal).
   const notBuilt = err?.code === 'REBUILD_NOT_BUILT';
