@@ -194,16 +194,15 @@ export async function hashOpenPair(
   let first: FirstPass;
   try {
     first = blake3Module ? await pairOnThreads(a, b, blake3Module, diverged) : await pairOnThisThread(a, b);
+    // b grown after its stat has bytes the comparison did not see; a whose size is not the size
+    // read changed while it was read (its digests are of bytes it no longer holds).
+    if ((await a.handle.stat()).size !== first.digests.size)
+      throw new RebuildError('input', 'the file changed while it was being read', { subject: a.path });
   } catch (err) {
+    // Not before b's pass and a's plan digest (which may not have started yet) are over: the
+    // caller closes the handles they read.
     await Promise.all([hashingB?.catch(() => undefined), planA?.catch(() => undefined)]);
     throw err;
-  }
-  // b grown after its stat has bytes the comparison did not see; a whose size is not the size
-  // read changed while it was read (its digests are of bytes it no longer holds).
-  if ((await a.handle.stat()).size !== first.digests.size) {
-    // Not before b's pass and a's plan digest (which may not have started yet) are over.
-    await Promise.all([hashingB?.catch(() => undefined), planA?.catch(() => undefined)]);
-    throw new RebuildError('input', 'the file changed while it was being read', { subject: a.path });
   }
   const same = first.same && (await b.handle.stat()).size === first.digests.size;
   if (same && !hashingB) {
